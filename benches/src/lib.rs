@@ -1,0 +1,1 @@
+//! Criterion benchmarks for the session workspace; see `benches/benches/`.
