@@ -1,0 +1,164 @@
+//! Raw DEFLATE (window bits −15) with a hard bound on the inflated size
+//! (spec 02 §10).
+
+use flate2::write::DeflateEncoder;
+use flate2::{Compression, Decompress, FlushDecompress, Status};
+
+use crate::error::Error;
+
+/// The largest plaintext a session can carry: the most bytes whose base64url
+/// form fits the header's 24-bit data-size field (`ceil(4n/3) ≤ 2^24 − 1`).
+/// [`inflate`] refuses to produce more than the bound it is given, and this
+/// is the bound to give it when nothing smaller is known.
+pub const MAX_PLAINTEXT_SIZE: usize = 12_582_911;
+
+/// The default `compression_threshold` of the reference.
+pub const DEFAULT_COMPRESSION_THRESHOLD: usize = 1024;
+
+/// Whether a JSON plaintext of `json_len` bytes is a candidate for
+/// compression: `threshold != 0` and `json_len > threshold` (strictly). The
+/// deflated bytes are then used only if strictly shorter (see [`deflate`]).
+///
+/// ```
+/// use session_codec::should_deflate;
+/// assert!(!should_deflate(1024, 1024));
+/// assert!(should_deflate(1025, 1024));
+/// assert!(!should_deflate(5000, 0));
+/// ```
+#[must_use]
+pub const fn should_deflate(json_len: usize, threshold: usize) -> bool {
+    threshold != 0 && json_len > threshold
+}
+
+/// Compresses `input` with raw DEFLATE (level 6, as zlib's default) and
+/// returns it only when it is strictly shorter than `input` — the rule by
+/// which the reference sets the DEFLATE flag. Callers check
+/// [`should_deflate`] first.
+///
+/// ```
+/// let json = format!(r#"[[{{"big":"{}"}},"default"]]"#, "a".repeat(2000));
+/// let packed = session_codec::deflate(json.as_bytes()).unwrap();
+/// assert!(packed.len() < 100);
+/// assert_eq!(session_codec::inflate(&packed, 10_000).unwrap(), json.as_bytes());
+/// assert_eq!(session_codec::deflate(b"abc"), None); // not shorter
+/// ```
+#[must_use]
+pub fn deflate(input: &[u8]) -> Option<Vec<u8>> {
+    let out = Vec::with_capacity(input.len() / 2 + 16);
+    let mut enc = DeflateEncoder::new(out, Compression::new(6));
+    std::io::Write::write_all(&mut enc, input).ok()?;
+    let out = enc.finish().ok()?;
+    (out.len() < input.len()).then_some(out)
+}
+
+/// Inflates a raw DEFLATE stream, refusing to produce more than `limit`
+/// bytes. Like the reference, the stream must be complete and bytes after
+/// its end are ignored.
+///
+/// # Errors
+///
+/// [`Error::Inflate`] for an invalid or truncated stream,
+/// [`Error::InflateLimit`] when the output would exceed `limit`.
+///
+/// ```
+/// use session_codec::{Error, deflate, inflate};
+/// let packed = deflate(&[b'x'; 5000]).unwrap();
+/// assert_eq!(inflate(&packed, 4999), Err(Error::InflateLimit));
+/// assert_eq!(inflate(&packed, 5000).unwrap().len(), 5000);
+/// assert_eq!(inflate(&packed[..packed.len() - 1], 5000), Err(Error::Inflate));
+/// ```
+pub fn inflate(input: &[u8], limit: usize) -> Result<Vec<u8>, Error> {
+    let mut inflater = Decompress::new(false);
+    let hard_cap = limit.saturating_add(1);
+    let mut out = Vec::with_capacity(input.len().saturating_mul(4).clamp(64, hard_cap));
+    loop {
+        if out.len() == out.capacity() {
+            if out.len() > limit {
+                return Err(Error::InflateLimit);
+            }
+            let grow = out.capacity().max(64).min(hard_cap - out.len());
+            out.reserve_exact(grow);
+        }
+        let consumed = usize::try_from(inflater.total_in()).map_err(|_| Error::Inflate)?;
+        let rest = input.get(consumed..).ok_or(Error::Inflate)?;
+        let (in_before, out_before) = (inflater.total_in(), inflater.total_out());
+        let status = inflater
+            .decompress_vec(rest, &mut out, FlushDecompress::None)
+            .map_err(|_| Error::Inflate)?;
+        if out.len() > limit {
+            return Err(Error::InflateLimit);
+        }
+        match status {
+            Status::StreamEnd => return Ok(out),
+            Status::Ok | Status::BufError => {
+                let progressed =
+                    inflater.total_in() != in_before || inflater.total_out() != out_before;
+                let room_left = out.len() < out.capacity();
+                if !progressed && room_left {
+                    // Input exhausted before the final block: truncated.
+                    return Err(Error::Inflate);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn zip_bomb_is_refused_at_the_limit() {
+        let bomb = deflate(&vec![0u8; 10 * 1024 * 1024]).unwrap();
+        assert!(bomb.len() < 20_000);
+        assert_eq!(inflate(&bomb, 1024 * 1024), Err(Error::InflateLimit));
+    }
+
+    #[test]
+    fn garbage_is_an_inflate_error() {
+        assert_eq!(inflate(&[0xff; 32], 1000), Err(Error::Inflate));
+        assert_eq!(inflate(&[], 1000), Err(Error::Inflate));
+    }
+
+    #[test]
+    fn bytes_after_the_stream_are_ignored() {
+        let mut packed = deflate(&[b'y'; 3000]).unwrap();
+        packed.extend_from_slice(b"trailing");
+        assert_eq!(inflate(&packed, 3000).unwrap(), vec![b'y'; 3000]);
+    }
+
+    #[test]
+    fn truncated_streams_are_errors() {
+        let packed = deflate(&(0..3000u32).map(|i| (i % 251) as u8).collect::<Vec<_>>()).unwrap();
+        for cut in [1, packed.len() / 2, packed.len() - 1] {
+            assert_eq!(
+                inflate(&packed[..cut], 10_000),
+                Err(Error::Inflate),
+                "cut {cut}"
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn deflate_then_inflate_is_identity(data in proptest::collection::vec(any::<u8>(), 0..5000)) {
+            if let Some(packed) = deflate(&data) {
+                prop_assert!(packed.len() < data.len());
+                prop_assert_eq!(inflate(&packed, data.len()).unwrap(), data);
+            }
+        }
+
+        #[test]
+        fn repetitive_data_always_deflates(byte in any::<u8>(), len in 100usize..10_000) {
+            let data = vec![byte; len];
+            let packed = deflate(&data).unwrap();
+            prop_assert_eq!(inflate(&packed, len).unwrap(), data);
+        }
+
+        #[test]
+        fn inflate_never_panics(data in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = inflate(&data, 10_000);
+        }
+    }
+}
