@@ -115,3 +115,5 @@ pub use request::{MAX_TTL, Metadata, SetRequest, add_secs};
 pub use storage::{
     BoxFuture, BoxedStorage, Capability, DynStorage, ExpiryClock, SessionIndex, Storage,
 };
+#[cfg(feature = "testkit")]
+pub mod testkit;
