@@ -1,0 +1,209 @@
+//! Layout, capacity and semantics checks that need the raw dictionary.
+
+use super::*;
+use session_storage::collection::{encode_entry, tombstone};
+
+const K: &str = "test_key_1iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii";
+const K1: &str = "test_key_2iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii";
+const OLD: &str = "old_key_iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii";
+const NOW: i64 = 1_700_000_000;
+
+fn store() -> ShmStorage {
+    ShmStorage::with_zone(ShmZone::new("t", 1 << 20), Some("sessions".into()), None)
+}
+
+fn meta() -> Metadata {
+    Metadata::new(vec!["foo".into()], vec!["john".into()])
+}
+
+fn block<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+#[test]
+fn fixtures_are_43_chars() {
+    assert_eq!((K.len(), K1.len(), OLD.len()), (43, 43, 43));
+}
+
+#[test]
+fn record_and_metadata_keys_follow_reference_layout() {
+    let s = store();
+    let m = meta();
+    block(s.set(&SetRequest::new("test_name", K, "v", 60, NOW).with_metadata(&m))).unwrap();
+    let rec = s.cache().get(&format!("sessions:test_name:{K}")).unwrap();
+    assert!(matches!(rec.item, Item::Record(ref v) if &**v == "v"));
+    assert_eq!(rec.exp, Some(NOW + 60));
+    assert_eq!(
+        s.raw_list("sessions:test_name:foo:john").unwrap(),
+        [encode_entry(K, NOW + 60).unwrap()]
+    );
+}
+
+#[test]
+fn save_with_old_key_appends_entry_then_tombstone() {
+    let s = store();
+    let m = meta();
+    block(s.set(&SetRequest::new("n", OLD, "o", 60, NOW).with_metadata(&m))).unwrap();
+    let req = SetRequest::new("n", K, "v", 60, NOW)
+        .with_old_key(OLD, 10)
+        .with_metadata(&m);
+    block(s.set(&req)).unwrap();
+    assert_eq!(
+        s.raw_list("sessions:n:foo:john").unwrap(),
+        [
+            encode_entry(OLD, NOW + 60).unwrap(),
+            encode_entry(K, NOW + 60).unwrap(),
+            tombstone(OLD)
+        ]
+    );
+    // the old record was shortened to the stale ttl
+    assert_eq!(
+        s.cache().get(&format!("sessions:n:{OLD}")).unwrap().exp,
+        Some(NOW + 10)
+    );
+}
+
+#[test]
+fn stale_ttl_only_shortens() {
+    let s = store();
+    block(s.set(&SetRequest::new("n", OLD, "o", 5, NOW))).unwrap();
+    block(s.set(&SetRequest::new("n", K, "v", 60, NOW).with_old_key(OLD, 10))).unwrap();
+    assert_eq!(
+        s.cache().get(&format!("sessions:n:{OLD}")).unwrap().exp,
+        Some(NOW + 5)
+    );
+}
+
+#[test]
+fn list_in_reference_layout_reads_back_and_is_compacted() {
+    let s = store();
+    // What the reference leaves: entries, a tombstone, an expired entry, one per element.
+    let elements = vec![
+        encode_entry(K, NOW + 100).unwrap(),
+        encode_entry(K1, NOW + 50).unwrap(),
+        encode_entry(OLD, NOW - 1).unwrap(),
+        tombstone(K1),
+    ];
+    s.cache().insert(
+        "sessions:n:foo:john".into(),
+        Slot::new(
+            Item::List {
+                elements,
+                compact_at: 99,
+            },
+            None,
+            NOW,
+        ),
+    );
+    let got = block(s.read_metadata("n", "foo", "john", NOW)).unwrap();
+    assert_eq!(got, SessionIndex::from([(K.to_owned(), NOW + 100)]));
+    let slot = s.cache().get("sessions:n:foo:john").unwrap();
+    assert_eq!(slot.exp, Some(NOW + 100));
+    assert_eq!(
+        s.raw_list("sessions:n:foo:john").unwrap(),
+        [encode_entry(K, NOW + 100).unwrap()]
+    );
+}
+
+#[test]
+fn malformed_list_element_is_a_typed_error_not_a_panic() {
+    let s = store();
+    s.cache().insert(
+        "sessions:n:foo:john".into(),
+        Slot::new(
+            Item::List {
+                elements: vec![format!("{K}:!!!!!!!;")],
+                compact_at: 99,
+            },
+            None,
+            NOW,
+        ),
+    );
+    let err = block(s.read_metadata("n", "foo", "john", NOW)).unwrap_err();
+    assert_eq!(err.kind(), session_storage::ErrorKind::InvalidRecord);
+}
+
+#[test]
+fn rpush_onto_a_record_is_value_not_a_list() {
+    let s = store();
+    s.put_record("sessions:n:foo:john".into(), "scalar", NOW + 60, NOW)
+        .unwrap();
+    let m = meta();
+    let err = block(s.set(&SetRequest::new("n", K, "v", 60, NOW).with_metadata(&m))).unwrap_err();
+    assert_eq!(err.message(), "value not a list");
+}
+
+#[test]
+fn collections_stay_bounded_by_compaction() {
+    let s = store();
+    let m = meta();
+    for i in 0..500 {
+        let key = format!("{:0>43}", i);
+        let req = SetRequest::new("n", &key, "v", 1, NOW + i).with_metadata(&m);
+        block(s.set(&req)).unwrap();
+    }
+    let len = s.raw_list("sessions:n:foo:john").unwrap().len();
+    assert!(len <= 2 * MIN_COMPACT_AT, "list grew to {len}");
+}
+
+#[test]
+fn capacity_is_enforced_by_evicting_least_recently_used() {
+    let zone = ShmZone::new("small", 64 * 1024);
+    let s = ShmStorage::with_zone(zone.clone(), None, None);
+    let value = "x".repeat(1024);
+    for i in 0..1000 {
+        let key = format!("{i:0>43}");
+        block(s.set(&SetRequest::new("n", &key, &value, 3600, NOW))).unwrap();
+    }
+    assert!(zone.used_bytes() <= 64 * 1024, "used {}", zone.used_bytes());
+    let last = format!("{:0>43}", 999);
+    assert!(
+        block(s.get("n", &last, NOW)).unwrap().is_some(),
+        "newest record was evicted"
+    );
+}
+
+#[test]
+fn record_larger_than_the_zone_is_no_memory() {
+    let s = ShmStorage::with_zone(ShmZone::new("tiny", 1024), None, None);
+    let err = block(s.set(&SetRequest::new("n", K, &"x".repeat(2048), 60, NOW))).unwrap_err();
+    assert_eq!(err.kind(), session_storage::ErrorKind::CapacityExceeded);
+    assert_eq!(err.message(), "no memory");
+}
+
+#[test]
+fn real_time_expiry_reclaims_memory() {
+    let zone = ShmZone::new("rt", 1 << 20);
+    let s = ShmStorage::with_zone(zone.clone(), None, None);
+    // ttl 0 from the engine's point of view: real lifetime zero
+    block(s.set(&SetRequest::new("n", K, "v", 60, NOW).with_old_key(K, 0))).unwrap();
+    assert_eq!(block(s.get("n", K, NOW)).unwrap(), None);
+    // moka itself no longer returns it (its timer wheel reclaims the bytes shortly after)
+    assert!(zone.cache.get(&format!("n:{K}")).is_none());
+}
+
+#[test]
+fn zones_are_shared_by_name_and_missing_zone_fails() {
+    let mut cfg = ShmConfig {
+        zone: "unit-shared".into(),
+        ..ShmConfig::default()
+    };
+    let a = ShmStorage::new(&cfg).unwrap();
+    cfg.capacity = None;
+    let b = ShmStorage::new(&cfg).unwrap();
+    block(a.set(&SetRequest::new("n", K, "v", 60, NOW))).unwrap();
+    assert_eq!(block(b.get("n", K, NOW)).unwrap().as_deref(), Some("v"));
+    cfg.zone = "unit-undeclared".into();
+    let err = ShmStorage::new(&cfg).unwrap_err();
+    assert_eq!(err.kind(), session_storage::ErrorKind::Config);
+}
+
+#[test]
+fn config_defaults_and_unknown_fields() {
+    let cfg: ShmConfig = serde_json::from_str(r#"{"connect_timeout":10000}"#).unwrap();
+    assert_eq!(cfg, ShmConfig::default());
+    assert_eq!(cfg.zone, "sessions");
+}
