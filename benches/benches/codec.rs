@@ -1,0 +1,177 @@
+//! Codec benchmarks: header, key schedule, seal / open by payload size,
+//! inflate, and the raw primitives they are built from, in one run so the
+//! ratio of our path to the primitives is visible.
+//!
+//! Run: `cargo bench -p session-benches --bench codec`.
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use std::hint::black_box;
+
+use aes_gcm::aead::{AeadInOut, Nonce, Tag};
+use aes_gcm::{Aes256Gcm, KeyInit};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
+use session_codec::{
+    BindValues, CookieKind, Flags, Header, Ikm, Key, KeyDerivation, Keyring, MAX_PLAINTEXT_SIZE,
+    SessionId, deflate, inflate, open_cookie, seal_payload,
+};
+use sha2::Sha256;
+
+const NOW: u64 = 1_700_000_000;
+
+fn ring() -> Keyring {
+    Keyring::new(Key::new(Ikm::from_secret(b"benchmark secret")))
+}
+
+fn json(len: usize) -> Vec<u8> {
+    // Varied text, like a real JSON session (compresses, but not to nothing).
+    let mut s = String::from(r#"[[{"data":""#);
+    let mut i = 0u32;
+    while s.len() < len - 20 {
+        i = i.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        s.push(char::from(b'a' + u8::try_from((i >> 16) % 26).unwrap()));
+        if i % 7 == 0 {
+            s.push(' ');
+        }
+    }
+    s.push_str(r#""},"default"]]"#);
+    s.into_bytes()
+}
+
+fn cookie(ring: &Keyring, payload: &[u8], threshold: usize) -> String {
+    let header = Header::new(Flags::NONE, SessionId::from_bytes([0x40; 32]), NOW, 0);
+    let sealed = seal_payload(
+        ring,
+        header,
+        CookieKind::Session,
+        payload,
+        threshold,
+        &BindValues::default(),
+    )
+    .unwrap();
+    let mut value = String::new();
+    sealed.header.encode_base64_into(&mut value).unwrap();
+    value.push_str(&sealed.payload);
+    value
+}
+
+fn header(c: &mut Criterion) {
+    let ring = ring();
+    let value = cookie(&ring, &json(100), 1024);
+    let (header, raw) = Header::decode_base64(&value).unwrap();
+    let mut g = c.benchmark_group("header");
+    g.bench_function("decode", |b| b.iter(|| Header::decode(black_box(&raw))));
+    g.bench_function("decode_base64", |b| {
+        b.iter(|| Header::decode_base64(black_box(&value)))
+    });
+    g.bench_function("encode", |b| b.iter(|| black_box(&header).encode()));
+    g.finish();
+}
+
+fn keys(c: &mut Criterion) {
+    let key = Key::new(Ikm::from_secret(b"benchmark secret"));
+    let sid = SessionId::from_bytes([0x40; 32]);
+    let mut g = c.benchmark_group("key_schedule");
+    g.bench_function("mac_key (hkdf-expand 32, cached extract)", |b| {
+        b.iter(|| key.mac_key(black_box(&sid), KeyDerivation::Hkdf))
+    });
+    g.bench_function("cipher_key (hkdf-expand 44, cached extract)", |b| {
+        b.iter(|| key.cipher_key(black_box(&sid), CookieKind::Session, KeyDerivation::Hkdf))
+    });
+    g.bench_function("key_new (hkdf-extract, once per key)", |b| {
+        b.iter(|| Key::new(Ikm::from_bytes(black_box([7; 32]))))
+    });
+    g.finish();
+}
+
+fn seal_open(c: &mut Criterion) {
+    let ring = ring();
+    let mut g = c.benchmark_group("cookie");
+    for size in [100usize, 2048] {
+        let plain = json(size);
+        // The 2 KB case is sealed with compression off and on.
+        for threshold in [0usize, 1024] {
+            if size == 100 && threshold != 0 {
+                continue;
+            }
+            let label = if threshold == 0 { "plain" } else { "deflate" };
+            let value = cookie(&ring, &plain, threshold);
+            g.throughput(Throughput::Bytes(size as u64));
+            g.bench_with_input(BenchmarkId::new(format!("seal/{label}"), size), &plain, |b, p| {
+                b.iter(|| {
+                    let header = Header::new(Flags::NONE, SessionId::from_bytes([1; 32]), NOW, 0);
+                    seal_payload(&ring, header, CookieKind::Session, p, threshold, &BindValues::default())
+                })
+            });
+            g.bench_with_input(BenchmarkId::new(format!("open/{label}"), size), &value, |b, v| {
+                b.iter(|| {
+                    open_cookie(&ring, CookieKind::Session, 7, v, |_| None, &BindValues::default())
+                })
+            });
+        }
+    }
+    let packed = deflate(&json(2048)).unwrap();
+    g.bench_function("inflate/2048", |b| {
+        b.iter(|| inflate(black_box(&packed), MAX_PLAINTEXT_SIZE))
+    });
+    g.finish();
+}
+
+fn primitives(c: &mut Criterion) {
+    let mut g = c.benchmark_group("primitive");
+    let prk = [0x3au8; 32];
+    let hkdf = Hkdf::<Sha256>::from_prk(&prk).unwrap();
+    let info = [0x41u8; 47];
+    g.bench_function("hkdf_expand/32", |b| {
+        b.iter(|| {
+            let mut okm = [0u8; 32];
+            hkdf.expand(black_box(&info[..47]), &mut okm).unwrap();
+            okm
+        })
+    });
+    g.bench_function("hkdf_expand/44", |b| {
+        b.iter(|| {
+            let mut okm = [0u8; 44];
+            hkdf.expand(black_box(&info[..43]), &mut okm).unwrap();
+            okm
+        })
+    });
+    let header = [1u8; 66];
+    g.bench_function("hmac_sha256/66 (keyed per call)", |b| {
+        b.iter(|| {
+            let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(black_box(&prk)).unwrap();
+            mac.update(black_box(&header));
+            mac.finalize().into_bytes()
+        })
+    });
+    let key = [9u8; 32];
+    let nonce = Nonce::<Aes256Gcm>::from([3u8; 12]);
+    let aad = [1u8; 47];
+    let mut buf = [0u8; 100];
+    let tag: Tag<Aes256Gcm> = Aes256Gcm::new(&key.into())
+        .encrypt_inout_detached(&nonce, &aad, buf.as_mut_slice().into())
+        .unwrap();
+    let ciphertext = buf;
+    g.bench_function("aes_256_gcm_seal/100 (keyed per call)", |b| {
+        b.iter(|| {
+            let mut buf = [0u8; 100];
+            Aes256Gcm::new(black_box(&key).into())
+                .encrypt_inout_detached(&nonce, &aad, buf.as_mut_slice().into())
+                .unwrap()
+        })
+    });
+    g.bench_function("aes_256_gcm_open/100 (keyed per call)", |b| {
+        b.iter(|| {
+            let mut buf = ciphertext;
+            Aes256Gcm::new(black_box(&key).into())
+                .decrypt_inout_detached(&nonce, &aad, buf.as_mut_slice().into(), &tag)
+                .unwrap();
+            buf
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, header, keys, seal_open, primitives);
+criterion_main!(benches);
