@@ -1,7 +1,141 @@
-//! The session engine, wire-compatible with lua-resty-session 4.x.
+//! The session engine of lua-resty-session 4.1.5, in Rust, wire-compatible:
+//! a cookie written by the Lua library opens here and vice versa.
 //!
-//! **Not implemented yet.** This crate will hold configuration (with the Lua
-//! option names), timeout math, the audience / subject model, the session state
-//! machine and the HTTP edge (Cookie in, Set-Cookie out). Until then it exports
-//! nothing.
+//! `session-core` holds the configuration (Lua option names and defaults),
+//! the session state machine, audiences, subject, remember-me cookies,
+//! timeouts, chunked cookies, request/response headers and the storage calls.
+//! The byte format lives in [`session_codec`]; server-side stores implement
+//! [`session_storage::Storage`]. HTTP is seen only as header values, so any
+//! framework can use it:
+//!
+//! ```
+//! # session_core::block_on(async {
+//! use http::HeaderMap;
+//! use session_core::{Config, Request};
+//!
+//! // Once, at start-up: validate the options and cache the keys.
+//! let config: Config = serde_json::from_str(r#"{"secret": "RaJKp8UQW1", "audience": "shop"}"#)?;
+//! let config = config.build()?;
+//!
+//! // Per request: the Cookie header (plus remote address, scheme and
+//! // User-Agent when `bind` is used) in, Set-Cookie values out.
+//! let request_headers = HeaderMap::new();
+//! let request = Request::from_headers(&request_headers).with_scheme("https");
+//! let started = session_core::start(&config, request).await;
+//! let mut session = started.session;
+//! if !started.exists {
+//!     session.set_subject(Some("john@example.com"))?;
+//!     session.set("cart", &vec![1, 2, 3])?;
+//!     session.save().await?;
+//! }
+//! let mut response_headers = HeaderMap::new();
+//! session.apply_response_headers(&mut response_headers);
+//! assert!(response_headers.contains_key(http::header::SET_COOKIE));
+//! # Ok::<_, Box<dyn std::error::Error>>(()) }).unwrap();
+//! ```
+//!
+//! # Lua → Rust
+//!
+//! | lua-resty-session | session-core |
+//! |---|---|
+//! | `session.init(cfg)` | [`init`]`(Config)` |
+//! | `session.new(cfg)` | [`new`]`(&SessionConfig, Request)` / [`Session::new`] |
+//! | `session.open(cfg)` | [`open`]`(..).await` → [`Opened`] `{session, error, exists}` |
+//! | `session.start(cfg)` | [`start`]`(..).await` → [`Started`] `{session, error, exists, refreshed}` |
+//! | `session.logout(cfg)` | [`logout`]`(..).await` → [`Ended`] `{session, error, exists, done}` |
+//! | `session.destroy(cfg)` | [`destroy`]`(..).await` → [`Ended`] |
+//! | `session:open()` | [`Session::open`]`().await` |
+//! | `session:save()` | [`Session::save`]`().await` |
+//! | `session:touch()` | [`Session::touch`]`().await` |
+//! | `session:refresh()` | [`Session::refresh`]`().await` |
+//! | `session:logout()` | [`Session::logout`]`().await` |
+//! | `session:destroy()` | [`Session::destroy`]`().await` |
+//! | `session:close()` | [`Session::close`] |
+//! | `session:clear_request_cookie()` | [`Session::clear_request_cookie`], then [`Session::apply_request_headers`] |
+//! | `session:set_headers(...)` | [`Session::set_headers`]`(&[names])` (`&[]` = configured lists) |
+//! | `session:set_request_headers(...)` | [`Session::set_request_headers`] |
+//! | `session:set_response_headers(...)` | [`Session::set_response_headers`] |
+//! | `session:get_property(name)` | [`Session::get_property`] → [`Property`]; typed: [`Session::cookie_metadata`] |
+//! | `session:set_remember(v)` / `get_remember()` | [`Session::set_remember`] / [`Session::get_remember`] |
+//! | `session:set_data(t)` / `get_data()` | [`Session::set_data`] / [`Session::get_data`] (JSON values) |
+//! | `session:set(k, v)` / `get(k)` | [`Session::set`]`(k, &v)` / [`Session::get`]`::<T>(k)`; raw: [`Session::set_value`] / [`Session::get_value`] |
+//! | `session:set_audience(a)` / `get_audience()` | [`Session::set_audience`] / [`Session::get_audience`] |
+//! | `session:set_subject(s)` / `get_subject()` | [`Session::set_subject`] / [`Session::get_subject`] |
+//! | `session.info:set(k, v)` / `get(k)` / `save()` | [`Session::info`]`().set(k, &v)` / `.get::<T>(k)` / `.save().await` |
+//! | `ngx.header["Set-Cookie"]` | [`Session::set_cookies`], [`Session::apply_response_headers`] |
+//!
+//! Where Lua raises (a call on a closed session, an invalid configuration),
+//! Rust returns [`Error::Closed`] / [`ConfigError`]; nothing panics.
+//!
+//! # Time and session ids
+//!
+//! The clock ([`env::Clock`]) and the session-id source ([`env::SidSource`])
+//! are injectable through [`SessionConfigBuilder`]; nothing else reads the
+//! system clock.
+//!
+//! # Remember cookies and async runtimes
+//!
+//! A remember cookie at `remember_safety` Low or above is encrypted with
+//! PBKDF2 (1 000 to 1 000 000 iterations) on every remember open and save.
+//! With the `tokio` feature, and when called inside a Tokio runtime, the
+//! engine runs that derivation with `tokio::task::spawn_blocking`, so it never
+//! blocks a worker thread; outside a runtime (or without the feature) it runs
+//! inline. Session cookies never use PBKDF2.
+//!
+//! # Storage
+//!
+//! Attach a store with [`SessionConfigBuilder::storage`] (generic) or
+//! [`SessionConfigBuilder::dyn_storage`] (chosen at run time). The engine
+//! calls it exactly where the reference does (spec 04 §17). Without a store,
+//! the `async` operations complete at once; [`block_on`] runs them without a
+//! runtime.
+//!
+//! # Differences from the reference
+//!
+//! None of them stops a cookie or record written by the reference from
+//! opening here.
+//!
+//! 1. `get_data` on a closed session says "unable to **get** session data on
+//!    closed session" (the reference says "set").
+//! 2. `enforce_same_subject` and multi-audience `logout` keep a valid current
+//!    entry (the reference leaves a stale index and can raise).
+//! 3. `bind = []` means no binding (the reference's next save raises).
+//! 4. Timeout properties of a never-opened session are `None` (the reference
+//!    raises); `get_property("ikm")` returns nothing (no key material).
+//! 5. MACs are compared in constant time.
+//! 6. Clearing the remember request cookie uses the remember cookie's own
+//!    chunk count.
+//! 7. An empty `Set-Cookie` list on the response is appended to (the
+//!    reference fails silently).
+//! 8. `info().save()` returns `Ok(())` on success (the reference returns
+//!    nothing); it does not update the remember record (as observed).
+//! 9. Storage TTL on save uses the intended formula `min(R, A − elapsed)`;
+//!    `compat_reference_storage_ttl = true` restores the reference's
+//!    `A + elapsed`.
+//! 10. Cookie names are configuration-validated as HTTP tokens; unknown
+//!     options are rejected with their name; timeouts must be non-negative
+//!     integers.
+//! 11. JSON is read with serde_json: nesting deeper than 128 levels, or
+//!     invalid UTF-8 inside strings, fails the open with `unable to json
+//!     decode session data (…)`. Numbers are written in shortest form (Lua
+//!     uses `%.14g`).
+//! 12. A multi-audience `logout` whose removed entry was the last one
+//!     finishes and writes the remember cookie (the reference raises).
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod config;
+pub mod cookie;
+pub mod env;
+mod error;
+mod helpers;
+mod payload;
+mod session;
+
+pub use config::{Config, SessionConfig, SessionConfigBuilder, init};
+pub use error::{ConfigError, Error, Operation};
+pub use helpers::{Ended, Opened, Started, block_on, destroy, logout, new, open, start};
+pub use session::{CookieMetadata, Info, Inspection, Property, Request, Session, State};
+
+pub use session_codec;
+pub use session_storage;

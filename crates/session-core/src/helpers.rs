@@ -1,0 +1,194 @@
+//! The module-level helpers of the Lua API (`new`, `open`, `start`,
+//! `logout`, `destroy`, spec 04 §3) and a tiny executor for storage-less use.
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use crate::config::SessionConfig;
+use crate::error::Error;
+use crate::session::{Request, Session};
+
+/// The result of [`open`]: the session (always, so a new one can be started
+/// on it), the open error if any, and whether a session exists.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Opened {
+    /// The session.
+    pub session: Session,
+    /// Why the open failed, if it did.
+    pub error: Option<Error>,
+    /// Whether the open succeeded.
+    pub exists: bool,
+}
+
+/// The result of [`start`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Started {
+    /// The session.
+    pub session: Session,
+    /// The open or refresh error, if any.
+    pub error: Option<Error>,
+    /// Whether the open succeeded.
+    pub exists: bool,
+    /// Whether the refresh succeeded (true even when nothing was due).
+    pub refreshed: bool,
+}
+
+/// The result of [`logout`] and [`destroy`]. Unlike Lua, the session is
+/// returned too, because its `Set-Cookie` values must reach the response.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Ended {
+    /// The session (closed when `done`).
+    pub session: Session,
+    /// The open or operation error, if any.
+    pub error: Option<Error>,
+    /// Whether the open succeeded.
+    pub exists: bool,
+    /// Whether the logout / destroy succeeded.
+    pub done: bool,
+}
+
+/// A new session (Lua `session.new`).
+///
+/// ```
+/// use session_core::{Config, Request, State};
+/// let config = Config::default().build().unwrap();
+/// assert_eq!(session_core::new(&config, Request::new()).state(), State::New);
+/// ```
+pub fn new(config: &SessionConfig, request: Request) -> Session {
+    Session::new(config, request)
+}
+
+/// Open the request's session (Lua `session.open`).
+///
+/// ```
+/// # session_core::block_on(async {
+/// use session_core::{Config, Request};
+/// let config = Config::default().build().unwrap();
+/// let opened = session_core::open(&config, Request::new()).await;
+/// assert!(!opened.exists);
+/// assert_eq!(opened.error.unwrap().to_string(), "missing session cookie");
+/// # });
+/// ```
+pub async fn open(config: &SessionConfig, request: Request) -> Opened {
+    let mut session = Session::new(config, request);
+    let result = session.open().await;
+    Opened {
+        session,
+        exists: result.is_ok(),
+        error: result.err(),
+    }
+}
+
+/// Open and refresh the request's session (Lua `session.start`).
+///
+/// ```
+/// # session_core::block_on(async {
+/// use session_core::{Config, Request};
+/// let config = Config::default().build().unwrap();
+/// let started = session_core::start(&config, Request::new()).await;
+/// assert!(!started.exists && !started.refreshed);
+/// # });
+/// ```
+pub async fn start(config: &SessionConfig, request: Request) -> Started {
+    let Opened {
+        mut session,
+        error,
+        exists,
+    } = open(config, request).await;
+    if !exists {
+        return Started {
+            session,
+            error,
+            exists: false,
+            refreshed: false,
+        };
+    }
+    let result = session.refresh().await;
+    Started {
+        session,
+        refreshed: result.is_ok(),
+        error: result.err(),
+        exists: true,
+    }
+}
+
+/// Open the request's session and log out of the configured audience (Lua
+/// `session.logout`).
+///
+/// ```
+/// # session_core::block_on(async {
+/// use session_core::{Config, Request};
+/// let config = Config::default().build().unwrap();
+/// let ended = session_core::logout(&config, Request::new()).await;
+/// assert!(!ended.done);
+/// # });
+/// ```
+pub async fn logout(config: &SessionConfig, request: Request) -> Ended {
+    end(config, request, true).await
+}
+
+/// Open the request's session and destroy it (Lua `session.destroy`).
+///
+/// ```
+/// # session_core::block_on(async {
+/// use session_core::{Config, Request};
+/// let config = Config::default().build().unwrap();
+/// let ended = session_core::destroy(&config, Request::new()).await;
+/// assert!(!ended.exists);
+/// # });
+/// ```
+pub async fn destroy(config: &SessionConfig, request: Request) -> Ended {
+    end(config, request, false).await
+}
+
+async fn end(config: &SessionConfig, request: Request, logout: bool) -> Ended {
+    let Opened {
+        mut session,
+        error,
+        exists,
+    } = open(config, request).await;
+    if !exists {
+        return Ended {
+            session,
+            error,
+            exists: false,
+            done: false,
+        };
+    }
+    let result = if logout {
+        session.logout().await
+    } else {
+        session.destroy().await
+    };
+    Ended {
+        session,
+        done: result.is_ok(),
+        error: result.err(),
+        exists: true,
+    }
+}
+
+/// Run a future to completion on the current thread, without a runtime.
+///
+/// Meant for cookie storage (whose futures are ready at once) and stores
+/// that need no reactor, such as the in-memory store; a future that waits
+/// for I/O driven by a runtime would spin. Use your runtime's `.await`
+/// otherwise.
+///
+/// ```
+/// assert_eq!(session_core::block_on(async { 1 + 1 }), 2);
+/// ```
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::yield_now();
+    }
+}

@@ -1,0 +1,192 @@
+//! The plaintext model: an array of audience entries `[data, audience,
+//! subject?]` (spec 03 §1), written the way lua-cjson writes it and read
+//! leniently, as everything Lua may write must open.
+
+use serde_json::{Map, Value};
+use std::io;
+
+/// One audience entry of a session.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Entry {
+    /// The application's data for this audience (an object, normally).
+    pub(crate) data: Value,
+    /// The audience; `None` when Lua wrote `null` (never matches).
+    pub(crate) audience: Option<String>,
+    /// The subject; absent when the entry has 2 elements or a `null` third.
+    pub(crate) subject: Option<String>,
+}
+
+impl Entry {
+    pub(crate) fn new(audience: &str, subject: Option<&str>) -> Self {
+        Self {
+            data: Value::Object(Map::new()),
+            audience: Some(audience.to_owned()),
+            subject: subject.map(str::to_owned),
+        }
+    }
+}
+
+/// A serde_json formatter that escapes like lua-cjson: `/` as `\/` and DEL as
+/// `\u007f` (everything else as serde_json does, which matches cjson).
+struct CjsonFormatter;
+
+impl serde_json::ser::Formatter for CjsonFormatter {
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let bytes = fragment.as_bytes();
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            let escape: &[u8] = match b {
+                b'/' => b"\\/",
+                0x7f => b"\\u007f",
+                _ => continue,
+            };
+            writer.write_all(&bytes[start..i])?;
+            writer.write_all(escape)?;
+            start = i + 1;
+        }
+        writer.write_all(&bytes[start..])
+    }
+}
+
+fn write_value(out: &mut Vec<u8>, value: &Value) -> Result<(), serde_json::Error> {
+    let mut ser = serde_json::Serializer::with_formatter(&mut *out, CjsonFormatter);
+    serde::Serialize::serialize(value, &mut ser)
+}
+
+fn write_str(out: &mut Vec<u8>, value: &str) -> Result<(), serde_json::Error> {
+    let mut ser = serde_json::Serializer::with_formatter(&mut *out, CjsonFormatter);
+    serde::Serialize::serialize(value, &mut ser)
+}
+
+/// Encode entries as the reference writes them: compact, subject omitted when
+/// absent, `null` for a missing audience (spec 03 §4 writer rules).
+pub(crate) fn encode_entries(entries: &[Entry], out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+    out.push(b'[');
+    for (i, entry) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'[');
+        write_value(out, &entry.data)?;
+        out.push(b',');
+        match &entry.audience {
+            Some(audience) => write_str(out, audience)?,
+            None => out.extend_from_slice(b"null"),
+        }
+        if let Some(subject) = &entry.subject {
+            out.push(b',');
+            write_str(out, subject)?;
+        }
+        out.push(b']');
+    }
+    out.push(b']');
+    Ok(())
+}
+
+/// Encode any JSON value the cjson way (used for the info store).
+pub(crate) fn encode_value(value: &Value) -> Result<Vec<u8>, serde_json::Error> {
+    let mut out = Vec::with_capacity(64);
+    write_value(&mut out, value)?;
+    Ok(out)
+}
+
+/// Decode the plaintext leniently (spec 03 §4 reader rules): entries of 2 or
+/// 3 elements, `null` subject or audience, any JSON value as data.
+pub(crate) fn decode_entries(bytes: &[u8]) -> Result<Vec<Entry>, serde_json::Error> {
+    let value: Value = serde_json::from_slice(bytes)?;
+    let Value::Array(items) = value else {
+        return Err(serde::de::Error::custom(
+            "expected an array of audience entries",
+        ));
+    };
+    Ok(items.into_iter().map(entry_from_value).collect())
+}
+
+fn entry_from_value(value: Value) -> Entry {
+    match value {
+        Value::Array(items) => {
+            let mut items = items.into_iter();
+            let data = items.next().unwrap_or_else(|| Value::Object(Map::new()));
+            let audience = match items.next() {
+                Some(Value::String(s)) => Some(s),
+                _ => None,
+            };
+            let subject = match items.next() {
+                Some(Value::String(s)) => Some(s),
+                _ => None,
+            };
+            Entry {
+                data,
+                audience,
+                subject,
+            }
+        }
+        // Not an entry a well-behaved writer produces; keep it as data that
+        // never matches an audience.
+        other => Entry {
+            data: other,
+            audience: None,
+            subject: None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn encode(entries: &[Entry]) -> String {
+        let mut out = Vec::new();
+        encode_entries(entries, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn new_empty_session_encodes_as_reference() {
+        assert_eq!(encode(&[Entry::new("default", None)]), r#"[[{},"default"]]"#);
+    }
+
+    #[test]
+    fn subject_is_omitted_never_null() {
+        let mut e = Entry::new("a3", None);
+        e.data = json!({});
+        let mut a1 = Entry::new("a1", Some("s1"));
+        a1.data = json!({"x": 1});
+        assert_eq!(encode(&[a1, e]), r#"[[{"x":1},"a1","s1"],[{},"a3"]]"#);
+    }
+
+    #[test]
+    fn slash_and_del_are_escaped_like_cjson() {
+        let mut e = Entry::new("default", None);
+        e.data = json!({"s": "a\u{1}b\u{7f}c/é"});
+        assert_eq!(encode(&[e]), "[[{\"s\":\"a\\u0001b\\u007fc\\/é\"},\"default\"]]");
+    }
+
+    #[test]
+    fn reader_accepts_null_subject_and_null_audience() {
+        let entries = decode_entries(br#"[[{},null,"sub"],[{"a":1},"x",null],[[],"y"]]"#).unwrap();
+        assert_eq!(entries[0].audience, None);
+        assert_eq!(entries[0].subject.as_deref(), Some("sub"));
+        assert_eq!(entries[1].subject, None);
+        assert_eq!(entries[2].data, json!([]));
+    }
+
+    #[test]
+    fn reader_rejects_non_array_plaintext() {
+        assert!(decode_entries(b"{}").is_err());
+        assert!(decode_entries(b"[").is_err());
+    }
+
+    #[test]
+    fn json_round_trip_of_simple_object() {
+        let mut e = Entry::new("default", None);
+        e.data = json!({"foo": "bar", "test": 123});
+        let s = encode(&[e.clone()]);
+        assert_eq!(decode_entries(s.as_bytes()).unwrap(), vec![e]);
+    }
+}
