@@ -1,0 +1,213 @@
+//! The blocking file operations. Everything here runs inside `spawn_blocking`.
+
+use std::fs::{self, File, FileTimes, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use session_storage::{SessionIndex, StorageError, collection};
+
+use crate::Inner;
+use crate::names::validate_file_name;
+
+/// Largest record file `get` reads: 32 MiB, twice the largest payload the engine produces.
+pub(crate) const MAX_RECORD_BYTES: u64 = 32 * 1024 * 1024;
+/// Largest metadata file `read_metadata` reads: 64 MiB (about 1.2 million entries).
+pub(crate) const MAX_COLLECTION_BYTES: u64 = 64 * 1024 * 1024;
+
+fn io_err(what: &'static str, path: &Path, e: io::Error) -> StorageError {
+    let msg = format!("{what} {}", path.display());
+    match e.kind() {
+        io::ErrorKind::TimedOut | io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock => {
+            StorageError::unavailable(msg).with_source(e)
+        }
+        _ => StorageError::backend(msg).with_source(e),
+    }
+}
+
+/// Unix seconds → `SystemTime` (negative values before the epoch).
+pub(crate) fn to_system_time(secs: i64) -> SystemTime {
+    let d = Duration::from_secs(secs.unsigned_abs());
+    if secs >= 0 {
+        UNIX_EPOCH.checked_add(d).unwrap_or(UNIX_EPOCH)
+    } else {
+        UNIX_EPOCH.checked_sub(d).unwrap_or(UNIX_EPOCH)
+    }
+}
+
+/// `SystemTime` → whole Unix seconds, floored (what `stat` and LuaFileSystem give).
+pub(crate) fn to_unix_secs(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => {
+            let d = e.duration();
+            let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+            -(secs + i64::from(d.subsec_nanos() > 0))
+        }
+    }
+}
+
+fn wall_now() -> i64 {
+    to_unix_secs(SystemTime::now())
+}
+
+/// The expiry of a file: its mtime in whole seconds, for regular files only.
+pub(crate) fn expiry(path: &Path) -> Result<Option<i64>, StorageError> {
+    match fs::metadata(path) {
+        Ok(m) if m.is_file() => {
+            let mtime = m
+                .modified()
+                .map_err(|e| io_err("cannot read mtime of", path, e))?;
+            Ok(Some(to_unix_secs(mtime)))
+        }
+        Ok(_) => Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err("cannot stat", path, e)),
+    }
+}
+
+fn times(mtime: i64) -> FileTimes {
+    FileTimes::new()
+        .set_modified(to_system_time(mtime))
+        .set_accessed(UNIX_EPOCH)
+}
+
+fn open_options() -> OpenOptions {
+    let mut o = OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o
+}
+
+/// Writes `bytes` to `path` atomically with mtime `mtime`: temp file in `dir`, 0600, sync,
+/// rename.
+pub(crate) fn write_atomic(
+    dir: &Path,
+    path: &Path,
+    bytes: &[u8],
+    mtime: i64,
+) -> Result<(), StorageError> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let base = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(
+        ".{base}.{}.{}.tmp",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = (|| {
+        let mut file = open_options()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| io_err("cannot create", &tmp, e))?;
+        file.write_all(bytes)
+            .map_err(|e| io_err("cannot write", &tmp, e))?;
+        file.set_times(times(mtime))
+            .map_err(|e| io_err("cannot set mtime of", &tmp, e))?;
+        file.sync_all()
+            .map_err(|e| io_err("cannot sync", &tmp, e))?;
+        drop(file);
+        fs::rename(&tmp, path).map_err(|e| io_err("cannot rename onto", path, e))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Sets the mtime of an existing regular file; a missing file is left missing.
+pub(crate) fn set_mtime_if_exists(path: &Path, mtime: i64) -> Result<(), StorageError> {
+    let file = match OpenOptions::new().write(true).open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_err("cannot open", path, e)),
+    };
+    file.set_times(times(mtime))
+        .map_err(|e| io_err("cannot set mtime of", path, e))
+}
+
+/// Appends to a metadata file (created 0600 if missing), then sets its mtime to
+/// `max(wall clock, floor)`, the on-disk result of the reference (spec 05 §10.4).
+pub(crate) fn append(path: &Path, bytes: &[u8], floor: i64) -> Result<(), StorageError> {
+    let mut file = open_options()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|e| io_err("cannot open", path, e))?;
+    file.write_all(bytes)
+        .map_err(|e| io_err("cannot append to", path, e))?;
+    file.set_times(times(wall_now().max(floor)))
+        .map_err(|e| io_err("cannot set mtime of", path, e))
+}
+
+fn read_bounded(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, StorageError> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err("cannot open", path, e)),
+    };
+    let mut buf = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| io_err("cannot read", path, e))?;
+    if buf.len() as u64 > limit {
+        return Err(StorageError::invalid_record(format!(
+            "{} is larger than {limit} bytes",
+            path.display()
+        )));
+    }
+    Ok(Some(buf))
+}
+
+/// `get`: `None` if missing or expired (mtime < now; mtime == now is still valid).
+pub(crate) fn read_record(path: &Path, now: i64) -> Result<Option<String>, StorageError> {
+    if expiry(path)?.is_some_and(|e| e < now) {
+        return Ok(None);
+    }
+    let Some(bytes) = read_bounded(path, MAX_RECORD_BYTES)? else {
+        return Ok(None);
+    };
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| StorageError::invalid_record("stored record is not UTF-8"))
+}
+
+/// `read_metadata`: parse the collection file with `now`; missing → empty.
+pub(crate) fn read_collection(path: &Path, now: i64) -> Result<SessionIndex, StorageError> {
+    match read_bounded(path, MAX_COLLECTION_BYTES)? {
+        Some(bytes) => collection::parse(&bytes, now),
+        None => Ok(SessionIndex::new()),
+    }
+}
+
+/// Deletes `name`'s files whose expiry is before `now`.
+pub(crate) fn cleanup(inner: &Inner, name: &str, now: i64) -> Result<usize, StorageError> {
+    let entries = fs::read_dir(&inner.dir).map_err(|e| io_err("cannot list", &inner.dir, e))?;
+    let mut deleted = 0;
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(file_name) = file_name.to_str() else {
+            continue;
+        };
+        if !validate_file_name(
+            inner.prefix.as_deref(),
+            inner.suffix.as_deref(),
+            name,
+            file_name,
+        ) {
+            continue;
+        }
+        let path = entry.path();
+        if expiry(&path)?.is_some_and(|e| e < now) && fs::remove_file(&path).is_ok() {
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
+}
