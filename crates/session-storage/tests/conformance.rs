@@ -129,3 +129,51 @@ mod the_suite_catches_broken_stores {
         );
     }
 }
+
+mod server_clock {
+    //! The suite's real-sleep path (for redis, memcached, dshm): MemoryStorage fed the real
+    //! clock but reporting server-side TTLs, so every time step is a real sleep.
+    use session_storage::{
+        Capability, ExpiryClock, Metadata, SessionIndex, SetRequest, Storage, StorageError,
+        memory::MemoryStorage, testkit::Fresh,
+    };
+
+    struct RealTime(MemoryStorage);
+
+    impl Storage for RealTime {
+        async fn set(&self, req: &SetRequest<'_>) -> Result<(), StorageError> {
+            self.0.set(req).await
+        }
+        async fn get(
+            &self,
+            name: &str,
+            key: &str,
+            now: i64,
+        ) -> Result<Option<String>, StorageError> {
+            self.0.get(name, key, now).await
+        }
+        async fn delete(
+            &self,
+            name: &str,
+            key: &str,
+            now: i64,
+            metadata: Option<&Metadata>,
+        ) -> Result<(), StorageError> {
+            self.0.delete(name, key, now, metadata).await
+        }
+        async fn read_metadata(
+            &self,
+            name: &str,
+            audience: &str,
+            subject: &str,
+            now: i64,
+        ) -> Result<SessionIndex, StorageError> {
+            self.0.read_metadata(name, audience, subject, now).await
+        }
+        fn capability(&self) -> Capability {
+            Capability::new(ExpiryClock::Server)
+        }
+    }
+
+    session_storage::storage_conformance!(|| async { Fresh::new(RealTime(MemoryStorage::new())) });
+}
