@@ -201,7 +201,10 @@ impl fmt::Debug for Config {
         let redact = |set: bool| if set { Some("<redacted>") } else { None };
         f.debug_struct("Config")
             .field("secret", &redact(self.secret.is_some()))
-            .field("secret_fallbacks", &self.secret_fallbacks.as_ref().map(Vec::len))
+            .field(
+                "secret_fallbacks",
+                &self.secret_fallbacks.as_ref().map(Vec::len),
+            )
             .field("ikm", &redact(self.ikm.is_some() || self.ikm_hex.is_some()))
             .field(
                 "ikm_fallbacks",
@@ -416,7 +419,8 @@ fn decode_hex32(option: &'static str, reason: &'static str, s: &str) -> Result<I
     let bytes = hex::decode(s.trim())
         .map_err(|e| ConfigError::new(option, reason).with_detail(format!("not hex: {e}")))?;
     Ikm::try_from_slice(&bytes).map_err(|_| {
-        ConfigError::new(option, reason).with_detail(format!("expected 32 bytes, got {}", bytes.len()))
+        ConfigError::new(option, reason)
+            .with_detail(format!("expected 32 bytes, got {}", bytes.len()))
     })
 }
 
@@ -429,7 +433,10 @@ fn primary_ikm(config: &Config) -> Result<Option<Ikm>, ConfigError> {
                 .with_detail(format!("expected 32 bytes, got {}", ikm.len()))
         }),
         (None, Some(hex)) => decode_hex32("ikm_hex", "invalid ikm size", hex).map(Some),
-        (None, None) => Ok(config.secret.as_ref().map(|s| Ikm::from_secret(s.as_bytes()))),
+        (None, None) => Ok(config
+            .secret
+            .as_ref()
+            .map(|s| Ikm::from_secret(s.as_bytes()))),
     }
 }
 
@@ -454,7 +461,9 @@ fn fallback_ikms(config: &Config) -> Result<Option<Vec<Ikm>>, ConfigError> {
     }
     match &config.secret_fallbacks {
         Some(list) if !list.is_empty() => Ok(Some(
-            list.iter().map(|s| Ikm::from_secret(s.as_bytes())).collect(),
+            list.iter()
+                .map(|s| Ikm::from_secret(s.as_bytes()))
+                .collect(),
         )),
         _ => Ok(None),
     }
@@ -563,7 +572,13 @@ impl SessionConfigBuilder {
     /// ```
     pub fn build(self) -> Result<SessionConfig, ConfigError> {
         let init = current_init();
-        let inner = resolve(&self.config, &init, self.storage, self.clock, self.sid_source)?;
+        let inner = resolve(
+            &self.config,
+            &init,
+            self.storage,
+            self.clock,
+            self.sid_source,
+        )?;
         Ok(SessionConfig(Arc::new(inner)))
     }
 }
@@ -828,9 +843,10 @@ fn resolve(
 
     // Cookie names and attributes (spec 01 §8).
     let cookie_name = pick(&own.cookie_name, &d.cookie_name).unwrap_or_else(|| "session".into());
-    let remember_cookie_name =
-        pick(&own.remember_cookie_name, &d.remember_cookie_name).unwrap_or_else(|| "remember".into());
-    let same_site = pick(&own.cookie_same_site, &d.cookie_same_site).unwrap_or_else(|| "Lax".into());
+    let remember_cookie_name = pick(&own.remember_cookie_name, &d.remember_cookie_name)
+        .unwrap_or_else(|| "remember".into());
+    let same_site =
+        pick(&own.cookie_same_site, &d.cookie_same_site).unwrap_or_else(|| "Lax".into());
     let same_party = pick(&own.cookie_same_party, &d.cookie_same_party).unwrap_or(false);
     let mut attrs = CookieAttributes {
         domain: pick(&own.cookie_domain, &d.cookie_domain),
@@ -848,11 +864,17 @@ fn resolve(
             attrs.path = "/".into();
             attrs.domain = None;
             attrs.secure = true;
-            (format!("{p}{cookie_name}"), format!("{p}{remember_cookie_name}"))
+            (
+                format!("{p}{cookie_name}"),
+                format!("{p}{remember_cookie_name}"),
+            )
         }
         Some(p @ "__Secure-") => {
             attrs.secure = true;
-            (format!("{p}{cookie_name}"), format!("{p}{remember_cookie_name}"))
+            (
+                format!("{p}{cookie_name}"),
+                format!("{p}{remember_cookie_name}"),
+            )
         }
         _ => {
             if same_site == "None" {
@@ -897,7 +919,9 @@ fn resolve(
             "scheme" => Flags::BIND_SCHEME,
             "user_agent" | "user-agent" => Flags::BIND_USER_AGENT,
             _ => {
-                return Err(ConfigError::new("bind", "invalid bind").with_detail(format!("{item:?}")));
+                return Err(
+                    ConfigError::new("bind", "invalid bind").with_detail(format!("{item:?}"))
+                );
             }
         };
     }
@@ -909,26 +933,31 @@ fn resolve(
             return Err(ConfigError::new("storage", "invalid session storage")
                 .with_detail("true is neither a backend name nor false"));
         }
-        Some(StorageOption::Name(name)) if !name.is_empty() && name != "cookie" && storage.is_none() => {
-            return Err(ConfigError::new("storage", "invalid session storage").with_detail(format!(
-                "backend {name:?} needs a storage instance (SessionConfigBuilder::storage)"
-            )));
+        Some(StorageOption::Name(name))
+            if !name.is_empty() && name != "cookie" && storage.is_none() =>
+        {
+            return Err(
+                ConfigError::new("storage", "invalid session storage").with_detail(format!(
+                    "backend {name:?} needs a storage instance (SessionConfigBuilder::storage)"
+                )),
+            );
         }
         _ => {}
     }
     for key in own.backends.keys() {
         let is_storage_table = matches!(&storage_option, Some(StorageOption::Name(n)) if n == key);
         if !BACKEND_NAMES.contains(&key.as_str()) && !is_storage_table {
-            return Err(ConfigError::new("configuration", "unknown option")
-                .with_detail(format!("{key:?}")));
+            return Err(
+                ConfigError::new("configuration", "unknown option").with_detail(format!("{key:?}"))
+            );
         }
     }
 
     let remember_safety = pick(&own.remember_safety, &d.remember_safety)
         .map(|s| s.level())
         .unwrap_or_default();
-    let compression_threshold = pick(&own.compression_threshold, &d.compression_threshold)
-        .unwrap_or(1024);
+    let compression_threshold =
+        pick(&own.compression_threshold, &d.compression_threshold).unwrap_or(1024);
 
     Ok(Inner {
         cookie_name,
@@ -959,8 +988,7 @@ fn resolve(
         )?,
         remember_absolute_timeout: timeout(
             "remember_absolute_timeout",
-            pick(&own.remember_absolute_timeout, &d.remember_absolute_timeout)
-                .unwrap_or(2_592_000),
+            pick(&own.remember_absolute_timeout, &d.remember_absolute_timeout).unwrap_or(2_592_000),
         )?,
         hash_storage_key: pick(&own.hash_storage_key, &d.hash_storage_key).unwrap_or(false),
         hash_subject: pick(&own.hash_subject, &d.hash_subject).unwrap_or(false),
@@ -1005,7 +1033,13 @@ mod tests {
     fn validation_invalid_ikm_size() {
         let err = build(r#"{"ikm": "12345"}"#).unwrap_err();
         assert_eq!(err.reason(), "invalid ikm size");
-        assert!(init(Config { ikm: Some("12345".into()), ..Config::default() }).is_err());
+        assert!(
+            init(Config {
+                ikm: Some("12345".into()),
+                ..Config::default()
+            })
+            .is_err()
+        );
     }
 
     #[test]
@@ -1018,15 +1052,24 @@ mod tests {
 
     #[test]
     fn validation_same_party_with_strict() {
-        let err = build(r#"{"cookie_same_party": true, "cookie_same_site": "Strict"}"#).unwrap_err();
-        assert_eq!(err.reason(), "SameParty session cookies cannot use SameSite=Strict");
+        let err =
+            build(r#"{"cookie_same_party": true, "cookie_same_site": "Strict"}"#).unwrap_err();
+        assert_eq!(
+            err.reason(),
+            "SameParty session cookies cannot use SameSite=Strict"
+        );
     }
 
     #[test]
     fn validation_invalid_bind_and_header_names() {
-        assert_eq!(build(r#"{"bind": ["port"]}"#).unwrap_err().reason(), "invalid bind");
         assert_eq!(
-            build(r#"{"request_headers": ["nonce"]}"#).unwrap_err().reason(),
+            build(r#"{"bind": ["port"]}"#).unwrap_err().reason(),
+            "invalid bind"
+        );
+        assert_eq!(
+            build(r#"{"request_headers": ["nonce"]}"#)
+                .unwrap_err()
+                .reason(),
             "invalid header name"
         );
         assert!(build(r#"{"bind": []}"#).is_ok());
@@ -1037,21 +1080,39 @@ mod tests {
         let host = build(r#"{"cookie_prefix": "__Host-", "cookie_domain": "example.com", "cookie_path": "/x", "cookie_secure": false}"#).unwrap();
         assert_eq!(host.cookie_name(), "__Host-session");
         assert_eq!(host.remember_cookie_name(), "__Host-remember");
-        assert_eq!(host.attributes(), "; Path=/; SameSite=Lax; Secure; HttpOnly");
+        assert_eq!(
+            host.attributes(),
+            "; Path=/; SameSite=Lax; Secure; HttpOnly"
+        );
         let secure = build(r#"{"cookie_prefix": "__Secure-", "cookie_domain": "example.com", "cookie_path": "/x", "cookie_secure": false}"#).unwrap();
         assert_eq!(secure.cookie_name(), "__Secure-session");
-        assert_eq!(secure.attributes(), "; Domain=example.com; Path=/x; SameSite=Lax; Secure; HttpOnly");
+        assert_eq!(
+            secure.attributes(),
+            "; Domain=example.com; Path=/x; SameSite=Lax; Secure; HttpOnly"
+        );
         let other = build(r#"{"cookie_prefix": "foo-"}"#).unwrap();
         assert_eq!(other.cookie_name(), "session");
         assert_eq!(other.attributes(), "; Path=/; SameSite=Lax; HttpOnly");
         let none = build(r#"{"cookie_same_site": "None", "cookie_secure": false}"#).unwrap();
-        assert_eq!(none.attributes(), "; Path=/; SameSite=None; Secure; HttpOnly");
+        assert_eq!(
+            none.attributes(),
+            "; Path=/; SameSite=None; Secure; HttpOnly"
+        );
         let all = build(r#"{"cookie_domain": "example.com", "cookie_priority": "High", "cookie_same_party": true, "cookie_partitioned": true}"#).unwrap();
-        assert_eq!(all.attributes(), "; Domain=example.com; Path=/; SameSite=Lax; Priority=High; SameParty; Partitioned; Secure; HttpOnly");
+        assert_eq!(
+            all.attributes(),
+            "; Domain=example.com; Path=/; SameSite=Lax; Priority=High; SameParty; Partitioned; Secure; HttpOnly"
+        );
         let lower = build(r#"{"cookie_same_site": "lax"}"#).unwrap();
         assert_eq!(lower.attributes(), "; Path=/; SameSite=lax; HttpOnly");
-        let names = build(r#"{"cookie_name": "sid", "remember_cookie_name": "rem", "cookie_prefix": "__Host-"}"#).unwrap();
-        assert_eq!((names.cookie_name(), names.remember_cookie_name()), ("__Host-sid", "__Host-rem"));
+        let names = build(
+            r#"{"cookie_name": "sid", "remember_cookie_name": "rem", "cookie_prefix": "__Host-"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (names.cookie_name(), names.remember_cookie_name()),
+            ("__Host-sid", "__Host-rem")
+        );
     }
 
     #[test]
@@ -1078,7 +1139,8 @@ mod tests {
 
     #[test]
     fn toml_configuration_is_accepted() {
-        let c = Config::from_text("secret = \"s\"\nbind = [\"ip\"]\n[redis]\nprefix = \"x\"\n").unwrap();
+        let c = Config::from_text("secret = \"s\"\nbind = [\"ip\"]\n[redis]\nprefix = \"x\"\n")
+            .unwrap();
         assert_eq!(c.bind.as_deref(), Some(&["ip".to_owned()][..]));
         assert!(c.build().is_ok());
     }

@@ -163,10 +163,12 @@ impl CookieAttributes {
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(64);
         if let Some(domain) = &self.domain
-            && !domain.is_empty() && domain != "localhost" {
-                out.push_str("; Domain=");
-                out.push_str(domain);
-            }
+            && !domain.is_empty()
+            && domain != "localhost"
+        {
+            out.push_str("; Domain=");
+            out.push_str(domain);
+        }
         out.push_str("; Path=");
         out.push_str(&self.path);
         out.push_str("; SameSite=");
@@ -207,12 +209,12 @@ impl CookieAttributes {
 /// );
 /// ```
 pub fn remember_suffix(creation_time: u64, remember_rolling_timeout: u64) -> String {
-    let max_age = if remember_rolling_timeout == 0 || remember_rolling_timeout > MAX_REMEMBER_MAX_AGE
-    {
-        MAX_REMEMBER_MAX_AGE
-    } else {
-        remember_rolling_timeout
-    };
+    let max_age =
+        if remember_rolling_timeout == 0 || remember_rolling_timeout > MAX_REMEMBER_MAX_AGE {
+            MAX_REMEMBER_MAX_AGE
+        } else {
+            remember_rolling_timeout
+        };
     format!(
         "; Expires={}; Max-Age={max_age}",
         http_date(creation_time.saturating_add(max_age))
@@ -235,7 +237,9 @@ pub fn http_date(unix: u64) -> String {
     let secs = unix % 86_400;
     let (year, month, day) = civil_from_days(days);
     let weekday = DAYS[usize::try_from(days % 7).unwrap_or(0)];
-    let month_name = MONTHS[usize::try_from(month.saturating_sub(1)).unwrap_or(0).min(11)];
+    let month_name = MONTHS[usize::try_from(month.saturating_sub(1))
+        .unwrap_or(0)
+        .min(11)];
     format!(
         "{weekday}, {day:02} {month_name} {year:04} {:02}:{:02}:{:02} GMT",
         secs / 3600,
@@ -399,12 +403,13 @@ pub fn clear_cookie(header: &[u8], name: &str, chunks: usize) -> Option<Vec<u8>>
                 skip = true;
             } else if chunks > 1
                 && let [prefix @ .., digit] = current
-                    && digit.is_ascii_digit() {
-                        let d = usize::from(digit - b'0');
-                        if (2..=chunks).contains(&d) && prefix == cookie_name {
-                            skip = true;
-                        }
-                    }
+                && digit.is_ascii_digit()
+            {
+                let d = usize::from(digit - b'0');
+                if (2..=chunks).contains(&d) && prefix == cookie_name {
+                    skip = true;
+                }
+            }
             if !skip {
                 out.extend_from_slice(current);
                 out.push(b'=');
@@ -451,7 +456,11 @@ mod tests {
             ),
         ];
         for (input, expected) in table {
-            assert_eq!(clear(input, 1).as_deref(), Some(*expected), "input {input:?}");
+            assert_eq!(
+                clear(input, 1).as_deref(),
+                Some(*expected),
+                "input {input:?}"
+            );
         }
         assert_eq!(
             clear(

@@ -64,7 +64,10 @@ fn write_str(out: &mut Vec<u8>, value: &str) -> Result<(), serde_json::Error> {
 
 /// Encode entries as the reference writes them: compact, subject omitted when
 /// absent, `null` for a missing audience (spec 03 §4 writer rules).
-pub(crate) fn encode_entries(entries: &[Entry], out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+pub(crate) fn encode_entries(
+    entries: &[Entry],
+    out: &mut Vec<u8>,
+) -> Result<(), serde_json::Error> {
     out.push(b'[');
     for (i, entry) in entries.iter().enumerate() {
         if i > 0 {
@@ -148,7 +151,10 @@ mod tests {
 
     #[test]
     fn new_empty_session_encodes_as_reference() {
-        assert_eq!(encode(&[Entry::new("default", None)]), r#"[[{},"default"]]"#);
+        assert_eq!(
+            encode(&[Entry::new("default", None)]),
+            r#"[[{},"default"]]"#
+        );
     }
 
     #[test]
@@ -164,7 +170,10 @@ mod tests {
     fn slash_and_del_are_escaped_like_cjson() {
         let mut e = Entry::new("default", None);
         e.data = json!({"s": "a\u{1}b\u{7f}c/é"});
-        assert_eq!(encode(&[e]), "[[{\"s\":\"a\\u0001b\\u007fc\\/é\"},\"default\"]]");
+        assert_eq!(
+            encode(&[e]),
+            "[[{\"s\":\"a\\u0001b\\u007fc\\/é\"},\"default\"]]"
+        );
     }
 
     #[test]

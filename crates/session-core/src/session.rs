@@ -7,10 +7,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use session_codec::{
-    BindValues, CipherKey, CookieKind, Flags, HEADER_ENCODED_SIZE, Header, Keyring,
-    MAX_DATA_SIZE, SessionId, assemble_payload, b64_decode, b64_encode, b64_encode_into,
-    chunk_count, deflate, encoded_len, hash_storage_key, hash_subject, inflate, should_deflate,
-    split_payload,
+    BindValues, CipherKey, CookieKind, Flags, HEADER_ENCODED_SIZE, Header, Keyring, MAX_DATA_SIZE,
+    SessionId, assemble_payload, b64_decode, b64_encode, b64_encode_into, chunk_count, deflate,
+    encoded_len, hash_storage_key, hash_subject, inflate, should_deflate, split_payload,
 };
 use session_storage::{Metadata, SetRequest};
 
@@ -583,9 +582,10 @@ impl Session {
         if let Some(edit) = &self.request_cookie_edit {
             headers.remove(http::header::COOKIE);
             if !edit.is_empty()
-                && let Ok(value) = HeaderValue::from_bytes(edit) {
-                    headers.insert(http::header::COOKIE, value);
-                }
+                && let Ok(value) = HeaderValue::from_bytes(edit)
+            {
+                headers.insert(http::header::COOKIE, value);
+            }
         }
         for (name, value) in &self.request_headers {
             headers.insert(name.clone(), value.clone());
@@ -748,9 +748,10 @@ impl Session {
         let key = self.data_key(key).into_owned();
         let entry = self.entry_mut();
         if let Value::Array(items) = &entry.data
-            && items.is_empty() {
-                entry.data = Value::Object(Map::new());
-            }
+            && items.is_empty()
+        {
+            entry.data = Value::Object(Map::new());
+        }
         let Value::Object(map) = &mut entry.data else {
             return Err(Error::InvalidData);
         };
@@ -821,9 +822,10 @@ impl Session {
         }
         if let Some(info) = &mut self.info
             && let Some(old) = &old
-                && let Some(obj) = info.remove(old) {
-                    info.insert(audience.to_owned(), obj);
-                }
+            && let Some(obj) = info.remove(old)
+        {
+            info.insert(audience.to_owned(), obj);
+        }
         if self.entries.len() == 1 {
             self.entry_mut().audience = Some(audience.to_owned());
             return Ok(());
@@ -834,12 +836,13 @@ impl Session {
             .position(|e| e.audience.as_deref() == Some(audience));
         self.entry_mut().audience = Some(audience.to_owned());
         if let Some(p) = other
-            && p != self.current {
-                self.entries.remove(p);
-                if p < self.current {
-                    self.current -= 1;
-                }
+            && p != self.current
+        {
+            self.entries.remove(p);
+            if p < self.current {
+                self.current -= 1;
             }
+        }
         Ok(())
     }
 
@@ -1002,7 +1005,9 @@ impl Session {
             "rolling_offset" => meta.map(|m| number(u64::from(m.header.rolling_offset))),
             "data_size" => meta.map(|m| number(u64::from(m.header.data_size))),
             "idling_offset" => meta.map(|m| number(u64::from(m.header.idling_offset))),
-            "header" => meta.and_then(|m| m.header.encode().ok().map(|h| Property::Bytes(h.to_vec()))),
+            "header" => {
+                meta.and_then(|m| m.header.encode().ok().map(|h| Property::Bytes(h.to_vec())))
+            }
             "initial_chunk" if self.config.0.storage.is_none() => {
                 meta.map(|m| Property::Text(m.payload_part.clone()))
             }
@@ -1157,7 +1162,8 @@ impl Session {
         } else {
             let cookies = &self.request.cookies;
             let payload = assemble_payload(name.len(), data_size, value, |i| {
-                find_cookie(cookies, &chunk_name(&name, i)).and_then(|v| std::str::from_utf8(v).ok())
+                find_cookie(cookies, &chunk_name(&name, i))
+                    .and_then(|v| std::str::from_utf8(v).ok())
             })?;
             if tail_invalid || !session_codec::b64_decode_into(&payload, &mut ciphertext) {
                 return Err(Error::Codec(session_codec::Error::PayloadBase64));
@@ -1166,7 +1172,10 @@ impl Session {
             payload_part = if n == 1 {
                 payload.into_owned()
             } else {
-                value.get(HEADER_ENCODED_SIZE..).unwrap_or_default().to_owned()
+                value
+                    .get(HEADER_ENCODED_SIZE..)
+                    .unwrap_or_default()
+                    .to_owned()
             };
         }
 
@@ -1200,9 +1209,10 @@ impl Session {
                 Some(mut stored) => {
                     if let Some(aud) = self.entry().audience.clone()
                         && !stored.contains_key(&aud)
-                            && let Some(mine) = self.info.as_ref().and_then(|i| i.get(&aud)) {
-                                stored.insert(aud, mine.clone());
-                            }
+                        && let Some(mine) = self.info.as_ref().and_then(|i| i.get(&aud))
+                    {
+                        stored.insert(aud, mine.clone());
+                    }
                     Some(stored)
                 }
                 None => None,
@@ -1231,7 +1241,12 @@ impl Session {
         }
     }
 
-    async fn cipher_key(&self, key_index: usize, sid: &SessionId, kind: Kind) -> Result<CipherKey, Error> {
+    async fn cipher_key(
+        &self,
+        key_index: usize,
+        sid: &SessionId,
+        kind: Kind,
+    ) -> Result<CipherKey, Error> {
         let codec_kind = self.codec_kind(kind);
         #[cfg(feature = "tokio")]
         if codec_kind.is_slow() {
@@ -1240,7 +1255,12 @@ impl Session {
                 let sid = *sid;
                 return handle
                     .spawn_blocking(move || {
-                        session_codec::derive_cipher_key(&config.0.keys, key_index, &sid, codec_kind)
+                        session_codec::derive_cipher_key(
+                            &config.0.keys,
+                            key_index,
+                            &sid,
+                            codec_kind,
+                        )
                     })
                     .await
                     .map_err(|e| Error::Blocking(e.to_string()))?
@@ -1360,10 +1380,11 @@ impl Session {
         encode_entries(&self.entries, &mut json).map_err(Error::JsonEncode)?;
         let mut plaintext = json;
         if should_deflate(plaintext.len(), c.compression_threshold)
-            && let Some(deflated) = deflate(&plaintext) {
-                plaintext = deflated;
-                flags |= Flags::DEFLATE;
-            }
+            && let Some(deflated) = deflate(&plaintext)
+        {
+            plaintext = deflated;
+            flags |= Flags::DEFLATE;
+        }
         let data_size = encoded_len(plaintext.len());
         let name = self.cookie_name(kind).to_owned();
         let chunks = if c.storage.is_some() {
@@ -1544,9 +1565,13 @@ impl Session {
         let idle = (now - creation - i64::from(meta.header.rolling_offset))
             .clamp(0, i64::from(session_codec::MAX_IDLING_OFFSET));
         meta.header.idling_offset = u32::try_from(idle).unwrap_or(session_codec::MAX_IDLING_OFFSET);
-        let raw = c.keys.sign(&mut meta.header, meta.key_index, &self.request.bind())?;
+        let raw = c
+            .keys
+            .sign(&mut meta.header, meta.key_index, &self.request.bind())?;
         let name = &c.cookie_name;
-        let mut cookie = String::with_capacity(name.len() + 1 + HEADER_ENCODED_SIZE + meta.payload_part.len() + c.attributes.len());
+        let mut cookie = String::with_capacity(
+            name.len() + 1 + HEADER_ENCODED_SIZE + meta.payload_part.len() + c.attributes.len(),
+        );
         cookie.push_str(name);
         cookie.push('=');
         b64_encode_into(&raw, &mut cookie);
@@ -1619,7 +1644,11 @@ impl Session {
             return self.destroy_cookies().await;
         }
         if let Some(info) = &mut self.info {
-            if let Some(aud) = self.entries.get(self.current).and_then(|e| e.audience.as_ref()) {
+            if let Some(aud) = self
+                .entries
+                .get(self.current)
+                .and_then(|e| e.audience.as_ref())
+            {
                 info.remove(aud);
             }
             if info.is_empty() {
@@ -1744,8 +1773,7 @@ impl Session {
             }
         };
         let n = chunks(&c.cookie_name, self.meta.as_ref());
-        let mut out =
-            clear_cookie(&header, &c.cookie_name, n).ok_or(Error::ClearRequestCookie)?;
+        let mut out = clear_cookie(&header, &c.cookie_name, n).ok_or(Error::ClearRequestCookie)?;
         if self.remember_active() {
             let name = &c.remember_cookie_name;
             let n = match &self.remember_meta {
@@ -1754,7 +1782,8 @@ impl Session {
                     .and_then(|v| std::str::from_utf8(v).ok())
                     .and_then(|v| Header::decode_base64(v).ok())
                     .map(|(h, _)| {
-                        chunk_count(name.len(), usize::try_from(h.data_size).unwrap_or(0)).unwrap_or(1)
+                        chunk_count(name.len(), usize::try_from(h.data_size).unwrap_or(0))
+                            .unwrap_or(1)
                     })
                     .unwrap_or(1),
             };
@@ -1764,16 +1793,27 @@ impl Session {
                 out = clear_cookie(&out, name, n).ok_or(Error::ClearRememberRequestCookie)?;
             }
         }
-        self.request.cookies = if out.is_empty() { Vec::new() } else { vec![out.clone()] };
+        self.request.cookies = if out.is_empty() {
+            Vec::new()
+        } else {
+            vec![out.clone()]
+        };
         self.request_cookie_edit = Some(out);
         Ok(())
     }
 
-    fn header_properties(&self, names: &[&str], configured: &[HeaderProperty]) -> Vec<HeaderProperty> {
+    fn header_properties(
+        &self,
+        names: &[&str],
+        configured: &[HeaderProperty],
+    ) -> Vec<HeaderProperty> {
         if names.is_empty() {
             configured.to_vec()
         } else {
-            names.iter().filter_map(|n| HeaderProperty::from_name(n)).collect()
+            names
+                .iter()
+                .filter_map(|n| HeaderProperty::from_name(n))
+                .collect()
         }
     }
 

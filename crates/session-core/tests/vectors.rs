@@ -1,0 +1,45 @@
+//! Every case of the shared vectors file through the engine, with the same
+//! checker `cargo xtask vectors` uses (`xtask/src/engine.rs`).
+//!
+//! The file is `$SESSION_VECTORS`, or the shared lua-resty-session 4.1.5 set.
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code, unreachable_pub)]
+
+#[path = "../../../xtask/src/engine.rs"]
+mod engine;
+
+#[test]
+fn every_vector_case_passes_through_the_engine() {
+    let path = std::env::var("SESSION_VECTORS").unwrap_or_else(|_| {
+        format!(
+            "{}/../../../shared/vectors/lua-resty-session-4.1.5.json",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    });
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        eprintln!("vectors file {path} not found; skipping");
+        return;
+    };
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let cases = doc["cases"].as_array().unwrap();
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    for case in cases {
+        let name = case["name"].as_str().unwrap_or("?");
+        match engine::check(case) {
+            engine::Verdict::Pass => passed += 1,
+            engine::Verdict::Fail(e) => {
+                failed += 1;
+                eprintln!("FAIL {name}: {e}");
+            }
+            engine::Verdict::Skip(e) => {
+                skipped += 1;
+                eprintln!("SKIP {name}: {e}");
+            }
+        }
+    }
+    eprintln!("{passed} passed, {failed} failed, {skipped} skipped");
+    assert_eq!(
+        (failed, skipped),
+        (0, 0),
+        "{passed} passed, {failed} failed, {skipped} skipped"
+    );
+}
