@@ -1437,6 +1437,8 @@ impl Session {
             if let Some(old) = &old_key {
                 req = req.with_old_key(old, c.stale_ttl);
             }
+            // The reference passes the stale TTL on every save (V7).
+            req.stale_ttl = c.stale_ttl;
             if let Some(m) = &metadata {
                 req = req.with_metadata(m);
             }
