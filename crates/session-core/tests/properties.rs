@@ -1,0 +1,216 @@
+//! Property tests: any sequence of operations leaves a cookie jar that opens
+//! to exactly what was last saved (or to nothing after destroy), and no
+//! Cookie header makes `open` panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use session_core::env::FixedClock;
+use session_core::session_storage::memory::MemoryStorage;
+use session_core::{Config, Request, Session, SessionConfig, block_on};
+
+#[derive(Debug, Clone)]
+enum Op {
+    Save(Value),
+    Touch,
+    Refresh,
+    Logout,
+    Destroy,
+}
+
+fn data() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        (any::<i32>(), "[a-z]{0,12}").prop_map(|(n, s)| json!({"n": n, "s": s})),
+        (0usize..9000).prop_map(|n| json!({"big": "x".repeat(n)})),
+        prop::collection::vec("[ -~]{0,40}", 0..40).prop_map(|v| json!({"list": v})),
+    ]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => data().prop_map(Op::Save),
+        2 => Just(Op::Touch),
+        2 => Just(Op::Refresh),
+        1 => Just(Op::Logout),
+        1 => Just(Op::Destroy),
+    ]
+}
+
+#[derive(Debug, Clone)]
+struct Setup {
+    config: Value,
+    storage: bool,
+}
+
+fn setup() -> impl Strategy<Value = Setup> {
+    (
+        prop_oneof![Just(0u64), Just(16), Just(1024)],
+        any::<bool>(),
+        prop_oneof![Just("None"), Just("Low")],
+        any::<bool>(),
+        any::<bool>(),
+        prop_oneof![Just(None), Just(Some("__Host-")), Just(Some("__Secure-"))],
+        any::<bool>(),
+    )
+        .prop_map(
+            |(threshold, remember, safety, storage, timeouts, prefix, hash)| {
+                let mut config = json!({
+                    "secret": "property-secret",
+                    "compression_threshold": threshold,
+                    "remember": remember,
+                    "remember_safety": safety,
+                    "hash_storage_key": hash,
+                });
+                if !timeouts {
+                    for t in ["idling_timeout", "rolling_timeout", "absolute_timeout"] {
+                        config[t] = json!(0);
+                    }
+                }
+                if let Some(p) = prefix {
+                    config["cookie_prefix"] = json!(p);
+                }
+                if storage {
+                    config["storage"] = json!("redis");
+                }
+                Setup { config, storage }
+            },
+        )
+}
+
+fn build(setup: &Setup, clock: &Arc<FixedClock>, store: &MemoryStorage) -> SessionConfig {
+    let config: Config = serde_json::from_value(setup.config.clone()).unwrap();
+    let mut b = config.builder().clock(clock.clone());
+    if setup.storage {
+        b = b.storage(store.clone());
+    }
+    b.build().unwrap()
+}
+
+fn apply(jar: &mut BTreeMap<String, String>, set_cookies: &[String]) {
+    for c in set_cookies {
+        let pair = c.split(';').next().unwrap();
+        let (name, value) = pair.split_once('=').unwrap();
+        if value.is_empty() {
+            jar.remove(name);
+        } else {
+            jar.insert(name.to_owned(), value.to_owned());
+        }
+    }
+}
+
+fn request(jar: &BTreeMap<String, String>) -> Request {
+    let header = jar
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    if header.is_empty() {
+        Request::new()
+    } else {
+        Request::new().with_cookie(header)
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_operation_sequence_leaves_a_jar_that_opens_to_what_was_saved(
+        setup in setup(),
+        ops in prop::collection::vec((op(), 0u64..30), 1..8),
+    ) {
+        let clock = Arc::new(FixedClock::new(1_700_000_000));
+        let store = MemoryStorage::new();
+        let config = build(&setup, &clock, &store);
+        let mut jar = BTreeMap::new();
+        let mut saved: Option<Value> = None;
+        for (op, dt) in ops {
+            let mut s = Session::new(&config, request(&jar));
+            let opened = block_on(s.open()).is_ok();
+            prop_assert_eq!(opened, saved.is_some());
+            match op {
+                Op::Save(data) => {
+                    s.set_data(data.clone()).unwrap();
+                    block_on(s.save()).unwrap();
+                    saved = Some(data);
+                }
+                Op::Touch if opened => block_on(s.touch()).unwrap(),
+                Op::Refresh if opened => block_on(s.refresh()).unwrap(),
+                Op::Logout | Op::Destroy if opened => {
+                    if matches!(op, Op::Logout) {
+                        block_on(s.logout()).unwrap();
+                    } else {
+                        block_on(s.destroy()).unwrap();
+                    }
+                    saved = None;
+                }
+                _ => {}
+            }
+            apply(&mut jar, s.set_cookies());
+            clock.advance(dt);
+            let mut check = Session::new(&config, request(&jar));
+            let result = block_on(check.open());
+            match &saved {
+                Some(data) => {
+                    prop_assert!(result.is_ok(), "{:?} after {:?}", result, jar.keys());
+                    prop_assert_eq!(check.get_data().unwrap(), data);
+                }
+                None => prop_assert!(result.is_err()),
+            }
+        }
+    }
+
+    #[test]
+    fn arbitrary_cookie_headers_never_make_open_panic(
+        header in prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..600),
+            "[A-Za-z0-9_=; -]{0,400}".prop_map(String::into_bytes),
+            "(session[2-9]?|remember[2-9]?)=[A-Za-z0-9_-]{0,300}(; (session[2-9]?|remember[2-9]?)=[A-Za-z0-9_=-]{0,300}){0,4}"
+                .prop_map(String::into_bytes),
+        ],
+        storage in any::<bool>(),
+        remember in any::<bool>(),
+    ) {
+        let clock = Arc::new(FixedClock::new(1_700_000_000));
+        let store = MemoryStorage::new();
+        let setup = Setup {
+            config: json!({"secret": "s", "remember": remember, "remember_safety": "None",
+                           "storage": if storage { json!("redis") } else { json!(false) }}),
+            storage,
+        };
+        let config = build(&setup, &clock, &store);
+        let mut s = Session::new(&config, Request::new().with_cookie(header.clone()));
+        let _ = block_on(s.open());
+        let _ = s.clear_request_cookie();
+        let _ = session_core::cookie::clear_cookie(&header, "session", 9);
+        let _ = session_core::cookie::find_cookie(&[&header], "session");
+    }
+}
+
+#[test]
+fn a_valid_header_with_garbage_payloads_never_panics() {
+    // A real header followed by every kind of broken payload.
+    let clock = Arc::new(FixedClock::new(1_700_000_000));
+    let config = Config {
+        secret: Some("s".into()),
+        ..Config::default()
+    }
+    .builder()
+    .clock(clock)
+    .build()
+    .unwrap();
+    let mut s = Session::new(&config, Request::new());
+    s.set("k", &"v".repeat(5000)).unwrap();
+    block_on(s.save()).unwrap();
+    let value = s.set_cookies()[0].split(';').next().unwrap()["session=".len()..].to_owned();
+    for cut in [110, 111, 150, value.len() - 1] {
+        for tail in ["", "A", "==", "\u{e9}", "%%%"] {
+            let cookie = format!("session={}{tail}", &value[..cut.min(value.len())]);
+            let mut o = Session::new(&config, Request::new().with_cookie(cookie));
+            assert!(block_on(o.open()).is_err());
+        }
+    }
+}
