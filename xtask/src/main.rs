@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod engine;
+mod services;
 mod vectors;
 
 const USAGE: &str = "\
@@ -98,6 +99,8 @@ fn test() -> Result<(), String> {
         "-D",
         "warnings",
     ])?;
+    let services = services::start()?;
     cargo(&["test", "--workspace"])?;
+    drop(services);
     run_vectors(&default_vectors())
 }
