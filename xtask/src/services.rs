@@ -13,6 +13,12 @@
 #[derive(Debug, Default)]
 pub(crate) struct Services {}
 
+impl Drop for Services {
+    fn drop(&mut self) {
+        // Nothing to stop yet.
+    }
+}
+
 /// Starts the test servers and exports their addresses.
 pub(crate) fn start() -> Result<Services, String> {
     Ok(Services::default())
