@@ -69,7 +69,7 @@ enum Command {
     /// records when the configuration names a storage backend).
     ///
     /// Example:
-    ///   session mint --config examples/config.json --subject john --data '{"role":"admin"}'
+    ///   session mint --config crates/session-cli/examples/config.json --subject john --data '{"role":"admin"}'
     ///
     /// With --cookie, the existing session is opened first and re-saved: its
     /// other audiences, creation time and rolling offset are kept, as a save
@@ -96,7 +96,7 @@ enum Command {
     /// ok, err, exists, state, data, audience, subject, remember, properties.
     ///
     /// Example:
-    ///   session inspect --config examples/config.json --cookie 'session=AQAA...'
+    ///   session inspect --config crates/session-cli/examples/config.json --cookie 'session=AQAA...'
     Inspect {
         #[command(flatten)]
         request: RequestArgs,

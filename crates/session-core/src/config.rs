@@ -387,10 +387,12 @@ fn current_init() -> Arc<InitState> {
 /// The validation errors of [`Config::build`].
 ///
 /// ```
-/// use session_core::{init, Config};
-/// init(Config { audience: Some("shop".into()), ..Config::default() }).unwrap();
+/// use session_core::{init, Config, config::RememberSafetyOption};
+/// use session_core::session_codec::RememberSafety;
+/// let high = RememberSafetyOption::Name("High".into());
+/// init(Config { remember_safety: Some(high), ..Config::default() }).unwrap();
 /// let built = Config::default().build().unwrap();
-/// assert_eq!(built.audience(), "shop");
+/// assert_eq!(built.remember_safety(), RememberSafety::High);
 /// init(Config::default()).unwrap();
 /// ```
 pub fn init(config: Config) -> Result<(), ConfigError> {
@@ -783,7 +785,9 @@ impl SessionConfig {
     ///
     /// ```
     /// use session_codec::RememberSafety;
-    /// assert_eq!(session_core::Config::default().build().unwrap().remember_safety(), RememberSafety::Medium);
+    /// use session_core::{Config, config::RememberSafetyOption};
+    /// let config = Config { remember_safety: Some(RememberSafetyOption::Name("Low".into())), ..Config::default() };
+    /// assert_eq!(config.build().unwrap().remember_safety(), RememberSafety::Low);
     /// ```
     pub fn remember_safety(&self) -> RememberSafety {
         self.0.remember_safety

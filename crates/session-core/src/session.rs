@@ -1249,23 +1249,18 @@ impl Session {
     ) -> Result<CipherKey, Error> {
         let codec_kind = self.codec_kind(kind);
         #[cfg(feature = "tokio")]
-        if codec_kind.is_slow() {
-            if let Ok(handle) = tokio::runtime::Handle::try_current() {
-                let config = self.config.clone();
-                let sid = *sid;
-                return handle
-                    .spawn_blocking(move || {
-                        session_codec::derive_cipher_key(
-                            &config.0.keys,
-                            key_index,
-                            &sid,
-                            codec_kind,
-                        )
-                    })
-                    .await
-                    .map_err(|e| Error::Blocking(e.to_string()))?
-                    .map_err(Error::Codec);
-            }
+        if codec_kind.is_slow()
+            && let Ok(handle) = tokio::runtime::Handle::try_current()
+        {
+            let config = self.config.clone();
+            let sid = *sid;
+            return handle
+                .spawn_blocking(move || {
+                    session_codec::derive_cipher_key(&config.0.keys, key_index, &sid, codec_kind)
+                })
+                .await
+                .map_err(|e| Error::Blocking(e.to_string()))?
+                .map_err(Error::Codec);
         }
         Ok(session_codec::derive_cipher_key(
             &self.config.0.keys,

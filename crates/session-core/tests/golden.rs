@@ -1,6 +1,11 @@
 //! Golden vectors V1–V10 of spec 01 §12 and the behaviours of spec 04 §21,
 //! each test named after what it checks.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::type_complexity, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::type_complexity,
+    missing_docs
+)]
 
 use std::sync::{Arc, Mutex};
 
@@ -1095,4 +1100,14 @@ fn at_keys_are_prefixed_with_cookie_storage_and_info_falls_back_to_data() {
         &json!({"plain": true, "$@foo": "bar", "@inf": "val"})
     );
     assert_eq!(s.get::<String>("@foo").unwrap().as_deref(), Some("bar"));
+}
+
+#[cfg(feature = "tokio")]
+#[tokio::test(flavor = "multi_thread")]
+async fn remember_open_at_medium_runs_inside_a_tokio_runtime() {
+    let (c, clock) = config(json!({"remember": true, "subject": "john"}), 0xc0);
+    clock.set(NOW + 7200);
+    let mut s = Session::new(&c, req(&jar(&[V4M.to_owned()])));
+    s.open().await.unwrap();
+    assert_eq!(s.set_cookies(), [V4R_REMEMBER, V4R_SESSION]);
 }
