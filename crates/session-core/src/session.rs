@@ -1082,9 +1082,12 @@ impl Session {
 
     async fn open_cookie(&mut self, kind: Kind, meta_only: bool) -> Result<(), Error> {
         let c = std::sync::Arc::clone(&self.config.0);
-        let name = self.cookie_name(kind).to_owned();
+        let name: &str = match kind {
+            Kind::Session => &c.cookie_name,
+            Kind::Remember => &c.remember_cookie_name,
+        };
         let now = c.clock.now();
-        let value = find_cookie(&self.request.cookies, &name).ok_or(Error::MissingCookie)?;
+        let value = find_cookie(&self.request.cookies, name).ok_or(Error::MissingCookie)?;
         // Cookie values are ASCII when valid; a non-UTF-8 tail can only be a
         // broken payload, which the base64 step reports.
         let (value, tail_invalid) = match std::str::from_utf8(value) {
@@ -1146,7 +1149,7 @@ impl Session {
         if let Some(storage) = &c.storage {
             let key = hash_storage_key(&header.sid, c.hash_storage_key);
             let stored = storage
-                .dyn_get(&name, &key, now_i)
+                .dyn_get(name, &key, now_i)
                 .await
                 .map_err(|e| Error::Load(Some(e)))?
                 .ok_or(Error::Load(None))?;
@@ -1162,8 +1165,7 @@ impl Session {
         } else {
             let cookies = &self.request.cookies;
             let payload = assemble_payload(name.len(), data_size, value, |i| {
-                find_cookie(cookies, &chunk_name(&name, i))
-                    .and_then(|v| std::str::from_utf8(v).ok())
+                find_cookie(cookies, &chunk_name(name, i)).and_then(|v| std::str::from_utf8(v).ok())
             })?;
             if tail_invalid || !session_codec::b64_decode_into(&payload, &mut ciphertext) {
                 return Err(Error::Codec(session_codec::Error::PayloadBase64));
@@ -1219,10 +1221,10 @@ impl Session {
             };
         }
 
-        let audience = self.entry().audience.clone();
+        let audience = self.entry().audience.as_deref();
         let found = entries
             .iter()
-            .position(|e| e.audience.is_some() && e.audience == audience);
+            .position(|e| e.audience.is_some() && e.audience.as_deref() == audience);
         match found {
             Some(index) => {
                 self.entries = entries;
@@ -1343,8 +1345,8 @@ impl Session {
     async fn save_cookie(&mut self, kind: Kind, target: State) -> Result<(), Error> {
         let c = std::sync::Arc::clone(&self.config.0);
         let previous = match kind {
-            Kind::Session => self.meta.clone(),
-            Kind::Remember => self.remember_meta.clone(),
+            Kind::Session => self.meta.as_ref().map(|m| m.header),
+            Kind::Remember => self.remember_meta.as_ref().map(|m| m.header),
         };
         let mut flags = self.flags;
         flags.set(Flags::STORAGE, c.storage.is_some());
@@ -1353,7 +1355,7 @@ impl Session {
         let now_i = i64::try_from(now).unwrap_or(i64::MAX);
         let (creation_time, rolling_offset) = match &previous {
             Some(m) => {
-                let creation = m.header.creation_time;
+                let creation = m.creation_time;
                 let elapsed = now.saturating_sub(creation);
                 let rolling = u32::try_from(elapsed).map_err(|_| Error::MaxRollingOffset)?;
                 (creation, rolling)
@@ -1365,7 +1367,7 @@ impl Session {
         }
         if previous
             .as_ref()
-            .is_some_and(|m| m.header.flags.contains(Flags::FORGET))
+            .is_some_and(|m| m.flags.contains(Flags::FORGET))
         {
             flags |= Flags::FORGET;
         }
@@ -1381,7 +1383,10 @@ impl Session {
             flags |= Flags::DEFLATE;
         }
         let data_size = encoded_len(plaintext.len());
-        let name = self.cookie_name(kind).to_owned();
+        let name: &str = match kind {
+            Kind::Session => &c.cookie_name,
+            Kind::Remember => &c.remember_cookie_name,
+        };
         let chunks = if c.storage.is_some() {
             if data_size > usize::try_from(MAX_DATA_SIZE).unwrap_or(usize::MAX) {
                 return Err(Error::Codec(session_codec::Error::DataSizeLimit));
@@ -1415,19 +1420,19 @@ impl Session {
         let payload_part;
         if let Some(storage) = &c.storage {
             let cookie = format!("{name}={value}{}{suffix}", c.attributes);
-            merge_set_cookie(&mut working, &name, cookie);
+            merge_set_cookie(&mut working, name, cookie);
             let key = hash_storage_key(&sid, c.hash_storage_key);
             let stored = self.stored_value(&payload)?;
             let old_key = previous
                 .as_ref()
-                .map(|m| hash_storage_key(&m.header.sid, c.hash_storage_key));
+                .map(|m| hash_storage_key(&m.sid, c.hash_storage_key));
             let ttl = self.storage_ttl(
                 kind,
                 now_i,
                 i64::try_from(creation_time).unwrap_or(i64::MAX),
             );
             let metadata = self.metadata();
-            let mut req = SetRequest::new(&name, &key, &stored, ttl, now_i)
+            let mut req = SetRequest::new(name, &key, &stored, ttl, now_i)
                 .with_remember(kind == Kind::Remember);
             if let Some(old) = &old_key {
                 req = req.with_old_key(old, c.stale_ttl);
@@ -1443,7 +1448,7 @@ impl Session {
             let parts = split_payload(name.len(), &payload)?;
             for (i, part) in parts.iter().enumerate() {
                 let index = i + 1;
-                let chunk = chunk_name(&name, index);
+                let chunk = chunk_name(name, index);
                 let cookie = if index == 1 {
                     format!("{chunk}={value}{part}{}{suffix}", c.attributes)
                 } else {
@@ -1454,11 +1459,11 @@ impl Session {
             if let Some(m) = &previous {
                 let old_n = chunk_count(
                     name.len(),
-                    usize::try_from(m.header.data_size).unwrap_or(usize::MAX),
+                    usize::try_from(m.data_size).unwrap_or(usize::MAX),
                 )
                 .unwrap_or(1);
                 for i in chunks + 1..=old_n {
-                    let chunk = chunk_name(&name, i);
+                    let chunk = chunk_name(name, i);
                     let cookie = expired_cookie(&chunk, &c.attributes);
                     merge_set_cookie(&mut working, &chunk, cookie);
                 }
