@@ -1,0 +1,150 @@
+//! Engine benchmarks on cookie storage: `open` + `get` and `new` + `set` +
+//! `save` for a 100-byte session, a 2 KB deflated one and a 4-chunk one;
+//! `start` on an existing session; a remember-only open at Medium.
+//!
+//! Run: `cargo bench -p session-benches --bench engine`.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use serde_json::Value;
+use session_core::{Config, Request, Session, SessionConfig, block_on};
+
+fn config(json: &str) -> SessionConfig {
+    let config: Config = serde_json::from_str(json).unwrap();
+    config.build().unwrap()
+}
+
+/// A string of `len` characters that deflates like real text, not to nothing.
+fn text(len: usize) -> String {
+    let mut s = String::with_capacity(len);
+    let mut i = 7u32;
+    while s.len() < len {
+        i = i.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        s.push(char::from(b'a' + u8::try_from((i >> 16) % 26).unwrap()));
+        if i % 5 == 0 {
+            s.push(' ');
+        }
+    }
+    s
+}
+
+/// Random-looking base64url, so a payload does not compress.
+fn noise(len: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut i = 1u64;
+    (0..len)
+        .map(|_| {
+            i ^= i << 13;
+            i ^= i >> 7;
+            i ^= i << 17;
+            char::from(ALPHABET[usize::try_from(i % 64).unwrap()])
+        })
+        .collect()
+}
+
+/// The Cookie header a browser would send back after `session` was saved.
+fn cookie_header(session: &Session) -> String {
+    session
+        .set_cookies()
+        .iter()
+        .map(|c| c.split(';').next().unwrap().to_owned())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn save_one(config: &SessionConfig, value: &Value) -> Session {
+    let mut session = Session::new(config, Request::new());
+    session.set("v", value).unwrap();
+    block_on(session.save()).unwrap();
+    session
+}
+
+fn by_size(c: &mut Criterion) {
+    let cases: [(&str, &str, Value); 3] = [
+        (
+            "100B",
+            r#"{"secret":"bench","idling_timeout":0,"rolling_timeout":0,"absolute_timeout":0}"#,
+            Value::String(text(70)),
+        ),
+        (
+            "2KB-deflated",
+            r#"{"secret":"bench","idling_timeout":0,"rolling_timeout":0,"absolute_timeout":0}"#,
+            Value::String(text(2048)),
+        ),
+        (
+            "4-chunks",
+            r#"{"secret":"bench","idling_timeout":0,"rolling_timeout":0,"absolute_timeout":0,"compression_threshold":0}"#,
+            Value::String(noise(11_000)),
+        ),
+    ];
+    let mut g = c.benchmark_group("engine");
+    for (label, json, value) in cases {
+        let config = config(json);
+        let saved = save_one(&config, &value);
+        let header = cookie_header(&saved);
+        if label == "4-chunks" {
+            assert_eq!(saved.set_cookies().len(), 4, "the 4-chunk case must span 4 cookies");
+        }
+        g.bench_function(format!("open+get/{label}"), |b| {
+            b.iter(|| {
+                let mut s = Session::new(&config, Request::new().with_cookie(header.as_bytes()));
+                block_on(s.open()).unwrap();
+                s.get::<Value>("v").unwrap()
+            })
+        });
+        g.bench_function(format!("new+set+save/{label}"), |b| {
+            b.iter(|| {
+                let mut s = Session::new(&config, Request::new());
+                s.set("v", black_box(&value)).unwrap();
+                block_on(s.save()).unwrap();
+                s
+            })
+        });
+    }
+    // start() on an existing, fresh session (default timeouts: no refresh due).
+    let config = config(r#"{"secret":"bench"}"#);
+    let saved = save_one(&config, &Value::String(text(70)));
+    let header = cookie_header(&saved);
+    g.bench_function("start/100B", |b| {
+        b.iter(|| {
+            let started = block_on(session_core::start(
+                &config,
+                Request::new().with_cookie(header.as_bytes()),
+            ));
+            assert!(started.exists);
+            started
+        })
+    });
+    g.finish();
+}
+
+fn remember(c: &mut Criterion) {
+    let config = config(
+        r#"{"secret":"bench","remember":true,"remember_safety":"Medium","idling_timeout":0,"rolling_timeout":0,"absolute_timeout":0}"#,
+    );
+    let saved = save_one(&config, &Value::String(text(70)));
+    let remember = saved
+        .set_cookies()
+        .iter()
+        .find(|c| c.starts_with("remember="))
+        .expect("a remember cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut g = c.benchmark_group("engine");
+    g.sample_size(20);
+    g.bench_function("remember-only-open/Medium", |b| {
+        b.iter(|| {
+            let mut s = Session::new(&config, Request::new().with_cookie(remember.as_bytes()));
+            block_on(s.open()).unwrap();
+            s
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, by_size, remember);
+criterion_main!(benches);
