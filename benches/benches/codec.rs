@@ -98,17 +98,40 @@ fn seal_open(c: &mut Criterion) {
             let label = if threshold == 0 { "plain" } else { "deflate" };
             let value = cookie(&ring, &plain, threshold);
             g.throughput(Throughput::Bytes(size as u64));
-            g.bench_with_input(BenchmarkId::new(format!("seal/{label}"), size), &plain, |b, p| {
-                b.iter(|| {
-                    let header = Header::new(Flags::NONE, SessionId::from_bytes([1; 32]), NOW, 0);
-                    seal_payload(&ring, header, CookieKind::Session, p, threshold, &BindValues::default())
-                })
-            });
-            g.bench_with_input(BenchmarkId::new(format!("open/{label}"), size), &value, |b, v| {
-                b.iter(|| {
-                    open_cookie(&ring, CookieKind::Session, 7, v, |_| None, &BindValues::default())
-                })
-            });
+            g.bench_with_input(
+                BenchmarkId::new(format!("seal/{label}"), size),
+                &plain,
+                |b, p| {
+                    b.iter(|| {
+                        let header =
+                            Header::new(Flags::NONE, SessionId::from_bytes([1; 32]), NOW, 0);
+                        seal_payload(
+                            &ring,
+                            header,
+                            CookieKind::Session,
+                            p,
+                            threshold,
+                            &BindValues::default(),
+                        )
+                    })
+                },
+            );
+            g.bench_with_input(
+                BenchmarkId::new(format!("open/{label}"), size),
+                &value,
+                |b, v| {
+                    b.iter(|| {
+                        open_cookie(
+                            &ring,
+                            CookieKind::Session,
+                            7,
+                            v,
+                            |_| None,
+                            &BindValues::default(),
+                        )
+                    })
+                },
+            );
         }
     }
     let packed = deflate(&json(2048)).unwrap();

@@ -85,7 +85,11 @@ fn by_size(c: &mut Criterion) {
         let saved = save_one(&config, &value);
         let header = cookie_header(&saved);
         if label == "4-chunks" {
-            assert_eq!(saved.set_cookies().len(), 4, "the 4-chunk case must span 4 cookies");
+            assert_eq!(
+                saved.set_cookies().len(),
+                4,
+                "the 4-chunk case must span 4 cookies"
+            );
         }
         g.bench_function(format!("open+get/{label}"), |b| {
             b.iter(|| {
