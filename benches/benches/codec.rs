@@ -31,7 +31,7 @@ fn json(len: usize) -> Vec<u8> {
     while s.len() < len - 20 {
         i = i.wrapping_mul(1_103_515_245).wrapping_add(12_345);
         s.push(char::from(b'a' + u8::try_from((i >> 16) % 26).unwrap()));
-        if i % 7 == 0 {
+        if i.is_multiple_of(7) {
             s.push(' ');
         }
     }

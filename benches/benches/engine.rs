@@ -23,7 +23,7 @@ fn text(len: usize) -> String {
     while s.len() < len {
         i = i.wrapping_mul(1_103_515_245).wrapping_add(12_345);
         s.push(char::from(b'a' + u8::try_from((i >> 16) % 26).unwrap()));
-        if i % 5 == 0 {
+        if i.is_multiple_of(5) {
             s.push(' ');
         }
     }
