@@ -1,6 +1,152 @@
-//! HTTP sessions for Rust, wire-compatible with lua-resty-session 4.x.
+//! HTTP sessions for Rust, wire-compatible with OpenResty's lua-resty-session 4.1.5.
 //!
-//! **Not implemented yet.** This facade will re-export the session engine, the
-//! codec and the storage trait, with one cargo feature per storage backend and
-//! tower / axum integration. Until then it exports nothing.
+//! ```no_run
+//! use axum::{Router, routing::get};
+//! use session::{Config, HttpError, SessionHandle, SessionLayer};
+//!
+//! async fn hello(session: SessionHandle) -> Result<String, HttpError> {
+//!     let mut s = session.start().await;               // Lua: session.start()
+//!     let visits = s.get::<u64>("visits")?.unwrap_or(0) + 1;
+//!     s.set("visits", &visits)?;
+//!     s.save().await?;                                 // Lua: session:save()
+//!     Ok(format!("visit number {visits}"))
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = Config::from_text(r#"secret = "change me""#)?;   // Lua option names
+//! let app = Router::new().route("/", get(hello)).layer(SessionLayer::from_config(&config)?);
+//! axum::serve(tokio::net::TcpListener::bind("127.0.0.1:3000").await?, app).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Sessions are encrypted (AES-256-GCM) and immutable: every save gives a new session id. A
+//! cookie written by the Lua library opens here and vice versa, with the same options,
+//! audiences, subjects, remember-me cookies, timeouts and storages.
+//!
+//! # What is where
+//!
+//! - The engine ([`Session`], [`Config`], [`SessionConfig`], the Lua helpers [`open`],
+//!   [`start`], [`logout`], [`destroy`]) comes from `session-core`; see its Lua → Rust table.
+//! - [`build`] turns a [`Config`] into a [`SessionConfig`] with the storage its `storage`
+//!   option names, as lua-resty-session does (`storage = "shm"` with an `[shm]` options
+//!   block). Each backend is a cargo feature; asking for one that is not compiled in is a
+//!   [`SetupError`] naming the feature.
+//! - With the `tower` feature: [`SessionLayer`] gives each request a [`SessionHandle`],
+//!   opened lazily, and puts `Set-Cookie` values and session headers on the response. With
+//!   `axum` (on by default), [`SessionHandle`] is an extractor and [`HttpError`] turns
+//!   session errors into responses.
+//! - Your own store: implement [`Storage`] (see the `session-storage` crate docs) and attach
+//!   it with `Config::builder().storage(..)`.
+//!
+//! # Cargo features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `axum` | yes | the [`SessionHandle`] extractor and [`HttpError`] (implies `tower`) |
+//! | `tower` | via `axum` | [`SessionLayer`], [`SessionHandle`] |
+//! | `shm` | no | `storage = "shm"`: in-process store, byte-bounded, LRU ([`shm`]) |
+//! | `file` | no | `storage = "file"`: one file per session, shareable with OpenResty ([`file`]) |
+//!
+//! # Proxies
+//!
+//! As with OpenResty's `access_by_lua`, a handler that forwards a request upstream can remove
+//! the session cookies from it and pass session properties as headers:
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! # let config = session::Config::default().build()?;
+//! # let mut h = http::HeaderMap::new();
+//! # let mut s0 = session::Session::new(&config, session::Request::new());
+//! # s0.set_subject(Some("john"))?; s0.save().await?;
+//! # h.insert(http::header::COOKIE, format!("{}; theme=dark", s0.set_cookies()[0].split(';').next().unwrap()).parse().unwrap());
+//! # let handle = session::SessionHandle::from_headers(config, &h);
+//! let mut upstream = http::Request::builder().uri("http://backend/").body(())?;
+//! *upstream.headers_mut() = h.clone();
+//! let mut s = handle.open().await;
+//! s.clear_request_cookie()?;                       // Lua: session:clear_request_cookie()
+//! s.set_request_headers(&["subject", "id"])?;      // Lua: session:set_request_headers(...)
+//! s.apply_request_headers(upstream.headers_mut());
+//! assert_eq!(upstream.headers()["cookie"], "theme=dark");
+//! assert_eq!(upstream.headers()["session-subject"], "john");
+//! # Ok::<_, Box<dyn std::error::Error>>(()) }).unwrap();
+//! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod setup;
+
+#[cfg(feature = "axum")]
+mod extract;
+#[cfg(feature = "tower")]
+mod handle;
+#[cfg(feature = "tower")]
+mod layer;
+
+pub use setup::{SetupError, build, storage_from_config};
+
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub use extract::{HttpError, MissingSessionLayer};
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub use handle::{LogId, SessionGuard, SessionHandle};
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub use layer::{ResponseFuture, SessionLayer, SessionService};
+
+// The engine.
+pub use session_core::config::{HeaderProperty, RememberSafetyOption, StorageOption};
+pub use session_core::{
+    Config, ConfigError, CookieMetadata, Ended, Error, Info, Inspection, Opened, Operation,
+    Property, Request, Session, SessionConfig, SessionConfigBuilder, Started, State, block_on,
+    destroy, env, init, logout, new, open, start,
+};
+// The storage trait, for your own store.
+pub use session_storage::{
+    BoxedStorage, Capability, DynStorage, ErrorKind, ExpiryClock, Metadata, SessionIndex,
+    SetRequest, Storage, StorageError,
+};
+
+/// The crates under the facade, for what it does not re-export.
+pub mod crates {
+    pub use session_codec as codec;
+    pub use session_core as core;
+    pub use session_storage as storage;
+}
+
+/// The in-memory reference store ([`MemoryStorage`](memory::MemoryStorage)), for tests.
+pub mod memory {
+    pub use session_storage::memory::MemoryStorage;
+}
+
+/// The `shm` backend: an in-process, byte-bounded store shared by every task of the process
+/// (`storage = "shm"`, options `prefix`, `suffix`, `zone`, `capacity`).
+///
+/// ```
+/// use session::shm::{ShmConfig, ShmStorage};
+/// let store = ShmStorage::new(&ShmConfig::default().with_zone("docs"))?;
+/// let config = session::Config::default().builder().storage(store).build()?;
+/// assert!(config.has_storage());
+/// # Ok::<_, Box<dyn std::error::Error>>(())
+/// ```
+#[cfg(feature = "shm")]
+#[cfg_attr(docsrs, doc(cfg(feature = "shm")))]
+pub mod shm {
+    pub use session_shm::{DEFAULT_CAPACITY, DEFAULT_ZONE, ShmConfig, ShmStorage, ShmZone};
+}
+
+/// The `file` backend: one file per session in a directory (`storage = "file"`, options
+/// `path`, `prefix`, `suffix`, `pool`). Needs a Tokio runtime.
+///
+/// ```
+/// use session::file::{FileConfig, FileStorage};
+/// let store = FileStorage::new(FileConfig::default().with_suffix("session"))?;
+/// let config = session::Config::default().builder().storage(store).build()?;
+/// assert!(config.has_storage());
+/// # Ok::<_, Box<dyn std::error::Error>>(())
+/// ```
+#[cfg(feature = "file")]
+#[cfg_attr(docsrs, doc(cfg(feature = "file")))]
+pub mod file {
+    pub use session_file::{FileConfig, FileStorage, validate_file_name};
+}

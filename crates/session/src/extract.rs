@@ -1,0 +1,67 @@
+//! The axum extractor for [`SessionHandle`].
+
+use axum_core::extract::FromRequestParts;
+use axum_core::response::{IntoResponse, Response};
+use http::StatusCode;
+use http::request::Parts;
+
+use crate::handle::SessionHandle;
+
+/// The rejection when a handler asks for a [`SessionHandle`] but no
+/// [`SessionLayer`](crate::SessionLayer) wraps the route: a 500 whose body says what to add.
+///
+/// ```
+/// use axum_core::response::IntoResponse;
+/// let response = session::MissingSessionLayer.into_response();
+/// assert_eq!(response.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
+/// ```
+#[derive(Debug, Clone, Copy, Default, thiserror::Error)]
+#[error(
+    "no session layer: add `.layer(session::SessionLayer::from_config(&config)?)` to the router \
+     (after the routes that use the session)"
+)]
+#[non_exhaustive]
+pub struct MissingSessionLayer;
+
+impl IntoResponse for MissingSessionLayer {
+    fn into_response(self) -> Response {
+        (StatusCode::INTERNAL_SERVER_ERROR, self.to_string()).into_response()
+    }
+}
+
+/// `async fn handler(session: SessionHandle)`: the request's session, lazily opened.
+impl<S: Send + Sync> FromRequestParts<S> for SessionHandle {
+    type Rejection = MissingSessionLayer;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<SessionHandle>()
+            .cloned()
+            .ok_or(MissingSessionLayer)
+    }
+}
+
+/// A handler error that axum can turn into a response: `?` on any [`Error`](crate::Error)
+/// in a handler returning `Result<_, HttpError>`. The response is a 500 with the Lua
+/// library's reason (`unable to store session data (...)`), which never holds session data
+/// or cookies.
+///
+/// ```
+/// use axum_core::response::IntoResponse;
+/// let err = session::HttpError::from(session::Error::MissingCookie);
+/// assert_eq!(err.into_response().status(), http::StatusCode::INTERNAL_SERVER_ERROR);
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct HttpError(#[from] pub crate::Error);
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("session error: {}", self.0),
+        )
+            .into_response()
+    }
+}

@@ -1,0 +1,513 @@
+//! The per-request session handle the [`SessionLayer`](crate::SessionLayer) gives each request.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+
+use http::HeaderValue;
+use serde_json::Value;
+use session_core::{Error, Request, Session, SessionConfig, State};
+use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
+
+/// What the layer took from the request, kept until the handler first touches the session.
+/// `HeaderValue` clones share the request's bytes, so keeping them is cheap.
+pub(crate) struct Captured {
+    pub(crate) cookies: Vec<HeaderValue>,
+    pub(crate) user_agent: Option<HeaderValue>,
+    pub(crate) scheme: &'static str,
+    pub(crate) remote_addr: Option<IpAddr>,
+}
+
+impl Captured {
+    fn to_request(&self) -> Request {
+        let mut request = Request::new().with_scheme(self.scheme);
+        for cookie in &self.cookies {
+            request = request.with_cookie(cookie.as_bytes());
+        }
+        if let Some(ua) = &self.user_agent {
+            request = request.with_user_agent(String::from_utf8_lossy(ua.as_bytes()));
+        }
+        if let Some(addr) = self.remote_addr {
+            request = request.with_remote_addr(addr.to_string());
+        }
+        request
+    }
+}
+
+/// The data, audience and subject of a session, to tell whether a handler changed it.
+#[derive(PartialEq)]
+struct Fingerprint {
+    data: Option<Value>,
+    audience: Option<String>,
+    subject: Option<String>,
+}
+
+impl Fingerprint {
+    fn of(session: &Session) -> Self {
+        let view = session.inspect();
+        Self {
+            data: view.data.cloned(),
+            audience: view.audience.map(str::to_owned),
+            subject: view.subject.map(str::to_owned),
+        }
+    }
+}
+
+/// A loaded session and what the layer needs to know about it.
+pub(crate) struct Slot {
+    pub(crate) session: Session,
+    exists: bool,
+    error: Option<Error>,
+    refreshed: bool,
+    /// In save-when-modified mode: the state last persisted (or loaded).
+    saved: Option<Fingerprint>,
+}
+
+pub(crate) struct Shared {
+    config: SessionConfig,
+    captured: Captured,
+    save_when_modified: bool,
+    slot: Arc<Mutex<Option<Slot>>>,
+}
+
+/// The session of one request, given by [`SessionLayer`](crate::SessionLayer) (in the
+/// request's extensions, and as an axum extractor with the `axum` feature).
+///
+/// Nothing is decrypted until a handler asks: [`open`](Self::open) (Lua `session.open()`),
+/// [`start`](Self::start) (Lua `session.start()`: open and refresh), or
+/// [`new_session`](Self::new_session) (Lua `session.new()`). Each returns a [`SessionGuard`]
+/// that derefs to the engine's [`Session`], with every Lua method (`get`, `set`,
+/// `set_subject`, `save`, `destroy`, `clear_request_cookie`, ...). The layer puts the
+/// session's `Set-Cookie` values and session headers on the response.
+///
+/// Cloning is cheap; clones share the same session.
+///
+/// ```no_run
+/// use session::SessionHandle;
+///
+/// async fn visits(session: SessionHandle) -> Result<String, session::Error> {
+///     let mut s = session.start().await;
+///     let visits = s.get::<u64>("visits")?.unwrap_or(0) + 1;
+///     s.set("visits", &visits)?;
+///     s.save().await?;
+///     Ok(format!("visit number {visits}"))
+/// }
+/// ```
+#[derive(Clone)]
+pub struct SessionHandle {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for SessionHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionHandle")
+            .field("cookies", &self.shared.captured.cookies.len())
+            .field("save_when_modified", &self.shared.save_when_modified)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionHandle {
+    pub(crate) fn new(config: SessionConfig, captured: Captured, save_when_modified: bool) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                config,
+                captured,
+                save_when_modified,
+                slot: Arc::new(Mutex::new(None)),
+            }),
+        }
+    }
+
+    /// A handle outside any layer, for tests and for frameworks without tower: the session of
+    /// a request with these headers. Apply its output with [`SessionHandle::finish`].
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let config = session::Config::default().build()?;
+    /// let handle = session::SessionHandle::from_headers(config, &http::HeaderMap::new());
+    /// let s = handle.open().await;
+    /// assert!(!s.exists());
+    /// # Ok::<_, session::Error>(()) }).unwrap();
+    /// ```
+    pub fn from_headers(config: SessionConfig, headers: &http::HeaderMap) -> Self {
+        Self::new(config, capture(headers, None, None), false)
+    }
+
+    async fn lock(&self) -> OwnedMutexGuard<Option<Slot>> {
+        Arc::clone(&self.shared.slot).lock_owned().await
+    }
+
+    fn guard(slot: OwnedMutexGuard<Option<Slot>>) -> SessionGuard {
+        match OwnedMutexGuard::try_map(slot, Option::as_mut) {
+            Ok(inner) => SessionGuard { inner },
+            // Every caller fills the slot first; keep the types honest without a panic.
+            Err(_) => unreachable_slot(),
+        }
+    }
+
+    async fn load(&self, slot: &mut Option<Slot>) {
+        if slot.is_some() {
+            return;
+        }
+        let mut session = Session::new(&self.shared.config, self.shared.captured.to_request());
+        let result = session.open().await;
+        let mut loaded = Slot {
+            exists: result.is_ok(),
+            error: result.err(),
+            session,
+            refreshed: false,
+            saved: None,
+        };
+        if self.shared.save_when_modified {
+            loaded.saved = Some(Fingerprint::of(&loaded.session));
+        }
+        *slot = Some(loaded);
+    }
+
+    /// The request's session, opened from its cookies on first use (Lua `session.open()`).
+    /// When no valid session is there, the guard holds a new one
+    /// ([`exists`](SessionGuard::exists) is false, [`open_error`](SessionGuard::open_error)
+    /// says why), which a handler can fill and save.
+    ///
+    /// Later calls in the same request return the same session.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let handle = session::SessionHandle::from_headers(session::Config::default().build()?, &http::HeaderMap::new());
+    /// let s = handle.open().await;
+    /// assert_eq!(s.open_error().unwrap().to_string(), "missing session cookie");
+    /// # Ok::<_, session::Error>(()) }).unwrap();
+    /// ```
+    pub async fn open(&self) -> SessionGuard {
+        let mut slot = self.lock().await;
+        self.load(&mut slot).await;
+        Self::guard(slot)
+    }
+
+    /// Open and refresh (Lua `session.start()`): a session past the rolling threshold is
+    /// saved with a new id, an idle one is touched. The refresh runs once per request; a
+    /// refresh error is kept in [`open_error`](SessionGuard::open_error).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let handle = session::SessionHandle::from_headers(session::Config::default().build()?, &http::HeaderMap::new());
+    /// let s = handle.start().await;
+    /// assert!(!s.exists());
+    /// # Ok::<_, session::Error>(()) }).unwrap();
+    /// ```
+    pub async fn start(&self) -> SessionGuard {
+        let mut slot = self.lock().await;
+        self.load(&mut slot).await;
+        if let Some(loaded) = slot.as_mut()
+            && loaded.exists
+            && !loaded.refreshed
+        {
+            loaded.refreshed = true;
+            let before = loaded.session.cookie_metadata().map(|m| m.sid);
+            if let Err(e) = loaded.session.refresh().await {
+                loaded.error = Some(e);
+            } else if before != loaded.session.cookie_metadata().map(|m| m.sid)
+                && let Some(saved) = &mut loaded.saved
+            {
+                *saved = Fingerprint::of(&loaded.session);
+            }
+        }
+        Self::guard(slot)
+    }
+
+    /// A new, empty session that ignores the request's cookie (Lua `session.new()`), e.g. to
+    /// log a user in with a fresh session id. `Set-Cookie` values from an earlier use in the
+    /// same request are kept.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let handle = session::SessionHandle::from_headers(session::Config::default().build()?, &http::HeaderMap::new());
+    /// let mut s = handle.new_session().await;
+    /// s.set_subject(Some("OpenResty Fan"))?;
+    /// s.save().await?;
+    /// assert!(s.set_cookies()[0].starts_with("session="));
+    /// # Ok::<_, session::Error>(()) }).unwrap();
+    /// ```
+    pub async fn new_session(&self) -> SessionGuard {
+        let mut slot = self.lock().await;
+        let previous = slot.take().map(|mut s| s.session.take_set_cookies());
+        let session = Session::new(&self.shared.config, self.shared.captured.to_request())
+            .with_response_cookies(previous.unwrap_or_default());
+        *slot = Some(Slot {
+            saved: self.shared.save_when_modified.then(|| Fingerprint::of(&session)),
+            session,
+            exists: false,
+            error: None,
+            refreshed: true,
+        });
+        Self::guard(slot)
+    }
+
+    /// Open the session and destroy it (Lua `session.destroy()`): its cookies are expired on
+    /// the response and its server-side records deleted. `Ok(false)` when the request had no
+    /// valid session (nothing to destroy).
+    ///
+    /// # Errors
+    ///
+    /// The storage could not delete the record.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let handle = session::SessionHandle::from_headers(session::Config::default().build()?, &http::HeaderMap::new());
+    /// assert!(!handle.destroy().await?);
+    /// # Ok::<_, session::Error>(()) }).unwrap();
+    /// ```
+    pub async fn destroy(&self) -> Result<bool, Error> {
+        let mut s = self.open().await;
+        if s.state() != State::Open {
+            return Ok(false);
+        }
+        s.destroy().await.map(|()| true)
+    }
+
+    /// Open the session and log out of the configured audience (Lua `session.logout()`).
+    /// `Ok(false)` when the request had no valid session.
+    ///
+    /// # Errors
+    ///
+    /// Saving the remaining audiences or deleting the record failed.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let handle = session::SessionHandle::from_headers(session::Config::default().build()?, &http::HeaderMap::new());
+    /// assert!(!handle.logout().await?);
+    /// # Ok::<_, session::Error>(()) }).unwrap();
+    /// ```
+    pub async fn logout(&self) -> Result<bool, Error> {
+        let mut s = self.open().await;
+        if s.state() != State::Open {
+            return Ok(false);
+        }
+        s.logout().await.map(|()| true)
+    }
+
+    /// Whether a handler has touched the session in this request (nothing is decrypted
+    /// before that).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let handle = session::SessionHandle::from_headers(session::Config::default().build()?, &http::HeaderMap::new());
+    /// assert!(!handle.is_loaded().await);
+    /// let _ = handle.open().await;
+    /// assert!(handle.is_loaded().await);
+    /// # Ok::<_, session::Error>(()) }).unwrap();
+    /// ```
+    pub async fn is_loaded(&self) -> bool {
+        self.shared.slot.lock().await.is_some()
+    }
+
+    /// The session id for logs, shortened (see [`LogId`]); `None` when the session was not
+    /// used or has no id. Never opens the session.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let handle = session::SessionHandle::from_headers(session::Config::default().build()?, &http::HeaderMap::new());
+    /// assert!(handle.log_id().await.is_none());
+    /// handle.new_session().await.save().await?;
+    /// assert_eq!(handle.log_id().await.unwrap().to_string().chars().count(), 9);
+    /// # Ok::<_, session::Error>(()) }).unwrap();
+    /// ```
+    pub async fn log_id(&self) -> Option<LogId> {
+        let slot = self.shared.slot.lock().await;
+        let meta = slot.as_ref()?.session.cookie_metadata()?;
+        Some(LogId::new(&meta.sid.to_base64()))
+    }
+
+    /// Finish the request: in save-when-modified mode save a changed session nobody saved,
+    /// then put the session's `Set-Cookie` values and response headers on `headers`. The
+    /// layer calls this; call it yourself only with [`SessionHandle::from_headers`].
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let handle = session::SessionHandle::from_headers(session::Config::default().build()?, &http::HeaderMap::new());
+    /// handle.new_session().await.save().await?;
+    /// let mut headers = http::HeaderMap::new();
+    /// handle.finish(&mut headers).await;
+    /// assert!(headers.contains_key(http::header::SET_COOKIE));
+    /// # Ok::<_, session::Error>(()) }).unwrap();
+    /// ```
+    pub async fn finish(&self, headers: &mut http::HeaderMap) {
+        let mut slot = self.shared.slot.lock().await;
+        let Some(loaded) = slot.as_mut() else {
+            return;
+        };
+        if let Some(saved) = &loaded.saved
+            && loaded.session.state() != State::Closed
+            && *saved != Fingerprint::of(&loaded.session)
+        {
+            match loaded.session.save().await {
+                Ok(()) => loaded.saved = Some(Fingerprint::of(&loaded.session)),
+                Err(e) => loaded.error = Some(e),
+            }
+        }
+        loaded.session.apply_response_headers(headers);
+    }
+}
+
+#[cold]
+fn unreachable_slot() -> ! {
+    unreachable!("the session slot is filled before a guard is made")
+}
+
+/// Exclusive access to the request's session; derefs to the engine's [`Session`].
+///
+/// Hold it only as long as needed: other users of the same [`SessionHandle`] (and the layer,
+/// when the response is ready) wait for it.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let handle = session::SessionHandle::from_headers(session::Config::default().build()?, &http::HeaderMap::new());
+/// let mut s = handle.open().await;
+/// s.set("quote", "The quick brown fox jumps over the lazy dog")?;
+/// s.save().await?;
+/// assert!(s.exists());
+/// # Ok::<_, session::Error>(()) }).unwrap();
+/// ```
+pub struct SessionGuard {
+    inner: OwnedMappedMutexGuard<Option<Slot>, Slot>,
+}
+
+impl fmt::Debug for SessionGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionGuard")
+            .field("session", &self.inner.session)
+            .field("exists", &self.inner.exists)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionGuard {
+    /// Whether the session exists: the open succeeded, or it has been saved since.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// # let handle = session::SessionHandle::from_headers(session::Config::default().build()?, &http::HeaderMap::new());
+    /// let mut s = handle.open().await;
+    /// assert!(!s.exists());
+    /// s.save().await?;
+    /// assert!(s.exists());
+    /// # Ok::<_, session::Error>(()) }).unwrap();
+    /// ```
+    pub fn exists(&self) -> bool {
+        self.inner.exists || self.inner.session.state() == State::Open
+    }
+
+    /// Why the open (or the refresh of [`SessionHandle::start`]) failed: `missing session
+    /// cookie`, `session idling timeout exceeded`, ... (the Lua library's reasons).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// # let handle = session::SessionHandle::from_headers(session::Config::default().build()?, &http::HeaderMap::new());
+    /// let s = handle.open().await;
+    /// assert!(matches!(s.open_error(), Some(session::Error::MissingCookie)));
+    /// # Ok::<_, session::Error>(()) }).unwrap();
+    /// ```
+    pub fn open_error(&self) -> Option<&Error> {
+        self.inner.error.as_ref()
+    }
+
+    /// Save the session (Lua `save`), and remember that this state is persisted (so the
+    /// save-when-modified mode does not save it again).
+    ///
+    /// # Errors
+    ///
+    /// As [`Session::save`].
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// # let handle = session::SessionHandle::from_headers(session::Config::default().build()?, &http::HeaderMap::new());
+    /// let mut s = handle.new_session().await;
+    /// s.save().await?;
+    /// # Ok::<_, session::Error>(()) }).unwrap();
+    /// ```
+    pub async fn save(&mut self) -> Result<(), Error> {
+        self.inner.session.save().await?;
+        if self.inner.saved.is_some() {
+            self.inner.saved = Some(Fingerprint::of(&self.inner.session));
+        }
+        Ok(())
+    }
+}
+
+impl Deref for SessionGuard {
+    type Target = Session;
+
+    fn deref(&self) -> &Session {
+        &self.inner.session
+    }
+}
+
+impl DerefMut for SessionGuard {
+    fn deref_mut(&mut self) -> &mut Session {
+        &mut self.inner.session
+    }
+}
+
+/// A session id shortened for logs: the first 8 characters and `…`. Enough to follow one
+/// session through a log, not enough to be worth stealing.
+///
+/// ```
+/// let id = session::LogId::new("QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8");
+/// assert_eq!(id.to_string(), "QEFCQ0RF…");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct LogId([u8; 8], usize);
+
+impl LogId {
+    /// Keep the first 8 bytes of `id` (base64url text).
+    ///
+    /// ```
+    /// assert_eq!(session::LogId::new("abc").to_string(), "abc…");
+    /// ```
+    pub fn new(id: &str) -> Self {
+        let mut out = [0u8; 8];
+        let bytes: Vec<u8> = id
+            .bytes()
+            .filter(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+            .take(8)
+            .collect();
+        out[..bytes.len()].copy_from_slice(&bytes);
+        Self(out, bytes.len())
+    }
+}
+
+impl fmt::Display for LogId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = std::str::from_utf8(&self.0[..self.1]).unwrap_or_default();
+        write!(f, "{text}…")
+    }
+}
+
+impl fmt::Debug for LogId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LogId({self})")
+    }
+}
+
+/// What the layer keeps of a request (cookies, user agent, scheme, client address).
+pub(crate) fn capture(
+    headers: &http::HeaderMap,
+    scheme: Option<&str>,
+    remote_addr: Option<IpAddr>,
+) -> Captured {
+    Captured {
+        cookies: headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .cloned()
+            .collect(),
+        user_agent: headers.get(http::header::USER_AGENT).cloned(),
+        scheme: match scheme {
+            Some("https") => "https",
+            _ => "http",
+        },
+        remote_addr,
+    }
+}
