@@ -1432,13 +1432,13 @@ impl Session {
                 i64::try_from(creation_time).unwrap_or(i64::MAX),
             );
             let metadata = self.metadata();
+            // The reference passes the stale TTL on every save, also without an old key (V7).
             let mut req = SetRequest::new(name, &key, &stored, ttl, now_i)
-                .with_remember(kind == Kind::Remember);
+                .with_remember(kind == Kind::Remember)
+                .with_stale_ttl(c.stale_ttl);
             if let Some(old) = &old_key {
                 req = req.with_old_key(old, c.stale_ttl);
             }
-            // The reference passes the stale TTL on every save (V7).
-            req.stale_ttl = c.stale_ttl;
             if let Some(m) = &metadata {
                 req = req.with_metadata(m);
             }

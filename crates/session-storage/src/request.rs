@@ -136,6 +136,22 @@ impl<'a> SetRequest<'a> {
         self
     }
 
+    /// Sets the stale TTL alone, without an old key.
+    ///
+    /// The reference passes `stale_ttl` on every save, also on a first save that has no old
+    /// key (golden vector V7 records `stale_ttl = 10` there); a store ignores it without
+    /// `old_key`. [`with_old_key`](Self::with_old_key) sets both at once.
+    ///
+    /// ```
+    /// let req = session_storage::SetRequest::new("session", "k", "v", 60, 100).with_stale_ttl(10);
+    /// assert_eq!((req.old_key, req.stale_ttl), (None, 10));
+    /// ```
+    #[must_use]
+    pub const fn with_stale_ttl(mut self, stale_ttl: u64) -> Self {
+        self.stale_ttl = stale_ttl;
+        self
+    }
+
     /// Sets the metadata collections.
     ///
     /// ```
