@@ -1,0 +1,271 @@
+//! URL form of [`RedisConfig`] (see [`RedisConfig::from_url`]).
+
+use session_storage::StorageError;
+
+use crate::config::{NodeAddr, RedisConfig, Role};
+
+fn bad(msg: impl Into<String>) -> StorageError {
+    StorageError::config(format!("invalid redis URL: {}", msg.into()))
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Percent-decodes `s` (and `+` stays `+`); the result must be UTF-8.
+fn decode(s: &str) -> Result<String, StorageError> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hi = bytes.get(i + 1).copied().and_then(hex);
+            let lo = bytes.get(i + 2).copied().and_then(hex);
+            match (hi, lo) {
+                (Some(hi), Some(lo)) => out.push(hi << 4 | lo),
+                _ => return Err(bad("bad percent-encoding")),
+            }
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| bad("percent-encoding is not UTF-8"))
+}
+
+fn number<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, StorageError> {
+    v.parse()
+        .map_err(|_| bad(format!("`{name}` must be a number, got {v:?}")))
+}
+
+fn boolean(name: &str, v: &str) -> Result<bool, StorageError> {
+    match v {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(bad(format!("`{name}` must be true or false, got {v:?}"))),
+    }
+}
+
+/// `host[:port]` with an IPv6 literal in brackets allowed.
+fn host_port(s: &str) -> Result<NodeAddr, StorageError> {
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (host, after) = rest
+            .split_once(']')
+            .ok_or_else(|| bad("unclosed '[' in host"))?;
+        let port = match after {
+            "" => None,
+            p => Some(p.strip_prefix(':').ok_or_else(|| bad("junk after ']'"))?),
+        };
+        (host, port)
+    } else {
+        match s.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (s, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(bad("empty host"));
+    }
+    Ok(NodeAddr {
+        host: Some(decode(host)?),
+        port: port.map(|p| number("port", p)).transpose()?,
+    })
+}
+
+fn apply_option(c: &mut RedisConfig, name: &str, v: String) -> Result<(), StorageError> {
+    match name {
+        "prefix" => c.prefix = Some(v),
+        "suffix" => c.suffix = Some(v),
+        "username" => c.username = Some(v),
+        "password" => c.password = Some(v),
+        "database" | "db" => c.database = Some(number(name, &v)?),
+        "connect_timeout" => c.connect_timeout = Some(number(name, &v)?),
+        "send_timeout" => c.send_timeout = Some(number(name, &v)?),
+        "read_timeout" => c.read_timeout = Some(number(name, &v)?),
+        "keepalive_timeout" => c.keepalive_timeout = Some(number(name, &v)?),
+        "pool" => c.pool = Some(v),
+        "pool_size" => c.pool_size = Some(number(name, &v)?),
+        "backlog" => c.backlog = Some(number(name, &v)?),
+        "ssl" => c.ssl = Some(boolean(name, &v)?),
+        "ssl_verify" => c.ssl_verify = Some(boolean(name, &v)?),
+        "server_name" => c.server_name = Some(v),
+        "ssl_trusted_certificate" => c.ssl_trusted_certificate = Some(v.into()),
+        "force_auth" => c.force_auth = Some(boolean(name, &v)?),
+        "master" => c.master = Some(v),
+        "role" => {
+            c.role = Some(match v.as_str() {
+                "master" => Role::Master,
+                "slave" | "replica" => Role::Replica,
+                _ => return Err(bad(format!("`role` must be master or slave, got {v:?}"))),
+            });
+        }
+        "sentinel_username" => c.sentinel_username = Some(v),
+        "sentinel_password" => c.sentinel_password = Some(v),
+        "name" => c.name = Some(v),
+        "lock_zone" => c.lock_zone = Some(v),
+        "lock_prefix" => c.lock_prefix = Some(v),
+        "max_redirections" => c.max_redirections = Some(number(name, &v)?),
+        "max_connection_attempts" => c.max_connection_attempts = Some(number(name, &v)?),
+        "max_connection_timeout" => c.max_connection_timeout = Some(number(name, &v)?),
+        _ => return Err(bad(format!("unknown option `{name}`"))),
+    }
+    Ok(())
+}
+
+pub(crate) fn parse(url: &str) -> Result<RedisConfig, StorageError> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| bad("missing scheme (redis://, rediss://, redis+unix://, redis+sentinel://, redis+cluster://)"))?;
+    let (rest, query) = match rest.split_once('?') {
+        Some((r, q)) => (r, Some(q)),
+        None => (rest, None),
+    };
+    if rest.contains('#') || query.is_some_and(|q| q.contains('#')) {
+        return Err(bad("fragments are not supported; use ?ssl_verify=false"));
+    }
+    let mut c = RedisConfig::default();
+    match scheme {
+        "unix" | "redis+unix" => {
+            if rest.is_empty() {
+                return Err(bad("missing socket path"));
+            }
+            c.socket = Some(decode(rest)?);
+        }
+        "redis" | "rediss" | "redis+sentinel" | "redis+cluster" => {
+            let (authority, path) = match rest.split_once('/') {
+                Some((a, p)) => (a, p),
+                None => (rest, ""),
+            };
+            let hosts = match authority.rsplit_once('@') {
+                Some((userinfo, hosts)) => {
+                    let (user, pass) = match userinfo.split_once(':') {
+                        Some((u, p)) => (u, Some(p)),
+                        None => (userinfo, None),
+                    };
+                    if !user.is_empty() {
+                        c.username = Some(decode(user)?);
+                    }
+                    if let Some(pass) = pass {
+                        c.password = Some(decode(pass)?);
+                    }
+                    hosts
+                }
+                None => authority,
+            };
+            let nodes = hosts
+                .split(',')
+                .filter(|h| !h.is_empty())
+                .map(host_port)
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut segments = path.split('/').filter(|s| !s.is_empty());
+            match scheme {
+                "redis+sentinel" => {
+                    if nodes.is_empty() {
+                        return Err(bad("no sentinel given"));
+                    }
+                    c.sentinels = Some(nodes);
+                    c.master = segments.next().map(decode).transpose()?;
+                }
+                "redis+cluster" => {
+                    if nodes.is_empty() {
+                        return Err(bad("no cluster node given"));
+                    }
+                    c.nodes = Some(nodes);
+                }
+                _ => {
+                    let mut nodes = nodes.into_iter();
+                    if let Some(node) = nodes.next() {
+                        c.host = node.host;
+                        c.port = node.port;
+                    }
+                    if nodes.next().is_some() {
+                        return Err(bad("a single-server URL names one host"));
+                    }
+                    if scheme == "rediss" {
+                        c.ssl = Some(true);
+                    }
+                }
+            }
+            if let Some(db) = segments.next() {
+                c.database = Some(number("database", db)?);
+            }
+            if segments.next().is_some() {
+                return Err(bad("unexpected path segments"));
+            }
+        }
+        other => return Err(bad(format!("unknown scheme `{other}`"))),
+    }
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        apply_option(&mut c, &decode(name)?, decode(value)?)?;
+    }
+    c.validate()?;
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Mode;
+
+    #[test]
+    fn single_urls() {
+        let c = parse("redis://127.0.0.1").unwrap();
+        assert_eq!((c.host.as_deref(), c.port), (Some("127.0.0.1"), None));
+        let c = parse("redis://user:p%3Ass@[::1]:6390/3?suffix=s&pool_size=4").unwrap();
+        assert_eq!(c.username.as_deref(), Some("user"));
+        assert_eq!(c.password.as_deref(), Some("p:ss"));
+        assert_eq!((c.host.as_deref(), c.port), (Some("::1"), Some(6390)));
+        assert_eq!((c.database, c.pool_size), (Some(3), Some(4)));
+        assert_eq!(c.suffix.as_deref(), Some("s"));
+        let c = parse("rediss://h:1?server_name=redis.example&ssl_verify=false").unwrap();
+        assert_eq!((c.ssl, c.ssl_verify), (Some(true), Some(false)));
+        let c = parse("redis+unix:///run/redis.sock?database=1").unwrap();
+        assert_eq!(c.socket.as_deref(), Some("/run/redis.sock"));
+        assert_eq!(c.mode(), Mode::Single);
+    }
+
+    #[test]
+    fn sentinel_and_cluster_urls() {
+        let c = parse("redis+sentinel://:pw@a:1,b:2/mymaster/4?role=slave&sentinel_password=x")
+            .unwrap();
+        assert_eq!(c.mode(), Mode::Sentinel);
+        assert_eq!(c.master.as_deref(), Some("mymaster"));
+        assert_eq!(c.database, Some(4));
+        assert_eq!(c.role, Some(Role::Replica));
+        assert_eq!(c.sentinel_password.as_deref(), Some("x"));
+        let c = parse("redis+cluster://u:p@a:7000,b:7001?max_redirections=2").unwrap();
+        assert_eq!(c.mode(), Mode::Cluster);
+        assert_eq!(c.nodes.as_ref().map(Vec::len), Some(2));
+        assert_eq!(c.max_redirections, Some(2));
+    }
+
+    #[test]
+    fn malformed_urls_are_config_errors() {
+        for url in [
+            "127.0.0.1:6379",
+            "http://x",
+            "redis://a:b:c:notaport",
+            "redis://h/notadb",
+            "redis://h/1/2",
+            "redis://h?unknown=1",
+            "redis://h?ssl=maybe",
+            "redis://%zz@h",
+            "redis://a,b",
+            "redis+sentinel:///m",
+            "redis+cluster://",
+            "redis://h#insecure",
+            "redis://[::1",
+            "redis+cluster://a:1/5",
+        ] {
+            let err = parse(url).unwrap_err();
+            assert_eq!(err.kind(), session_storage::ErrorKind::Config, "{url}");
+        }
+    }
+}
