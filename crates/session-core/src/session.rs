@@ -1924,24 +1924,57 @@ fn header_static(p: HeaderProperty) -> &'static str {
 
 /// Parse a stored record `["payload", "info"?]` (spec 03 §6).
 fn parse_stored(stored: &str) -> Result<(String, Option<Map<String, Value>>), Error> {
+    if let Some((payload, info)) = split_plain_record(stored) {
+        let info = match info {
+            Some(info) => decode_info(info)?,
+            None => None,
+        };
+        return Ok((payload.to_owned(), info));
+    }
+    parse_stored_json(stored)
+}
+
+/// [`parse_stored`] through the JSON parser, for any layout.
+fn parse_stored_json(stored: &str) -> Result<(String, Option<Map<String, Value>>), Error> {
     let value: Value = serde_json::from_str(stored).map_err(Error::StoredJson)?;
     let Value::Array(mut items) = value else {
         return Err(Error::Codec(session_codec::Error::InvalidPayload));
     };
     let info = match items.get(1) {
-        Some(Value::String(s)) => {
-            let bytes = b64_decode(s).ok_or(Error::InfoBase64)?;
-            match serde_json::from_slice::<Value>(&bytes).map_err(Error::InfoJson)? {
-                Value::Object(map) => Some(map),
-                _ => None,
-            }
-        }
+        Some(Value::String(s)) => decode_info(s)?,
         _ => None,
     };
     items.truncate(1);
     match items.pop() {
         Some(Value::String(payload)) => Ok((payload, info)),
         _ => Err(Error::Codec(session_codec::Error::InvalidPayload)),
+    }
+}
+
+/// The fast path of [`parse_stored`]: the exact layout every writer produces (cjson's and
+/// ours), `["P"]` or `["P","I"]` with base64url strings, which hold nothing JSON would
+/// unescape. Anything else (whitespace, escapes, other shapes) goes through the JSON parser,
+/// which gives the same result for these inputs.
+fn split_plain_record(stored: &str) -> Option<(&str, Option<&str>)> {
+    let inner = stored.strip_prefix("[\"")?.strip_suffix("\"]")?;
+    let (payload, info) = match inner.split_once("\",\"") {
+        Some((payload, info)) => (payload, Some(info)),
+        None => (inner, None),
+    };
+    let plain = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    (plain(payload) && info.is_none_or(plain)).then_some((payload, info))
+}
+
+/// Element 2 of a stored record: base64url of a JSON object (anything but an object is no
+/// info, as before).
+fn decode_info(info: &str) -> Result<Option<Map<String, Value>>, Error> {
+    let bytes = b64_decode(info).ok_or(Error::InfoBase64)?;
+    match serde_json::from_slice::<Value>(&bytes).map_err(Error::InfoJson)? {
+        Value::Object(map) => Ok(Some(map)),
+        _ => Ok(None),
     }
 }
 
@@ -2067,5 +2100,57 @@ impl Info<'_> {
         let ttl = u64::try_from(ttl.max(1)).unwrap_or(1);
         let req = SetRequest::new(&c.cookie_name, &key, &stored, ttl, now);
         storage.dyn_set(&req).await.map_err(Error::StoreInfo)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn show(r: Result<(String, Option<Map<String, Value>>), Error>) -> String {
+        match r {
+            Ok((payload, info)) => format!("ok {payload} {info:?}"),
+            Err(e) => format!("err {e}"),
+        }
+    }
+
+    #[test]
+    fn stored_record_fast_path_agrees_with_the_json_parser() {
+        let cases = [
+            r#"["DfMi67nHoPCCSB_0zkYUHclYU7V7i4R55896nkEfeSpHv1UReHIq","eyJhcHAxIjp7ImlrIjoiaXYifX0"]"#,
+            r#"["DfMi67nHoPCCSB_0zkYUHclYU7V7i4R55896nkEfeSpHv1UReHIq"]"#,
+            r#"[""]"#,
+            r#"["",""]"#,
+            r#"["a","b","c"]"#,
+            r#"["a","W10"]"#,
+            r#"["a","!!"]"#,
+            r#"["a","bm90IGpzb24"]"#,
+            r#"[ "a" ]"#,
+            r#"["a\u0041"]"#,
+            r#"["a"],"b"]"#,
+            r#"["a""]"#,
+            r#"[1]"#,
+            r#"{"a":1}"#,
+            r#"[]"#,
+            r#""a""#,
+            r#"["a","#,
+            "",
+        ];
+        for case in cases {
+            assert_eq!(
+                show(parse_stored(case)),
+                show(parse_stored_json(case)),
+                "{case}"
+            );
+        }
+        assert!(split_plain_record(cases[0]).is_some());
+        assert!(split_plain_record(r#"["a\u0041"]"#).is_none());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn stored_record_fast_path_agrees_on_arbitrary_text(s in r#"\[?"?[A-Za-z0-9_\-",\\ ]{0,24}"?\]?"#) {
+            proptest::prop_assert_eq!(show(parse_stored(&s)), show(parse_stored_json(&s)));
+        }
     }
 }
