@@ -236,7 +236,10 @@ impl SessionHandle {
         let session = Session::new(&self.shared.config, self.shared.captured.to_request())
             .with_response_cookies(previous.unwrap_or_default());
         *slot = Some(Slot {
-            saved: self.shared.save_when_modified.then(|| Fingerprint::of(&session)),
+            saved: self
+                .shared
+                .save_when_modified
+                .then(|| Fingerprint::of(&session)),
             session,
             exists: false,
             error: None,

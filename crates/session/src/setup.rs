@@ -129,23 +129,21 @@ fn build_backend(
         #[cfg(feature = "shm")]
         "shm" => {
             let options: session_shm::ShmConfig = parse_options("shm", options)?;
-            let store = session_shm::ShmStorage::new(&options).map_err(|source| {
-                SetupError::Storage {
+            let store =
+                session_shm::ShmStorage::new(&options).map_err(|source| SetupError::Storage {
                     backend: "shm",
                     source,
-                }
-            })?;
+                })?;
             Ok(Some(Arc::new(store)))
         }
         #[cfg(feature = "file")]
         "file" => {
             let options: session_file::FileConfig = parse_options("file", options)?;
-            let store = session_file::FileStorage::new(options).map_err(|source| {
-                SetupError::Storage {
+            let store =
+                session_file::FileStorage::new(options).map_err(|source| SetupError::Storage {
                     backend: "file",
                     source,
-                }
-            })?;
+                })?;
             Ok(Some(Arc::new(store)))
         }
         // Backends this crate has a feature for, turned off in this build.
