@@ -1,0 +1,94 @@
+//! Test servers and helpers shared by the integration tests.
+//!
+//! Addresses come from the environment, with defaults matching what `cargo xtask test`
+//! starts (see `xtask/src/services.rs`). A test that cannot reach its server fails.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use session_redis::{NodeAddr, RedisConfig, RedisStorage};
+
+pub fn env(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+fn nodes(list: &str) -> Vec<NodeAddr> {
+    list.split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let (host, port) = s.rsplit_once(':').expect("host:port");
+            NodeAddr::new(host, port.parse().expect("port"))
+        })
+        .collect()
+}
+
+/// A prefix no other test (or earlier run) uses.
+pub fn unique_prefix(tag: &str) -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "t-{tag}-{}-{nanos}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+pub fn now() -> i64 {
+    i64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap()
+}
+
+/// The machine's single Redis (`SESSION_REDIS_URL`, default `redis://127.0.0.1:6379`).
+pub fn single_config() -> RedisConfig {
+    let mut c = RedisConfig::from_url(&env("SESSION_REDIS_URL", "redis://127.0.0.1:6379"))
+        .expect("SESSION_REDIS_URL");
+    c.connect_timeout.get_or_insert(2_000);
+    c.send_timeout.get_or_insert(5_000);
+    c.read_timeout.get_or_insert(5_000);
+    c
+}
+
+/// The Sentinel deployment (`SESSION_REDIS_SENTINELS`, `SESSION_REDIS_SENTINEL_MASTER`,
+/// `SESSION_REDIS_PASSWORD`, `SESSION_REDIS_SENTINEL_PASSWORD`).
+pub fn sentinel_config() -> RedisConfig {
+    let sentinels = nodes(&env(
+        "SESSION_REDIS_SENTINELS",
+        "127.0.0.1:26379,127.0.0.1:26380,127.0.0.1:26381",
+    ));
+    let mut c = RedisConfig::default()
+        .with_sentinels(env("SESSION_REDIS_SENTINEL_MASTER", "mymaster"), sentinels);
+    let password = env("SESSION_REDIS_PASSWORD", "password");
+    if !password.is_empty() {
+        c.password = Some(password);
+    }
+    let sentinel_password = env("SESSION_REDIS_SENTINEL_PASSWORD", "sentinelpass");
+    if !sentinel_password.is_empty() {
+        c.sentinel_password = Some(sentinel_password);
+    }
+    c.with_timeouts(1_000, 5_000, 5_000)
+}
+
+/// The cluster (`SESSION_REDIS_CLUSTER_NODES`, `SESSION_REDIS_PASSWORD`).
+pub fn cluster_config() -> RedisConfig {
+    let mut c = RedisConfig::default().with_nodes(nodes(&env(
+        "SESSION_REDIS_CLUSTER_NODES",
+        "127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002",
+    )));
+    let password = env("SESSION_REDIS_PASSWORD", "password");
+    if !password.is_empty() {
+        c.password = Some(password);
+    }
+    c.with_timeouts(2_000, 5_000, 5_000)
+}
+
+pub fn store(config: RedisConfig) -> RedisStorage {
+    RedisStorage::from_config(config).expect("valid redis configuration")
+}

@@ -1,0 +1,10 @@
+//! The storage conformance suite against the cluster deployment, each case under its own prefix.
+
+mod common;
+
+use session_storage::testkit::Fresh;
+
+session_storage::storage_conformance!(|| async {
+    let config = common::cluster_config().with_prefix(common::unique_prefix("cluster"));
+    Fresh::new(common::store(config))
+});
