@@ -20,7 +20,6 @@ use crate::handle::SessionHandle;
     "no session layer: add `.layer(session::SessionLayer::from_config(&config)?)` to the router \
      (after the routes that use the session)"
 )]
-#[non_exhaustive]
 pub struct MissingSessionLayer;
 
 impl IntoResponse for MissingSessionLayer {

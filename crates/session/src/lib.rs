@@ -44,8 +44,8 @@
 //! |---|---|---|
 //! | `axum` | yes | the [`SessionHandle`] extractor and [`HttpError`] (implies `tower`) |
 //! | `tower` | via `axum` | [`SessionLayer`], [`SessionHandle`] |
-//! | `shm` | no | `storage = "shm"`: in-process store, byte-bounded, LRU ([`shm`]) |
-//! | `file` | no | `storage = "file"`: one file per session, shareable with OpenResty ([`file`]) |
+//! | `shm` | no | `storage = "shm"`: in-process store, byte-bounded, LRU (`session::shm`) |
+//! | `file` | no | `storage = "file"`: one file per session, shareable with OpenResty (`session::file`) |
 //!
 //! # Proxies
 //!
