@@ -66,6 +66,13 @@ pub(crate) fn start() -> Result<Services, String> {
     Ok(services)
 }
 
+/// Starts the test servers and leaves them running (`cargo xtask services start`), for
+/// running one crate's tests by hand; [`stop_redis`] stops them.
+#[allow(dead_code)] // for a `cargo xtask services start` hook
+pub(crate) fn start_detached() -> Result<(), String> {
+    start().map(std::mem::forget)
+}
+
 /// Stops the Redis test servers this machine runs for the tests (whoever started them):
 /// the sentinel deployment, the cluster, the auth and TLS servers. Never 6379.
 #[allow(dead_code)] // for a `cargo xtask services stop` hook
@@ -163,7 +170,9 @@ fn read_reply(r: &mut impl BufRead) -> Result<Reply, String> {
         "+" | ":" => Ok(Reply::Ok(rest.to_owned())),
         "-" => Ok(Reply::Err(rest.to_owned())),
         "$" => {
-            let len: i64 = rest.parse().map_err(|_| format!("bad bulk length {rest}"))?;
+            let len: i64 = rest
+                .parse()
+                .map_err(|_| format!("bad bulk length {rest}"))?;
             let Ok(len) = usize::try_from(len) else {
                 return Ok(Reply::Ok(String::new()));
             };
@@ -173,7 +182,9 @@ fn read_reply(r: &mut impl BufRead) -> Result<Reply, String> {
             Ok(Reply::Ok(String::from_utf8_lossy(&buf).into_owned()))
         }
         "*" => {
-            let n: i64 = rest.parse().map_err(|_| format!("bad array length {rest}"))?;
+            let n: i64 = rest
+                .parse()
+                .map_err(|_| format!("bad array length {rest}"))?;
             let mut parts = Vec::new();
             for _ in 0..n.max(0) {
                 match read_reply(r)? {
@@ -204,10 +215,10 @@ fn query(port: u16, password: Option<&str>, args: &[&str]) -> Result<Reply, Stri
         w.write_all(msg.as_bytes()).map_err(|e| e.to_string())?;
         read_reply(&mut r)
     };
-    if let Some(password) = password {
-        if let Reply::Err(e) = send(&["AUTH", password])? {
-            return Err(format!("AUTH refused: {e}"));
-        }
+    if let Some(password) = password
+        && let Reply::Err(e) = send(&["AUTH", password])?
+    {
+        return Err(format!("AUTH refused: {e}"));
     }
     send(args)
 }
@@ -237,10 +248,20 @@ fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) -> R
 }
 
 /// Writes `conf` (plus the common lines) for the server on `port` and starts it daemonized.
-fn spawn_server(dir: &Path, name: &str, port: u16, conf: &str, sentinel: bool) -> Result<(), String> {
+fn spawn_server(
+    dir: &Path,
+    name: &str,
+    port: u16,
+    conf: &str,
+    sentinel: bool,
+) -> Result<(), String> {
     let work = dir.join(name);
     std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
-    let file = work.join(if sentinel { "sentinel.conf" } else { "redis.conf" });
+    let file = work.join(if sentinel {
+        "sentinel.conf"
+    } else {
+        "redis.conf"
+    });
     let mut text = format!(
         "bind 127.0.0.1\nprotected-mode no\ndaemonize yes\ndir {}\npidfile {}\nlogfile {}\n",
         work.display(),
@@ -270,9 +291,10 @@ fn spawn_server(dir: &Path, name: &str, port: u16, conf: &str, sentinel: bool) -
     Ok(())
 }
 
-fn openssl(dir: &Path, args: &[&str]) -> Result<(), String> {
+/// Runs `openssl` with whitespace-separated `args` in `dir`.
+fn openssl(dir: &Path, args: &str) -> Result<(), String> {
     let status = Command::new("openssl")
-        .args(args)
+        .args(args.split_whitespace())
         .current_dir(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -281,7 +303,7 @@ fn openssl(dir: &Path, args: &[&str]) -> Result<(), String> {
     if status.success() {
         Ok(())
     } else {
-        Err(format!("openssl {} failed", args.join(" ")))
+        Err(format!("openssl {args} failed"))
     }
 }
 
@@ -299,28 +321,20 @@ fn make_certs(dir: &Path) -> Result<(), String> {
          extendedKeyUsage=serverAuth\n",
     )
     .map_err(|e| e.to_string())?;
-    openssl(&tls, &["genrsa", "-out", "ca.key", "2048"])?;
+    openssl(&tls, "genrsa -out ca.key 2048")?;
     openssl(
         &tls,
-        &[
-            "req", "-x509", "-new", "-key", "ca.key", "-sha256", "-days", "3650", "-subj",
-            "/CN=session test CA", "-out", "ca.crt",
-        ],
+        "req -x509 -new -key ca.key -sha256 -days 3650 -subj /CN=session-test-CA -out ca.crt",
     )?;
-    openssl(&tls, &["genrsa", "-out", "server.key", "2048"])?;
+    openssl(&tls, "genrsa -out server.key 2048")?;
     openssl(
         &tls,
-        &[
-            "req", "-new", "-key", "server.key", "-subj", "/CN=localhost", "-out", "server.csr",
-        ],
+        "req -new -key server.key -subj /CN=localhost -out server.csr",
     )?;
     openssl(
         &tls,
-        &[
-            "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-            "-CAcreateserial", "-days", "3650", "-sha256", "-extfile", "ext.cnf", "-out",
-            "server.crt",
-        ],
+        "x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+         -sha256 -extfile ext.cnf -out server.crt",
     )
 }
 
@@ -378,7 +392,11 @@ fn start_redis(services: &mut Services) -> Result<(), String> {
 fn sentinel_ready() -> bool {
     SENTINELS.iter().all(|&p| {
         matches!(
-            query(p, Some(SENTINEL_PASSWORD), &["SENTINEL", "CKQUORUM", "mymaster"]),
+            query(
+                p,
+                Some(SENTINEL_PASSWORD),
+                &["SENTINEL", "CKQUORUM", "mymaster"]
+            ),
             Ok(Reply::Ok(_))
         ) && matches!(
             query(p, Some(SENTINEL_PASSWORD), &["SENTINEL", "REPLICAS", "mymaster"]),
@@ -389,7 +407,9 @@ fn sentinel_ready() -> bool {
 
 fn start_sentinel(services: &mut Services, dir: &Path, timeout: Duration) -> Result<(), String> {
     let running = SENTINEL_DATA.iter().all(|&p| answers(p, Some(PASSWORD)))
-        && SENTINELS.iter().all(|&p| answers(p, Some(SENTINEL_PASSWORD)));
+        && SENTINELS
+            .iter()
+            .all(|&p| answers(p, Some(SENTINEL_PASSWORD)));
     if running && sentinel_ready() {
         return Ok(());
     }
@@ -477,9 +497,8 @@ mod tests {
     #[test]
     #[ignore = "starts servers and leaves them running"]
     fn services_up() {
-        match super::start() {
-            Ok(services) => std::mem::forget(services),
-            Err(e) => panic!("{e}"),
+        if let Err(e) = super::start_detached() {
+            panic!("{e}");
         }
     }
 }
