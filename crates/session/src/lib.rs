@@ -45,6 +45,8 @@
 //! | `axum` | yes | the [`SessionHandle`] extractor and [`HttpError`] (implies `tower`) |
 //! | `tower` | via `axum` | [`SessionLayer`], [`SessionHandle`] |
 //! | `shm` | no | `storage = "shm"`: in-process store, byte-bounded, LRU (`session::shm`) |
+//! | `redis` | no | `storage = "redis"`: single server, Sentinel or Cluster (`session::redis`) |
+//! | `redis-tls` | no | TLS to Redis (rustls), with `redis` |
 //! | `file` | no | `storage = "file"`: one file per session, shareable with OpenResty (`session::file`) |
 //!
 //! # Proxies
@@ -149,4 +151,26 @@ pub mod shm {
 #[cfg_attr(docsrs, doc(cfg(feature = "file")))]
 pub mod file {
     pub use session_file::{FileConfig, FileStorage, validate_file_name};
+}
+
+/// The `redis` backend: single server, Sentinel or Cluster, pooled (`storage = "redis"`; the
+/// `redis` block picks Cluster when it has `nodes`, else Sentinel with `sentinels`, else a
+/// single server, as in Lua). No connection is opened before the first request.
+///
+/// ```
+/// let config = session::Config::from_text(r#"
+///     storage = "redis"
+///     [redis]
+///     host = "127.0.0.1"
+///     port = 6379
+///     prefix = "sessions"
+/// "#).unwrap();
+/// let built = session::build(&config)?;
+/// assert!(built.has_storage());
+/// # Ok::<_, session::SetupError>(())
+/// ```
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis {
+    pub use session_redis::{Mode, NodeAddr, RedisConfig, RedisStorage};
 }

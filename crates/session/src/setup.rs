@@ -33,7 +33,7 @@ pub enum SetupError {
     /// The backend is known to lua-resty-session but has no Rust implementation yet.
     #[error(
         "storage \"{backend}\" is not available yet in this version of the `session` crate; \
-         use cookie, shm or file storage, or plug your own store in with \
+         use cookie, shm, file or redis storage, or plug your own store in with \
          `Config::builder().dyn_storage(..)`"
     )]
     NotYetAvailable {
@@ -146,9 +146,20 @@ fn build_backend(
                 })?;
             Ok(Some(Arc::new(store)))
         }
+        #[cfg(feature = "redis")]
+        "redis" => {
+            let options: session_redis::RedisConfig = parse_options("redis", options)?;
+            let store = session_redis::RedisStorage::from_config(options).map_err(|source| {
+                SetupError::Storage {
+                    backend: "redis",
+                    source,
+                }
+            })?;
+            Ok(Some(Arc::new(store)))
+        }
         // Backends this crate has a feature for, turned off in this build.
         #[allow(unreachable_patterns)]
-        "shm" | "file" => Err(SetupError::FeatureDisabled {
+        "shm" | "file" | "redis" => Err(SetupError::FeatureDisabled {
             backend: name.to_owned(),
             feature,
         }),
@@ -159,7 +170,7 @@ fn build_backend(
     }
 }
 
-#[cfg(any(feature = "shm", feature = "file"))]
+#[cfg(any(feature = "shm", feature = "file", feature = "redis"))]
 fn parse_options<T: serde::de::DeserializeOwned + Default>(
     backend: &'static str,
     options: Option<&serde_json::Value>,

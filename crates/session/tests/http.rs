@@ -526,10 +526,63 @@ async fn file_storage_chosen_by_configuration_keeps_one_file_per_session() {
     assert_eq!(b.get("/whoami").await.status, StatusCode::UNAUTHORIZED);
 }
 
+/// Needs a Redis server: `SESSION_REDIS_URL` (default `redis://127.0.0.1:6379`, which
+/// `cargo xtask test` starts). Fails, rather than skips, when there is none.
+#[tokio::test]
+async fn redis_storage_chosen_by_configuration_shares_sessions_between_servers() {
+    let url =
+        std::env::var("SESSION_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let prefix = format!("facade-test-{}", std::process::id());
+    let cfg = config(&format!(
+        "storage = \"redis\"\nstale_ttl = 1\n[redis]\nprefix = \"{prefix}\"\n{}",
+        redis_block(&url)
+    ));
+    // Two servers (two "nodes" of one service) share the store.
+    let a = serve(routes().layer(SessionLayer::from_config(&cfg).unwrap())).await;
+    let b = serve(routes().layer(SessionLayer::from_config(&cfg).unwrap())).await;
+    let mut on_a = Browser::new(a);
+    let r = on_a.get("/login").await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "is Redis running at {url}? {}",
+        r.body
+    );
+    assert!(
+        on_a.jar["session"].len() < 200,
+        "the cookie holds only the header"
+    );
+    let mut on_b = Browser::new(b);
+    on_b.jar = on_a.jar.clone();
+    assert!(on_b.get("/whoami").await.body.starts_with("john "));
+    // A save on one server leaves the old id readable for stale_ttl (1 s), then gone.
+    let old = on_b.clone();
+    on_b.get("/bump").await;
+    assert_eq!(old.clone().get("/whoami").await.status, StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(
+        old.clone().get("/whoami").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(on_b.get("/whoami").await.status, StatusCode::OK);
+}
+
+/// `host`/`port` lines for a `redis://[user:pass@]host:port[/db]` URL.
+fn redis_block(url: &str) -> String {
+    let rest = url.trim_start_matches("redis://");
+    let rest = rest.rsplit('@').next().unwrap();
+    let hostport = rest.split('/').next().unwrap();
+    let (host, port) = hostport.rsplit_once(':').unwrap_or((hostport, "6379"));
+    format!("host = \"{host}\"\nport = {port}")
+}
+
 #[test]
 fn configuration_errors_say_what_to_do() {
     let err = |text: &str| session::build(&config(text)).unwrap_err().to_string();
-    assert!(err("storage = \"redis\"").contains("not available yet"));
+    assert!(err("storage = \"postgres\"").contains("not available yet"));
+    assert!(
+        err("storage = \"redis\"\n[redis]\nhots = \"x\"").starts_with("invalid `redis` options")
+    );
     assert!(err("storage = \"cassandra\"").contains("dyn_storage"));
     assert!(
         err("storage = \"shm\"\n[shm]\ncapacity = \"lots\"").starts_with("invalid `shm` options")
