@@ -1,6 +1,6 @@
 //! The axum extractor for [`SessionHandle`].
 
-use axum_core::extract::FromRequestParts;
+use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::StatusCode;
 use http::request::Parts;
@@ -38,6 +38,19 @@ impl<S: Send + Sync> FromRequestParts<S> for SessionHandle {
             .get::<SessionHandle>()
             .cloned()
             .ok_or(MissingSessionLayer)
+    }
+}
+
+/// `async fn handler(session: Option<SessionHandle>)`: `None` when no layer wraps the route
+/// (for handlers shared between routes with and without sessions).
+impl<S: Send + Sync> OptionalFromRequestParts<S> for SessionHandle {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(parts.extensions.get::<SessionHandle>().cloned())
     }
 }
 

@@ -198,7 +198,15 @@ impl<S: fmt::Debug> fmt::Debug for SessionService<S> {
     }
 }
 
-/// The future of [`SessionService`].
+/// The future of [`SessionService`]: the inner service's response, with the session's
+/// cookies and headers applied.
+///
+/// ```
+/// fn boxed() -> session::ResponseFuture<http::Response<()>, std::convert::Infallible> {
+///     Box::pin(async { Ok(http::Response::new(())) })
+/// }
+/// # let _ = boxed();
+/// ```
 pub type ResponseFuture<R, E> = Pin<Box<dyn Future<Output = Result<R, E>> + Send>>;
 
 impl<S, ReqBody, ResBody> tower_service::Service<http::Request<ReqBody>> for SessionService<S>

@@ -110,6 +110,11 @@ pub use session_storage::{
 };
 
 /// The crates under the facade, for what it does not re-export.
+///
+/// ```
+/// use session::crates::codec::RememberSafety;
+/// assert_eq!(RememberSafety::from_name("Medium"), RememberSafety::Medium);
+/// ```
 pub mod crates {
     pub use session_codec as codec;
     pub use session_core as core;
@@ -117,6 +122,15 @@ pub mod crates {
 }
 
 /// The in-memory reference store ([`MemoryStorage`](memory::MemoryStorage)), for tests.
+///
+/// ```
+/// let config = session::Config::default()
+///     .builder()
+///     .storage(session::memory::MemoryStorage::new())
+///     .build()?;
+/// assert!(config.has_storage());
+/// # Ok::<_, session::ConfigError>(())
+/// ```
 pub mod memory {
     pub use session_storage::memory::MemoryStorage;
 }

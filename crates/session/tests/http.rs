@@ -352,11 +352,21 @@ async fn response_session_headers_are_applied() {
 
 #[tokio::test]
 async fn handler_without_the_layer_gets_a_500_that_says_what_to_add() {
-    let app = Router::new().route("/whoami", get(whoami));
+    async fn maybe(session: Option<SessionHandle>) -> &'static str {
+        if session.is_some() {
+            "layer"
+        } else {
+            "no layer"
+        }
+    }
+    let app = Router::new()
+        .route("/whoami", get(whoami))
+        .route("/maybe", get(maybe));
     let addr = serve(app).await;
     let r = Browser::new(addr).get("/whoami").await;
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(r.body.contains("SessionLayer"), "{}", r.body);
+    assert_eq!(Browser::new(addr).get("/maybe").await.body, "no layer");
 }
 
 // ------------------------------------------------------------------ proxy use
