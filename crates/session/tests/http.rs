@@ -109,6 +109,86 @@ fn routes() -> Router {
         .route("/whoami", get(whoami))
         .route("/bump", get(bump))
         .route("/plain", get(|| async { "no session here" }))
+        .route("/destroy", get(destroy))
+}
+
+async fn destroy(session: SessionHandle) -> Result<String, HttpError> {
+    Ok(session.destroy().await?.to_string())
+}
+
+// ------------------------------------------------------------------ one suite, every storage
+
+/// The same routes against a storage: login, open, save (new id each time, concurrent saves
+/// included), the old cookie's fate, destroy.
+async fn route_suite(cfg: Config, server_side: bool) {
+    let addr = serve(routes().layer(SessionLayer::from_config(&cfg).unwrap())).await;
+    let mut b = Browser::new(addr);
+    assert_eq!(b.get("/whoami").await.status, StatusCode::UNAUTHORIZED);
+    let id0 = b.get("/login").await.body;
+    assert_eq!(id0.len(), 43);
+    assert_eq!(
+        b.jar["session"].len() == 110,
+        server_side,
+        "a header-only cookie (82 bytes) iff server-side"
+    );
+    assert_eq!(b.get("/whoami").await.body, format!("john {id0}"));
+
+    let old = b.clone();
+    let (mut b1, mut b2) = (b.clone(), b.clone());
+    let (r1, r2) = tokio::join!(b1.get("/bump"), b2.get("/bump"));
+    assert!(
+        r1.body != r2.body && r1.body != id0,
+        "each save is a new session id"
+    );
+    for mut who in [old.clone(), b1.clone(), b2.clone()] {
+        assert_eq!(who.get("/whoami").await.status, StatusCode::OK);
+    }
+
+    let before_destroy = b1.clone();
+    assert_eq!(b1.get("/destroy").await.body, "true");
+    assert!(!b1.jar.contains_key("session"));
+    assert_eq!(b1.get("/whoami").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        b1.get("/destroy").await.body,
+        "false",
+        "nothing left to destroy"
+    );
+    // Replaying the destroyed cookie: server-side its record is gone; a cookie session is
+    // self-contained and opens until it times out (as in Lua).
+    let replayed = before_destroy.clone().get("/whoami").await.status;
+    assert_eq!(replayed == StatusCode::UNAUTHORIZED, server_side);
+    assert_eq!(
+        b2.get("/whoami").await.status,
+        StatusCode::OK,
+        "the other session lives on"
+    );
+}
+
+macro_rules! route_suites {
+    ($($name:ident: $server_side:expr, $config:expr;)*) => {$(
+        #[tokio::test]
+        async fn $name() {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().to_str().unwrap().to_owned();
+            let make: fn(&str) -> String = $config;
+            route_suite(config(&make(&path)), $server_side).await;
+        }
+    )*};
+}
+
+route_suites! {
+    route_suite_on_cookie_storage: false, |_| String::new();
+    route_suite_on_shm: true, |_| "storage = \"shm\"\n[shm]\nzone = \"route-suite\"".into();
+    route_suite_on_file: true, |dir| format!("storage = \"file\"\n[file]\npath = {dir:?}");
+    route_suite_on_redis: true, |_| format!(
+        "storage = \"redis\"\n[redis]\nprefix = \"route-suite-{}\"\n{}",
+        std::process::id(),
+        redis_block(&redis_url())
+    );
+}
+
+fn redis_url() -> String {
+    std::env::var("SESSION_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
 // ------------------------------------------------------------------ the demo
@@ -508,20 +588,7 @@ async fn file_storage_chosen_by_configuration_keeps_one_file_per_session() {
         "storage = \"file\"\n[file]\npath = {:?}\nsuffix = \"session\"",
         dir.path().to_str().unwrap()
     ));
-    let addr = serve(
-        routes()
-            .route(
-                "/destroy",
-                get(|s: SessionHandle| async move {
-                    s.destroy()
-                        .await
-                        .map(|d| d.to_string())
-                        .map_err(HttpError::from)
-                }),
-            )
-            .layer(SessionLayer::from_config(&cfg).unwrap()),
-    )
-    .await;
+    let addr = serve(routes().layer(SessionLayer::from_config(&cfg).unwrap())).await;
     let mut b = Browser::new(addr);
     b.get("/login").await;
     let files = || std::fs::read_dir(dir.path()).unwrap().count();
