@@ -81,7 +81,9 @@ pub(crate) struct Shared {
 /// `set_subject`, `save`, `destroy`, `clear_request_cookie`, ...). The layer puts the
 /// session's `Set-Cookie` values and session headers on the response.
 ///
-/// Cloning is cheap; clones share the same session.
+/// Cloning is cheap; clones share the same session. One [`SessionGuard`] exists at a time:
+/// while you hold one, use its methods (`s.destroy().await`), not the handle's
+/// (`handle.destroy()` would wait for the guard you hold).
 ///
 /// ```no_run
 /// use session::SessionHandle;

@@ -38,6 +38,27 @@
 //! - Your own store: implement [`Storage`] (see the `session-storage` crate docs) and attach
 //!   it with `Config::builder().storage(..)`.
 //!
+//! # Lua → Rust, in a handler
+//!
+//! | lua-resty-session | `session` (with [`SessionHandle`]) |
+//! |---|---|
+//! | `local session = require "resty.session".new()` | `let mut s = handle.new_session().await;` |
+//! | `local session, err, exists = require "resty.session".open()` | `let s = handle.open().await;` (`s.open_error()`, `s.exists()`) |
+//! | `local session, err, exists, refreshed = require "resty.session".start()` | `let s = handle.start().await;` |
+//! | `require "resty.session".destroy()` / `.logout()` | `handle.destroy().await?` / `handle.logout().await?` |
+//! | `session:get("k")` / `session:set("k", v)` | `s.get::<T>("k")?` / `s.set("k", &v)?` |
+//! | `session:get_subject()` / `session:set_subject(s)` | `s.get_subject()?` / `s.set_subject(Some(s))?` |
+//! | `session:set_remember(true)` | `s.set_remember(true)?` |
+//! | `session:save()` / `session:destroy()` | `s.save().await?` / `s.destroy().await?` |
+//! | `session:get_property("timeout")` | `s.get_property("timeout")?` |
+//! | `session:clear_request_cookie()` | `s.clear_request_cookie()?` + `s.apply_request_headers(..)` |
+//! | `session:set_headers()` / `set_response_headers()` | `s.set_headers(&[])?` / `s.set_response_headers(&[])?` (applied by the layer) |
+//! | `session:set_request_headers("subject", "id")` | `s.set_request_headers(&["subject", "id"])?` + `s.apply_request_headers(..)` |
+//! | `ngx.header["Set-Cookie"]` | done by [`SessionLayer`] on the response |
+//!
+//! Outside a framework, the engine's helpers take the request's headers directly:
+//! [`start`]`(&config, Request::from_headers(&headers)).await`.
+//!
 //! # Cargo features
 //!
 //! | feature | default | what it adds |
