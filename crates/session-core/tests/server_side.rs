@@ -139,6 +139,8 @@ on_every_store!(
     concurrent_requests_with_the_same_cookie_all_open_and_save,
     remember_cookie_keeps_its_own_record_under_the_remember_name,
     destroy_with_remember_deletes_both_records,
+    remember_cookie_restores_a_session_whose_record_is_gone,
+    refresh_rotates_the_record_and_touch_leaves_it,
     storage_cookie_is_refused_by_a_cookie_config_and_vice_versa,
     cookie_prefix_is_part_of_the_record_name,
     record_in_the_reference_layout_opens,
@@ -795,4 +797,71 @@ async fn record_expires_with_the_storage_ttl(store: Store) {
         opened(&config, &cookie).await.unwrap_err(),
         "session rolling timeout exceeded"
     );
+}
+
+async fn remember_cookie_restores_a_session_whose_record_is_gone(store: Store) {
+    let config = store.config(json!({"remember": true, "remember_safety": "None"}));
+    let s = saved(&config, None, &[("k", json!("v"))]).await;
+    let both = jar(s.set_cookies());
+    let session_key = key_of(s.set_cookies(), "session");
+    // The session record disappears (expired, evicted, or rotated by a concurrent request
+    // long ago) while the browser still sends both cookies.
+    store
+        .store
+        .dyn_delete("session", &session_key, store.now(), None)
+        .await
+        .unwrap();
+    store.clock.advance(30);
+    let mut o = Session::new(&config, Request::new().with_cookie(both.as_str()));
+    o.open().await.unwrap();
+    assert_eq!(
+        o.get::<String>("k").unwrap().as_deref(),
+        Some("v"),
+        "{}",
+        store.label
+    );
+    let new_key = key_of(o.set_cookies(), "session");
+    assert_ne!(new_key, session_key);
+    assert!(store.get("session", &new_key).await.is_some());
+    // The restored session opens with its new cookies.
+    let o2 = opened(&config, &jar(o.set_cookies())).await.unwrap();
+    assert_eq!(o2.get::<String>("k").unwrap().as_deref(), Some("v"));
+}
+
+async fn refresh_rotates_the_record_and_touch_leaves_it(store: Store) {
+    let config = store.config(json!({
+        "rolling_timeout": 200, "idling_timeout": 100, "absolute_timeout": 0, "stale_ttl": 10,
+    }));
+    let s = saved(&config, None, &[("k", json!("v"))]).await;
+    let cookie = jar(s.set_cookies());
+    let key = key_of(s.set_cookies(), "session");
+
+    // 70 s later (past the 60 s touch threshold, before 75 % of the rolling timeout):
+    // touch, a new header for the same session id and record.
+    store.clock.advance(70);
+    let mut o = opened(&config, &cookie).await.unwrap();
+    o.refresh().await.unwrap();
+    assert_eq!(key_of(o.set_cookies(), "session"), key, "{}", store.label);
+    assert_eq!(
+        cookie_value(o.set_cookies(), "session").len(),
+        HEADER_ENCODED_SIZE
+    );
+    let touched = jar(o.set_cookies());
+    assert_ne!(touched, cookie);
+
+    // 160 s after the save: a rolling save under a new key; the old record turns stale.
+    store.clock.advance(90);
+    let mut o = opened(&config, &touched).await.unwrap();
+    o.refresh().await.unwrap();
+    let new_key = key_of(o.set_cookies(), "session");
+    assert_ne!(new_key, key);
+    assert!(store.get("session", &new_key).await.is_some());
+    store.clock.advance(11);
+    assert!(
+        store.get("session", &key).await.is_none(),
+        "{}",
+        store.label
+    );
+    let o = opened(&config, &jar(o.set_cookies())).await.unwrap();
+    assert_eq!(o.get::<String>("k").unwrap().as_deref(), Some("v"));
 }
