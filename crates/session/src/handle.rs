@@ -389,7 +389,8 @@ impl fmt::Debug for SessionGuard {
 }
 
 impl SessionGuard {
-    /// Whether the session exists: the open succeeded, or it has been saved since.
+    /// Whether the session exists: the open succeeded or it has been saved since, and it was
+    /// not destroyed or logged out (Lua's `exists`, kept up to date).
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -401,7 +402,7 @@ impl SessionGuard {
     /// # Ok::<_, session::Error>(()) }).unwrap();
     /// ```
     pub fn exists(&self) -> bool {
-        self.inner.exists || self.inner.session.state() == State::Open
+        self.inner.session.state() == State::Open
     }
 
     /// Why the open (or the refresh of [`SessionHandle::start`]) failed: `missing session
