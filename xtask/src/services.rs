@@ -501,4 +501,24 @@ mod tests {
             panic!("{e}");
         }
     }
+
+    /// Stops them again: `cargo test -p xtask -- --ignored services_down`.
+    #[test]
+    #[ignore = "stops the test servers"]
+    fn services_down() {
+        super::stop_redis();
+        let ports = super::CLUSTER.into_iter().chain(super::SENTINEL_DATA);
+        for port in ports.chain([super::AUTH]) {
+            assert!(
+                !super::answers(port, Some(super::PASSWORD)),
+                "{port} still up"
+            );
+        }
+        for port in super::SENTINELS {
+            assert!(
+                !super::answers(port, Some(super::SENTINEL_PASSWORD)),
+                "{port} still up"
+            );
+        }
+    }
 }
