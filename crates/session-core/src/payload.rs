@@ -91,9 +91,12 @@ pub(crate) fn encode_entries(
 }
 
 /// Encode any JSON value the cjson way (used for the info store).
-pub(crate) fn encode_value(value: &Value) -> Result<Vec<u8>, serde_json::Error> {
+pub(crate) fn encode_value<T: serde::Serialize + ?Sized>(
+    value: &T,
+) -> Result<Vec<u8>, serde_json::Error> {
     let mut out = Vec::with_capacity(64);
-    write_value(&mut out, value)?;
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, CjsonFormatter);
+    value.serialize(&mut ser)?;
     Ok(out)
 }
 

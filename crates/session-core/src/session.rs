@@ -1493,7 +1493,7 @@ impl Session {
         out.push_str(payload);
         out.push('"');
         if let Some(info) = self.info.as_ref().filter(|i| !i.is_empty()) {
-            let json = encode_value(&Value::Object(info.clone())).map_err(Error::InfoJsonEncode)?;
+            let json = encode_value(info).map_err(Error::InfoJsonEncode)?;
             out.push_str(",\"");
             b64_encode_into(&json, &mut out);
             out.push('"');
