@@ -141,6 +141,7 @@ on_every_store!(
     destroy_with_remember_deletes_both_records,
     remember_cookie_restores_a_session_whose_record_is_gone,
     refresh_rotates_the_record_and_touch_leaves_it,
+    stale_record_expires_in_real_time_with_the_system_clock,
     storage_cookie_is_refused_by_a_cookie_config_and_vice_versa,
     cookie_prefix_is_part_of_the_record_name,
     record_in_the_reference_layout_opens,
@@ -864,4 +865,29 @@ async fn refresh_rotates_the_record_and_touch_leaves_it(store: Store) {
     );
     let o = opened(&config, &jar(o.set_cookies())).await.unwrap();
     assert_eq!(o.get::<String>("k").unwrap().as_deref(), Some("v"));
+}
+
+/// The same stale-TTL contract with the real clock: the stores' own expiry (moka's timer for
+/// shm, mtimes for file) agrees with the engine's time.
+async fn stale_record_expires_in_real_time_with_the_system_clock(store: Store) {
+    let json = json!({"stale_ttl": 1, "secret": SECRET});
+    let config = serde_json::from_value::<Config>(json)
+        .unwrap()
+        .builder()
+        .dyn_storage(Arc::clone(&store.store))
+        .build()
+        .unwrap();
+    let s = saved(&config, None, &[("v", json!(1))]).await;
+    let old = jar(s.set_cookies());
+    let new = saved(&config, Some(&old), &[("v", json!(2))]).await;
+    opened(&config, &old).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(
+        opened(&config, &old).await.unwrap_err(),
+        "unable to load session",
+        "{}",
+        store.label
+    );
+    let o = opened(&config, &jar(new.set_cookies())).await.unwrap();
+    assert_eq!(o.get::<i64>("v").unwrap(), Some(2));
 }
