@@ -30,7 +30,8 @@ pub const fn should_deflate(json_len: usize, threshold: usize) -> bool {
     threshold != 0 && json_len > threshold
 }
 
-/// Compresses `input` with raw DEFLATE (level 6, as zlib's default) and
+/// Compresses `input` with raw DEFLATE (zlib, level 6, memLevel 8, default
+/// strategy: byte for byte what the reference's zlib writes) and
 /// returns it only when it is strictly shorter than `input` — the rule by
 /// which the reference sets the DEFLATE flag. Callers check
 /// [`should_deflate`] first.
