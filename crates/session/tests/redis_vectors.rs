@@ -98,22 +98,25 @@ async fn redis_vectors_open_from_a_real_redis() {
             Some(storage) => storage["key"].as_str().unwrap().to_owned(),
             None => storage_key_of(cookie_header, open_config),
         };
-        if case["mutation"]["op"] == "delete_storage_key" || storage.is_none() {
-            let _: () = redis::cmd("DEL")
-                .arg(&key)
-                .query_async(&mut conn)
-                .await
-                .unwrap();
-        } else {
-            let value = storage.unwrap()["value"].as_str().unwrap();
-            let _: () = redis::cmd("SET")
-                .arg(&key)
-                .arg(value)
-                .arg("EX")
-                .arg(600)
-                .query_async(&mut conn)
-                .await
-                .unwrap();
+        match storage.filter(|_| case["mutation"]["op"] != "delete_storage_key") {
+            Some(storage) => {
+                let value = storage["value"].as_str().unwrap();
+                let _: () = redis::cmd("SET")
+                    .arg(&key)
+                    .arg(value)
+                    .arg("EX")
+                    .arg(600)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+            }
+            None => {
+                let _: () = redis::cmd("DEL")
+                    .arg(&key)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+            }
         }
 
         let config: Config = serde_json::from_value(open_config.clone()).unwrap();
