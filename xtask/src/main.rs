@@ -21,6 +21,8 @@ usage: cargo xtask <command>
 
 commands:
   test               fmt --check, clippy -D warnings, cargo test --workspace, vectors
+  services start     start the test servers (Redis sentinel, cluster, ...) and leave them up
+  services stop      stop them
   vectors [FILE]     check a lua-resty-session vectors file
                      (default: $SESSION_VECTORS or ../shared/vectors/lua-resty-session-4.1.5.json)
 ";
@@ -46,6 +48,14 @@ fn main() -> ExitCode {
             run_vectors(&path)
         }
         Some("test") => test(),
+        Some("services") => match args.get(1).map(String::as_str) {
+            Some("start") => services::start_detached(),
+            Some("stop") => {
+                services::stop_redis();
+                Ok(())
+            }
+            _ => Err(format!("services takes start or stop\n\n{USAGE}")),
+        },
         Some("-h" | "--help" | "help") => {
             eprint!("{USAGE}");
             Ok(())

@@ -68,14 +68,12 @@ pub(crate) fn start() -> Result<Services, String> {
 
 /// Starts the test servers and leaves them running (`cargo xtask services start`), for
 /// running one crate's tests by hand; [`stop_redis`] stops them.
-#[allow(dead_code)] // for a `cargo xtask services start` hook
 pub(crate) fn start_detached() -> Result<(), String> {
     start().map(std::mem::forget)
 }
 
 /// Stops the Redis test servers this machine runs for the tests (whoever started them):
 /// the sentinel deployment, the cluster, the auth and TLS servers. Never 6379.
-#[allow(dead_code)] // for a `cargo xtask services stop` hook
 pub(crate) fn stop_redis() {
     for port in CLUSTER {
         shutdown(port, Some(PASSWORD));
