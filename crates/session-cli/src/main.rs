@@ -165,7 +165,7 @@ fn load_config(spec: &str) -> Result<Config, String> {
         std::fs::read_to_string(spec)
             .map_err(|e| format!("cannot read configuration {spec}: {e}"))?
     };
-    Config::from_text(&text)
+    Config::from_text(&text).map_err(|e| e.to_string())
 }
 
 fn build(args: &RequestArgs, store: &RecordingStore) -> Result<SessionConfig, String> {

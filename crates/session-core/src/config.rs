@@ -628,7 +628,8 @@ impl Config {
     ///
     /// # Errors
     ///
-    /// The parser's message when the text is neither.
+    /// [`ParseConfigError`](crate::ParseConfigError), keeping the parser's
+    /// error, when the text is neither.
     ///
     /// ```
     /// use session_core::Config;
@@ -637,11 +638,11 @@ impl Config {
     /// let c = Config::from_text(r#"{"secret": "s"}"#).unwrap();
     /// assert!(c.secret.is_some());
     /// ```
-    pub fn from_text(text: &str) -> Result<Config, String> {
+    pub fn from_text(text: &str) -> Result<Config, crate::ParseConfigError> {
         if text.trim_start().starts_with('{') {
-            serde_json::from_str(text).map_err(|e| format!("invalid JSON configuration: {e}"))
+            serde_json::from_str(text).map_err(|e| crate::ParseConfigError::new("JSON", e))
         } else {
-            toml::from_str(text).map_err(|e| format!("invalid TOML configuration: {e}"))
+            toml::from_str(text).map_err(|e| crate::ParseConfigError::new("TOML", e))
         }
     }
 }

@@ -318,3 +318,45 @@ impl Error {
         matches!(self, Self::Closed(_) | Self::Config(_))
     }
 }
+
+/// A configuration text that is neither valid JSON nor valid TOML for
+/// [`Config`](crate::Config); returned by
+/// [`Config::from_text`](crate::Config::from_text). The parser's error is
+/// kept as the source.
+///
+/// ```
+/// let err = session_core::Config::from_text("idling_timeout = \"soon\"").unwrap_err();
+/// assert_eq!(err.format(), "TOML");
+/// assert!(err.to_string().starts_with("invalid TOML configuration"));
+/// assert!(std::error::Error::source(&err).is_some());
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[error("invalid {format} configuration: {source}")]
+pub struct ParseConfigError {
+    format: &'static str,
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync + 'static>,
+}
+
+impl ParseConfigError {
+    pub(crate) fn new(
+        format: &'static str,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            format,
+            source: Box::new(source),
+        }
+    }
+
+    /// The format the text was read as: `"JSON"` or `"TOML"`.
+    ///
+    /// ```
+    /// let err = session_core::Config::from_text("{").unwrap_err();
+    /// assert_eq!(err.format(), "JSON");
+    /// ```
+    #[must_use]
+    pub fn format(&self) -> &'static str {
+        self.format
+    }
+}

@@ -133,7 +133,7 @@ mod payload;
 mod session;
 
 pub use config::{Config, SessionConfig, SessionConfigBuilder, init};
-pub use error::{ConfigError, Error, Operation};
+pub use error::{ConfigError, Error, Operation, ParseConfigError};
 pub use helpers::{Ended, Opened, Started, block_on, destroy, logout, new, open, start};
 pub use session::{CookieMetadata, Info, Inspection, Property, Request, Session, State};
 

@@ -121,8 +121,8 @@ pub use layer::{ResponseFuture, SessionLayer, SessionService};
 pub use session_core::config::{HeaderProperty, RememberSafetyOption, StorageOption};
 pub use session_core::{
     Config, ConfigError, CookieMetadata, Ended, Error, Info, Inspection, Opened, Operation,
-    Property, Request, Session, SessionConfig, SessionConfigBuilder, Started, State, block_on,
-    destroy, env, init, logout, new, open, start,
+    ParseConfigError, Property, Request, Session, SessionConfig, SessionConfigBuilder, Started,
+    State, block_on, destroy, env, init, logout, new, open, start,
 };
 // The storage trait, for your own store.
 pub use session_storage::{

@@ -39,10 +39,13 @@ pub(crate) fn load_config(args: &[String]) -> Result<(Config, String), String> {
         Some(path) => {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| format!("unable to read configuration {path}: {e}"))?;
-            Ok((Config::from_text(&text)?, path))
+            Ok((
+                Config::from_text(&text).map_err(|e| format!("{path}: {e}"))?,
+                path,
+            ))
         }
         None => Ok((
-            Config::from_text(DEFAULT_CONFIG)?,
+            Config::from_text(DEFAULT_CONFIG).map_err(|e| e.to_string())?,
             "built-in (cookie storage)".into(),
         )),
     }
