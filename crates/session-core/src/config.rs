@@ -374,6 +374,21 @@ fn current_init() -> Arc<InitState> {
     }
 }
 
+/// The configuration last given to [`init`] (the built-in defaults before
+/// any call), for code that builds what an option names — e.g. a facade
+/// creating the storage of `init({storage = "shm"})` for configurations that
+/// do not name one themselves.
+///
+/// ```
+/// use session_core::{Config, config::init_config};
+/// // Before any `init`, the built-in defaults: no storage (cookies).
+/// assert!(init_config().storage.is_none());
+/// ```
+#[must_use]
+pub fn init_config() -> Config {
+    current_init().config.clone()
+}
+
 /// Set the process-wide defaults, as Lua's `session.init(configuration)`.
 ///
 /// Every default is recomputed from `config` and the built-in defaults
@@ -408,7 +423,9 @@ pub fn init(config: Config) -> Result<(), ConfigError> {
         ikm,
         fallbacks,
     };
-    resolve(&Config::default(), &state, None, None, None)?;
+    // `init` only records options: a backend named here gets its instance
+    // when a configuration is built.
+    resolve(&Config::default(), &state, None, None, None, false)?;
     let mut guard = match init_state().write() {
         Ok(g) => g,
         Err(poisoned) => poisoned.into_inner(),
@@ -580,6 +597,7 @@ impl SessionConfigBuilder {
             self.storage,
             self.clock,
             self.sid_source,
+            true,
         )?;
         Ok(SessionConfig(Arc::new(inner)))
     }
@@ -825,6 +843,7 @@ fn resolve(
     storage: Option<Arc<dyn DynStorage>>,
     clock: Option<Arc<dyn Clock>>,
     sid_source: Option<Arc<dyn SidSource>>,
+    require_instance: bool,
 ) -> Result<Inner, ConfigError> {
     let d = &init.config;
 
@@ -939,7 +958,7 @@ fn resolve(
                 .with_detail("true is neither a backend name nor false"));
         }
         Some(StorageOption::Name(name))
-            if !name.is_empty() && name != "cookie" && storage.is_none() =>
+            if require_instance && !name.is_empty() && name != "cookie" && storage.is_none() =>
         {
             return Err(
                 ConfigError::new("storage", "invalid session storage").with_detail(format!(

@@ -105,6 +105,15 @@ const BACKENDS: &[(&str, &[&str], &str)] = &[
 /// # Ok::<_, session::SetupError>(())
 /// ```
 pub fn storage_from_config(config: &Config) -> Result<Option<Arc<dyn DynStorage>>, SetupError> {
+    // A configuration that names no storage uses the one given to `init`,
+    // as in Lua.
+    let defaults;
+    let config = if config.storage.is_none() {
+        defaults = session_core::config::init_config();
+        &defaults
+    } else {
+        config
+    };
     let name = match &config.storage {
         None | Some(StorageOption::Flag(false)) => return Ok(None),
         Some(StorageOption::Name(name)) if name.is_empty() || name == "cookie" => return Ok(None),
