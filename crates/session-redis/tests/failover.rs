@@ -184,32 +184,48 @@ async fn failover_keeps_sessions_and_is_followed() {
         .join("session-xtask-redis")
         .join(format!("restored-{old_master}"));
     std::fs::create_dir_all(&dir).unwrap();
-    let mut cmd = Command::new("redis-server");
-    cmd.args([
-        "--port",
-        &old_master.to_string(),
-        "--bind",
-        "127.0.0.1",
-        "--protected-mode",
-        "no",
-    ])
-    .args(["--save", "", "--appendonly", "no", "--daemonize", "yes"])
-    .args(["--replicaof", "127.0.0.1", &new_master.to_string()])
-    .arg("--dir")
-    .arg(&dir)
-    .arg("--logfile")
-    .arg(dir.join("redis.log"));
-    if !password.is_empty() {
-        cmd.args(["--requirepass", &password, "--masterauth", &password]);
-    }
-    let status = cmd.stdout(Stdio::null()).status().expect("redis-server");
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let start = || {
+        let mut cmd = Command::new("redis-server");
+        cmd.args([
+            "--port",
+            &old_master.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--protected-mode",
+            "no",
+        ])
+        .args(["--save", "", "--appendonly", "no", "--daemonize", "yes"])
+        .args(["--replicaof", "127.0.0.1", &new_master.to_string()])
+        .arg("--dir")
+        .arg(&dir)
+        .arg("--logfile")
+        .arg(dir.join("redis.log"));
+        if !password.is_empty() {
+            cmd.args(["--requirepass", &password, "--masterauth", &password]);
+        }
+        let status = cmd.stdout(Stdio::null()).status().expect("redis-server");
+        assert!(status.success());
+    };
+    start();
+    let mut started_at = Instant::now();
+    let deadline = Instant::now() + Duration::from_secs(90);
     while !replica_healthy(sentinels[0], old_master).await {
-        assert!(
-            Instant::now() < deadline,
-            "restarted master did not rejoin as a replica"
-        );
+        if Instant::now() >= deadline {
+            let log = std::fs::read_to_string(dir.join("redis.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(20).collect();
+            panic!(
+                "restarted master {old_master} did not rejoin as a replica of {new_master}; \
+                 its log ends with:\n{}",
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+        // A daemonized start can lose the race for the port with the old
+        // process's shutdown: start again if nothing answers there.
+        let listening = std::net::TcpStream::connect(("127.0.0.1", old_master)).is_ok();
+        if !listening && started_at.elapsed() > Duration::from_secs(3) {
+            start();
+            started_at = Instant::now();
+        }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     for key in keys.iter().map(String::as_str).chain([new_key]) {
