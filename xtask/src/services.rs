@@ -85,7 +85,7 @@ pub(crate) fn stop_redis() {
         shutdown(port, Some(PASSWORD));
     }
     shutdown(AUTH, Some(PASSWORD));
-    shutdown(TLS, None);
+    shutdown(TLS + 100, None); // its plain-text port
 }
 
 /// The directory holding the servers' configuration, data and TLS files.
