@@ -55,10 +55,7 @@ fn find_in_header<'a>(value: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
                 while start < end && value[start] == b' ' {
                     start += 1;
                 }
-                let mut last = start;
-                while last < end && value[last] != b';' {
-                    last += 1;
-                }
+                let last = memchr::memchr(b';', &value[start..]).map_or(end, |i| start + i);
                 return Some(&value[start..last]);
             }
             if start < end {
@@ -66,14 +63,8 @@ fn find_in_header<'a>(value: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
                 start += 1;
             }
         }
-        // skip to the next pair
-        while start < end {
-            let ch = value[start];
-            start += 1;
-            if ch == b';' || ch == b',' {
-                break;
-            }
-        }
+        // skip to the next pair (values can be kilobytes long: chunked cookies)
+        start = memchr::memchr2(b';', b',', &value[start..]).map_or(end, |i| start + i + 1);
         while start < end && value[start] == b' ' {
             start += 1;
         }
