@@ -188,6 +188,18 @@ pub(crate) fn read_collection(path: &Path, now: i64) -> Result<SessionIndex, Sto
 }
 
 /// Deletes `name`'s files whose expiry is before `now`.
+/// Seconds a leftover temporary file must be past its mtime before cleanup removes it.
+const TEMP_GRACE: i64 = 3600;
+
+/// The record file name inside a temporary file name written by [`write_atomic`].
+fn leftover_temp_of(file_name: &str) -> Option<&str> {
+    let inner = file_name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (rest, counter) = inner.rsplit_once('.')?;
+    let (record, pid) = rest.rsplit_once('.')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (digits(counter) && digits(pid)).then_some(record)
+}
+
 pub(crate) fn cleanup(inner: &Inner, name: &str, now: i64) -> Result<usize, StorageError> {
     let entries = fs::read_dir(&inner.dir).map_err(|e| io_err("cannot list", &inner.dir, e))?;
     let mut deleted = 0;
@@ -196,6 +208,24 @@ pub(crate) fn cleanup(inner: &Inner, name: &str, now: i64) -> Result<usize, Stor
         let Some(file_name) = file_name.to_str() else {
             continue;
         };
+        // A temporary file left by a crash between write and rename
+        // (`.{record name}.{pid}.{n}.tmp`). An in-flight one is seconds old
+        // or carries its record's future expiry, so only those an hour past
+        // both are removed.
+        if let Some(record) = leftover_temp_of(file_name) {
+            let path = entry.path();
+            if validate_file_name(
+                inner.prefix.as_deref(),
+                inner.suffix.as_deref(),
+                name,
+                record,
+            ) && expiry(&path)?.is_some_and(|e| e < now.saturating_sub(TEMP_GRACE))
+                && fs::remove_file(&path).is_ok()
+            {
+                deleted += 1;
+            }
+            continue;
+        }
         if !validate_file_name(
             inner.prefix.as_deref(),
             inner.suffix.as_deref(),

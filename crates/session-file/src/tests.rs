@@ -224,6 +224,30 @@ fn cleanup_removes_only_expired_files_of_that_cookie_name() {
 }
 
 #[test]
+fn cleanup_removes_temp_files_left_by_a_crash_after_a_grace_hour() {
+    let (dir, store) = setup(Some("p"), Some("s"));
+    let rt = rt();
+    let stale = dir.path().join(format!(".p_n_{K}.s.4242.7.tmp"));
+    let fresh = dir.path().join(format!(".p_n_{OLD}.s.4242.8.tmp"));
+    let foreign = dir.path().join(".p_other_x.s.1.1.tmp");
+    for (path, mtime) in [(&stale, NOW), (&fresh, NOW + 3000), (&foreign, NOW)] {
+        std::fs::write(path, "[\"half\"]").unwrap();
+        let f = std::fs::File::options().write(true).open(path).unwrap();
+        f.set_modified(
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(mtime.unsigned_abs()),
+        )
+        .unwrap();
+    }
+    assert_eq!(rt.block_on(store.cleanup("n", NOW + 3601)).unwrap(), 1);
+    assert!(!stale.exists());
+    assert!(fresh.exists(), "an hour has not passed since its mtime");
+    assert!(
+        foreign.exists(),
+        "another cookie name's temp file is not ours to remove"
+    );
+}
+
+#[test]
 fn config_rejects_bad_prefix_and_missing_dir_and_ignores_pool() {
     assert!(FileStorage::new(FileConfig::default().with_suffix("a/b")).is_err());
     assert!(FileStorage::new(FileConfig::default().with_path("/nonexistent/dir/xyz")).is_err());
