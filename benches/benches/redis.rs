@@ -12,14 +12,28 @@
 //! multi-threaded Tokio runtime); an iteration's time is the time for the whole batch.
 //! Records are written under the prefix `bench` with a 60 s TTL, so nothing lingers.
 //!
-//! Run: `cargo bench -p session-benches --bench redis`.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+//! Criterion measures each of these on its own, one after the other; on a small machine that
+//! also runs the Redis server, the load drifts between benchmarks by 10-30 %, which is as large
+//! as the differences being measured. So the run ends with a **paired** comparison
+//! (`paired/...`): many short rounds, each timing raw batches and engine batches back to back in
+//! alternating order, so drift hits both sides alike; it prints the median and the middle half
+//! of the per-round ratios engine ÷ raw. It runs when no filter is given or the filter names
+//! `paired`.
+//!
+//! Run: `cargo bench -p session-benches --bench redis` (only the paired comparison:
+//! `cargo bench -p session-benches --bench redis -- paired`).
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stderr
+)]
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use serde_json::Value;
 use session_core::env::FixedClock;
 use session_core::{Config, Request, Session, SessionConfig};
@@ -70,6 +84,47 @@ fn save_one(rt: &Runtime, config: &SessionConfig, value: &Value) -> String {
     })
 }
 
+/// One raw `GET` of `record` through the store's pool (checkout included).
+async fn raw_get(store: RedisStorage, record: String) {
+    let mut conn = store.connection().await.unwrap();
+    let v: Option<Vec<u8>> = redis::cmd("GET")
+        .arg(&record)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(v.is_some());
+}
+
+/// One raw `SET key value EX 60` through the store's pool, task `i` writing its own key.
+async fn raw_set_ex(store: RedisStorage, value: String, i: usize) {
+    let key = store
+        .layout()
+        .record_key("session", &format!("{}{i:02}", &KEY[..41]));
+    let mut conn = store.connection().await.unwrap();
+    let () = redis::cmd("SET")
+        .arg(&key)
+        .arg(&value)
+        .arg("EX")
+        .arg(60)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+}
+
+/// The engine opening the session whose cookies are `header` and reading its value.
+async fn engine_open(config: SessionConfig, header: String) {
+    let mut s = Session::new(&config, Request::new().with_cookie(header.as_bytes()));
+    s.open().await.unwrap();
+    assert!(s.get::<Value>("v").unwrap().is_some());
+}
+
+/// The engine saving a new session holding `value`.
+async fn engine_save(config: SessionConfig, value: Value) {
+    let mut s = Session::new(&config, Request::new());
+    s.set("v", &value).unwrap();
+    s.save().await.unwrap();
+}
+
 /// Runs `iters` batches of `tasks` concurrent `op(i)` calls and returns the total time.
 fn batches<F, Fut>(rt: &Runtime, iters: u64, tasks: usize, op: F) -> Duration
 where
@@ -95,45 +150,66 @@ where
     })
 }
 
-fn redis_bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
+/// What every measurement shares: the runtime, the store, the engine's configuration, the
+/// session value, and a stored record of the engine's size under the key [`KEY`].
+struct Fixture {
+    rt: Runtime,
+    store: RedisStorage,
+    config: SessionConfig,
+    value: Value,
+    stored: String,
+    record: String,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let store = store();
+        rt.block_on(store.ping())
+            .expect("a Redis server to benchmark against");
+        let config = engine_config(&store);
+        let value = Value::String("x".repeat(70));
+        // A stored value of the engine's size (about 200 bytes).
+        let stored = format!("[\"{}\"]", "A".repeat(190));
+        rt.block_on(store.set(&SetRequest::new(
+            "session",
+            KEY,
+            &stored,
+            600,
+            1_700_000_000,
+        )))
         .unwrap();
-    let store = store();
-    rt.block_on(store.ping())
-        .expect("a Redis server to benchmark against");
-    let config = engine_config(&store);
-    let value = Value::String("x".repeat(70));
-    // A stored value of the engine's size (about 200 bytes).
-    let stored = format!("[\"{}\"]", "A".repeat(190));
-    rt.block_on(store.set(&SetRequest::new(
-        "session",
-        KEY,
-        &stored,
-        600,
-        1_700_000_000,
-    )))
-    .unwrap();
-    let record = store.layout().record_key("session", KEY);
+        let record = store.layout().record_key("session", KEY);
+        Self {
+            rt,
+            store,
+            config,
+            value,
+            stored,
+            record,
+        }
+    }
+}
+
+fn redis_bench(c: &mut Criterion) {
+    let Fixture {
+        rt,
+        store,
+        config,
+        value,
+        stored,
+        record,
+    } = Fixture::new();
 
     let mut g = c.benchmark_group("redis");
     for tasks in [1_usize, 32] {
-        let s = store.clone();
-        let rec = record.clone();
         g.bench_function(format!("raw-get/{tasks}"), |b| {
             b.iter_custom(|iters| {
                 batches(&rt, iters, tasks, |_| {
-                    let (s, rec) = (s.clone(), rec.clone());
-                    async move {
-                        let mut conn = s.connection().await.unwrap();
-                        let v: Option<Vec<u8>> = redis::cmd("GET")
-                            .arg(&rec)
-                            .query_async(&mut conn)
-                            .await
-                            .unwrap();
-                        assert!(v.is_some());
-                    }
+                    raw_get(store.clone(), record.clone())
                 })
             });
         });
@@ -154,38 +230,18 @@ fn redis_bench(c: &mut Criterion) {
             });
         });
         // Saved just before it is measured: records live 60 s.
-        let (cfg, hdr) = (config.clone(), save_one(&rt, &config, &value));
+        let hdr = save_one(&rt, &config, &value);
         g.bench_function(format!("engine-open/{tasks}"), |b| {
             b.iter_custom(|iters| {
                 batches(&rt, iters, tasks, |_| {
-                    let (cfg, hdr) = (cfg.clone(), hdr.clone());
-                    async move {
-                        let mut s = Session::new(&cfg, Request::new().with_cookie(hdr.as_bytes()));
-                        s.open().await.unwrap();
-                        assert!(s.get::<Value>("v").unwrap().is_some());
-                    }
+                    engine_open(config.clone(), hdr.clone())
                 })
             });
         });
-        let (s, val) = (store.clone(), stored.clone());
         g.bench_function(format!("raw-set-ex/{tasks}"), |b| {
             b.iter_custom(|iters| {
                 batches(&rt, iters, tasks, |i| {
-                    let (s, val) = (s.clone(), val.clone());
-                    async move {
-                        let key = s
-                            .layout()
-                            .record_key("session", &format!("{}{i:02}", &KEY[..41]));
-                        let mut conn = s.connection().await.unwrap();
-                        let () = redis::cmd("SET")
-                            .arg(&key)
-                            .arg(&val)
-                            .arg("EX")
-                            .arg(60)
-                            .query_async(&mut conn)
-                            .await
-                            .unwrap();
-                    }
+                    raw_set_ex(store.clone(), stored.clone(), i)
                 })
             });
         });
@@ -203,17 +259,10 @@ fn redis_bench(c: &mut Criterion) {
                 })
             });
         });
-        let cfg = config.clone();
-        let v = value.clone();
         g.bench_function(format!("engine-save/{tasks}"), |b| {
             b.iter_custom(|iters| {
                 batches(&rt, iters, tasks, |_| {
-                    let (cfg, v) = (cfg.clone(), v.clone());
-                    async move {
-                        let mut s = Session::new(&cfg, Request::new());
-                        s.set("v", &v).unwrap();
-                        s.save().await.unwrap();
-                    }
+                    engine_save(config.clone(), value.clone())
                 })
             });
         });
@@ -221,5 +270,105 @@ fn redis_bench(c: &mut Criterion) {
     g.finish();
 }
 
+/// Engine ÷ raw ratios from paired rounds: each round times `BATCHES` raw batches and
+/// `BATCHES` engine batches back to back (which goes first alternates), so the machine's drift
+/// hits both sides of a round alike. Returns the 25th, 50th and 75th percentiles of the
+/// per-round ratios and the median batch times.
+fn paired<R, RF, E, EF>(rt: &Runtime, tasks: usize, raw: R, engine: E) -> [f64; 5]
+where
+    R: Fn(usize) -> RF,
+    RF: Future<Output = ()> + Send + 'static,
+    E: Fn(usize) -> EF,
+    EF: Future<Output = ()> + Send + 'static,
+{
+    const ROUNDS: usize = 150;
+    const BATCHES: u64 = 16;
+    // Warm both paths (connections, caches) before measuring.
+    batches(rt, BATCHES * 4, tasks, &raw);
+    batches(rt, BATCHES * 4, tasks, &engine);
+    let mut ratios = Vec::with_capacity(ROUNDS);
+    let (mut raws, mut engines) = (Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        let (r, e) = if round % 2 == 0 {
+            let r = batches(rt, BATCHES, tasks, &raw);
+            (r, batches(rt, BATCHES, tasks, &engine))
+        } else {
+            let e = batches(rt, BATCHES, tasks, &engine);
+            (batches(rt, BATCHES, tasks, &raw), e)
+        };
+        ratios.push(e.as_secs_f64() / r.as_secs_f64());
+        raws.push(r.as_secs_f64() / BATCHES as f64);
+        engines.push(e.as_secs_f64() / BATCHES as f64);
+    }
+    let pick = |v: &mut Vec<f64>, q: usize| {
+        v.sort_by(f64::total_cmp);
+        v[(v.len() - 1) * q / 100]
+    };
+    [
+        pick(&mut ratios, 25),
+        pick(&mut ratios, 50),
+        pick(&mut ratios, 75),
+        pick(&mut raws, 50) * 1e6,
+        pick(&mut engines, 50) * 1e6,
+    ]
+}
+
+/// Whether the command line asks for the paired comparison: no filter at all, or a filter
+/// naming `paired` (option values such as `--measurement-time 5` are not filters).
+fn paired_wanted() -> bool {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--list" || a == "--test") {
+        return false;
+    }
+    let filters: Vec<&String> = args
+        .iter()
+        .filter(|a| !a.starts_with('-') && a.parse::<f64>().is_err())
+        .collect();
+    filters.is_empty() || filters.iter().any(|f| f.contains("paired"))
+}
+
+fn paired_report() {
+    if !paired_wanted() {
+        return;
+    }
+    let Fixture {
+        rt,
+        store,
+        config,
+        value,
+        stored,
+        record,
+    } = Fixture::new();
+    let hdr = save_one(&rt, &config, &value);
+    for tasks in [1_usize, 32] {
+        let open = paired(
+            &rt,
+            tasks,
+            |_| raw_get(store.clone(), record.clone()),
+            |_| engine_open(config.clone(), hdr.clone()),
+        );
+        let save = paired(
+            &rt,
+            tasks,
+            |i| raw_set_ex(store.clone(), stored.clone(), i),
+            |_| engine_save(config.clone(), value.clone()),
+        );
+        for (what, target, [p25, p50, p75, raw, engine]) in [
+            ("engine-open ÷ raw-get   ", 1.2, open),
+            ("engine-save ÷ raw-set-ex", 1.3, save),
+        ] {
+            eprintln!(
+                "redis/paired/{tasks:<2} {what}: median {p50:.3} (middle half {p25:.3}–{p75:.3}; \
+                 target ≤ {target}); median batch raw {raw:.1} µs, engine {engine:.1} µs"
+            );
+        }
+    }
+}
+
 criterion_group!(benches, redis_bench);
-criterion_main!(benches);
+
+fn main() {
+    benches();
+    paired_report();
+    Criterion::default().configure_from_args().final_summary();
+}
