@@ -17,6 +17,11 @@
 //! | Sentinel: three sentinels, master name `mymaster` | 127.0.0.1:26379-26381 (`SESSION_REDIS_SENTINELS`) | `sentinelpass` |
 //! | Cluster, three masters | 127.0.0.1:7000-7002 (`SESSION_REDIS_CLUSTER_NODES`) | `password` |
 //!
+//! Memcached (session-memcached's tests): 127.0.0.1:11211 (`SESSION_MEMCACHED_ADDR`), started
+//! as `memcached -l 127.0.0.1 -p 11211 -U 0 -m 64 -I 4m -A` (items up to 4 MiB: the
+//! conformance suite stores 2 MiB values) when nothing answers there (a memcached
+//! already there, e.g. Debian's own service, is used as it is).
+//!
 //! `<dir>` is `$TMPDIR/session-xtask-redis`. Servers run daemonized with
 //! `--save "" --appendonly no`. A deployment that already answers (another
 //! run's) is reused and left running; only what this run started is stopped.
@@ -39,18 +44,24 @@ const TLS: u16 = 6391;
 const SENTINEL_DATA: [u16; 2] = [6380, 6381];
 const SENTINELS: [u16; 3] = [26379, 26380, 26381];
 const CLUSTER: [u16; 3] = [7000, 7001, 7002];
+const MEMCACHED: u16 = 11211;
 
 /// Running test servers; dropping it stops the ones this run started.
 #[derive(Debug, Default)]
 pub(crate) struct Services {
     /// (port, password) of every server to shut down on drop.
     owned: Vec<(u16, Option<&'static str>)>,
+    /// Ports of the memcached servers this run started.
+    memcached: Vec<u16>,
 }
 
 impl Drop for Services {
     fn drop(&mut self) {
         for (port, password) in self.owned.drain(..).rev() {
             shutdown(port, password);
+        }
+        for port in self.memcached.drain(..) {
+            memcached_shutdown(port);
         }
     }
 }
@@ -63,6 +74,7 @@ pub(crate) fn start() -> Result<Services, String> {
         return Ok(services);
     }
     start_redis(&mut services)?;
+    start_memcached(&mut services)?;
     Ok(services)
 }
 
@@ -86,6 +98,10 @@ pub(crate) fn stop_redis() {
     }
     shutdown(AUTH, Some(PASSWORD));
     shutdown(TLS + 100, None); // its plain-text port
+    // Only a memcached this tool started (it left its pid file); never the system's.
+    if redis_dir().join("memcached.pid").exists() {
+        memcached_shutdown(MEMCACHED);
+    }
 }
 
 /// The directory holding the servers' configuration, data and TLS files.
@@ -119,6 +135,7 @@ fn ensure_packages() -> Result<(), String> {
         ("redis-server", "redis-server"),
         ("redis-cli", "redis-tools"),
         ("openssl", "openssl"),
+        ("memcached", "memcached"),
     ] {
         if which(bin).is_none() && !missing.contains(&package) {
             missing.push(package);
@@ -148,6 +165,18 @@ fn ensure_packages() -> Result<(), String> {
     )?;
     if !status.success() {
         return Err(format!("apt-get install {} failed", missing.join(" ")));
+    }
+    if missing.contains(&"memcached") {
+        // Debian starts its own memcached on 11211 (items up to 1 MiB); the tests get one
+        // of their own there instead.
+        let _ = Command::new("service")
+            .args(["memcached", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = wait_for("memcached stop", Duration::from_secs(5), || {
+            !memcached_answers(MEMCACHED)
+        });
     }
     Ok(())
 }
@@ -384,6 +413,100 @@ fn start_redis(services: &mut Services) -> Result<(), String> {
         "services: redis single :{SINGLE}, auth :{AUTH}, tls :{TLS}, sentinel {SENTINEL_DATA:?} \
          + {SENTINELS:?}, cluster {CLUSTER:?}"
     );
+    Ok(())
+}
+
+/// Whether a memcached answers `version` on `port`.
+fn memcached_answers(port: u16) -> bool {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(300)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+    if stream.write_all(b"version\r\n").is_err() {
+        return false;
+    }
+    let mut line = String::new();
+    BufReader::new(stream).read_line(&mut line).is_ok() && line.starts_with("VERSION ")
+}
+
+/// The `item_size_max` setting of the memcached on `port`.
+fn memcached_item_size_max(port: u16) -> Option<u64> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(300)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
+    stream.write_all(b"stats settings\r\n").ok()?;
+    for line in BufReader::new(stream).lines() {
+        let line = line.ok()?;
+        if line.starts_with("END") {
+            return None;
+        }
+        if let Some(v) = line.strip_prefix("STAT item_size_max ") {
+            return v.trim().parse().ok();
+        }
+    }
+    None
+}
+
+/// Stops the memcached on `port` (started with `-A`, so it takes `shutdown`).
+fn memcached_shutdown(port: u16) {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    if let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+        let _ = stream.write_all(b"shutdown\r\n");
+    }
+    let _ = wait_for("memcached shutdown", Duration::from_secs(5), || {
+        !memcached_answers(port)
+    });
+    let _ = std::fs::remove_file(redis_dir().join("memcached.pid"));
+}
+
+fn start_memcached(services: &mut Services) -> Result<(), String> {
+    if memcached_answers(MEMCACHED) {
+        let max = memcached_item_size_max(MEMCACHED).unwrap_or(0);
+        if max < 4 << 20 {
+            return Err(format!(
+                "the memcached on 127.0.0.1:{MEMCACHED} takes items up to {max} bytes; the \
+                 conformance suite stores 2 MiB values: restart it with `-I 4m`, or stop it and \
+                 let xtask start one"
+            ));
+        }
+        eprintln!("services: memcached :{MEMCACHED} (already running)");
+        return Ok(());
+    }
+    let dir = redis_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let port = MEMCACHED.to_string();
+    let pid = dir.join("memcached.pid");
+    let mut cmd = Command::new("memcached");
+    cmd.args([
+        "-d",
+        "-l",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-U",
+        "0",
+        "-m",
+        "64",
+        "-A",
+        "-P",
+    ])
+    .arg(&pid);
+    if is_root() {
+        cmd.args(["-u", "root"]);
+    }
+    let status = cmd
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|e| format!("cannot run memcached: {e}"))?;
+    if !status.success() {
+        return Err(format!("memcached failed to start ({status})"));
+    }
+    services.memcached.push(MEMCACHED);
+    wait_for("memcached", Duration::from_secs(10), || {
+        memcached_answers(MEMCACHED)
+    })?;
+    eprintln!("services: memcached :{MEMCACHED}");
     Ok(())
 }
 
