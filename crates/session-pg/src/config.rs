@@ -1,0 +1,484 @@
+//! The `postgres = { ... }` configuration block, with lua-resty-session's option names.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use session_storage::StorageError;
+
+/// Default sessions table (spec 05 §11.2).
+pub const DEFAULT_TABLE: &str = "sessions";
+
+/// The `postgres` (or `postgresql`) options block of lua-resty-session (spec 05 §11.2),
+/// deserializable from the same names.
+///
+/// | option | default | notes |
+/// |---|---|---|
+/// | `host` | `127.0.0.1` | a path starting with `/` is a unix-socket directory |
+/// | `port` | `5432` | |
+/// | `application` | none (the server shows no name) | `application_name`; pgmoon would send `pgmoon` |
+/// | `username` | `postgres` | as pgmoon |
+/// | `password` | none | hidden by `Debug` |
+/// | `database` | none (the server uses the user name) | |
+/// | `table` (alias `table_name`) | `sessions` | may be schema-qualified (`app.sessions`) |
+/// | `table_meta` (alias `table_name_meta`) | `<table>_meta` | |
+/// | `connect_timeout` | 60 000 ms | connecting, and waiting for a pooled connection |
+/// | `send_timeout` + `read_timeout` | 60 000 ms each | their sum bounds the statements of one operation |
+/// | `keepalive_timeout` | 60 000 ms | a pooled connection idle longer is closed instead of reused |
+/// | `pool_size` | 30 | most connections open at once |
+/// | `pool`, `backlog` | — | accepted for compatibility; each store has its own pool |
+/// | `ssl`, `ssl_required` | — | **TLS is not supported yet**: `true` is a configuration error |
+/// | `ssl_verify` | — | accepted (meaningless without TLS) |
+///
+/// The timeout defaults are OpenResty's socket defaults, which the reference inherits.
+/// Unknown option names are rejected, so a typo does not go unnoticed. Timeouts are
+/// milliseconds, as in Lua. There is no prefix, suffix or socket option (as in the reference).
+///
+/// ```
+/// use session_pg::PostgresConfig;
+///
+/// let config: PostgresConfig = serde_json::from_str(r#"{
+///     "host": "127.0.0.1", "port": 5432,
+///     "username": "app", "password": "secret", "database": "app",
+///     "table_name": "sessions", "connect_timeout": 1000
+/// }"#).unwrap();
+/// assert_eq!(config.table_name(), "sessions");
+/// assert_eq!(config.table_meta_name(), "sessions_meta");
+/// assert!(!format!("{config:?}").contains("secret"));
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct PostgresConfig {
+    /// Server host name or IP address (or a unix-socket directory starting with `/`).
+    /// Default `127.0.0.1`.
+    pub host: Option<String>,
+    /// Server port. Default 5432.
+    pub port: Option<u16>,
+    /// `application_name` reported to the server.
+    #[serde(alias = "application_name")]
+    pub application: Option<String>,
+    /// Role to log in as. Default `postgres`.
+    #[serde(alias = "user")]
+    pub username: Option<String>,
+    /// Password of `username`.
+    pub password: Option<String>,
+    /// Database. Default: the server's default (the user name).
+    pub database: Option<String>,
+    /// Sessions table, optionally schema-qualified. Default `sessions`. The reference's
+    /// README calls it `table_name`, its code reads `table`; both are accepted.
+    #[serde(alias = "table_name")]
+    pub table: Option<String>,
+    /// Metadata table. Default `<table>_meta`. README name `table_name_meta` accepted.
+    #[serde(alias = "table_name_meta")]
+    pub table_meta: Option<String>,
+    /// Connect timeout, milliseconds.
+    pub connect_timeout: Option<u64>,
+    /// Send timeout, milliseconds.
+    pub send_timeout: Option<u64>,
+    /// Read timeout, milliseconds.
+    pub read_timeout: Option<u64>,
+    /// Longest idle time of a pooled connection, milliseconds.
+    pub keepalive_timeout: Option<u64>,
+    /// Pool name (accepted; each store has its own pool).
+    pub pool: Option<String>,
+    /// Largest number of pooled connections. Default 30.
+    pub pool_size: Option<usize>,
+    /// Queue length when the pool is exhausted (accepted; waiting is bounded by
+    /// `connect_timeout`).
+    pub backlog: Option<usize>,
+    /// Use TLS. Not supported yet: `true` is rejected.
+    pub ssl: Option<bool>,
+    /// Verify the server certificate (accepted; there is no TLS yet).
+    pub ssl_verify: Option<bool>,
+    /// Abort when the server does not support TLS. Not supported yet: `true` is rejected.
+    pub ssl_required: Option<bool>,
+}
+
+impl fmt::Debug for PostgresConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("application", &self.application)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("database", &self.database)
+            .field("table", &self.table)
+            .field("table_meta", &self.table_meta)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("send_timeout", &self.send_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .field("keepalive_timeout", &self.keepalive_timeout)
+            .field("pool", &self.pool)
+            .field("pool_size", &self.pool_size)
+            .field("backlog", &self.backlog)
+            .field("ssl", &self.ssl)
+            .field("ssl_verify", &self.ssl_verify)
+            .field("ssl_required", &self.ssl_required)
+            .finish()
+    }
+}
+
+/// Timeouts and pool limits after defaults are applied.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) connect: Duration,
+    pub(crate) statements: Duration,
+    pub(crate) keepalive: Duration,
+    pub(crate) pool_size: usize,
+}
+
+impl Limits {
+    /// The longest one operation may take: waiting for a pooled connection, opening one,
+    /// then its statements.
+    pub(crate) fn operation_deadline(&self) -> Duration {
+        self.connect
+            .saturating_mul(2)
+            .saturating_add(self.statements)
+    }
+}
+
+const DEFAULT_TIMEOUT_MS: u64 = 60_000;
+const DEFAULT_POOL_SIZE: usize = 30;
+
+fn bad(option: &str, why: impl fmt::Display) -> StorageError {
+    StorageError::config(format!("postgres option `{option}` {why}"))
+}
+
+/// Checks a table name before it is spliced into SQL: one to three dot-separated parts, each
+/// a plain identifier (`[A-Za-z_][A-Za-z0-9_$]*`) or a double-quoted one without `"` or
+/// control characters.
+fn check_table(option: &str, name: &str) -> Result<(), StorageError> {
+    if name.is_empty() {
+        return Err(bad(option, "must not be empty"));
+    }
+    let mut parts = 0;
+    let mut rest = name;
+    loop {
+        parts += 1;
+        let tail = if let Some(quoted) = rest.strip_prefix('"') {
+            let (inner, tail) = quoted
+                .split_once('"')
+                .ok_or_else(|| bad(option, format!("has an unclosed quote: {name:?}")))?;
+            if inner.is_empty() || inner.chars().any(char::is_control) {
+                return Err(bad(option, format!("has an invalid quoted part: {name:?}")));
+            }
+            tail
+        } else {
+            let end = rest.find('.').unwrap_or(rest.len());
+            let (ident, tail) = rest.split_at(end);
+            let mut chars = ident.chars();
+            let first_ok = chars
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+            if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$') {
+                return Err(bad(
+                    option,
+                    format!("must be a (schema-qualified) SQL identifier, got {name:?}"),
+                ));
+            }
+            tail
+        };
+        match tail.strip_prefix('.') {
+            None if tail.is_empty() => break,
+            Some(next) if parts < 3 => rest = next,
+            _ => {
+                return Err(bad(
+                    option,
+                    format!("must be a (schema-qualified) SQL identifier, got {name:?}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+impl PostgresConfig {
+    /// Sets the server host and port.
+    ///
+    /// ```
+    /// let config = session_pg::PostgresConfig::default().with_host("10.0.0.2", 5433);
+    /// assert_eq!(config.port, Some(5433));
+    /// ```
+    #[must_use]
+    pub fn with_host(mut self, host: impl Into<String>, port: u16) -> Self {
+        self.host = Some(host.into());
+        self.port = Some(port);
+        self
+    }
+
+    /// Sets the login role and, optionally, its password.
+    ///
+    /// ```
+    /// let config = session_pg::PostgresConfig::default().with_auth("app", Some("secret"));
+    /// assert_eq!(config.username.as_deref(), Some("app"));
+    /// ```
+    #[must_use]
+    pub fn with_auth(mut self, username: impl Into<String>, password: Option<&str>) -> Self {
+        self.username = Some(username.into());
+        self.password = password.map(str::to_owned);
+        self
+    }
+
+    /// Sets the database.
+    ///
+    /// ```
+    /// let config = session_pg::PostgresConfig::default().with_database("app");
+    /// assert_eq!(config.database.as_deref(), Some("app"));
+    /// ```
+    #[must_use]
+    pub fn with_database(mut self, database: impl Into<String>) -> Self {
+        self.database = Some(database.into());
+        self
+    }
+
+    /// Sets the sessions table and, optionally, the metadata table (default `<table>_meta`).
+    ///
+    /// ```
+    /// let config = session_pg::PostgresConfig::default().with_tables("app.sessions", None);
+    /// assert_eq!(config.table_meta_name(), "app.sessions_meta");
+    /// ```
+    #[must_use]
+    pub fn with_tables(mut self, table: impl Into<String>, table_meta: Option<&str>) -> Self {
+        self.table = Some(table.into());
+        self.table_meta = table_meta.map(str::to_owned);
+        self
+    }
+
+    /// Sets connect, send and read timeouts, in milliseconds.
+    ///
+    /// ```
+    /// let config = session_pg::PostgresConfig::default().with_timeouts(100, 200, 300);
+    /// assert_eq!(config.read_timeout, Some(300));
+    /// ```
+    #[must_use]
+    pub fn with_timeouts(mut self, connect_ms: u64, send_ms: u64, read_ms: u64) -> Self {
+        self.connect_timeout = Some(connect_ms);
+        self.send_timeout = Some(send_ms);
+        self.read_timeout = Some(read_ms);
+        self
+    }
+
+    /// Sets the largest number of pooled connections.
+    ///
+    /// ```
+    /// let config = session_pg::PostgresConfig::default().with_pool_size(4);
+    /// assert_eq!(config.pool_size, Some(4));
+    /// ```
+    #[must_use]
+    pub fn with_pool_size(mut self, pool_size: usize) -> Self {
+        self.pool_size = Some(pool_size);
+        self
+    }
+
+    /// The sessions table in effect (`table`, default `sessions`).
+    ///
+    /// ```
+    /// assert_eq!(session_pg::PostgresConfig::default().table_name(), "sessions");
+    /// ```
+    #[must_use]
+    pub fn table_name(&self) -> &str {
+        self.table.as_deref().unwrap_or(DEFAULT_TABLE)
+    }
+
+    /// The metadata table in effect (`table_meta`, default `<table>_meta`).
+    ///
+    /// ```
+    /// assert_eq!(session_pg::PostgresConfig::default().table_meta_name(), "sessions_meta");
+    /// ```
+    #[must_use]
+    pub fn table_meta_name(&self) -> String {
+        self.table_meta
+            .clone()
+            .unwrap_or_else(|| format!("{}_meta", self.table_name()))
+    }
+
+    /// A configuration from a URL:
+    /// `postgres://[user[:password]@]host[:port][/database][?option=value&...]`
+    /// (`postgresql://` too). Any option of this block can be given in the query with its Lua
+    /// name (`table`, `connect_timeout`, ...); `application_name` and `sslmode`
+    /// (`disable`/`allow`/`prefer` mean no TLS, anything stronger asks for TLS, which
+    /// [`validate`](Self::validate) then rejects) are accepted too. User, password and
+    /// database may be percent-encoded.
+    ///
+    /// ```
+    /// use session_pg::PostgresConfig;
+    ///
+    /// let c = PostgresConfig::from_url("postgres://app:s%40cret@db.local:5433/prod?table=app.sessions&connect_timeout=500")?;
+    /// assert_eq!((c.host.as_deref(), c.port), (Some("db.local"), Some(5433)));
+    /// assert_eq!((c.username.as_deref(), c.password.as_deref()), (Some("app"), Some("s@cret")));
+    /// assert_eq!(c.database.as_deref(), Some("prod"));
+    /// assert_eq!(c.table_meta_name(), "app.sessions_meta");
+    /// assert_eq!(c.connect_timeout, Some(500));
+    /// # Ok::<_, session_storage::StorageError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](session_storage::ErrorKind::Config) when the URL is malformed or
+    /// names an unknown option.
+    pub fn from_url(url: &str) -> Result<Self, StorageError> {
+        crate::url::parse(url)
+    }
+
+    /// Checks what can be checked without a server: table names are SQL identifiers,
+    /// timeouts and the pool size are at least 1, TLS is not asked for. Errors name the
+    /// option. [`PostgresStorage::new`](crate::PostgresStorage::new) calls it.
+    ///
+    /// ```
+    /// use session_pg::PostgresConfig;
+    /// assert!(PostgresConfig::default().validate().is_ok());
+    /// let err = PostgresConfig::default().with_tables("sessions; DROP TABLE x", None).validate().unwrap_err();
+    /// assert!(err.message().contains("`table`"));
+    /// let mut tls = PostgresConfig::default();
+    /// tls.ssl = Some(true);
+    /// assert!(tls.validate().unwrap_err().message().contains("`ssl`"));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](session_storage::ErrorKind::Config) naming the offending option.
+    pub fn validate(&self) -> Result<(), StorageError> {
+        check_table("table", self.table_name())?;
+        check_table("table_meta", &self.table_meta_name())?;
+        for (option, value) in [
+            ("connect_timeout", self.connect_timeout),
+            ("send_timeout", self.send_timeout),
+            ("read_timeout", self.read_timeout),
+            ("keepalive_timeout", self.keepalive_timeout),
+        ] {
+            if value == Some(0) {
+                return Err(bad(option, "must be at least 1 ms"));
+            }
+        }
+        if self.pool_size == Some(0) {
+            return Err(bad("pool_size", "must be at least 1"));
+        }
+        if self.port == Some(0) {
+            return Err(bad("port", "must not be 0"));
+        }
+        if self.host.as_deref() == Some("") {
+            return Err(bad("host", "must not be empty"));
+        }
+        if self.username.as_deref() == Some("") {
+            return Err(bad("username", "must not be empty"));
+        }
+        if self.ssl == Some(true) {
+            return Err(bad(
+                "ssl",
+                "= true is not supported: session-pg has no TLS support yet (remove `ssl` or set it to false)",
+            ));
+        }
+        if self.ssl_required == Some(true) {
+            return Err(bad(
+                "ssl_required",
+                "= true is not supported: session-pg has no TLS support yet",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Timeouts and pool size with defaults applied.
+    pub(crate) fn limits(&self) -> Limits {
+        let ms = |v: Option<u64>| Duration::from_millis(v.unwrap_or(DEFAULT_TIMEOUT_MS));
+        Limits {
+            connect: ms(self.connect_timeout),
+            statements: ms(self.send_timeout).saturating_add(ms(self.read_timeout)),
+            keepalive: ms(self.keepalive_timeout),
+            pool_size: self.pool_size.unwrap_or(DEFAULT_POOL_SIZE),
+        }
+    }
+
+    /// The driver configuration.
+    pub(crate) fn driver_config(&self) -> tokio_postgres::Config {
+        let mut pg = tokio_postgres::Config::new();
+        pg.host(self.host.as_deref().unwrap_or("127.0.0.1"))
+            .port(self.port.unwrap_or(5432))
+            .user(self.username.as_deref().unwrap_or("postgres"))
+            .connect_timeout(self.limits().connect)
+            .ssl_mode(tokio_postgres::config::SslMode::Disable);
+        if let Some(password) = &self.password {
+            pg.password(password);
+        }
+        if let Some(database) = &self.database {
+            pg.dbname(database);
+        }
+        if let Some(application) = &self.application {
+            pg.application_name(application);
+        }
+        pg
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_names() {
+        for ok in [
+            "sessions",
+            "app.sessions",
+            "db.app.sessions",
+            "\"My Sessions\"",
+            "app.\"S\"",
+            "_s$1",
+        ] {
+            assert!(check_table("table", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "", "1abc", "a b", "a;b", "a.", ".a", "a..b", "\"x", "\"\"", "a.b.c.d", "a'b", "a-b",
+        ] {
+            assert!(check_table("table", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn serde_names_and_aliases() {
+        let c: PostgresConfig =
+            serde_json::from_str(r#"{"table_name":"s","table_name_meta":"m","user":"u"}"#).unwrap();
+        assert_eq!((c.table_name(), c.table_meta_name().as_str()), ("s", "m"));
+        assert_eq!(c.username.as_deref(), Some("u"));
+        assert!(serde_json::from_str::<PostgresConfig>(r#"{"tabel":"s"}"#).is_err());
+    }
+
+    #[test]
+    fn validation_names_the_option() {
+        let c = PostgresConfig {
+            read_timeout: Some(0),
+            ..Default::default()
+        };
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .message()
+                .contains("`read_timeout`")
+        );
+        let c = PostgresConfig {
+            ssl_required: Some(true),
+            ..Default::default()
+        };
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .message()
+                .contains("`ssl_required`")
+        );
+        let c = PostgresConfig {
+            ssl: Some(false),
+            ssl_verify: Some(true),
+            ..Default::default()
+        };
+        assert!(c.validate().is_ok());
+        let c = PostgresConfig::default().with_pool_size(0);
+        assert!(c.validate().unwrap_err().message().contains("`pool_size`"));
+    }
+
+    #[test]
+    fn debug_redacts_password() {
+        let c = PostgresConfig::default().with_auth("u", Some("hunter2"));
+        let s = format!("{c:?}");
+        assert!(!s.contains("hunter2") && s.contains("<redacted>"), "{s}");
+    }
+}

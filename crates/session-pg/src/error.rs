@@ -1,0 +1,125 @@
+//! PostgreSQL and pool errors as storage errors.
+
+use std::error::Error as _;
+use std::io;
+
+use deadpool_postgres::{PoolError, TimeoutType};
+use session_storage::{ErrorKind, StorageError};
+use tokio_postgres::error::SqlState;
+
+/// The kind for a server error code (SQLSTATE).
+fn kind_of_state(code: &SqlState) -> ErrorKind {
+    let c = code.code();
+    if c.starts_with("08") || c.starts_with("53") || c.starts_with("57P") || c.starts_with("40") {
+        // connection exceptions, insufficient resources, shutdown / cannot connect now,
+        // serialization failures and deadlocks: a retry may help.
+        ErrorKind::Unavailable
+    } else if c == "57014" {
+        // query_canceled (statement_timeout)
+        ErrorKind::Timeout
+    } else if c.starts_with("28") || c.starts_with("42") || c == "3D000" || c == "3F000" {
+        // authentication, undefined table/column or privileges, unknown database or schema
+        ErrorKind::Config
+    } else if c == "22021" || c == "22P05" {
+        // a value the database encoding cannot hold
+        ErrorKind::InvalidInput
+    } else {
+        ErrorKind::Backend
+    }
+}
+
+/// Maps a driver error onto a [`StorageError`] whose kind says whether a retry can help,
+/// keeping the driver error as the source. `what` says what was being done.
+pub(crate) fn pg_error(e: tokio_postgres::Error, what: &str) -> StorageError {
+    if let Some(db) = e.as_db_error() {
+        let kind = kind_of_state(db.code());
+        let hint = if *db.code() == SqlState::UNDEFINED_TABLE {
+            " (create the tables of spec 05 §11.1, see PostgresStorage::create_schema)"
+        } else {
+            ""
+        };
+        let message = format!(
+            "{what}: {} (SQLSTATE {}){hint}",
+            db.message(),
+            db.code().code()
+        );
+        return StorageError::new(kind, message).with_source(e);
+    }
+    let io_kind = e
+        .source()
+        .and_then(|s| s.downcast_ref::<io::Error>())
+        .map(io::Error::kind);
+    let kind = match io_kind {
+        Some(io::ErrorKind::TimedOut) => ErrorKind::Timeout,
+        Some(_) => ErrorKind::Unavailable,
+        None if e.is_closed() => ErrorKind::Unavailable,
+        None => ErrorKind::Backend,
+    };
+    StorageError::new(kind, format!("{what}: {e}")).with_source(e)
+}
+
+/// Maps a pool error (waiting for or opening a connection).
+pub(crate) fn pool_error(e: PoolError, what: &str) -> StorageError {
+    match e {
+        PoolError::Timeout(TimeoutType::Wait) => StorageError::timeout(format!(
+            "{what}: no pooled connection became free within connect_timeout"
+        )),
+        PoolError::Timeout(TimeoutType::Create) => StorageError::timeout(format!(
+            "{what}: connecting to the server took longer than connect_timeout"
+        )),
+        PoolError::Timeout(TimeoutType::Recycle) => StorageError::timeout(format!(
+            "{what}: checking a pooled connection took longer than read_timeout"
+        )),
+        PoolError::Backend(e) => {
+            let err = pg_error(e, what);
+            if err.kind() == ErrorKind::Backend {
+                // Failing to open a connection for a reason we cannot classify.
+                let message = format!("{} (cannot connect)", err.message());
+                StorageError::unavailable(message).with_source(err)
+            } else {
+                err
+            }
+        }
+        PoolError::Closed => StorageError::unavailable(format!("{what}: the pool is closed")),
+        PoolError::NoRuntimeSpecified => {
+            StorageError::config(format!("{what}: the pool has no runtime"))
+        }
+        PoolError::PostCreateHook(e) => {
+            StorageError::backend(format!("{what}: connection setup failed: {e}"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlstate_kinds() {
+        assert_eq!(kind_of_state(&SqlState::UNDEFINED_TABLE), ErrorKind::Config);
+        assert_eq!(
+            kind_of_state(&SqlState::INVALID_PASSWORD),
+            ErrorKind::Config
+        );
+        assert_eq!(
+            kind_of_state(&SqlState::ADMIN_SHUTDOWN),
+            ErrorKind::Unavailable
+        );
+        assert_eq!(
+            kind_of_state(&SqlState::T_R_DEADLOCK_DETECTED),
+            ErrorKind::Unavailable
+        );
+        assert_eq!(kind_of_state(&SqlState::QUERY_CANCELED), ErrorKind::Timeout);
+        assert_eq!(
+            kind_of_state(&SqlState::CHARACTER_NOT_IN_REPERTOIRE),
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            kind_of_state(&SqlState::FOREIGN_KEY_VIOLATION),
+            ErrorKind::Backend
+        );
+        assert!(
+            pool_error(PoolError::Timeout(TimeoutType::Create), "get").kind() == ErrorKind::Timeout
+        );
+    }
+}

@@ -1,0 +1,199 @@
+//! URL form of [`PostgresConfig`] (see [`PostgresConfig::from_url`]).
+
+use session_storage::StorageError;
+
+use crate::config::PostgresConfig;
+
+fn bad(msg: impl Into<String>) -> StorageError {
+    StorageError::config(format!("invalid postgres URL: {}", msg.into()))
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Percent-decodes `s` (`+` stays `+`); the result must be UTF-8.
+fn decode(s: &str) -> Result<String, StorageError> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hi = bytes.get(i + 1).copied().and_then(hex);
+            let lo = bytes.get(i + 2).copied().and_then(hex);
+            match (hi, lo) {
+                (Some(hi), Some(lo)) => out.push(hi << 4 | lo),
+                _ => return Err(bad("bad percent-encoding")),
+            }
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| bad("percent-encoding is not UTF-8"))
+}
+
+fn number<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, StorageError> {
+    v.parse()
+        .map_err(|_| bad(format!("`{name}` must be a number, got {v:?}")))
+}
+
+fn boolean(name: &str, v: &str) -> Result<bool, StorageError> {
+    match v {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(bad(format!("`{name}` must be true or false, got {v:?}"))),
+    }
+}
+
+fn apply_option(c: &mut PostgresConfig, name: &str, v: String) -> Result<(), StorageError> {
+    match name {
+        "host" => c.host = Some(v),
+        "port" => c.port = Some(number(name, &v)?),
+        "application" | "application_name" => c.application = Some(v),
+        "username" | "user" => c.username = Some(v),
+        "password" => c.password = Some(v),
+        "database" | "dbname" => c.database = Some(v),
+        "table" | "table_name" => c.table = Some(v),
+        "table_meta" | "table_name_meta" => c.table_meta = Some(v),
+        "connect_timeout" => c.connect_timeout = Some(number(name, &v)?),
+        "send_timeout" => c.send_timeout = Some(number(name, &v)?),
+        "read_timeout" => c.read_timeout = Some(number(name, &v)?),
+        "keepalive_timeout" => c.keepalive_timeout = Some(number(name, &v)?),
+        "pool" => c.pool = Some(v),
+        "pool_size" => c.pool_size = Some(number(name, &v)?),
+        "backlog" => c.backlog = Some(number(name, &v)?),
+        "ssl" => c.ssl = Some(boolean(name, &v)?),
+        "ssl_verify" => c.ssl_verify = Some(boolean(name, &v)?),
+        "ssl_required" => c.ssl_required = Some(boolean(name, &v)?),
+        "sslmode" => match v.as_str() {
+            "disable" | "allow" | "prefer" => c.ssl = Some(false),
+            "require" | "verify-ca" | "verify-full" => {
+                c.ssl = Some(true);
+                c.ssl_required = Some(true);
+                c.ssl_verify = Some(v != "require");
+            }
+            _ => return Err(bad(format!("unknown `sslmode` {v:?}"))),
+        },
+        _ => return Err(bad(format!("unknown option `{name}`"))),
+    }
+    Ok(())
+}
+
+pub(crate) fn parse(url: &str) -> Result<PostgresConfig, StorageError> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| bad("missing scheme (postgres:// or postgresql://)"))?;
+    if scheme != "postgres" && scheme != "postgresql" {
+        return Err(bad(format!("unknown scheme `{scheme}`")));
+    }
+    let (rest, query) = match rest.split_once('?') {
+        Some((r, q)) => (r, Some(q)),
+        None => (rest, None),
+    };
+    if rest.contains('#') || query.is_some_and(|q| q.contains('#')) {
+        return Err(bad("fragments are not supported"));
+    }
+    let mut c = PostgresConfig::default();
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let hostport = match authority.rsplit_once('@') {
+        Some((userinfo, hostport)) => {
+            let (user, pass) = match userinfo.split_once(':') {
+                Some((u, p)) => (u, Some(p)),
+                None => (userinfo, None),
+            };
+            if !user.is_empty() {
+                c.username = Some(decode(user)?);
+            }
+            if let Some(pass) = pass {
+                c.password = Some(decode(pass)?);
+            }
+            hostport
+        }
+        None => authority,
+    };
+    if hostport.contains(',') {
+        return Err(bad("only one host is supported"));
+    }
+    let (host, port) = if let Some(inner) = hostport.strip_prefix('[') {
+        let (host, after) = inner
+            .split_once(']')
+            .ok_or_else(|| bad("unclosed '[' in host"))?;
+        let port = match after {
+            "" => None,
+            p => Some(p.strip_prefix(':').ok_or_else(|| bad("junk after ']'"))?),
+        };
+        (host, port)
+    } else {
+        match hostport.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (hostport, None),
+        }
+    };
+    if !host.is_empty() {
+        c.host = Some(decode(host)?);
+    }
+    if let Some(port) = port {
+        c.port = Some(number("port", port)?);
+    }
+    if !path.is_empty() {
+        if path.contains('/') {
+            return Err(bad("unexpected path segments"));
+        }
+        c.database = Some(decode(path)?);
+    }
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        apply_option(&mut c, &decode(name)?, decode(value)?)?;
+    }
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let c = parse("postgres://127.0.0.1").unwrap();
+        assert_eq!((c.host.as_deref(), c.port), (Some("127.0.0.1"), None));
+        assert_eq!((c.username.as_deref(), c.database.as_deref()), (None, None));
+        let c = parse("postgresql://u:p%3Ass@[::1]:6390/db?table_meta=m&pool_size=4").unwrap();
+        assert_eq!(c.username.as_deref(), Some("u"));
+        assert_eq!(c.password.as_deref(), Some("p:ss"));
+        assert_eq!((c.host.as_deref(), c.port), (Some("::1"), Some(6390)));
+        assert_eq!((c.database.as_deref(), c.pool_size), (Some("db"), Some(4)));
+        assert_eq!(c.table_meta_name(), "m");
+        let c = parse("postgres://postgres@/test?host=/run/postgresql&sslmode=disable").unwrap();
+        assert_eq!(c.host.as_deref(), Some("/run/postgresql"));
+        assert_eq!(c.ssl, Some(false));
+        let c = parse("postgres://h?sslmode=require").unwrap();
+        assert!(c.validate().is_err(), "TLS is not supported yet");
+    }
+
+    #[test]
+    fn malformed_urls_are_config_errors() {
+        for url in [
+            "127.0.0.1:5432",
+            "mysql://x",
+            "postgres://a:b:c:notaport",
+            "postgres://h/db/extra",
+            "postgres://h?unknown=1",
+            "postgres://h?ssl=maybe",
+            "postgres://%zz@h",
+            "postgres://a,b",
+            "postgres://h#x",
+            "postgres://[::1",
+            "postgres://h?sslmode=sometimes",
+        ] {
+            let err = parse(url).unwrap_err();
+            assert_eq!(err.kind(), session_storage::ErrorKind::Config, "{url}");
+        }
+    }
+}
