@@ -515,7 +515,8 @@ impl Storage for PostgresStorage {
     }
 
     fn capability(&self) -> Capability {
-        Capability::new(ExpiryClock::Argument)
+        // The reference's tables key records and metadata by `sid` alone (spec 05 §11.1).
+        Capability::new(ExpiryClock::Argument).without_name_scope()
     }
 }
 

@@ -47,6 +47,12 @@ pub struct Capability {
     pub expiry_clock: ExpiryClock,
     /// Whether the store keeps metadata collections and answers `read_metadata`.
     pub metadata: bool,
+    /// Whether records and metadata collections are kept apart per cookie name (`name`), as
+    /// every key-value store does by putting the name in the key. The SQL stores share the
+    /// reference's tables, where the session id alone is the key and no query filters on
+    /// the name (spec 05 §11, §12): there one key saved under two names is one record.
+    /// The engine never relies on either: session ids are random and unique.
+    pub name_scoped: bool,
 }
 
 impl Capability {
@@ -61,7 +67,22 @@ impl Capability {
         Self {
             expiry_clock,
             metadata: true,
+            name_scoped: true,
         }
+    }
+
+    /// The same capability for a store whose records and collections are not kept apart
+    /// per cookie name (see [`Capability::name_scoped`]).
+    ///
+    /// ```
+    /// use session_storage::{Capability, ExpiryClock};
+    /// let sql = Capability::new(ExpiryClock::Argument).without_name_scope();
+    /// assert!(!sql.name_scoped);
+    /// ```
+    #[must_use]
+    pub const fn without_name_scope(mut self) -> Self {
+        self.name_scoped = false;
+        self
     }
 }
 

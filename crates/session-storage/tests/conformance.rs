@@ -177,3 +177,81 @@ mod server_clock {
 
     session_storage::storage_conformance!(|| async { Fresh::new(RealTime(MemoryStorage::new())) });
 }
+
+mod without_name_scope {
+    //! A store shaped like the reference's SQL tables (one record and one collection per
+    //! key, whatever the cookie name) passes the suite when it says so in its capability,
+    //! and fails exactly the two name cases when it claims name scope.
+    use session_storage::{
+        Capability, ExpiryClock, Metadata, SessionIndex, SetRequest, Storage, StorageError,
+        memory::MemoryStorage,
+        testkit::{self, Fresh},
+    };
+
+    /// Every cookie name is stored as this one.
+    const ONE: &str = "one_table";
+
+    struct OneTable(MemoryStorage, bool);
+
+    impl Storage for OneTable {
+        async fn set(&self, req: &SetRequest<'_>) -> Result<(), StorageError> {
+            let mut one = *req;
+            one.name = ONE;
+            self.0.set(&one).await
+        }
+        async fn get(
+            &self,
+            _name: &str,
+            key: &str,
+            now: i64,
+        ) -> Result<Option<String>, StorageError> {
+            self.0.get(ONE, key, now).await
+        }
+        async fn delete(
+            &self,
+            _name: &str,
+            key: &str,
+            now: i64,
+            metadata: Option<&Metadata>,
+        ) -> Result<(), StorageError> {
+            self.0.delete(ONE, key, now, metadata).await
+        }
+        async fn read_metadata(
+            &self,
+            _name: &str,
+            audience: &str,
+            subject: &str,
+            now: i64,
+        ) -> Result<SessionIndex, StorageError> {
+            self.0.read_metadata(ONE, audience, subject, now).await
+        }
+        fn capability(&self) -> Capability {
+            let cap = Capability::new(ExpiryClock::Argument);
+            if self.1 {
+                cap
+            } else {
+                cap.without_name_scope()
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn passes_when_declared() {
+        let failed =
+            testkit::run_all(|| async { Fresh::new(OneTable(MemoryStorage::new(), false)) }).await;
+        assert!(failed.is_empty(), "{failed:?}");
+    }
+
+    #[tokio::test]
+    async fn is_caught_when_claiming_name_scope() {
+        let failed =
+            testkit::run_all(|| async { Fresh::new(OneTable(MemoryStorage::new(), true)) }).await;
+        assert_eq!(
+            failed,
+            [
+                "records_are_namespaced_by_cookie_name",
+                "metadata_collections_are_separate"
+            ]
+        );
+    }
+}

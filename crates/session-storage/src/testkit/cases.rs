@@ -123,7 +123,8 @@ pub async fn delete_of_missing_key_succeeds<S: Storage>(s: Arc<S>, clock: Clock)
     );
 }
 
-/// The same key under two cookie names is two records.
+/// The same key under two cookie names is two records (for a store without name scope,
+/// [`Capability::name_scoped`](crate::Capability::name_scoped), one record: the last save wins).
 pub async fn records_are_namespaced_by_cookie_name<S: Storage>(s: Arc<S>, clock: Clock) {
     let key = Keys::new().next();
     let now = clock.now();
@@ -137,6 +138,20 @@ pub async fn records_are_namespaced_by_cookie_name<S: Storage>(s: Arc<S>, clock:
         &SetRequest::new("remember", &key, "persistent", LONG_TTL, now),
     )
     .await;
+    if !s.capability().name_scoped {
+        // The reference's SQL tables: one record per key, whatever the name; the last
+        // save wins and a delete under either name removes it.
+        for name in ["session", "remember"] {
+            assert_eq!(
+                get(&*s, name, &key, now).await.as_deref(),
+                Some("persistent"),
+                "a store without name scope keeps one record per key"
+            );
+        }
+        ok(s.delete("session", &key, now, None).await, "delete");
+        assert_eq!(get(&*s, "remember", &key, now).await, None);
+        return;
+    }
     assert_eq!(
         get(&*s, "session", &key, now).await.as_deref(),
         Some("normal")
@@ -393,7 +408,16 @@ pub async fn metadata_collections_are_separate<S: Storage>(s: Arc<S>, clock: Clo
         s.read_metadata("other_name", "Zm9v", "am9obg", now).await,
         "read_metadata",
     );
-    assert!(other.is_empty(), "collections must be per cookie name");
+    if s.capability().name_scoped {
+        assert!(other.is_empty(), "collections must be per cookie name");
+    } else {
+        // The reference's SQL tables have no name column: the same collection.
+        assert_eq!(
+            other.keys().cloned().collect::<BTreeSet<_>>(),
+            BTreeSet::from([k1]),
+            "a store without name scope reads one collection whatever the name"
+        );
+    }
 }
 
 /// ST-4: an expired member disappears from its collection; a live one stays.
