@@ -1,6 +1,88 @@
-//! Memcached storage for sessions.
+//! Memcached storage for sessions, wire-compatible with lua-resty-session 4.1.5.
 //!
-//! **Not implemented yet.** This crate will hold the memcached backend of the
-//! `session-storage` trait, with the key escaping of lua-resty-session's
-//! `resty.session.memcached`. Until then it exports nothing.
+//! [`MemcachedStorage`] implements [`session_storage::Storage`] with exactly the keys, values,
+//! exptimes and appended metadata collections of lua-resty-session's `memcached` storage
+//! (spec 05 §7), so an OpenResty service and a Rust service can share one memcached and open
+//! each other's sessions. It speaks the memcached text protocol itself, over TCP or a unix
+//! socket, with a `deadpool` connection pool.
+//!
+//! | operation | commands (keys escaped as by `ngx.escape_uri`, so `:` is `%3A`) |
+//! |---|---|
+//! | `set` (no old key, no metadata) | `set K 0 ttl len` |
+//! | `set` (otherwise) | `set K 0 ttl len`; `touch OLD stale_ttl`; per collection `add M 0 0 len` (or, if it exists, `append M 0 0 len`) of `key:exp7;`, `append M 0 0 len` of the tombstone `old_key;`, and with probability 0.1 a compaction |
+//! | `get` | `get K` |
+//! | `delete` | `delete K`; per collection `append M` of the tombstone `key;`, then a compaction |
+//! | `read_metadata` | `get M`, parsed (entries with exp > now) |
+//! | compaction | `gets M`; `cas M 0 (max_exp-now) len cas` of the live entries, or `delete M` when none is live |
+//!
+//! Keys are `[prefix:]name:key[:suffix]` and `[prefix:]name:audience:subject[:suffix]`
+//! ([`KeyLayout`](session_storage::KeyLayout)), escaped as a whole ([`escape_key`]).
+//!
+//! **Most applications use the `session` facade** with its `memcached` feature and configure
+//! this store through the `memcached = { ... }` block ([`MemcachedConfig`], the Lua option
+//! names) or a URL ([`MemcachedConfig::from_url`]).
+//!
+//! # Example
+//!
+//! ```no_run
+//! use session_memcached::{MemcachedConfig, MemcachedStorage};
+//! use session_storage::{Metadata, SetRequest, Storage};
+//!
+//! # async fn demo() -> Result<(), session_storage::StorageError> {
+//! let config: MemcachedConfig = serde_json::from_str(r#"{
+//!     "prefix": "sessions",
+//!     "host": "127.0.0.1", "port": 11211,
+//!     "connect_timeout": 1000, "send_timeout": 1000, "read_timeout": 1000
+//! }"#).expect("valid configuration");
+//! let store = MemcachedStorage::connect(config).await?;
+//!
+//! let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+//! let meta = Metadata::new(vec!["ZGVmYXVsdA".into()], vec!["am9obg".into()]);
+//! let now = std::time::SystemTime::now()
+//!     .duration_since(std::time::UNIX_EPOCH)
+//!     .map_or(0, |d| d.as_secs() as i64);
+//! store.set(&SetRequest::new("session", key, "[\"payload\"]", 3600, now).with_metadata(&meta)).await?;
+//! assert_eq!(store.get("session", key, now).await?.as_deref(), Some("[\"payload\"]"));
+//! let sessions = store.read_metadata("session", "ZGVmYXVsdA", "am9obg", now).await?;
+//! assert_eq!(sessions.get(key), Some(&(now + 3600)));
+//! # Ok(()) }
+//! ```
+//!
+//! # Faithful quirks
+//!
+//! These come from the reference and are kept so both sides store the same thing:
+//! - the ttl is sent as memcached's exptime unchanged, so a ttl above 30 days
+//!   (2 592 000 s) is read by memcached as an absolute Unix time in 1970 and the record
+//!   expires at once (spec 05 §7.1);
+//! - the old key is `touch`ed to `stale_ttl` unconditionally, which can lengthen its life;
+//! - collections are added with exptime 0 and get an expiry only when compacted.
+//!
+//! # Errors
+//!
+//! Every failure is a [`StorageError`](session_storage::StorageError) whose kind says whether
+//! a retry can help: `Unavailable` (refused, reset, closed by the server), `Timeout` (no
+//! connection, write or reply within the configured timeouts), `Config` (bad options,
+//! `ssl = true`), `InvalidInput` (a key longer than memcached's 250 bytes after escaping),
+//! `InvalidRecord` (a record that is not UTF-8, a collection that does not parse) and
+//! `Backend` (a server error line, a reply that breaks the protocol). Replies are read with
+//! fixed caps ([`MAX_VALUE_LEN`]); server data never makes the store panic.
+//!
+//! Where the reference ignores a reply (the `touch` of the old key, the collection
+//! `add`/`append`s, compaction), this crate ignores it too; a *connection* failure during
+//! those steps is reported as an error, though, where the reference would still return
+//! success.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod client;
+mod config;
+mod escape;
+mod pool;
+mod protocol;
+mod store;
+mod url;
+
+pub use config::MemcachedConfig;
+pub use escape::{MAX_KEY_LEN, escape_key};
+pub use protocol::{Item, MAX_VALUE_LEN, Status};
+pub use store::{MemcachedConnection, MemcachedStorage};

@@ -1,0 +1,447 @@
+//! The `memcached = { ... }` configuration block, with lua-resty-session's option names.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use session_storage::StorageError;
+
+/// The default host: `127.0.0.1`.
+const DEFAULT_HOST: &str = "127.0.0.1";
+/// The default port: 11211.
+const DEFAULT_PORT: u16 = 11211;
+/// OpenResty's socket timeouts and keepalive idle time when none is configured.
+const DEFAULT_TIMEOUT_MS: u64 = 60_000;
+/// OpenResty's keepalive pool size (`lua_socket_pool_size`).
+const DEFAULT_POOL_SIZE: usize = 30;
+/// How often a `set` with metadata compacts each collection (spec 05 §5.6).
+const DEFAULT_COMPACTION_PROBABILITY: f64 = 0.1;
+
+/// The `memcached` options block of lua-resty-session (spec 05 §7.5), deserializable from the
+/// same names (the `memcache` block of the reference takes the same options).
+///
+/// Unknown option names are rejected, so a typo does not go unnoticed. Timeouts are
+/// milliseconds, as in Lua; when absent they are OpenResty's socket defaults (60 s).
+///
+/// What differs from the Lua library:
+/// - `ssl = true` is refused with a [`Config`](session_storage::ErrorKind::Config) error: this
+///   crate speaks plain TCP or a unix socket only (put a TLS tunnel such as stunnel in front
+///   if memcached is reached over an untrusted network). `ssl_verify` and `server_name` are
+///   accepted and unused;
+/// - `pool` (a pool name) and `backlog` are accepted: each store has its own pool, and
+///   waiting for a free connection is bounded by `connect_timeout`;
+/// - `pool_size` caps the connections open at once (default 30, OpenResty's pool size);
+/// - `compaction_probability` is Rust-only (see its field).
+///
+/// There is no secret among the options, so `Debug` prints them all.
+///
+/// ```
+/// use session_memcached::MemcachedConfig;
+///
+/// let config: MemcachedConfig = serde_json::from_str(r#"{
+///     "prefix": "sessions",
+///     "host": "10.0.0.5", "port": 11211,
+///     "connect_timeout": 500, "send_timeout": 1000, "read_timeout": 1000,
+///     "keepalive_timeout": 30000, "pool_size": 16
+/// }"#).unwrap();
+/// assert_eq!(config.prefix.as_deref(), Some("sessions"));
+/// assert!(serde_json::from_str::<MemcachedConfig>(r#"{"hots": "x"}"#).is_err());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct MemcachedConfig {
+    /// Key prefix (spec 05 §5.1); an empty string still counts as set.
+    pub prefix: Option<String>,
+    /// Key suffix (spec 05 §5.1); an empty string still counts as set.
+    pub suffix: Option<String>,
+    /// Server host name or IP address. Default `127.0.0.1`.
+    pub host: Option<String>,
+    /// Server port. Default 11211.
+    pub port: Option<u16>,
+    /// Unix socket, `unix:/path/to.sock` (OpenResty's form) or a bare path; replaces host and
+    /// port.
+    pub socket: Option<String>,
+    /// Connect timeout, milliseconds. Default 60 000.
+    pub connect_timeout: Option<u64>,
+    /// Send timeout (each write of a request), milliseconds. Default 60 000.
+    pub send_timeout: Option<u64>,
+    /// Read timeout (each read of a reply), milliseconds. Default 60 000.
+    pub read_timeout: Option<u64>,
+    /// Longest idle time of a pooled connection, milliseconds. Default 60 000.
+    pub keepalive_timeout: Option<u64>,
+    /// Pool name (accepted; each store has its own pool).
+    pub pool: Option<String>,
+    /// Largest number of open connections. Default 30.
+    pub pool_size: Option<usize>,
+    /// Queue length when the pool is exhausted (accepted; waiting is bounded by
+    /// `connect_timeout`).
+    pub backlog: Option<usize>,
+    /// Use TLS. Only `false` (or absent) is supported.
+    pub ssl: Option<bool>,
+    /// Verify the server certificate (accepted, unused without TLS).
+    pub ssl_verify: Option<bool>,
+    /// SNI name (accepted, unused without TLS).
+    pub server_name: Option<String>,
+    /// Rust only: the probability (0 to 1) that a `set` with metadata compacts each
+    /// collection it appends to. Default 0.1, as the reference. Only how often stale entries
+    /// are cleaned up depends on it; readers filter expired entries anyway.
+    pub compaction_probability: Option<f64>,
+}
+
+/// Where the server is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Target {
+    Tcp(String, u16),
+    #[cfg_attr(not(unix), allow(dead_code))]
+    Unix(std::path::PathBuf),
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Tcp(host, port) if host.contains(':') => write!(f, "[{host}]:{port}"),
+            Self::Tcp(host, port) => write!(f, "{host}:{port}"),
+            Self::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
+/// Timeouts and pool limits after defaults are applied.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) connect: Duration,
+    pub(crate) send: Duration,
+    pub(crate) read: Duration,
+    pub(crate) keepalive: Duration,
+    pub(crate) pool_size: usize,
+}
+
+fn ms(v: Option<u64>) -> Duration {
+    Duration::from_millis(v.unwrap_or(DEFAULT_TIMEOUT_MS))
+}
+
+impl MemcachedConfig {
+    /// Sets the key prefix.
+    ///
+    /// ```
+    /// let config = session_memcached::MemcachedConfig::default().with_prefix("sessions");
+    /// assert_eq!(config.prefix.as_deref(), Some("sessions"));
+    /// ```
+    #[must_use]
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = Some(prefix.into());
+        self
+    }
+
+    /// Sets the key suffix.
+    ///
+    /// ```
+    /// let config = session_memcached::MemcachedConfig::default().with_suffix("s");
+    /// assert_eq!(config.suffix.as_deref(), Some("s"));
+    /// ```
+    #[must_use]
+    pub fn with_suffix(mut self, suffix: impl Into<String>) -> Self {
+        self.suffix = Some(suffix.into());
+        self
+    }
+
+    /// Sets the server's host and port.
+    ///
+    /// ```
+    /// let config = session_memcached::MemcachedConfig::default().with_host("10.0.0.2", 11212);
+    /// assert_eq!(config.port, Some(11212));
+    /// ```
+    #[must_use]
+    pub fn with_host(mut self, host: impl Into<String>, port: u16) -> Self {
+        self.host = Some(host.into());
+        self.port = Some(port);
+        self
+    }
+
+    /// Sets the unix socket (replaces host and port).
+    ///
+    /// ```
+    /// let config = session_memcached::MemcachedConfig::default().with_socket("unix:/run/memcached.sock");
+    /// assert!(config.socket.is_some());
+    /// ```
+    #[must_use]
+    pub fn with_socket(mut self, socket: impl Into<String>) -> Self {
+        self.socket = Some(socket.into());
+        self
+    }
+
+    /// Sets connect, send and read timeouts, in milliseconds.
+    ///
+    /// ```
+    /// let config = session_memcached::MemcachedConfig::default().with_timeouts(100, 200, 300);
+    /// assert_eq!(config.read_timeout, Some(300));
+    /// ```
+    #[must_use]
+    pub fn with_timeouts(mut self, connect_ms: u64, send_ms: u64, read_ms: u64) -> Self {
+        self.connect_timeout = Some(connect_ms);
+        self.send_timeout = Some(send_ms);
+        self.read_timeout = Some(read_ms);
+        self
+    }
+
+    /// Sets the pool size.
+    ///
+    /// ```
+    /// let config = session_memcached::MemcachedConfig::default().with_pool_size(8);
+    /// assert_eq!(config.pool_size, Some(8));
+    /// ```
+    #[must_use]
+    pub fn with_pool_size(mut self, pool_size: usize) -> Self {
+        self.pool_size = Some(pool_size);
+        self
+    }
+
+    /// Sets the (Rust-only) compaction probability of `set` with metadata.
+    ///
+    /// ```
+    /// let config = session_memcached::MemcachedConfig::default().with_compaction_probability(0.0);
+    /// assert_eq!(config.compaction_probability, Some(0.0));
+    /// ```
+    #[must_use]
+    pub fn with_compaction_probability(mut self, probability: f64) -> Self {
+        self.compaction_probability = Some(probability);
+        self
+    }
+
+    /// A configuration from a URL. Every option can be given as a query parameter with its
+    /// Lua name (values percent-decoded):
+    ///
+    /// - `memcache://host[:port][?options]` (or `memcached://`), IPv6 hosts in brackets;
+    /// - `memcache+unix:///path/to.sock[?options]` (or `unix:///path...`).
+    ///
+    /// ```
+    /// use session_memcached::MemcachedConfig;
+    ///
+    /// let c = MemcachedConfig::from_url("memcache://10.0.0.1:11212?prefix=sessions&connect_timeout=500")?;
+    /// assert_eq!((c.host.as_deref(), c.port), (Some("10.0.0.1"), Some(11212)));
+    /// assert_eq!(c.prefix.as_deref(), Some("sessions"));
+    /// assert_eq!(c.connect_timeout, Some(500));
+    ///
+    /// let c = MemcachedConfig::from_url("memcache+unix:///run/memcached.sock?pool_size=4")?;
+    /// assert_eq!(c.socket.as_deref(), Some("/run/memcached.sock"));
+    ///
+    /// assert!(MemcachedConfig::from_url("memcache://h?colour=red").is_err());
+    /// # Ok::<_, session_storage::StorageError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](session_storage::ErrorKind::Config) when the URL is malformed or
+    /// names an unknown option.
+    pub fn from_url(url: &str) -> Result<Self, StorageError> {
+        crate::url::parse(url)
+    }
+
+    /// Checks every option that can be checked without a server. Run by
+    /// [`MemcachedStorage::from_config`](crate::MemcachedStorage::from_config).
+    ///
+    /// ```
+    /// use session_memcached::MemcachedConfig;
+    /// assert!(MemcachedConfig::default().validate().is_ok());
+    /// let mut config = MemcachedConfig::default();
+    /// config.ssl = Some(true);
+    /// let err = config.validate().unwrap_err();
+    /// assert!(err.message().contains("`ssl`"));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](session_storage::ErrorKind::Config), naming the option.
+    pub fn validate(&self) -> Result<(), StorageError> {
+        for (name, value) in [
+            ("connect_timeout", self.connect_timeout),
+            ("send_timeout", self.send_timeout),
+            ("read_timeout", self.read_timeout),
+            ("keepalive_timeout", self.keepalive_timeout),
+        ] {
+            if value == Some(0) {
+                return Err(StorageError::config(format!(
+                    "memcached option `{name}` must be at least 1 ms"
+                )));
+            }
+        }
+        if self.pool_size == Some(0) {
+            return Err(StorageError::config(
+                "memcached option `pool_size` must be at least 1",
+            ));
+        }
+        if self.ssl == Some(true) {
+            return Err(StorageError::config(
+                "memcached option `ssl` is not supported: session-memcached speaks plain TCP or \
+                 a unix socket (use a TLS tunnel in front of memcached)",
+            ));
+        }
+        if self.host.as_deref().is_some_and(str::is_empty) {
+            return Err(StorageError::config(
+                "memcached option `host` must not be empty",
+            ));
+        }
+        if self.port == Some(0) {
+            return Err(StorageError::config(
+                "memcached option `port` must not be 0",
+            ));
+        }
+        if let Some(socket) = &self.socket {
+            if socket.strip_prefix("unix:").unwrap_or(socket).is_empty() {
+                return Err(StorageError::config(
+                    "memcached option `socket` must name a path",
+                ));
+            }
+            if !cfg!(unix) {
+                return Err(StorageError::config(
+                    "memcached option `socket` needs a unix platform",
+                ));
+            }
+        }
+        if self
+            .compaction_probability
+            .is_some_and(|p| !(0.0..=1.0).contains(&p))
+        {
+            return Err(StorageError::config(
+                "memcached option `compaction_probability` must be between 0 and 1",
+            ));
+        }
+        for (name, prefix) in [("prefix", &self.prefix), ("suffix", &self.suffix)] {
+            if prefix
+                .as_ref()
+                .is_some_and(|p| crate::escape_key(p).len() > crate::MAX_KEY_LEN - 60)
+            {
+                return Err(StorageError::config(format!(
+                    "memcached option `{name}` is too long for memcached's 250-byte keys"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn target(&self) -> Target {
+        match &self.socket {
+            Some(socket) => Target::Unix(socket.strip_prefix("unix:").unwrap_or(socket).into()),
+            None => Target::Tcp(
+                self.host.clone().unwrap_or_else(|| DEFAULT_HOST.to_owned()),
+                self.port.unwrap_or(DEFAULT_PORT),
+            ),
+        }
+    }
+
+    pub(crate) fn limits(&self) -> Limits {
+        Limits {
+            connect: ms(self.connect_timeout),
+            send: ms(self.send_timeout),
+            read: ms(self.read_timeout),
+            keepalive: ms(self.keepalive_timeout),
+            pool_size: self.pool_size.unwrap_or(DEFAULT_POOL_SIZE),
+        }
+    }
+
+    pub(crate) fn compaction_probability(&self) -> f64 {
+        self.compaction_probability
+            .unwrap_or(DEFAULT_COMPACTION_PROBABILITY)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_references() {
+        let c = MemcachedConfig::default();
+        assert_eq!(c.target(), Target::Tcp("127.0.0.1".into(), 11211));
+        let l = c.limits();
+        assert_eq!(l.connect, Duration::from_secs(60));
+        assert_eq!(l.pool_size, 30);
+        assert!((c.compaction_probability() - 0.1).abs() < f64::EPSILON);
+    }
+
+    #[test]
+    fn validation_names_the_option() {
+        let cases = [
+            (
+                MemcachedConfig {
+                    connect_timeout: Some(0),
+                    ..Default::default()
+                },
+                "connect_timeout",
+            ),
+            (
+                MemcachedConfig {
+                    read_timeout: Some(0),
+                    ..Default::default()
+                },
+                "read_timeout",
+            ),
+            (
+                MemcachedConfig {
+                    pool_size: Some(0),
+                    ..Default::default()
+                },
+                "pool_size",
+            ),
+            (
+                MemcachedConfig {
+                    ssl: Some(true),
+                    ..Default::default()
+                },
+                "ssl",
+            ),
+            (
+                MemcachedConfig {
+                    port: Some(0),
+                    ..Default::default()
+                },
+                "port",
+            ),
+            (
+                MemcachedConfig {
+                    socket: Some("unix:".into()),
+                    ..Default::default()
+                },
+                "socket",
+            ),
+            (
+                MemcachedConfig {
+                    compaction_probability: Some(1.5),
+                    ..Default::default()
+                },
+                "compaction_probability",
+            ),
+            (
+                MemcachedConfig {
+                    prefix: Some("x".repeat(200)),
+                    ..Default::default()
+                },
+                "prefix",
+            ),
+        ];
+        for (config, name) in cases {
+            let err = config.validate().unwrap_err();
+            assert_eq!(err.kind(), session_storage::ErrorKind::Config);
+            assert!(err.message().contains(&format!("`{name}`")), "{err}");
+        }
+        let ok = MemcachedConfig {
+            ssl: Some(false),
+            ssl_verify: Some(true),
+            server_name: Some("x".into()),
+            pool: Some("p".into()),
+            backlog: Some(5),
+            ..Default::default()
+        };
+        assert!(ok.validate().is_ok());
+    }
+
+    #[test]
+    fn socket_replaces_host() {
+        let c = MemcachedConfig::default()
+            .with_host("h", 1)
+            .with_socket("unix:/tmp/m.sock");
+        assert_eq!(c.target(), Target::Unix("/tmp/m.sock".into()));
+        let c = MemcachedConfig::default().with_socket("/tmp/m.sock");
+        assert_eq!(c.target(), Target::Unix("/tmp/m.sock".into()));
+    }
+}
