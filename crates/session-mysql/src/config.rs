@@ -1,0 +1,498 @@
+//! The `mysql = { ... }` configuration block, with lua-resty-session's option names.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use session_storage::StorageError;
+
+/// Default sessions table (`table`).
+pub(crate) const DEFAULT_TABLE: &str = "sessions";
+/// OpenResty's socket default for connect, send, read and keepalive: 60 s.
+const DEFAULT_TIMEOUT_MS: u64 = 60_000;
+/// OpenResty's default keepalive pool size (`lua_socket_pool_size`).
+const DEFAULT_POOL_SIZE: usize = 30;
+
+/// The `mysql` (or `mariadb`) options block of lua-resty-session (spec 05 §12.2),
+/// deserializable from the same names.
+///
+/// | option | default | notes |
+/// |---|---|---|
+/// | `host` | `127.0.0.1` | |
+/// | `port` | `3306` | |
+/// | `socket` | none | Unix socket path; replaces host and port |
+/// | `username` | none | |
+/// | `password` | none | hidden by `Debug` |
+/// | `charset` | `ascii` | connection character set, sent as `SET NAMES` on every connection |
+/// | `database` | none | |
+/// | `table` (alias `table_name`) | `sessions` | may be `database.table` |
+/// | `table_meta` (alias `table_name_meta`) | `<table>_meta` | |
+/// | `max_packet_size` | the server's `max_allowed_packet` | largest packet accepted, bytes |
+/// | `connect_timeout` | 60 000 | milliseconds; also bounds waiting for a pooled connection |
+/// | `send_timeout`, `read_timeout` | 60 000 each | milliseconds; their sum bounds each statement |
+/// | `keepalive_timeout` | 60 000 | milliseconds an idle pooled connection is kept |
+/// | `pool_size` | 30 | largest number of open connections |
+/// | `pool`, `backlog` | — | accepted for compatibility; each store has its own pool, and waiting for a connection is bounded by `connect_timeout` |
+/// | `ssl`, `ssl_verify` | — | **TLS is not supported yet**: `ssl = true` is rejected with a configuration error; `ssl = false` and `ssl_verify` are accepted |
+///
+/// The reference code reads `table` and `table_meta`; its README calls them `table_name` and
+/// `table_name_meta`. Both spellings are accepted. Unknown option names are rejected, so a
+/// typo does not go unnoticed. `Debug` hides the password.
+///
+/// ```
+/// use session_mysql::MysqlConfig;
+///
+/// let config: MysqlConfig = serde_json::from_str(r#"{
+///     "host": "db.internal",
+///     "username": "app",
+///     "password": "secret",
+///     "database": "sessions_db",
+///     "table_name": "web_sessions",
+///     "connect_timeout": 500
+/// }"#).unwrap();
+/// assert_eq!(config.table_names(), ("web_sessions".to_owned(), "web_sessions_meta".to_owned()));
+/// assert!(!format!("{config:?}").contains("secret"));
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct MysqlConfig {
+    /// Server host. Default `127.0.0.1`.
+    pub host: Option<String>,
+    /// Server port. Default 3306.
+    pub port: Option<u16>,
+    /// Unix socket path (a bare path); when set, `host` and `port` are not used.
+    pub socket: Option<String>,
+    /// User name.
+    pub username: Option<String>,
+    /// Password.
+    pub password: Option<String>,
+    /// Connection character set. Default `ascii`, as in the reference.
+    pub charset: Option<String>,
+    /// Database (schema) to use.
+    pub database: Option<String>,
+    /// Sessions table. Default `sessions`.
+    #[serde(alias = "table_name")]
+    pub table: Option<String>,
+    /// Metadata table. Default `<table>_meta`.
+    #[serde(alias = "table_name_meta")]
+    pub table_meta: Option<String>,
+    /// Largest packet accepted, bytes. Default: the server's `max_allowed_packet`.
+    pub max_packet_size: Option<usize>,
+    /// Connect timeout, milliseconds. Default 60 000.
+    pub connect_timeout: Option<u64>,
+    /// Send timeout, milliseconds. Default 60 000.
+    pub send_timeout: Option<u64>,
+    /// Read timeout, milliseconds. Default 60 000.
+    pub read_timeout: Option<u64>,
+    /// Longest idle time of a pooled connection, milliseconds. Default 60 000.
+    pub keepalive_timeout: Option<u64>,
+    /// Pool name (accepted; each store has its own pool).
+    pub pool: Option<String>,
+    /// Largest number of open connections. Default 30.
+    pub pool_size: Option<usize>,
+    /// Queue length when the pool is exhausted (accepted; waiting is bounded by
+    /// `connect_timeout`).
+    pub backlog: Option<usize>,
+    /// Use TLS. Not supported yet: `true` is a configuration error.
+    pub ssl: Option<bool>,
+    /// Verify the server certificate (accepted; only meaningful with `ssl`).
+    pub ssl_verify: Option<bool>,
+}
+
+impl fmt::Debug for MysqlConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MysqlConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("socket", &self.socket)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("charset", &self.charset)
+            .field("database", &self.database)
+            .field("table", &self.table)
+            .field("table_meta", &self.table_meta)
+            .field("max_packet_size", &self.max_packet_size)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("send_timeout", &self.send_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .field("keepalive_timeout", &self.keepalive_timeout)
+            .field("pool", &self.pool)
+            .field("pool_size", &self.pool_size)
+            .field("backlog", &self.backlog)
+            .field("ssl", &self.ssl)
+            .field("ssl_verify", &self.ssl_verify)
+            .finish()
+    }
+}
+
+/// Timeouts and pool limits after defaults are applied.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) connect: Duration,
+    pub(crate) statement: Duration,
+    pub(crate) keepalive: Duration,
+    pub(crate) pool_size: usize,
+}
+
+fn bad(option: &str, why: impl fmt::Display) -> StorageError {
+    StorageError::config(format!("mysql option `{option}`: {why}"))
+}
+
+/// Checks a table name: `name` or `database.name`, each part 1..=64 characters from
+/// `[A-Za-z0-9_$]`. Table names are spliced into the SQL text, so nothing else is allowed.
+fn check_table(option: &str, name: &str) -> Result<(), StorageError> {
+    let parts: Vec<&str> = name.split('.').collect();
+    if parts.len() > 2 {
+        return Err(bad(option, "at most one `.` (database.table)"));
+    }
+    for part in parts {
+        if part.is_empty() || part.len() > 64 {
+            return Err(bad(option, "each name part must be 1 to 64 characters"));
+        }
+        if !part
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$')
+        {
+            return Err(bad(
+                option,
+                format!("{name:?} may only contain letters, digits, `_`, `$` and one `.`"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Backtick-quotes a validated `name` or `database.name`.
+pub(crate) fn quote_table(name: &str) -> String {
+    name.split('.')
+        .map(|p| format!("`{p}`"))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Checks a character set name (spliced into `SET NAMES`).
+pub(crate) fn check_charset(option: &str, charset: &str) -> Result<(), StorageError> {
+    if charset.is_empty()
+        || charset.len() > 32
+        || !charset
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return Err(bad(
+            option,
+            format!("{charset:?} is not a character set name"),
+        ));
+    }
+    Ok(())
+}
+
+impl MysqlConfig {
+    /// Sets host and port.
+    ///
+    /// ```
+    /// let config = session_mysql::MysqlConfig::default().with_host("10.0.0.5", 3307);
+    /// assert_eq!(config.port, Some(3307));
+    /// ```
+    #[must_use]
+    pub fn with_host(mut self, host: impl Into<String>, port: u16) -> Self {
+        self.host = Some(host.into());
+        self.port = Some(port);
+        self
+    }
+
+    /// Connects through a Unix socket (a bare path) instead of host and port.
+    ///
+    /// ```
+    /// let config = session_mysql::MysqlConfig::default().with_socket("/run/mysqld/mysqld.sock");
+    /// assert_eq!(config.socket.as_deref(), Some("/run/mysqld/mysqld.sock"));
+    /// ```
+    #[must_use]
+    pub fn with_socket(mut self, path: impl Into<String>) -> Self {
+        self.socket = Some(path.into());
+        self
+    }
+
+    /// Sets user name and password.
+    ///
+    /// ```
+    /// let config = session_mysql::MysqlConfig::default().with_auth("app", "secret");
+    /// assert_eq!(config.username.as_deref(), Some("app"));
+    /// ```
+    #[must_use]
+    pub fn with_auth(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
+        self.username = Some(username.into());
+        self.password = Some(password.into());
+        self
+    }
+
+    /// Sets the database.
+    ///
+    /// ```
+    /// let config = session_mysql::MysqlConfig::default().with_database("test");
+    /// assert_eq!(config.database.as_deref(), Some("test"));
+    /// ```
+    #[must_use]
+    pub fn with_database(mut self, database: impl Into<String>) -> Self {
+        self.database = Some(database.into());
+        self
+    }
+
+    /// Sets the sessions table and, optionally, the metadata table (default `<table>_meta`).
+    ///
+    /// ```
+    /// let config = session_mysql::MysqlConfig::default().with_tables("s", None);
+    /// assert_eq!(config.table_names(), ("s".to_owned(), "s_meta".to_owned()));
+    /// ```
+    #[must_use]
+    pub fn with_tables(mut self, table: impl Into<String>, table_meta: Option<String>) -> Self {
+        self.table = Some(table.into());
+        self.table_meta = table_meta;
+        self
+    }
+
+    /// Sets the connection character set.
+    ///
+    /// ```
+    /// let config = session_mysql::MysqlConfig::default().with_charset("utf8mb4");
+    /// assert_eq!(config.charset.as_deref(), Some("utf8mb4"));
+    /// ```
+    #[must_use]
+    pub fn with_charset(mut self, charset: impl Into<String>) -> Self {
+        self.charset = Some(charset.into());
+        self
+    }
+
+    /// Sets connect, send and read timeouts, in milliseconds.
+    ///
+    /// ```
+    /// let config = session_mysql::MysqlConfig::default().with_timeouts(100, 200, 300);
+    /// assert_eq!(config.read_timeout, Some(300));
+    /// ```
+    #[must_use]
+    pub fn with_timeouts(mut self, connect_ms: u64, send_ms: u64, read_ms: u64) -> Self {
+        self.connect_timeout = Some(connect_ms);
+        self.send_timeout = Some(send_ms);
+        self.read_timeout = Some(read_ms);
+        self
+    }
+
+    /// The sessions and metadata table names after defaults: `table` (default `sessions`)
+    /// and `table_meta` (default `<table>_meta`).
+    ///
+    /// ```
+    /// let config = session_mysql::MysqlConfig::default();
+    /// assert_eq!(config.table_names(), ("sessions".to_owned(), "sessions_meta".to_owned()));
+    /// ```
+    #[must_use]
+    pub fn table_names(&self) -> (String, String) {
+        let table = self
+            .table
+            .clone()
+            .unwrap_or_else(|| DEFAULT_TABLE.to_owned());
+        let meta = self
+            .table_meta
+            .clone()
+            .unwrap_or_else(|| format!("{table}_meta"));
+        (table, meta)
+    }
+
+    /// The connection character set after defaults (`ascii`).
+    pub(crate) fn charset_name(&self) -> &str {
+        self.charset.as_deref().unwrap_or("ascii")
+    }
+
+    /// The address for messages: `host:port` or the socket path.
+    pub(crate) fn address(&self) -> String {
+        match &self.socket {
+            Some(path) => format!("unix:{path}"),
+            None => format!(
+                "{}:{}",
+                self.host.as_deref().unwrap_or("127.0.0.1"),
+                self.port.unwrap_or(3306)
+            ),
+        }
+    }
+
+    pub(crate) fn limits(&self) -> Limits {
+        let ms = |v: Option<u64>| Duration::from_millis(v.unwrap_or(DEFAULT_TIMEOUT_MS));
+        Limits {
+            connect: ms(self.connect_timeout),
+            statement: ms(self.send_timeout).saturating_add(ms(self.read_timeout)),
+            keepalive: ms(self.keepalive_timeout),
+            pool_size: self.pool_size.unwrap_or(DEFAULT_POOL_SIZE),
+        }
+    }
+
+    /// Checks what can be checked without a server; errors name the option.
+    ///
+    /// ```
+    /// use session_mysql::MysqlConfig;
+    /// assert!(MysqlConfig::default().validate().is_ok());
+    /// let err = MysqlConfig::default().with_tables("bad name", None).validate().unwrap_err();
+    /// assert!(err.message().contains("`table`"));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](session_storage::ErrorKind::Config) naming the offending option.
+    pub fn validate(&self) -> Result<(), StorageError> {
+        for (name, value) in [
+            ("connect_timeout", self.connect_timeout),
+            ("send_timeout", self.send_timeout),
+            ("read_timeout", self.read_timeout),
+            ("keepalive_timeout", self.keepalive_timeout),
+        ] {
+            if value == Some(0) {
+                return Err(bad(name, "must be at least 1 ms"));
+            }
+        }
+        if self.pool_size == Some(0) {
+            return Err(bad("pool_size", "must be at least 1"));
+        }
+        if self
+            .max_packet_size
+            .is_some_and(|size| !(1024..=1024 * 1024 * 1024).contains(&size))
+        {
+            return Err(bad("max_packet_size", "must be 1024 to 1073741824 bytes"));
+        }
+        if self.ssl == Some(true) {
+            return Err(bad(
+                "ssl",
+                "TLS connections are not supported by session-mysql yet \
+                 (use a Unix socket or a trusted network, and set ssl = false)",
+            ));
+        }
+        if self.host.as_deref() == Some("") {
+            return Err(bad("host", "must not be empty"));
+        }
+        if self.socket.as_deref() == Some("") {
+            return Err(bad("socket", "must not be empty"));
+        }
+        if self.port == Some(0) {
+            return Err(bad("port", "must not be 0"));
+        }
+        check_charset("charset", self.charset_name())?;
+        let (table, meta) = self.table_names();
+        check_table("table", &table)?;
+        check_table("table_meta", &meta)?;
+        Ok(())
+    }
+
+    /// A configuration from a URL:
+    /// `mysql://[username[:password]@]host[:port][/database][?option=value&...]`, where the
+    /// options are any of this block's names (`table`, `charset`, `connect_timeout`, ...).
+    /// `mariadb://` is accepted as a synonym, and `mysql+unix:///path/to.sock[?options]` (or
+    /// `unix:///path...`) selects a Unix socket. User name and password may be
+    /// percent-encoded.
+    ///
+    /// ```
+    /// use session_mysql::MysqlConfig;
+    ///
+    /// let c = MysqlConfig::from_url("mysql://app:s%40cret@10.0.0.1:3307/test?table=web&connect_timeout=500")?;
+    /// assert_eq!((c.host.as_deref(), c.port), (Some("10.0.0.1"), Some(3307)));
+    /// assert_eq!(c.password.as_deref(), Some("s@cret"));
+    /// assert_eq!(c.database.as_deref(), Some("test"));
+    /// assert_eq!(c.table_names().0, "web");
+    /// assert_eq!(c.connect_timeout, Some(500));
+    ///
+    /// let c = MysqlConfig::from_url("mysql+unix:///run/mysqld/mysqld.sock?database=test")?;
+    /// assert_eq!(c.socket.as_deref(), Some("/run/mysqld/mysqld.sock"));
+    /// # Ok::<_, session_storage::StorageError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](session_storage::ErrorKind::Config) when the URL is malformed or
+    /// names an unknown option.
+    pub fn from_url(url: &str) -> Result<Self, StorageError> {
+        crate::url::parse(url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use session_storage::ErrorKind;
+
+    #[test]
+    fn defaults() {
+        let c = MysqlConfig::default();
+        assert_eq!(c.table_names(), ("sessions".into(), "sessions_meta".into()));
+        assert_eq!(c.charset_name(), "ascii");
+        assert_eq!(c.address(), "127.0.0.1:3306");
+        let l = c.limits();
+        assert_eq!(l.connect, Duration::from_secs(60));
+        assert_eq!(l.statement, Duration::from_secs(120));
+        assert_eq!(l.pool_size, 30);
+    }
+
+    #[test]
+    fn lua_and_readme_names_are_both_accepted() {
+        let c: MysqlConfig =
+            serde_json::from_str(r#"{"table":"a","table_meta":"b","username":"u"}"#).unwrap();
+        assert_eq!(c.table_names(), ("a".into(), "b".into()));
+        let c: MysqlConfig =
+            serde_json::from_str(r#"{"table_name":"a","table_name_meta":"b"}"#).unwrap();
+        assert_eq!(c.table_names(), ("a".into(), "b".into()));
+        assert!(serde_json::from_str::<MysqlConfig>(r#"{"tabel":"a"}"#).is_err());
+    }
+
+    #[test]
+    fn validation_names_the_option() {
+        let cases: Vec<(MysqlConfig, &str)> = vec![
+            (
+                MysqlConfig::default().with_timeouts(0, 1, 1),
+                "connect_timeout",
+            ),
+            (
+                MysqlConfig::default().with_timeouts(1, 1, 0),
+                "read_timeout",
+            ),
+            (
+                MysqlConfig::default().with_tables("a;drop", None),
+                "`table`",
+            ),
+            (
+                MysqlConfig::default().with_tables("a", Some("x y".into())),
+                "table_meta",
+            ),
+            (MysqlConfig::default().with_tables("a.b.c", None), "`table`"),
+            (MysqlConfig::default().with_charset("utf8'"), "charset"),
+            (
+                MysqlConfig {
+                    ssl: Some(true),
+                    ..MysqlConfig::default()
+                },
+                "`ssl`",
+            ),
+            (
+                MysqlConfig {
+                    pool_size: Some(0),
+                    ..MysqlConfig::default()
+                },
+                "pool_size",
+            ),
+        ];
+        for (c, option) in cases {
+            let err = c.validate().unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Config);
+            assert!(err.message().contains(option), "{err} lacks {option}");
+        }
+        let ok = MysqlConfig {
+            ssl: Some(false),
+            ssl_verify: Some(true),
+            ..MysqlConfig::default().with_tables("db1.sessions", None)
+        };
+        ok.validate().unwrap();
+        assert_eq!(quote_table("db1.sessions_meta"), "`db1`.`sessions_meta`");
+    }
+
+    #[test]
+    fn debug_hides_the_password() {
+        let c = MysqlConfig::default().with_auth("u", "hunter2");
+        let s = format!("{c:?}");
+        assert!(!s.contains("hunter2") && s.contains("<redacted>"), "{s}");
+    }
+}

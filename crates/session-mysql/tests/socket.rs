@@ -1,0 +1,52 @@
+//! The `socket` option: a Unix socket instead of host and port.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use session_mysql::{MysqlConfig, MysqlStorage};
+use session_storage::{ErrorKind, SetRequest, Storage};
+
+#[tokio::test]
+async fn a_missing_socket_is_unavailable_at_once() {
+    let config = MysqlConfig::default()
+        .with_socket("/nonexistent/session-mysql-test.sock")
+        .with_timeouts(1_000, 1_000, 1_000);
+    let store = MysqlStorage::from_config(config).unwrap();
+    let started = Instant::now();
+    let err = store
+        .get("session", &common::key("s"), common::now())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+    assert!(err.message().contains("unix:/nonexistent"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+/// Through the server's socket: `SESSION_MYSQL_SOCKET`, else `/run/mysqld/mysqld.sock` when
+/// it exists (a server in a container, as in CI, has none on this machine).
+#[tokio::test]
+async fn the_store_works_over_the_servers_unix_socket() {
+    let path = match std::env::var("SESSION_MYSQL_SOCKET") {
+        Ok(path) => path,
+        Err(_) if std::path::Path::new("/run/mysqld/mysqld.sock").exists() => {
+            "/run/mysqld/mysqld.sock".to_owned()
+        }
+        Err(_) => {
+            eprintln!("no SESSION_MYSQL_SOCKET and no /run/mysqld/mysqld.sock: not tested");
+            return;
+        }
+    };
+    let config = common::config().with_socket(path);
+    let (store, _tables) = common::fresh_with("sock", "ascii", config).await;
+    let (k, now) = (common::key("sock"), common::now());
+    store
+        .set(&SetRequest::new("session", &k, "[\"x\"]", 60, now))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get("session", &k, now).await.unwrap().as_deref(),
+        Some("[\"x\"]")
+    );
+}
