@@ -209,3 +209,49 @@ pub mod file {
 pub mod redis {
     pub use session_redis::{Mode, NodeAddr, RedisConfig, RedisStorage};
 }
+
+/// The `postgres` backend: the reference's `sessions` / `sessions_meta` tables, shared with
+/// OpenResty services using lua-resty-session (`storage = "postgres"`, options in a
+/// `postgres` block). Pooled; no connection is opened before the first request. Create the
+/// tables with [`PostgresStorage::create_schema`](postgres::PostgresStorage::create_schema)
+/// or the reference's SQL.
+///
+/// ```
+/// let config = session::Config::from_text(r#"
+///     storage = "postgres"
+///     [postgres]
+///     host = "127.0.0.1"
+///     username = "app"
+///     database = "app"
+/// "#).unwrap();
+/// let built = session::build(&config)?;
+/// assert!(built.has_storage());
+/// # Ok::<_, session::SetupError>(())
+/// ```
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod postgres {
+    pub use session_pg::{PostgresConfig, PostgresStorage};
+}
+
+/// The `memcached` backend: records and metadata collections under the reference's keys,
+/// shared with OpenResty services using lua-resty-session (`storage = "memcached"`, options
+/// in a `memcached` block). Pooled; no connection is opened before the first request.
+///
+/// ```
+/// let config = session::Config::from_text(r#"
+///     storage = "memcached"
+///     [memcached]
+///     host = "127.0.0.1"
+///     port = 11211
+///     prefix = "sessions"
+/// "#).unwrap();
+/// let built = session::build(&config)?;
+/// assert!(built.has_storage());
+/// # Ok::<_, session::SetupError>(())
+/// ```
+#[cfg(feature = "memcached")]
+#[cfg_attr(docsrs, doc(cfg(feature = "memcached")))]
+pub mod memcached {
+    pub use session_memcached::{MemcachedConfig, MemcachedStorage};
+}

@@ -33,7 +33,7 @@ pub enum SetupError {
     /// The backend is known to lua-resty-session but has no Rust implementation yet.
     #[error(
         "storage \"{backend}\" is not available yet in this version of the `session` crate; \
-         use cookie, shm, file or redis storage, or plug your own store in with \
+         use cookie, shm, file, redis, postgres or memcached storage, or plug your own store in with \
          `Config::builder().dyn_storage(..)`"
     )]
     NotYetAvailable {
@@ -166,9 +166,32 @@ fn build_backend(
             })?;
             Ok(Some(Arc::new(store)))
         }
+        #[cfg(feature = "postgres")]
+        "postgres" => {
+            let options: session_pg::PostgresConfig = parse_options("postgres", options)?;
+            let store = session_pg::PostgresStorage::new(options).map_err(|source| {
+                SetupError::Storage {
+                    backend: "postgres",
+                    source,
+                }
+            })?;
+            Ok(Some(Arc::new(store)))
+        }
+        #[cfg(feature = "memcached")]
+        "memcached" => {
+            let options: session_memcached::MemcachedConfig = parse_options("memcached", options)?;
+            let store =
+                session_memcached::MemcachedStorage::from_config(options).map_err(|source| {
+                    SetupError::Storage {
+                        backend: "memcached",
+                        source,
+                    }
+                })?;
+            Ok(Some(Arc::new(store)))
+        }
         // Backends this crate has a feature for, turned off in this build.
         #[allow(unreachable_patterns)]
-        "shm" | "file" | "redis" => Err(SetupError::FeatureDisabled {
+        "shm" | "file" | "redis" | "postgres" | "memcached" => Err(SetupError::FeatureDisabled {
             backend: name.to_owned(),
             feature,
         }),
@@ -179,7 +202,13 @@ fn build_backend(
     }
 }
 
-#[cfg(any(feature = "shm", feature = "file", feature = "redis"))]
+#[cfg(any(
+    feature = "shm",
+    feature = "file",
+    feature = "redis",
+    feature = "postgres",
+    feature = "memcached"
+))]
 fn parse_options<T: serde::de::DeserializeOwned + Default>(
     backend: &'static str,
     options: Option<&serde_json::Value>,

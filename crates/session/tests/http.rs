@@ -187,6 +187,47 @@ route_suites! {
     );
 }
 
+/// Needs PostgreSQL: `SESSION_PG_URL` (default `postgres://postgres@127.0.0.1:5432/test`).
+/// The suite runs on tables of its own, created with the reference's schema and dropped after.
+#[tokio::test]
+async fn route_suite_on_postgres() {
+    let url = std::env::var("SESSION_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let table = format!("route_suite_{}", std::process::id());
+    let options = session::postgres::PostgresConfig::from_url(&url)
+        .unwrap()
+        .with_tables(table.clone(), None);
+    let store = session::postgres::PostgresStorage::new(options.clone()).unwrap();
+    store
+        .create_schema()
+        .await
+        .expect("a PostgreSQL server at SESSION_PG_URL");
+    let mut cfg = config("storage = \"postgres\"");
+    cfg.backends
+        .insert("postgres".into(), serde_json::to_value(&options).unwrap());
+    route_suite(cfg, true).await;
+    let client = store.client().await.unwrap();
+    client
+        .batch_execute(&format!("DROP TABLE {table}_meta; DROP TABLE {table}"))
+        .await
+        .unwrap();
+}
+
+/// Needs memcached: `SESSION_MEMCACHED_ADDR` (default `127.0.0.1:11211`, which
+/// `cargo xtask test` starts).
+#[tokio::test]
+async fn route_suite_on_memcached() {
+    let addr =
+        std::env::var("SESSION_MEMCACHED_ADDR").unwrap_or_else(|_| "127.0.0.1:11211".into());
+    let options = session::memcached::MemcachedConfig::from_url(&format!("memcache://{addr}"))
+        .unwrap()
+        .with_prefix(format!("route-suite-{}", std::process::id()));
+    let mut cfg = config("storage = \"memcached\"");
+    cfg.backends
+        .insert("memcached".into(), serde_json::to_value(&options).unwrap());
+    route_suite(cfg, true).await;
+}
+
 fn redis_url() -> String {
     std::env::var("SESSION_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
@@ -656,7 +697,7 @@ fn redis_block(url: &str) -> String {
 #[test]
 fn configuration_errors_say_what_to_do() {
     let err = |text: &str| session::build(&config(text)).unwrap_err().to_string();
-    assert!(err("storage = \"postgres\"").contains("not available yet"));
+    assert!(err("storage = \"dshm\"").contains("not available yet"));
     assert!(
         err("storage = \"redis\"\n[redis]\nhots = \"x\"").starts_with("invalid `redis` options")
     );
