@@ -600,6 +600,7 @@ impl Storage for MysqlStorage {
     }
 
     fn capability(&self) -> Capability {
-        Capability::new(ExpiryClock::Argument)
+        // The reference's tables key records and metadata by `sid` alone (spec 05 §12.1).
+        Capability::new(ExpiryClock::Argument).without_name_scope()
     }
 }
