@@ -255,3 +255,27 @@ pub mod postgres {
 pub mod memcached {
     pub use session_memcached::{MemcachedConfig, MemcachedStorage};
 }
+
+/// The `mysql` backend (MySQL or MariaDB): the reference's `sessions` / `sessions_meta`
+/// tables, shared with OpenResty services using lua-resty-session (`storage = "mysql"` or
+/// `"mariadb"`, options in a `mysql` or `mariadb` block). Pooled; no connection is opened
+/// before the first request. Create the tables with
+/// [`MysqlStorage::create_schema`](mysql::MysqlStorage::create_schema) or the reference's SQL.
+///
+/// ```
+/// let config = session::Config::from_text(r#"
+///     storage = "mariadb"
+///     [mariadb]
+///     host = "127.0.0.1"
+///     username = "app"
+///     database = "app"
+/// "#).unwrap();
+/// let built = session::build(&config)?;
+/// assert!(built.has_storage());
+/// # Ok::<_, session::SetupError>(())
+/// ```
+#[cfg(feature = "mysql")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
+pub mod mysql {
+    pub use session_mysql::{MysqlConfig, MysqlStorage, mysql_async};
+}

@@ -33,7 +33,7 @@ pub enum SetupError {
     /// The backend is known to lua-resty-session but has no Rust implementation yet.
     #[error(
         "storage \"{backend}\" is not available yet in this version of the `session` crate; \
-         use cookie, shm, file, redis, postgres or memcached storage, or plug your own store in with \
+         use cookie, shm, file, redis, postgres, mysql or memcached storage, or plug your own store in with \
          `Config::builder().dyn_storage(..)`"
     )]
     NotYetAvailable {
@@ -177,6 +177,17 @@ fn build_backend(
             })?;
             Ok(Some(Arc::new(store)))
         }
+        #[cfg(feature = "mysql")]
+        "mysql" => {
+            let options: session_mysql::MysqlConfig = parse_options("mysql", options)?;
+            let store = session_mysql::MysqlStorage::from_config(options).map_err(|source| {
+                SetupError::Storage {
+                    backend: "mysql",
+                    source,
+                }
+            })?;
+            Ok(Some(Arc::new(store)))
+        }
         #[cfg(feature = "memcached")]
         "memcached" => {
             let options: session_memcached::MemcachedConfig = parse_options("memcached", options)?;
@@ -191,10 +202,12 @@ fn build_backend(
         }
         // Backends this crate has a feature for, turned off in this build.
         #[allow(unreachable_patterns)]
-        "shm" | "file" | "redis" | "postgres" | "memcached" => Err(SetupError::FeatureDisabled {
-            backend: name.to_owned(),
-            feature,
-        }),
+        "shm" | "file" | "redis" | "postgres" | "mysql" | "memcached" => {
+            Err(SetupError::FeatureDisabled {
+                backend: name.to_owned(),
+                feature,
+            })
+        }
         // Backends with no Rust crate yet: say so rather than name a feature that is not there.
         _ => Err(SetupError::NotYetAvailable {
             backend: name.to_owned(),
@@ -207,6 +220,7 @@ fn build_backend(
     feature = "file",
     feature = "redis",
     feature = "postgres",
+    feature = "mysql",
     feature = "memcached"
 ))]
 fn parse_options<T: serde::de::DeserializeOwned + Default>(

@@ -213,12 +213,39 @@ async fn route_suite_on_postgres() {
         .unwrap();
 }
 
+/// Needs MariaDB or MySQL: `SESSION_MYSQL_URL` (default `mysql://root@127.0.0.1:3306/test`).
+/// The suite runs on tables of its own, created with the reference's schema and dropped after.
+#[tokio::test]
+async fn route_suite_on_mysql() {
+    let url = std::env::var("SESSION_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into());
+    let table = format!("route_suite_{}", std::process::id());
+    let options = session::mysql::MysqlConfig::from_url(&url)
+        .unwrap()
+        .with_tables(table.clone(), None);
+    let store = session::mysql::MysqlStorage::from_config(options.clone()).unwrap();
+    store
+        .create_schema()
+        .await
+        .expect("a MariaDB server at SESSION_MYSQL_URL");
+    let mut cfg = config("storage = \"mysql\"");
+    cfg.backends
+        .insert("mysql".into(), serde_json::to_value(&options).unwrap());
+    route_suite(cfg, true).await;
+    let mut conn = store.connection().await.unwrap();
+    session::mysql::mysql_async::prelude::Queryable::query_drop(
+        &mut conn,
+        format!("DROP TABLE {table}_meta, {table}"),
+    )
+    .await
+    .unwrap();
+}
+
 /// Needs memcached: `SESSION_MEMCACHED_ADDR` (default `127.0.0.1:11211`, which
 /// `cargo xtask test` starts).
 #[tokio::test]
 async fn route_suite_on_memcached() {
-    let addr =
-        std::env::var("SESSION_MEMCACHED_ADDR").unwrap_or_else(|_| "127.0.0.1:11211".into());
+    let addr = std::env::var("SESSION_MEMCACHED_ADDR").unwrap_or_else(|_| "127.0.0.1:11211".into());
     let options = session::memcached::MemcachedConfig::from_url(&format!("memcache://{addr}"))
         .unwrap()
         .with_prefix(format!("route-suite-{}", std::process::id()));
