@@ -1,0 +1,392 @@
+//! The `dshm = { ... }` configuration block, with lua-resty-session's option names.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use session_storage::StorageError;
+
+/// The default host: `127.0.0.1`.
+const DEFAULT_HOST: &str = "127.0.0.1";
+/// The default port: 4321.
+const DEFAULT_PORT: u16 = 4321;
+/// OpenResty's socket timeouts and keepalive idle time when none is configured.
+const DEFAULT_TIMEOUT_MS: u64 = 60_000;
+/// OpenResty's keepalive pool size (`lua_socket_pool_size`).
+const DEFAULT_POOL_SIZE: usize = 30;
+
+/// The `dshm` options block of lua-resty-session (spec 05 §8.8), deserializable from the
+/// same names.
+///
+/// Unknown option names are rejected, so a typo does not go unnoticed (the reference's
+/// README also lists `force_auth` under dshm; it belongs to redis and is refused here).
+/// Timeouts are milliseconds, as in Lua; when absent they are OpenResty's socket defaults
+/// (60 s).
+///
+/// What differs from the Lua library:
+/// - `ssl = true` is refused with a [`Config`](session_storage::ErrorKind::Config) error:
+///   the DSHM server has no TLS and this crate speaks plain TCP only (put a TLS tunnel such
+///   as stunnel on both ends if the server is reached over an untrusted network).
+///   `ssl_verify` and `server_name` are accepted and unused;
+/// - `pool` (a pool name) and `backlog` are accepted: each store has its own pool, and
+///   waiting for a free connection is bounded by `connect_timeout`;
+/// - `pool_size` caps the connections open at once (default 30, OpenResty's pool size).
+///
+/// There is no `socket` option (the reference has none for dshm). There is no secret among
+/// the options, so `Debug` prints them all.
+///
+/// ```
+/// use session_dshm::DshmConfig;
+///
+/// let config: DshmConfig = serde_json::from_str(r#"{
+///     "prefix": "sessions",
+///     "host": "10.0.0.5", "port": 4321,
+///     "connect_timeout": 500, "send_timeout": 1000, "read_timeout": 1000,
+///     "keepalive_timeout": 30000, "pool_size": 16
+/// }"#).unwrap();
+/// assert_eq!(config.prefix.as_deref(), Some("sessions"));
+/// assert!(serde_json::from_str::<DshmConfig>(r#"{"hots": "x"}"#).is_err());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct DshmConfig {
+    /// Key prefix (spec 05 §5.1); an empty string still counts as set. It is also the
+    /// server's region (Hazelcast map) of every key (spec 05 §8.3).
+    pub prefix: Option<String>,
+    /// Key suffix (spec 05 §5.1); an empty string still counts as set.
+    pub suffix: Option<String>,
+    /// Server host name or IP address. Default `127.0.0.1`.
+    pub host: Option<String>,
+    /// Server port. Default 4321.
+    pub port: Option<u16>,
+    /// Connect timeout, milliseconds. Default 60 000.
+    pub connect_timeout: Option<u64>,
+    /// Send timeout (each write of a request), milliseconds. Default 60 000.
+    pub send_timeout: Option<u64>,
+    /// Read timeout (each read of a reply), milliseconds. Default 60 000.
+    pub read_timeout: Option<u64>,
+    /// Longest idle time of a pooled connection, milliseconds. Default 60 000.
+    pub keepalive_timeout: Option<u64>,
+    /// Pool name (accepted; each store has its own pool).
+    pub pool: Option<String>,
+    /// Largest number of open connections. Default 30.
+    pub pool_size: Option<usize>,
+    /// Queue length when the pool is exhausted (accepted; waiting is bounded by
+    /// `connect_timeout`).
+    pub backlog: Option<usize>,
+    /// Use TLS. Only `false` (or absent) is supported.
+    pub ssl: Option<bool>,
+    /// Verify the server certificate (accepted, unused without TLS).
+    pub ssl_verify: Option<bool>,
+    /// SNI name (accepted, unused without TLS).
+    pub server_name: Option<String>,
+}
+
+/// Where the server is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Target {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Timeouts and pool limits after defaults are applied.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) connect: Duration,
+    pub(crate) send: Duration,
+    pub(crate) read: Duration,
+    pub(crate) keepalive: Duration,
+    pub(crate) pool_size: usize,
+}
+
+fn ms(v: Option<u64>) -> Duration {
+    Duration::from_millis(v.unwrap_or(DEFAULT_TIMEOUT_MS))
+}
+
+impl DshmConfig {
+    /// Sets the key prefix.
+    ///
+    /// ```
+    /// let config = session_dshm::DshmConfig::default().with_prefix("sessions");
+    /// assert_eq!(config.prefix.as_deref(), Some("sessions"));
+    /// ```
+    #[must_use]
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = Some(prefix.into());
+        self
+    }
+
+    /// Sets the key suffix.
+    ///
+    /// ```
+    /// let config = session_dshm::DshmConfig::default().with_suffix("s");
+    /// assert_eq!(config.suffix.as_deref(), Some("s"));
+    /// ```
+    #[must_use]
+    pub fn with_suffix(mut self, suffix: impl Into<String>) -> Self {
+        self.suffix = Some(suffix.into());
+        self
+    }
+
+    /// Sets the server's host and port.
+    ///
+    /// ```
+    /// let config = session_dshm::DshmConfig::default().with_host("10.0.0.2", 4322);
+    /// assert_eq!(config.port, Some(4322));
+    /// ```
+    #[must_use]
+    pub fn with_host(mut self, host: impl Into<String>, port: u16) -> Self {
+        self.host = Some(host.into());
+        self.port = Some(port);
+        self
+    }
+
+    /// Sets connect, send and read timeouts, in milliseconds.
+    ///
+    /// ```
+    /// let config = session_dshm::DshmConfig::default().with_timeouts(100, 200, 300);
+    /// assert_eq!(config.read_timeout, Some(300));
+    /// ```
+    #[must_use]
+    pub fn with_timeouts(mut self, connect_ms: u64, send_ms: u64, read_ms: u64) -> Self {
+        self.connect_timeout = Some(connect_ms);
+        self.send_timeout = Some(send_ms);
+        self.read_timeout = Some(read_ms);
+        self
+    }
+
+    /// Sets the keepalive timeout (longest idle time of a pooled connection), milliseconds.
+    ///
+    /// ```
+    /// let config = session_dshm::DshmConfig::default().with_keepalive_timeout(10_000);
+    /// assert_eq!(config.keepalive_timeout, Some(10_000));
+    /// ```
+    #[must_use]
+    pub fn with_keepalive_timeout(mut self, keepalive_ms: u64) -> Self {
+        self.keepalive_timeout = Some(keepalive_ms);
+        self
+    }
+
+    /// Sets the pool size.
+    ///
+    /// ```
+    /// let config = session_dshm::DshmConfig::default().with_pool_size(8);
+    /// assert_eq!(config.pool_size, Some(8));
+    /// ```
+    #[must_use]
+    pub fn with_pool_size(mut self, pool_size: usize) -> Self {
+        self.pool_size = Some(pool_size);
+        self
+    }
+
+    /// A configuration from a URL, `dshm://host[:port][?options]` (IPv6 hosts in brackets).
+    /// Every option can be given as a query parameter with its Lua name (values
+    /// percent-decoded).
+    ///
+    /// ```
+    /// use session_dshm::DshmConfig;
+    ///
+    /// let c = DshmConfig::from_url("dshm://10.0.0.1:4322?prefix=sessions&connect_timeout=500")?;
+    /// assert_eq!((c.host.as_deref(), c.port), (Some("10.0.0.1"), Some(4322)));
+    /// assert_eq!(c.prefix.as_deref(), Some("sessions"));
+    /// assert_eq!(c.connect_timeout, Some(500));
+    /// assert!(DshmConfig::from_url("dshm://h?colour=red").is_err());
+    /// # Ok::<_, session_storage::StorageError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](session_storage::ErrorKind::Config) when the URL is malformed or
+    /// names an unknown option.
+    pub fn from_url(url: &str) -> Result<Self, StorageError> {
+        crate::url::parse(url)
+    }
+
+    /// Checks every option that can be checked without a server. Run by
+    /// [`DshmStorage::from_config`](crate::DshmStorage::from_config).
+    ///
+    /// ```
+    /// use session_dshm::DshmConfig;
+    /// assert!(DshmConfig::default().validate().is_ok());
+    /// let mut config = DshmConfig::default();
+    /// config.ssl = Some(true);
+    /// let err = config.validate().unwrap_err();
+    /// assert!(err.message().contains("`ssl`"));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](session_storage::ErrorKind::Config), naming the option.
+    pub fn validate(&self) -> Result<(), StorageError> {
+        for (name, value) in [
+            ("connect_timeout", self.connect_timeout),
+            ("send_timeout", self.send_timeout),
+            ("read_timeout", self.read_timeout),
+            ("keepalive_timeout", self.keepalive_timeout),
+        ] {
+            if value == Some(0) {
+                return Err(StorageError::config(format!(
+                    "dshm option `{name}` must be at least 1 ms"
+                )));
+            }
+        }
+        if self.pool_size == Some(0) {
+            return Err(StorageError::config(
+                "dshm option `pool_size` must be at least 1",
+            ));
+        }
+        if self.ssl == Some(true) {
+            return Err(StorageError::config(
+                "dshm option `ssl` is not supported: the DSHM server has no TLS and \
+                 session-dshm speaks plain TCP (use a TLS tunnel on both ends)",
+            ));
+        }
+        if self.host.as_deref().is_some_and(str::is_empty) {
+            return Err(StorageError::config("dshm option `host` must not be empty"));
+        }
+        if self.port == Some(0) {
+            return Err(StorageError::config("dshm option `port` must not be 0"));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn target(&self) -> Target {
+        Target {
+            host: self.host.clone().unwrap_or_else(|| DEFAULT_HOST.to_owned()),
+            port: self.port.unwrap_or(DEFAULT_PORT),
+        }
+    }
+
+    pub(crate) fn limits(&self) -> Limits {
+        Limits {
+            connect: ms(self.connect_timeout),
+            send: ms(self.send_timeout),
+            read: ms(self.read_timeout),
+            keepalive: ms(self.keepalive_timeout),
+            pool_size: self.pool_size.unwrap_or(DEFAULT_POOL_SIZE),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_references() {
+        let c = DshmConfig::default();
+        assert_eq!(
+            c.target(),
+            Target {
+                host: "127.0.0.1".into(),
+                port: 4321
+            }
+        );
+        let l = c.limits();
+        assert_eq!(l.connect, Duration::from_secs(60));
+        assert_eq!(l.send, Duration::from_secs(60));
+        assert_eq!(l.read, Duration::from_secs(60));
+        assert_eq!(l.keepalive, Duration::from_secs(60));
+        assert_eq!(l.pool_size, 30);
+    }
+
+    #[test]
+    fn validation_names_the_option() {
+        let cases = [
+            (
+                DshmConfig {
+                    connect_timeout: Some(0),
+                    ..Default::default()
+                },
+                "connect_timeout",
+            ),
+            (
+                DshmConfig {
+                    send_timeout: Some(0),
+                    ..Default::default()
+                },
+                "send_timeout",
+            ),
+            (
+                DshmConfig {
+                    read_timeout: Some(0),
+                    ..Default::default()
+                },
+                "read_timeout",
+            ),
+            (
+                DshmConfig {
+                    keepalive_timeout: Some(0),
+                    ..Default::default()
+                },
+                "keepalive_timeout",
+            ),
+            (
+                DshmConfig {
+                    pool_size: Some(0),
+                    ..Default::default()
+                },
+                "pool_size",
+            ),
+            (
+                DshmConfig {
+                    ssl: Some(true),
+                    ..Default::default()
+                },
+                "ssl",
+            ),
+            (
+                DshmConfig {
+                    host: Some(String::new()),
+                    ..Default::default()
+                },
+                "host",
+            ),
+            (
+                DshmConfig {
+                    port: Some(0),
+                    ..Default::default()
+                },
+                "port",
+            ),
+        ];
+        for (config, name) in cases {
+            let err = config.validate().unwrap_err();
+            assert_eq!(err.kind(), session_storage::ErrorKind::Config);
+            assert!(err.message().contains(&format!("`{name}`")), "{err}");
+        }
+        let ok = DshmConfig {
+            ssl: Some(false),
+            ssl_verify: Some(true),
+            server_name: Some("x".into()),
+            pool: Some("p".into()),
+            backlog: Some(5),
+            ..Default::default()
+        };
+        assert!(ok.validate().is_ok());
+    }
+
+    #[test]
+    fn lua_names_deserialize_and_unknown_names_are_refused() {
+        let c: DshmConfig = serde_json::from_str(
+            r#"{"prefix":"sessions","suffix":"s","host":"h","port":1,"connect_timeout":1,
+                "send_timeout":2,"read_timeout":3,"keepalive_timeout":4,"pool":"p",
+                "pool_size":5,"backlog":6,"ssl":false,"ssl_verify":false,"server_name":"n"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.backlog, Some(6));
+        for bad in [r#"{"socket":"/x"}"#, r#"{"force_auth":true}"#] {
+            assert!(serde_json::from_str::<DshmConfig>(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,333 @@
+//! Faults: nothing listening, a server that never answers, one that answers garbage, an
+//! oversized or truncated reply, an unexpected `ERROR`, and a test server stopped and
+//! restarted mid-run (typed errors within the timeouts, then the same store recovers).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::io::{Read, Write};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use session_dshm::{DshmConfig, DshmStorage};
+use session_storage::{ErrorKind, Metadata, SetRequest, Storage, StorageError};
+use support::TestServer;
+use support::server::Shared;
+
+const K: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn local(port: u16) -> DshmConfig {
+    DshmConfig::default()
+        .with_host("127.0.0.1", port)
+        .with_timeouts(200, 200, 300)
+        .with_prefix("fault")
+}
+
+fn is_outage(err: &StorageError) -> bool {
+    matches!(err.kind(), ErrorKind::Unavailable | ErrorKind::Timeout)
+}
+
+#[tokio::test]
+async fn nothing_listening_is_unavailable_at_once() {
+    let store = DshmStorage::from_config(local(free_port())).unwrap();
+    for _ in 0..3 {
+        let t = Instant::now();
+        let err = store.get("session", K, support::now()).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+        assert!(err.is_retryable());
+        assert!(err.message().contains("127.0.0.1"), "{err}");
+        assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    }
+    let err = DshmStorage::connect(local(free_port())).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+}
+
+#[tokio::test]
+async fn unroutable_host_times_out_within_connect_timeout() {
+    // 10.255.255.1 is normally unroutable: connecting hangs until the connect timeout.
+    // Wherever it is refused outright instead, Unavailable is just as right.
+    let config = local(4321).with_host("10.255.255.1", 4321);
+    let store = DshmStorage::from_config(config).unwrap();
+    let t = Instant::now();
+    let err = store.get("session", K, support::now()).await.unwrap_err();
+    assert!(is_outage(&err), "{err}");
+    assert!(
+        t.elapsed() < Duration::from_millis(1_500),
+        "{:?}",
+        t.elapsed()
+    );
+}
+
+/// A server that accepts and then does what `behave` does with each connection.
+fn fake_server(behave: fn(std::net::TcpStream)) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || behave(stream));
+        }
+    });
+    port
+}
+
+fn read_request(stream: &mut std::net::TcpStream) {
+    let mut buf = [0_u8; 4096];
+    let _ = stream.read(&mut buf);
+}
+
+#[tokio::test]
+async fn silent_server_times_out_within_read_timeout() {
+    let port = fake_server(|mut s| {
+        read_request(&mut s);
+        std::thread::sleep(Duration::from_secs(10));
+    });
+    let store = DshmStorage::from_config(local(port)).unwrap();
+    let t = Instant::now();
+    let err = store.get("session", K, support::now()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(
+        t.elapsed() < Duration::from_millis(1_000),
+        "{:?}",
+        t.elapsed()
+    );
+    let err = store
+        .set(&SetRequest::new(
+            "session",
+            K,
+            "[\"v\"]",
+            60,
+            support::now(),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+}
+
+#[tokio::test]
+async fn garbage_oversized_and_truncated_replies_are_typed_errors() {
+    let garbage = fake_server(|mut s| {
+        read_request(&mut s);
+        let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+    });
+    let readme_framing = fake_server(|mut s| {
+        // The README's `\r\nRESPONSE arg\r\n` framing, which the server does not use.
+        read_request(&mut s);
+        let _ = s.write_all(b"\r\nLEN 1\r\nx\r\nDONE\r\n");
+    });
+    let huge = fake_server(|mut s| {
+        read_request(&mut s);
+        // Announces 1 GiB and sends a trickle: refused before reading it.
+        let _ = s.write_all(b"LEN 1073741824\r\nxx");
+        std::thread::sleep(Duration::from_secs(5));
+    });
+    let endless_line = fake_server(|mut s| {
+        read_request(&mut s);
+        let _ = s.write_all(&vec![b'A'; 100_000]);
+        std::thread::sleep(Duration::from_secs(5));
+    });
+    let wrong_trailer = fake_server(|mut s| {
+        read_request(&mut s);
+        let _ = s.write_all(b"LEN 2\r\nxyz\r\nDONE\r\n");
+    });
+    let not_utf8 = fake_server(|mut s| {
+        read_request(&mut s);
+        let _ = s.write_all(b"LEN 2\r\n\xff\xff\r\nDONE\r\n");
+    });
+    let extra = fake_server(|mut s| {
+        read_request(&mut s);
+        let _ = s.write_all(b"ERROR not_found\r\nDONE\r\n");
+    });
+    let hang_up = fake_server(|mut s| {
+        read_request(&mut s);
+        let _ = s.write_all(b"LEN 10\r\nabc");
+    });
+    let hang_up_silently = fake_server(|mut s| {
+        read_request(&mut s);
+    });
+    for (port, kind) in [
+        (garbage, ErrorKind::Backend),
+        (readme_framing, ErrorKind::Backend),
+        (huge, ErrorKind::Backend),
+        (endless_line, ErrorKind::Backend),
+        (wrong_trailer, ErrorKind::Backend),
+        (not_utf8, ErrorKind::Backend),
+        (extra, ErrorKind::Backend),
+        (hang_up, ErrorKind::Unavailable),
+        (hang_up_silently, ErrorKind::Unavailable),
+    ] {
+        let store = DshmStorage::from_config(local(port)).unwrap();
+        let t = Instant::now();
+        let err = store.get("session", K, support::now()).await.unwrap_err();
+        assert_eq!(err.kind(), kind, "{port}: {err}");
+        assert!(
+            t.elapsed() < Duration::from_millis(1_000),
+            "{:?}",
+            t.elapsed()
+        );
+        let err = store
+            .read_metadata("session", "YQ", "cw", support::now())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err.kind(), ErrorKind::Backend | ErrorKind::Unavailable),
+            "{err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn error_replies_other_than_not_found_are_backend_errors() {
+    let port = fake_server(|mut s| {
+        let mut buf = [0_u8; 4096];
+        while let Ok(n) = s.read(&mut buf) {
+            if n == 0 {
+                return;
+            }
+            // Every request line gets a bad_request (as a rate-limiter entry would).
+            let _ = s.write_all(b"ERROR bad_request\r\n");
+        }
+    });
+    let store = DshmStorage::from_config(local(port).with_pool_size(1)).unwrap();
+    let now = support::now();
+    let err = store.get("session", K, now).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Backend, "{err}");
+    assert!(err.message().contains("bad_request"), "{err}");
+    let err = store.delete("session", K, now, None).await.unwrap_err();
+    assert!(err.message().contains("bad_request"), "{err}");
+    let err = store
+        .read_metadata("session", "YQ", "cw", now)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Backend, "{err}");
+    // An ERROR to `set` leaves the server reading our data as a command: the store reports
+    // it and drops the connection.
+    let err = store
+        .set(&SetRequest::new("session", K, "[\"v\"]", 60, now))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Backend, "{err}");
+    assert!(err.message().contains("ERROR bad_request"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopped_server_gives_typed_errors_in_time_and_the_pool_recovers() {
+    let mut server = TestServer::start();
+    let port = server.port();
+    let store = DshmStorage::from_config(local(port).with_pool_size(4)).unwrap();
+    store.ping().await.unwrap();
+    let meta = Metadata::new(vec!["YQ".into()], vec!["cw".into()]);
+    let now = support::now();
+    let save = SetRequest::new("session", K, "[\"v\"]", 60, now).with_metadata(&meta);
+    store.set(&save).await.unwrap();
+    assert!(store.get("session", K, now).await.unwrap().is_some());
+
+    server.stop();
+    let limit = Duration::from_millis(1_000);
+    for _ in 0..3 {
+        let t = Instant::now();
+        let err = store.set(&save).await.unwrap_err();
+        assert!(is_outage(&err), "set: {err}");
+        assert!(t.elapsed() <= limit, "set took {:?}", t.elapsed());
+        let t = Instant::now();
+        let err = store.get("session", K, now).await.unwrap_err();
+        assert!(is_outage(&err), "get: {err}");
+        assert!(err.is_retryable());
+        assert!(t.elapsed() <= limit, "get took {:?}", t.elapsed());
+        let err = store
+            .delete("session", K, now, Some(&meta))
+            .await
+            .unwrap_err();
+        assert!(is_outage(&err), "delete: {err}");
+        let err = store
+            .read_metadata("session", "YQ", "cw", now)
+            .await
+            .unwrap_err();
+        assert!(is_outage(&err), "read_metadata: {err}");
+    }
+
+    // Back again (empty): the same store works without being rebuilt.
+    let mut server = TestServer::start_on(port, Arc::new(Shared::default()));
+    store.set(&save).await.expect("pool recovers after restart");
+    assert_eq!(
+        store.get("session", K, now).await.unwrap().as_deref(),
+        Some("[\"v\"]")
+    );
+    assert_eq!(
+        store
+            .read_metadata("session", "YQ", "cw", now)
+            .await
+            .unwrap()
+            .get(K),
+        Some(&(now + 60))
+    );
+
+    // Restarted while connections sit idle in the pool (data kept, as a Hazelcast cluster
+    // would): the first call after the restart succeeds.
+    let shared = server.shared();
+    server.stop();
+    let _server = TestServer::start_on(port, shared);
+    assert_eq!(
+        store
+            .get("session", K, now)
+            .await
+            .expect("idle connections to the old server are replaced")
+            .as_deref(),
+        Some("[\"v\"]")
+    );
+    store.set(&save).await.unwrap();
+}
+
+#[tokio::test]
+async fn ssl_and_bad_options_are_config_errors_naming_the_option() {
+    let mut config = local(4321);
+    config.ssl = Some(true);
+    let err = DshmStorage::from_config(config).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.message().contains("`ssl`"), "{err}");
+    let err = DshmStorage::from_url("dshm://127.0.0.1?connect_timeout=0").unwrap_err();
+    assert!(err.message().contains("`connect_timeout`"), "{err}");
+    let err = DshmStorage::from_url("dshm://127.0.0.1?ssl=true").unwrap_err();
+    assert!(err.message().contains("`ssl`"), "{err}");
+}
+
+#[tokio::test]
+async fn connect_checks_the_server_speaks_dshm() {
+    let server = TestServer::start();
+    let store = DshmStorage::connect(local(server.port())).await.unwrap();
+    drop(store);
+    let http = fake_server(|mut s| {
+        read_request(&mut s);
+        let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+    });
+    let err = DshmStorage::connect(local(http)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Backend, "{err}");
+}
+
+#[tokio::test]
+async fn a_pooled_connection_dead_on_use_is_retried_once_on_a_fresh_one() {
+    // Each connection answers its first request, then closes on the second without a reply
+    // (it looks alive in the pool, and dies on use).
+    let port = fake_server(|mut s| {
+        read_request(&mut s);
+        let _ = s.write_all(b"ERROR not_found\r\n");
+        read_request(&mut s);
+    });
+    let store = DshmStorage::from_config(local(port).with_pool_size(1)).unwrap();
+    let now = support::now();
+    for _ in 0..4 {
+        assert_eq!(store.get("session", K, now).await.unwrap(), None);
+    }
+    // A fresh connection that dies is not retried: the error comes back.
+    let port = fake_server(|mut s| read_request(&mut s));
+    let store = DshmStorage::from_config(local(port).with_pool_size(1)).unwrap();
+    let err = store.get("session", K, now).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+}
