@@ -29,12 +29,11 @@
     clippy::print_stderr
 )]
 
-use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group};
 use serde_json::Value;
+use session_benches::{batches, paired, paired_wanted};
 use session_core::env::FixedClock;
 use session_core::{Config, Request, Session, SessionConfig};
 use session_redis::{RedisStorage, redis};
@@ -123,31 +122,6 @@ async fn engine_save(config: SessionConfig, value: Value) {
     let mut s = Session::new(&config, Request::new());
     s.set("v", &value).unwrap();
     s.save().await.unwrap();
-}
-
-/// Runs `iters` batches of `tasks` concurrent `op(i)` calls and returns the total time.
-fn batches<F, Fut>(rt: &Runtime, iters: u64, tasks: usize, op: F) -> Duration
-where
-    F: Fn(usize) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    rt.block_on(async {
-        let start = Instant::now();
-        for _ in 0..iters {
-            if tasks == 1 {
-                op(0).await;
-            } else {
-                let mut set = tokio::task::JoinSet::new();
-                for i in 0..tasks {
-                    set.spawn(op(i));
-                }
-                while let Some(done) = set.join_next().await {
-                    done.unwrap();
-                }
-            }
-        }
-        start.elapsed()
-    })
 }
 
 /// What every measurement shares: the runtime, the store, the engine's configuration, the
@@ -270,63 +244,6 @@ fn redis_bench(c: &mut Criterion) {
     g.finish();
 }
 
-/// Engine ÷ raw ratios from paired rounds: each round times `BATCHES` raw batches and
-/// `BATCHES` engine batches back to back (which goes first alternates), so the machine's drift
-/// hits both sides of a round alike. Returns the 25th, 50th and 75th percentiles of the
-/// per-round ratios and the median batch times.
-fn paired<R, RF, E, EF>(rt: &Runtime, tasks: usize, raw: R, engine: E) -> [f64; 5]
-where
-    R: Fn(usize) -> RF,
-    RF: Future<Output = ()> + Send + 'static,
-    E: Fn(usize) -> EF,
-    EF: Future<Output = ()> + Send + 'static,
-{
-    const ROUNDS: usize = 150;
-    const BATCHES: u64 = 16;
-    // Warm both paths (connections, caches) before measuring.
-    batches(rt, BATCHES * 4, tasks, &raw);
-    batches(rt, BATCHES * 4, tasks, &engine);
-    let mut ratios = Vec::with_capacity(ROUNDS);
-    let (mut raws, mut engines) = (Vec::new(), Vec::new());
-    for round in 0..ROUNDS {
-        let (r, e) = if round % 2 == 0 {
-            let r = batches(rt, BATCHES, tasks, &raw);
-            (r, batches(rt, BATCHES, tasks, &engine))
-        } else {
-            let e = batches(rt, BATCHES, tasks, &engine);
-            (batches(rt, BATCHES, tasks, &raw), e)
-        };
-        ratios.push(e.as_secs_f64() / r.as_secs_f64());
-        raws.push(r.as_secs_f64() / BATCHES as f64);
-        engines.push(e.as_secs_f64() / BATCHES as f64);
-    }
-    let pick = |v: &mut Vec<f64>, q: usize| {
-        v.sort_by(f64::total_cmp);
-        v[(v.len() - 1) * q / 100]
-    };
-    [
-        pick(&mut ratios, 25),
-        pick(&mut ratios, 50),
-        pick(&mut ratios, 75),
-        pick(&mut raws, 50) * 1e6,
-        pick(&mut engines, 50) * 1e6,
-    ]
-}
-
-/// Whether the command line asks for the paired comparison: no filter at all, or a filter
-/// naming `paired` (option values such as `--measurement-time 5` are not filters).
-fn paired_wanted() -> bool {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--list" || a == "--test") {
-        return false;
-    }
-    let filters: Vec<&String> = args
-        .iter()
-        .filter(|a| !a.starts_with('-') && a.parse::<f64>().is_err())
-        .collect();
-    filters.is_empty() || filters.iter().any(|f| f.contains("paired"))
-}
-
 fn paired_report() {
     if !paired_wanted() {
         return;
@@ -353,15 +270,14 @@ fn paired_report() {
             |i| raw_set_ex(store.clone(), stored.clone(), i),
             |_| engine_save(config.clone(), value.clone()),
         );
-        for (what, target, [p25, p50, p75, raw, engine]) in [
-            ("engine-open ÷ raw-get   ", 1.2, open),
-            ("engine-save ÷ raw-set-ex", 1.3, save),
-        ] {
-            eprintln!(
-                "redis/paired/{tasks:<2} {what}: median {p50:.3} (middle half {p25:.3}–{p75:.3}; \
-                 target ≤ {target}); median batch raw {raw:.1} µs, engine {engine:.1} µs"
-            );
-        }
+        open.report(
+            &format!("redis/paired/{tasks:<2} engine-open ÷ raw-get   "),
+            1.2,
+        );
+        save.report(
+            &format!("redis/paired/{tasks:<2} engine-save ÷ raw-set-ex"),
+            1.3,
+        );
     }
 }
 
