@@ -279,3 +279,26 @@ pub mod memcached {
 pub mod mysql {
     pub use session_mysql::{MysqlConfig, MysqlStorage, mysql_async};
 }
+
+/// The `dshm` backend (ngx-distributed-shm): records and metadata collections under the
+/// reference's keys, shared with OpenResty services using lua-resty-session
+/// (`storage = "dshm"`, options in a `dshm` block). Pooled; no connection is opened before
+/// the first request.
+///
+/// ```
+/// let config = session::Config::from_text(r#"
+///     storage = "dshm"
+///     [dshm]
+///     host = "127.0.0.1"
+///     port = 4321
+///     prefix = "sessions"
+/// "#).unwrap();
+/// let built = session::build(&config)?;
+/// assert!(built.has_storage());
+/// # Ok::<_, session::SetupError>(())
+/// ```
+#[cfg(feature = "dshm")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dshm")))]
+pub mod dshm {
+    pub use session_dshm::{DshmConfig, DshmStorage};
+}

@@ -30,16 +30,6 @@ pub enum SetupError {
         /// The cargo feature that brings it in.
         feature: &'static str,
     },
-    /// The backend is known to lua-resty-session but has no Rust implementation yet.
-    #[error(
-        "storage \"{backend}\" is not available yet in this version of the `session` crate; \
-         use cookie, shm, file, redis, postgres, mysql or memcached storage, or plug your own store in with \
-         `Config::builder().dyn_storage(..)`"
-    )]
-    NotYetAvailable {
-        /// The backend name as configured.
-        backend: String,
-    },
     /// `storage` names a module that is not a built-in backend (a Lua custom storage module).
     #[error(
         "unknown storage \"{0}\": the built-in backends are cookie, shm, file, redis, postgres, \
@@ -188,6 +178,17 @@ fn build_backend(
             })?;
             Ok(Some(Arc::new(store)))
         }
+        #[cfg(feature = "dshm")]
+        "dshm" => {
+            let options: session_dshm::DshmConfig = parse_options("dshm", options)?;
+            let store = session_dshm::DshmStorage::from_config(options).map_err(|source| {
+                SetupError::Storage {
+                    backend: "dshm",
+                    source,
+                }
+            })?;
+            Ok(Some(Arc::new(store)))
+        }
         #[cfg(feature = "memcached")]
         "memcached" => {
             let options: session_memcached::MemcachedConfig = parse_options("memcached", options)?;
@@ -200,17 +201,10 @@ fn build_backend(
                 })?;
             Ok(Some(Arc::new(store)))
         }
-        // Backends this crate has a feature for, turned off in this build.
-        #[allow(unreachable_patterns)]
-        "shm" | "file" | "redis" | "postgres" | "mysql" | "memcached" => {
-            Err(SetupError::FeatureDisabled {
-                backend: name.to_owned(),
-                feature,
-            })
-        }
-        // Backends with no Rust crate yet: say so rather than name a feature that is not there.
-        _ => Err(SetupError::NotYetAvailable {
+        // The backend's feature is off in this build.
+        _ => Err(SetupError::FeatureDisabled {
             backend: name.to_owned(),
+            feature,
         }),
     }
 }
@@ -221,7 +215,8 @@ fn build_backend(
     feature = "redis",
     feature = "postgres",
     feature = "mysql",
-    feature = "memcached"
+    feature = "memcached",
+    feature = "dshm"
 ))]
 fn parse_options<T: serde::de::DeserializeOwned + Default>(
     backend: &'static str,
