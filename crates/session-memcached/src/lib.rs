@@ -86,3 +86,44 @@ pub use config::MemcachedConfig;
 pub use escape::{MAX_KEY_LEN, escape_key};
 pub use protocol::{Item, MAX_VALUE_LEN, Status};
 pub use store::{MemcachedConnection, MemcachedStorage};
+
+/// Entry points for the fuzz targets (`fuzz/`): not part of the API, may change at any time.
+#[doc(hidden)]
+pub mod __fuzz {
+    /// Parses one reply at the start of `buf` (as the client does, `key` being the wire key
+    /// of a `get`): `Ok(Some(n))` when a complete reply uses the first `n` bytes, `Ok(None)`
+    /// when more bytes are needed (checked to be more than `buf` holds), `Err` when the bytes
+    /// break the protocol.
+    ///
+    /// ```
+    /// assert_eq!(session_memcached::__fuzz::parse_reply(b"STORED\r\n", None), Ok(Some(8)));
+    /// assert_eq!(session_memcached::__fuzz::parse_reply(b"STOR", None), Ok(None));
+    /// assert!(session_memcached::__fuzz::parse_reply(b"HELLO\r\n", None).is_err());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The parser's message when the bytes are not a valid reply.
+    ///
+    /// # Panics
+    ///
+    /// When the parser breaks its own contract (a used length past the input, or a request
+    /// for no more bytes than it already has): that is what the fuzzer looks for.
+    pub fn parse_reply(buf: &[u8], key: Option<&[u8]>) -> Result<Option<usize>, String> {
+        match crate::protocol::parse(buf, key) {
+            Ok(crate::protocol::Parsed::Done(n, _)) => {
+                assert!(n <= buf.len(), "used {n} bytes of {}", buf.len());
+                Ok(Some(n))
+            }
+            Ok(crate::protocol::Parsed::Need(n)) => {
+                assert!(n > buf.len(), "asked for {n} bytes with {} held", buf.len());
+                assert!(
+                    n <= buf.len() + crate::protocol::MAX_LINE_LEN + crate::MAX_VALUE_LEN + 16,
+                    "asked for {n} bytes"
+                );
+                Ok(None)
+            }
+            Err(e) => Err(e.0),
+        }
+    }
+}
