@@ -488,6 +488,8 @@ fn start_memcached(services: &mut Services) -> Result<(), String> {
         "0",
         "-m",
         "64",
+        "-I",
+        "4m",
         "-A",
         "-P",
     ])
