@@ -241,6 +241,25 @@ async fn route_suite_on_mysql() {
     .unwrap();
 }
 
+/// The in-process DSHM server session-dshm's tests use (written from spec 05 §8; the real
+/// Java server is not available here).
+#[path = "../../session-dshm/tests/support/server.rs"]
+mod dshm_server;
+
+#[tokio::test]
+async fn route_suite_on_dshm() {
+    let server = dshm_server::TestServer::start();
+    let options = session::dshm::DshmConfig::from_url(&format!(
+        "dshm://127.0.0.1:{}?prefix=route-suite",
+        server.port()
+    ))
+    .unwrap();
+    let mut cfg = config("storage = \"dshm\"");
+    cfg.backends
+        .insert("dshm".into(), serde_json::to_value(&options).unwrap());
+    route_suite(cfg, true).await;
+}
+
 /// Needs memcached: `SESSION_MEMCACHED_ADDR` (default `127.0.0.1:11211`, which
 /// `cargo xtask test` starts).
 #[tokio::test]
