@@ -1,6 +1,7 @@
 //! The `postgres = { ... }` configuration block, with lua-resty-session's option names.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -27,8 +28,28 @@ pub const DEFAULT_TABLE: &str = "sessions";
 /// | `keepalive_timeout` | 60 000 ms | a pooled connection idle longer is closed instead of reused |
 /// | `pool_size` | 30 | most connections open at once |
 /// | `pool`, `backlog` | — | accepted for compatibility; each store has its own pool |
-/// | `ssl`, `ssl_required` | — | **TLS is not supported yet**: `true` is a configuration error |
-/// | `ssl_verify` | — | accepted (meaningless without TLS) |
+/// | `ssl` | `false` | ask the server for TLS (feature `tls`, on by default; without it `true` is a configuration error) |
+/// | `ssl_required` | `false` | with `ssl`: fail when the server does not offer TLS; otherwise fall back to plain text, as pgmoon does |
+/// | `ssl_verify` | `false` (as pgmoon) | with `ssl`: verify the certificate chain and the host name; `false` accepts any certificate |
+/// | `server_name` | `host` | Rust only: the name sent in SNI and checked against the certificate (useful when `host` is an IP address) |
+/// | `ssl_trusted_certificate` | web PKI roots | Rust only: a PEM file of CA certificates to trust (instead of the web PKI roots) when `ssl_verify` is true |
+///
+/// # TLS
+///
+/// As with pgmoon, `ssl = true` sends PostgreSQL's `SSLRequest`. If the server accepts, the
+/// connection is TLS (rustls, ring provider, TLS 1.2 or 1.3). If it declines, the connection
+/// fails with `ssl_required = true` and continues **in plain text** otherwise, so set
+/// `ssl_required = true` whenever the traffic must be encrypted. `ssl_required = true` without
+/// `ssl = true` is a configuration error (pgmoon silently ignores it).
+///
+/// With `ssl_verify = false` (pgmoon's default) any certificate is accepted: the traffic is
+/// encrypted but the server is **not authenticated**, so an active attacker on the path can
+/// impersonate it, exactly as with the Lua storage. With `ssl_verify = true` the chain must
+/// lead to a web PKI root (or to a CA of `ssl_trusted_certificate`, like OpenResty's
+/// `lua_ssl_trusted_certificate`) and the certificate must name `server_name` (default
+/// `host`; an IP address host is matched against the certificate's IP addresses). SCRAM
+/// authentication does not use channel binding. TLS over a unix socket is not attempted
+/// (the server declines it).
 ///
 /// The timeout defaults are OpenResty's socket defaults, which the reference inherits.
 /// Unknown option names are rejected, so a typo does not go unnoticed. Timeouts are
@@ -87,12 +108,20 @@ pub struct PostgresConfig {
     /// Queue length when the pool is exhausted (accepted; waiting is bounded by
     /// `connect_timeout`).
     pub backlog: Option<usize>,
-    /// Use TLS. Not supported yet: `true` is rejected.
+    /// Ask the server for TLS (needs the `tls` feature). Default false.
     pub ssl: Option<bool>,
-    /// Verify the server certificate (accepted; there is no TLS yet).
+    /// Verify the server certificate chain and host name. Default false (as pgmoon): any
+    /// certificate is accepted, which encrypts without authenticating the server.
     pub ssl_verify: Option<bool>,
-    /// Abort when the server does not support TLS. Not supported yet: `true` is rejected.
+    /// Fail when the server does not offer TLS instead of continuing in plain text. Needs
+    /// `ssl = true`. Default false.
     pub ssl_required: Option<bool>,
+    /// Rust only: name sent in SNI and checked against the certificate, when it differs
+    /// from `host` (for example when `host` is an IP address). Default: `host`.
+    pub server_name: Option<String>,
+    /// Rust only: a PEM file of CA certificates to trust instead of the web PKI roots when
+    /// `ssl_verify` is true. Read when the store is built.
+    pub ssl_trusted_certificate: Option<PathBuf>,
 }
 
 impl fmt::Debug for PostgresConfig {
@@ -116,6 +145,8 @@ impl fmt::Debug for PostgresConfig {
             .field("ssl", &self.ssl)
             .field("ssl_verify", &self.ssl_verify)
             .field("ssl_required", &self.ssl_required)
+            .field("server_name", &self.server_name)
+            .field("ssl_trusted_certificate", &self.ssl_trusted_certificate)
             .finish()
     }
 }
@@ -260,6 +291,50 @@ impl PostgresConfig {
         self
     }
 
+    /// Asks for TLS: `ssl = true`, with `ssl_required` and `ssl_verify` as given (see the
+    /// [TLS section](PostgresConfig#tls)).
+    ///
+    /// ```
+    /// let config = session_pg::PostgresConfig::default().with_ssl(true, true);
+    /// assert_eq!((config.ssl, config.ssl_required, config.ssl_verify), (Some(true), Some(true), Some(true)));
+    /// ```
+    #[must_use]
+    pub fn with_ssl(mut self, required: bool, verify: bool) -> Self {
+        self.ssl = Some(true);
+        self.ssl_required = Some(required);
+        self.ssl_verify = Some(verify);
+        self
+    }
+
+    /// Sets the TLS server name (SNI and certificate check) used instead of `host`.
+    ///
+    /// ```
+    /// let config = session_pg::PostgresConfig::default()
+    ///     .with_host("10.0.0.2", 5432)
+    ///     .with_server_name("db.internal");
+    /// assert_eq!(config.server_name.as_deref(), Some("db.internal"));
+    /// ```
+    #[must_use]
+    pub fn with_server_name(mut self, server_name: impl Into<String>) -> Self {
+        self.server_name = Some(server_name.into());
+        self
+    }
+
+    /// Sets the PEM file of CA certificates trusted instead of the web PKI roots when
+    /// `ssl_verify` is true.
+    ///
+    /// ```
+    /// let config = session_pg::PostgresConfig::default()
+    ///     .with_ssl(true, true)
+    ///     .with_trusted_certificate("/etc/ssl/certs/internal-ca.pem");
+    /// assert!(config.ssl_trusted_certificate.is_some());
+    /// ```
+    #[must_use]
+    pub fn with_trusted_certificate(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ssl_trusted_certificate = Some(path.into());
+        self
+    }
+
     /// Sets the largest number of pooled connections.
     ///
     /// ```
@@ -297,10 +372,19 @@ impl PostgresConfig {
     /// A configuration from a URL:
     /// `postgres://[user[:password]@]host[:port][/database][?option=value&...]`
     /// (`postgresql://` too). Any option of this block can be given in the query with its Lua
-    /// name (`table`, `connect_timeout`, ...); `application_name` and `sslmode`
-    /// (`disable`/`allow`/`prefer` mean no TLS, anything stronger asks for TLS, which
-    /// [`validate`](Self::validate) then rejects) are accepted too. User, password and
-    /// database may be percent-encoded.
+    /// name (`table`, `connect_timeout`, `ssl`, `server_name`, ...); libpq's
+    /// `application_name`, `sslrootcert` (= `ssl_trusted_certificate`) and `sslmode` are
+    /// accepted too. User, password and database may be percent-encoded.
+    ///
+    /// | `sslmode` | `ssl` | `ssl_required` | `ssl_verify` |
+    /// |---|---|---|---|
+    /// | `disable`, `allow` | false | false | — |
+    /// | `prefer` | true (false without the `tls` feature) | false | false |
+    /// | `require` | true | true | false |
+    /// | `verify-ca`, `verify-full` | true | true | true |
+    ///
+    /// `verify-ca` checks the host name too (rustls always does): set `server_name` when the
+    /// certificate does not name `host`.
     ///
     /// ```
     /// use session_pg::PostgresConfig;
@@ -323,17 +407,21 @@ impl PostgresConfig {
     }
 
     /// Checks what can be checked without a server: table names are SQL identifiers,
-    /// timeouts and the pool size are at least 1, TLS is not asked for. Errors name the
-    /// option. [`PostgresStorage::new`](crate::PostgresStorage::new) calls it.
+    /// timeouts and the pool size are at least 1, `ssl_required` comes with `ssl`, and `ssl`
+    /// is only asked for when the `tls` feature is on. Errors name the option.
+    /// [`PostgresStorage::new`](crate::PostgresStorage::new) calls it (and also reads
+    /// `ssl_trusted_certificate`).
     ///
     /// ```
     /// use session_pg::PostgresConfig;
     /// assert!(PostgresConfig::default().validate().is_ok());
     /// let err = PostgresConfig::default().with_tables("sessions; DROP TABLE x", None).validate().unwrap_err();
     /// assert!(err.message().contains("`table`"));
-    /// let mut tls = PostgresConfig::default();
-    /// tls.ssl = Some(true);
-    /// assert!(tls.validate().unwrap_err().message().contains("`ssl`"));
+    /// let mut required = PostgresConfig::default();
+    /// required.ssl_required = Some(true);
+    /// assert!(required.validate().unwrap_err().message().contains("`ssl_required`"));
+    /// let tls = PostgresConfig::default().with_ssl(true, false);
+    /// assert_eq!(tls.validate().is_ok(), cfg!(feature = "tls"));
     /// ```
     ///
     /// # Errors
@@ -364,17 +452,21 @@ impl PostgresConfig {
         if self.username.as_deref() == Some("") {
             return Err(bad("username", "must not be empty"));
         }
-        if self.ssl == Some(true) {
+        let ssl = self.ssl == Some(true);
+        if ssl && !cfg!(feature = "tls") {
             return Err(bad(
                 "ssl",
-                "= true is not supported: session-pg has no TLS support yet (remove `ssl` or set it to false)",
+                "= true needs session-pg's `tls` feature (enable it, or remove `ssl`)",
             ));
         }
-        if self.ssl_required == Some(true) {
+        if self.ssl_required == Some(true) && !ssl {
             return Err(bad(
                 "ssl_required",
-                "= true is not supported: session-pg has no TLS support yet",
+                "= true needs `ssl = true` (without it no TLS is asked for)",
             ));
+        }
+        if self.server_name.as_deref() == Some("") {
+            return Err(bad("server_name", "must not be empty"));
         }
         Ok(())
     }
@@ -390,6 +482,17 @@ impl PostgresConfig {
         }
     }
 
+    /// The driver's TLS mode: `Disable` without `ssl`, `Require` with `ssl_required`, else
+    /// `Prefer` (plain text when the server declines, as pgmoon).
+    pub(crate) fn ssl_mode(&self) -> tokio_postgres::config::SslMode {
+        use tokio_postgres::config::SslMode;
+        match (self.ssl, self.ssl_required) {
+            (Some(true), Some(true)) => SslMode::Require,
+            (Some(true), _) => SslMode::Prefer,
+            _ => SslMode::Disable,
+        }
+    }
+
     /// The driver configuration.
     pub(crate) fn driver_config(&self) -> tokio_postgres::Config {
         let mut pg = tokio_postgres::Config::new();
@@ -397,7 +500,7 @@ impl PostgresConfig {
             .port(self.port.unwrap_or(5432))
             .user(self.username.as_deref().unwrap_or("postgres"))
             .connect_timeout(self.limits().connect)
-            .ssl_mode(tokio_postgres::config::SslMode::Disable);
+            .ssl_mode(self.ssl_mode());
         if let Some(password) = &self.password {
             pg.password(password);
         }
@@ -473,6 +576,37 @@ mod tests {
         assert!(c.validate().is_ok());
         let c = PostgresConfig::default().with_pool_size(0);
         assert!(c.validate().unwrap_err().message().contains("`pool_size`"));
+    }
+
+    #[test]
+    fn ssl_options_map_onto_driver_modes() {
+        use tokio_postgres::config::SslMode;
+        let mode = |c: PostgresConfig| c.driver_config().get_ssl_mode();
+        assert_eq!(mode(PostgresConfig::default()), SslMode::Disable);
+        assert_eq!(
+            mode(PostgresConfig::default().with_ssl(false, true)),
+            SslMode::Prefer
+        );
+        assert_eq!(
+            mode(PostgresConfig::default().with_ssl(true, false)),
+            SslMode::Require
+        );
+        let c = PostgresConfig {
+            server_name: Some(String::new()),
+            ..Default::default()
+        };
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .message()
+                .contains("`server_name`")
+        );
+        let c: PostgresConfig = serde_json::from_str(
+            r#"{"ssl":true,"ssl_verify":true,"server_name":"db","ssl_trusted_certificate":"/ca.pem"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.validate().is_ok(), cfg!(feature = "tls"));
+        assert!(format!("{c:?}").contains("/ca.pem"));
     }
 
     #[test]

@@ -45,6 +45,27 @@ pub(crate) fn pg_error(e: tokio_postgres::Error, what: &str) -> StorageError {
         );
         return StorageError::new(kind, message).with_source(e);
     }
+    #[cfg(feature = "tls")]
+    if let Some(tls) = e
+        .source()
+        .and_then(|s| s.downcast_ref::<crate::tls::TlsError>())
+    {
+        // A refused certificate: retrying will not help.
+        let kind = if tls.is_certificate() {
+            ErrorKind::Config
+        } else {
+            ErrorKind::Unavailable
+        };
+        return StorageError::new(kind, format!("{what}: {tls}")).with_source(e);
+    }
+    if e.source()
+        .is_some_and(|s| s.to_string() == "server does not support TLS")
+    {
+        return StorageError::config(format!(
+            "{what}: the server does not support TLS (ssl_required = true)"
+        ))
+        .with_source(e);
+    }
     let io_kind = e
         .source()
         .and_then(|s| s.downcast_ref::<io::Error>())

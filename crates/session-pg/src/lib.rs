@@ -35,7 +35,32 @@
 //!   everything is exact; otherwise `set`/`get` stay consistent but `read_metadata` and
 //!   CLEANUP are shifted, exactly as in the reference (spec 05 §11.6). This crate does not
 //!   change the session's `TimeZone`, so it behaves like a Lua client on the same server.
-//! - TLS is not supported yet: `ssl = true` is a configuration error.
+//!
+//! # TLS
+//!
+//! With the `tls` feature (on by default: rustls with the ring provider), `ssl = true` asks
+//! the server for TLS as pgmoon does. Without `ssl_required = true` a server that declines
+//! gets a **plain-text** connection; without `ssl_verify = true` (pgmoon's default is false)
+//! any certificate is accepted, which encrypts without authenticating the server. For an
+//! authenticated, encrypted connection set all three (or `sslmode=verify-full` in a URL),
+//! plus `server_name` when the certificate does not name `host` and
+//! `ssl_trusted_certificate` for a private CA. See [`PostgresConfig`'s TLS
+//! section](PostgresConfig#tls). A certificate that cannot be verified is a `Config` error
+//! whose message says so. Without the feature, `ssl = true` is a `Config` error.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), session_storage::StorageError> {
+//! use session_pg::{PostgresConfig, PostgresStorage};
+//! let config = PostgresConfig::default()
+//!     .with_host("10.0.0.2", 5432)
+//!     .with_database("app")
+//!     .with_ssl(true, true) // ssl_required, ssl_verify
+//!     .with_server_name("db.internal")
+//!     .with_trusted_certificate("/etc/ssl/certs/internal-ca.pem");
+//! let store = PostgresStorage::connect(config).await?;
+//! // or: PostgresConfig::from_url("postgres://app@db.internal/app?sslmode=verify-full")
+//! # let _ = store; Ok(()) }
+//! ```
 //!
 //! # Example
 //!
@@ -79,6 +104,8 @@ mod config;
 mod error;
 mod sql;
 mod store;
+#[cfg(feature = "tls")]
+mod tls;
 mod url;
 
 pub use config::{DEFAULT_TABLE, PostgresConfig};

@@ -115,17 +115,25 @@ impl PostgresStorage {
     /// # Errors
     ///
     /// [`ErrorKind::Config`](session_storage::ErrorKind::Config) when the configuration is
-    /// invalid (see [`PostgresConfig::validate`]).
+    /// invalid (see [`PostgresConfig::validate`]) or `ssl_trusted_certificate` cannot be read.
     pub fn new(config: PostgresConfig) -> Result<Self, StorageError> {
         config.validate()?;
         let limits = config.limits();
-        let manager = Manager::from_config(
-            config.driver_config(),
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        #[cfg(feature = "tls")]
+        let manager = if config.ssl == Some(true) {
+            Manager::from_config(
+                config.driver_config(),
+                crate::tls::connector(&config)?,
+                manager_config,
+            )
+        } else {
+            Manager::from_config(config.driver_config(), NoTls, manager_config)
+        };
+        #[cfg(not(feature = "tls"))]
+        let manager = Manager::from_config(config.driver_config(), NoTls, manager_config);
         let keepalive = limits.keepalive;
         let pool = Pool::builder(manager)
             .runtime(Runtime::Tokio1)

@@ -72,8 +72,20 @@ fn apply_option(c: &mut PostgresConfig, name: &str, v: String) -> Result<(), Sto
         "ssl" => c.ssl = Some(boolean(name, &v)?),
         "ssl_verify" => c.ssl_verify = Some(boolean(name, &v)?),
         "ssl_required" => c.ssl_required = Some(boolean(name, &v)?),
+        "server_name" => c.server_name = Some(v),
+        "ssl_trusted_certificate" | "sslrootcert" => c.ssl_trusted_certificate = Some(v.into()),
         "sslmode" => match v.as_str() {
-            "disable" | "allow" | "prefer" => c.ssl = Some(false),
+            "disable" | "allow" => {
+                c.ssl = Some(false);
+                c.ssl_required = Some(false);
+            }
+            // Without TLS support, "prefer" is satisfied by plain text (as in a libpq built
+            // without SSL).
+            "prefer" => {
+                c.ssl = Some(cfg!(feature = "tls"));
+                c.ssl_required = Some(false);
+                c.ssl_verify = Some(false);
+            }
             "require" | "verify-ca" | "verify-full" => {
                 c.ssl = Some(true);
                 c.ssl_required = Some(true);
@@ -174,7 +186,34 @@ mod tests {
         assert_eq!(c.host.as_deref(), Some("/run/postgresql"));
         assert_eq!(c.ssl, Some(false));
         let c = parse("postgres://h?sslmode=require").unwrap();
-        assert!(c.validate().is_err(), "TLS is not supported yet");
+        assert_eq!(
+            (c.ssl, c.ssl_required, c.ssl_verify),
+            (Some(true), Some(true), Some(false))
+        );
+        assert_eq!(c.validate().is_ok(), cfg!(feature = "tls"));
+        let c = parse("postgres://h?sslmode=prefer").unwrap();
+        assert_eq!(
+            (c.ssl, c.ssl_required, c.ssl_verify),
+            (Some(cfg!(feature = "tls")), Some(false), Some(false))
+        );
+        assert!(c.validate().is_ok());
+        for mode in ["verify-ca", "verify-full"] {
+            let c = parse(&format!(
+                "postgres://10.0.0.2?sslmode={mode}&server_name=db.local&sslrootcert=/ca.pem"
+            ))
+            .unwrap();
+            assert_eq!(
+                (c.ssl, c.ssl_required, c.ssl_verify),
+                (Some(true), Some(true), Some(true))
+            );
+            assert_eq!(c.server_name.as_deref(), Some("db.local"));
+            assert_eq!(
+                c.ssl_trusted_certificate.as_deref(),
+                Some(std::path::Path::new("/ca.pem"))
+            );
+        }
+        let c = parse("postgres://h?ssl=true&sslmode=disable").unwrap();
+        assert_eq!((c.ssl, c.ssl_required), (Some(false), Some(false)));
     }
 
     #[test]

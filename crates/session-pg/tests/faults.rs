@@ -141,14 +141,23 @@ async fn unknown_database_or_role_is_a_config_error() {
 }
 
 #[test]
-fn tls_and_bad_options_are_refused_when_building() {
+fn bad_options_are_refused_when_building() {
     let mut config = PostgresConfig::default();
     config.ssl = Some(true);
+    let built = PostgresStorage::new(config);
+    if cfg!(feature = "tls") {
+        built.unwrap();
+    } else {
+        let err = built.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.message().contains("`ssl`"), "{err}");
+        let err = PostgresStorage::from_url("postgres://h/db?sslmode=verify-full").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+    }
+    let mut config = PostgresConfig::default();
+    config.ssl_required = Some(true);
     let err = PostgresStorage::new(config).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Config);
-    assert!(err.message().contains("`ssl`"), "{err}");
-    let err = PostgresStorage::from_url("postgres://h/db?sslmode=verify-full").unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.message().contains("`ssl_required`"), "{err}");
     let err = PostgresStorage::new(PostgresConfig::default().with_tables("x y", None)).unwrap_err();
     assert!(err.message().contains("`table`"), "{err}");
     let err = PostgresStorage::new(PostgresConfig::default().with_timeouts(0, 1, 1)).unwrap_err();

@@ -1,0 +1,288 @@
+//! TLS for tokio-postgres with rustls (ring provider): a [`MakeTlsConnect`] over tokio-rustls.
+//!
+//! `ssl_verify = true` checks the certificate chain against the web PKI roots (or only the
+//! CAs of `ssl_trusted_certificate`) and the host name (`server_name`, else `host`).
+//! `ssl_verify = false` (pgmoon's default) accepts any certificate: the connection is
+//! encrypted but the server is not authenticated. Handshake signatures are checked either way.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use session_storage::StorageError;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect, TlsStream};
+use tokio_rustls::TlsConnector;
+
+use crate::config::PostgresConfig;
+
+/// Why a TLS connection could not be set up. It is the source of the driver's error, which
+/// [`crate::error::pg_error`] classifies.
+#[derive(Debug)]
+pub(crate) enum TlsError {
+    /// The certificate was refused (unknown issuer, expired, wrong name...).
+    Certificate(rustls::Error),
+    /// Any other handshake failure (I/O, protocol).
+    Handshake(io::Error),
+    /// The host name is not a valid TLS server name.
+    ServerName(String),
+}
+
+impl fmt::Display for TlsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Certificate(e) => write!(
+                f,
+                "the server certificate could not be verified: {e} (check ssl_trusted_certificate \
+                 and server_name, or set ssl_verify = false to accept any certificate)"
+            ),
+            Self::Handshake(e) => write!(f, "TLS handshake failed: {e}"),
+            Self::ServerName(name) => write!(f, "{name:?} is not a valid TLS server name"),
+        }
+    }
+}
+
+impl std::error::Error for TlsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Certificate(e) => Some(e),
+            Self::Handshake(e) => Some(e),
+            Self::ServerName(_) => None,
+        }
+    }
+}
+
+impl TlsError {
+    fn from_io(e: io::Error) -> Self {
+        let is_cert = matches!(
+            e.get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>()),
+            Some(
+                rustls::Error::InvalidCertificate(_) | rustls::Error::InvalidCertRevocationList(_)
+            )
+        );
+        if is_cert {
+            if let Some(Ok(rustls_error)) = e.into_inner().map(|b| b.downcast::<rustls::Error>()) {
+                return Self::Certificate(*rustls_error);
+            }
+            return Self::Handshake(io::Error::other("invalid certificate"));
+        }
+        Self::Handshake(e)
+    }
+
+    /// Whether the certificate was refused (as opposed to a failed connection).
+    pub(crate) fn is_certificate(&self) -> bool {
+        matches!(self, Self::Certificate(_) | Self::ServerName(_))
+    }
+}
+
+/// Accepts any certificate chain, but still checks the handshake signatures (so the peer
+/// holds the key of the certificate it showed): `ssl_verify = false`.
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn config_error(what: impl fmt::Display) -> StorageError {
+    StorageError::config(format!("postgres TLS: {what}"))
+}
+
+/// The roots for `ssl_verify = true`: the CAs of `ssl_trusted_certificate`, else the web PKI.
+fn roots(config: &PostgresConfig) -> Result<RootCertStore, StorageError> {
+    let mut roots = RootCertStore::empty();
+    let Some(path) = &config.ssl_trusted_certificate else {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        return Ok(roots);
+    };
+    let cannot = |why: String| {
+        config_error(format!(
+            "cannot use ssl_trusted_certificate {}: {why}",
+            path.display()
+        ))
+    };
+    let certs = CertificateDer::pem_file_iter(path).map_err(|e| cannot(e.to_string()))?;
+    for cert in certs {
+        let cert = cert.map_err(|e| cannot(e.to_string()))?;
+        roots.add(cert).map_err(|e| cannot(e.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(cannot("no PEM certificate in the file".to_owned()));
+    }
+    Ok(roots)
+}
+
+/// The connector for `config` (which asks for TLS).
+pub(crate) fn connector(config: &PostgresConfig) -> Result<MakeRustlsConnect, StorageError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .map_err(config_error)?;
+    let tls = if config.ssl_verify == Some(true) {
+        builder
+            .with_root_certificates(roots(config)?)
+            .with_no_client_auth()
+    } else {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
+            .with_no_client_auth()
+    };
+    let server_name = match &config.server_name {
+        Some(name) => Some(
+            ServerName::try_from(name.clone())
+                .map_err(|_| config_error(format!("`server_name` {name:?} is not a valid name")))?,
+        ),
+        None => None,
+    };
+    Ok(MakeRustlsConnect {
+        connector: TlsConnector::from(Arc::new(tls)),
+        server_name,
+    })
+}
+
+/// tokio-postgres's TLS factory: one [`RustlsConnect`] per connection, for `server_name` or
+/// else the configured host.
+#[derive(Clone)]
+pub(crate) struct MakeRustlsConnect {
+    connector: TlsConnector,
+    server_name: Option<ServerName<'static>>,
+}
+
+impl<S> MakeTlsConnect<S> for MakeRustlsConnect
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    type Stream = RustlsStream<S>;
+    type TlsConnect = RustlsConnect;
+    type Error = TlsError;
+
+    /// An invalid `domain` (empty for a unix socket) fails only if a handshake is attempted:
+    /// over a unix socket the server declines TLS before that.
+    fn make_tls_connect(&mut self, domain: &str) -> Result<RustlsConnect, TlsError> {
+        let name = match &self.server_name {
+            Some(name) => Ok(name.clone()),
+            None => ServerName::try_from(domain.to_owned()).map_err(|_| domain.to_owned()),
+        };
+        Ok(RustlsConnect {
+            connector: self.connector.clone(),
+            name,
+        })
+    }
+}
+
+/// One TLS handshake.
+pub(crate) struct RustlsConnect {
+    connector: TlsConnector,
+    name: Result<ServerName<'static>, String>,
+}
+
+type HandshakeFuture<S> = Pin<Box<dyn Future<Output = Result<RustlsStream<S>, TlsError>> + Send>>;
+
+impl<S> TlsConnect<S> for RustlsConnect
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    type Stream = RustlsStream<S>;
+    type Error = TlsError;
+    type Future = HandshakeFuture<S>;
+
+    fn connect(self, stream: S) -> Self::Future {
+        Box::pin(async move {
+            let name = self.name.map_err(TlsError::ServerName)?;
+            self.connector
+                .connect(name, stream)
+                .await
+                .map(RustlsStream)
+                .map_err(TlsError::from_io)
+        })
+    }
+}
+
+/// An established TLS connection.
+pub(crate) struct RustlsStream<S>(tokio_rustls::client::TlsStream<S>);
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for RustlsStream<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for RustlsStream<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream for RustlsStream<S> {
+    /// No `tls-server-end-point` binding: SCRAM authenticates without channel binding.
+    fn channel_binding(&self) -> ChannelBinding {
+        ChannelBinding::none()
+    }
+}
