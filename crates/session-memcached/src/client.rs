@@ -1,4 +1,5 @@
-//! One connection to memcached: bounded writes and reads, one request at a time.
+//! One connection to memcached (TCP, TLS over TCP or a unix socket): bounded writes and
+//! reads, one request at a time.
 
 use std::io;
 
@@ -10,6 +11,7 @@ use tokio::net::UnixStream;
 
 use crate::config::{Limits, Target};
 use crate::protocol::{self, Item, Parsed, ProtocolError, Reply, Status};
+use crate::tls::TlsConnector;
 
 /// Smallest read buffer growth.
 const READ_CHUNK: usize = 16 * 1024;
@@ -18,12 +20,17 @@ enum Stream {
     Tcp(TcpStream),
     #[cfg(unix)]
     Unix(UnixStream),
+    #[cfg(feature = "tls")]
+    Tls(Box<crate::tls::TlsStream>),
 }
 
 /// Why a request failed. Every variant leaves the connection unusable.
 #[derive(Debug)]
 pub(crate) enum ConnError {
     Io(&'static str, io::Error),
+    /// The TLS handshake failed (feature `tls`).
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    Tls(io::Error),
     Timeout(&'static str),
     Closed,
     Protocol(ProtocolError),
@@ -33,6 +40,7 @@ impl std::fmt::Display for ConnError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Io(phase, e) => write!(f, "{phase} failed: {e}"),
+            Self::Tls(e) => write!(f, "TLS handshake failed: {e}"),
             Self::Timeout(phase) => write!(f, "no {phase} in time"),
             Self::Closed => f.write_str("connection closed by the server"),
             Self::Protocol(e) => write!(f, "protocol error: {e}"),
@@ -59,6 +67,13 @@ impl ConnError {
                 StorageError::new(kind, format!("memcached at {target}: {phase} failed"))
                     .with_source(e)
             }
+            #[cfg(feature = "tls")]
+            Self::Tls(e) => crate::tls::handshake_error(target, e),
+            #[cfg(not(feature = "tls"))]
+            Self::Tls(e) => {
+                StorageError::backend(format!("memcached at {target}: TLS handshake failed"))
+                    .with_source(e)
+            }
             Self::Timeout(phase) => StorageError::timeout(format!(
                 "memcached at {target}: no {phase} within the configured timeout"
             )),
@@ -71,6 +86,23 @@ impl ConnError {
             }
         }
     }
+}
+
+/// The TLS form of the reusability probe: one non-blocking read through the TLS session,
+/// which consumes what a server may send unasked without it being data (TLS 1.3 session
+/// tickets, key updates) and sees a `close_notify` or a closed socket.
+#[cfg(feature = "tls")]
+fn tls_is_idle(s: &mut crate::tls::TlsStream) -> bool {
+    use std::task::{Context, Waker};
+    use tokio::io::{AsyncRead, ReadBuf};
+
+    let mut probe = [0_u8; 1];
+    let mut buf = ReadBuf::new(&mut probe);
+    let mut cx = Context::from_waker(Waker::noop());
+    // Pending: idle and open. EOF, unsolicited bytes or an error: drop it.
+    std::pin::Pin::new(s)
+        .poll_read(&mut cx, &mut buf)
+        .is_pending()
 }
 
 /// A connection speaking the text protocol.
@@ -94,20 +126,35 @@ impl std::fmt::Debug for Conn {
 }
 
 impl Conn {
-    /// Opens a connection within the connect timeout.
-    pub(crate) async fn connect(target: &Target, limits: Limits) -> Result<Self, ConnError> {
+    /// Opens a connection (and with `tls` runs the TLS handshake) within the connect
+    /// timeout.
+    pub(crate) async fn connect(
+        target: &Target,
+        tls: Option<&TlsConnector>,
+        limits: Limits,
+    ) -> Result<Self, ConnError> {
+        let deadline = tokio::time::Instant::now() + limits.connect;
         let stream = match target {
             Target::Tcp(host, port) => {
-                let s = tokio::time::timeout(
-                    limits.connect,
-                    TcpStream::connect((host.as_str(), *port)),
-                )
-                .await
-                .map_err(|_| ConnError::Timeout("connection"))?
-                .map_err(|e| ConnError::Io("connect", e))?;
+                let s =
+                    tokio::time::timeout_at(deadline, TcpStream::connect((host.as_str(), *port)))
+                        .await
+                        .map_err(|_| ConnError::Timeout("connection"))?
+                        .map_err(|e| ConnError::Io("connect", e))?;
                 s.set_nodelay(true)
                     .map_err(|e| ConnError::Io("connect", e))?;
-                Stream::Tcp(s)
+                match tls {
+                    #[cfg(feature = "tls")]
+                    Some(tls) => Stream::Tls(Box::new(
+                        tokio::time::timeout_at(deadline, tls.connect(s))
+                            .await
+                            .map_err(|_| ConnError::Timeout("TLS handshake"))?
+                            .map_err(ConnError::Tls)?,
+                    )),
+                    #[cfg(not(feature = "tls"))]
+                    Some(never) => match *never {},
+                    None => Stream::Tcp(s),
+                }
             }
             #[cfg(unix)]
             Target::Unix(path) => Stream::Unix(
@@ -138,15 +185,17 @@ impl Conn {
 
     /// Whether the connection can be reused: no request was cut short and the server has
     /// not closed its end (checked without blocking and without a round trip).
-    pub(crate) fn is_reusable(&self) -> bool {
+    pub(crate) fn is_reusable(&mut self) -> bool {
         if self.in_flight || !self.buf.is_empty() {
             return false;
         }
         let mut probe = [0_u8; 1];
-        let res = match &self.stream {
+        let res = match &mut self.stream {
             Stream::Tcp(s) => s.try_read(&mut probe),
             #[cfg(unix)]
             Stream::Unix(s) => s.try_read(&mut probe),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => return tls_is_idle(s),
         };
         // Would block: idle and open. EOF, unsolicited bytes or an error: drop it.
         matches!(res, Err(ref e) if e.kind() == io::ErrorKind::WouldBlock)
@@ -157,6 +206,12 @@ impl Conn {
             Stream::Tcp(s) => s.write_all(bytes).await,
             #[cfg(unix)]
             Stream::Unix(s) => s.write_all(bytes).await,
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => {
+                // rustls may keep records buffered until flushed.
+                s.write_all(bytes).await?;
+                s.flush().await
+            }
         }
     }
 
@@ -165,6 +220,8 @@ impl Conn {
             Stream::Tcp(s) => s.read_buf(&mut self.buf).await,
             #[cfg(unix)]
             Stream::Unix(s) => s.read_buf(&mut self.buf).await,
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.read_buf(&mut self.buf).await,
         }
     }
 

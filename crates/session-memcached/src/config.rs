@@ -1,5 +1,6 @@
 //! The `memcached = { ... }` configuration block, with lua-resty-session's option names.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -23,10 +24,17 @@ const DEFAULT_COMPACTION_PROBABILITY: f64 = 0.1;
 /// milliseconds, as in Lua; when absent they are OpenResty's socket defaults (60 s).
 ///
 /// What differs from the Lua library:
-/// - `ssl = true` is refused with a [`Config`](session_storage::ErrorKind::Config) error: this
-///   crate speaks plain TCP or a unix socket only (put a TLS tunnel such as stunnel in front
-///   if memcached is reached over an untrusted network). `ssl_verify` and `server_name` are
-///   accepted and unused;
+/// - `ssl = true` opens every connection with TLS (rustls, TLS 1.2 or 1.3, over TCP only:
+///   with `socket` it is a [`Config`](session_storage::ErrorKind::Config) error). It needs
+///   the crate feature `tls` (on by default); without it `ssl = true` is a `Config` error;
+/// - `ssl_verify` defaults to **true** here, as in `session-redis` (OpenResty does not verify
+///   unless asked): the chain is checked against the web PKI roots plus the CAs of
+///   `ssl_trusted_certificate`, and the name against `server_name` (or `host`).
+///   `ssl_verify = false`, Lua's default, accepts any certificate: the traffic is encrypted
+///   but the server is **not authenticated**, so anyone able to intercept the connection can
+///   impersonate memcached, exactly as with OpenResty's `sslhandshake` without verification;
+/// - `ssl_trusted_certificate` (Rust only, named after nginx's `lua_ssl_trusted_certificate`,
+///   as in `session-redis`) adds a PEM file of trusted CAs;
 /// - `pool` (a pool name) and `backlog` are accepted: each store has its own pool, and
 ///   waiting for a free connection is bounded by `connect_timeout`;
 /// - `pool_size` caps the connections open at once (default 30, OpenResty's pool size);
@@ -45,6 +53,14 @@ const DEFAULT_COMPACTION_PROBABILITY: f64 = 0.1;
 /// }"#).unwrap();
 /// assert_eq!(config.prefix.as_deref(), Some("sessions"));
 /// assert!(serde_json::from_str::<MemcachedConfig>(r#"{"hots": "x"}"#).is_err());
+///
+/// // TLS, verifying the server against a private CA (feature `tls`).
+/// let tls: MemcachedConfig = serde_json::from_str(r#"{
+///     "host": "10.0.0.5", "port": 11211,
+///     "ssl": true, "ssl_verify": true, "server_name": "cache.internal",
+///     "ssl_trusted_certificate": "/etc/ssl/private-ca.pem"
+/// }"#).unwrap();
+/// assert_eq!(tls.server_name.as_deref(), Some("cache.internal"));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -76,12 +92,17 @@ pub struct MemcachedConfig {
     /// Queue length when the pool is exhausted (accepted; waiting is bounded by
     /// `connect_timeout`).
     pub backlog: Option<usize>,
-    /// Use TLS. Only `false` (or absent) is supported.
+    /// Use TLS (over TCP; needs the feature `tls`). Default false.
     pub ssl: Option<bool>,
-    /// Verify the server certificate (accepted, unused without TLS).
+    /// Verify the server certificate chain and name (default **true** here; Lua's default
+    /// is false). `false` accepts any certificate: encryption without authentication.
     pub ssl_verify: Option<bool>,
-    /// SNI name (accepted, unused without TLS).
+    /// Name sent in SNI and checked against the certificate, when it differs from `host`
+    /// (for example when `host` is an IP address and the certificate names a host).
     pub server_name: Option<String>,
+    /// Rust only: a PEM file of CA certificates trusted in addition to the web PKI roots
+    /// when verifying (named after nginx's `lua_ssl_trusted_certificate`).
+    pub ssl_trusted_certificate: Option<PathBuf>,
     /// Rust only: the probability (0 to 1) that a `set` with metadata compacts each
     /// collection it appends to. Default 0.1, as the reference. Only how often stale entries
     /// are cleaned up depends on it; readers filter expired entries anyway.
@@ -184,6 +205,49 @@ impl MemcachedConfig {
         self
     }
 
+    /// Turns TLS on (`ssl = true`), with or without verification (`ssl_verify`). Needs the
+    /// feature `tls` (on by default).
+    ///
+    /// ```
+    /// let config = session_memcached::MemcachedConfig::default().with_ssl(true);
+    /// assert_eq!((config.ssl, config.ssl_verify), (Some(true), Some(true)));
+    /// ```
+    #[must_use]
+    pub fn with_ssl(mut self, verify: bool) -> Self {
+        self.ssl = Some(true);
+        self.ssl_verify = Some(verify);
+        self
+    }
+
+    /// Sets the TLS server name (SNI and the name verified).
+    ///
+    /// ```
+    /// let config = session_memcached::MemcachedConfig::default()
+    ///     .with_host("10.0.0.5", 11211)
+    ///     .with_ssl(true)
+    ///     .with_server_name("cache.internal");
+    /// assert_eq!(config.server_name.as_deref(), Some("cache.internal"));
+    /// ```
+    #[must_use]
+    pub fn with_server_name(mut self, server_name: impl Into<String>) -> Self {
+        self.server_name = Some(server_name.into());
+        self
+    }
+
+    /// Sets a PEM file of CA certificates trusted in addition to the web PKI roots.
+    ///
+    /// ```
+    /// let config = session_memcached::MemcachedConfig::default()
+    ///     .with_ssl(true)
+    ///     .with_trusted_certificate("/etc/ssl/private-ca.pem");
+    /// assert!(config.ssl_trusted_certificate.is_some());
+    /// ```
+    #[must_use]
+    pub fn with_trusted_certificate(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ssl_trusted_certificate = Some(path.into());
+        self
+    }
+
     /// Sets the pool size.
     ///
     /// ```
@@ -209,7 +273,9 @@ impl MemcachedConfig {
     }
 
     /// A configuration from a URL. Every option can be given as a query parameter with its
-    /// Lua name (values percent-decoded):
+    /// Lua name (values percent-decoded; booleans `true`/`false`, `1`/`0`, `yes`/`no`,
+    /// `on`/`off`), TLS included: `ssl`, `ssl_verify`, `server_name` and
+    /// `ssl_trusted_certificate`:
     ///
     /// - `memcache://host[:port][?options]` (or `memcached://`), IPv6 hosts in brackets;
     /// - `memcache+unix:///path/to.sock[?options]` (or `unix:///path...`).
@@ -224,6 +290,14 @@ impl MemcachedConfig {
     ///
     /// let c = MemcachedConfig::from_url("memcache+unix:///run/memcached.sock?pool_size=4")?;
     /// assert_eq!(c.socket.as_deref(), Some("/run/memcached.sock"));
+    ///
+    /// let c = MemcachedConfig::from_url(
+    ///     "memcache://10.0.0.1?ssl=true&server_name=cache.internal\
+    ///      &ssl_trusted_certificate=%2Fetc%2Fssl%2Fca.pem",
+    /// )?;
+    /// assert_eq!((c.ssl, c.ssl_verify), (Some(true), None)); // verified by default
+    /// assert_eq!(c.server_name.as_deref(), Some("cache.internal"));
+    /// assert_eq!(c.ssl_trusted_certificate.as_deref(), Some(std::path::Path::new("/etc/ssl/ca.pem")));
     ///
     /// assert!(MemcachedConfig::from_url("memcache://h?colour=red").is_err());
     /// # Ok::<_, session_storage::StorageError>(())
@@ -243,10 +317,11 @@ impl MemcachedConfig {
     /// ```
     /// use session_memcached::MemcachedConfig;
     /// assert!(MemcachedConfig::default().validate().is_ok());
-    /// let mut config = MemcachedConfig::default();
-    /// config.ssl = Some(true);
+    /// // TLS works over TCP only.
+    /// let config = MemcachedConfig::default().with_ssl(true).with_socket("/run/memcached.sock");
     /// let err = config.validate().unwrap_err();
     /// assert!(err.message().contains("`ssl`"));
+    /// assert!(MemcachedConfig::default().with_timeouts(0, 1, 1).validate().is_err());
     /// ```
     ///
     /// # Errors
@@ -271,10 +346,16 @@ impl MemcachedConfig {
             ));
         }
         if self.ssl == Some(true) {
-            return Err(StorageError::config(
-                "memcached option `ssl` is not supported: session-memcached speaks plain TCP or \
-                 a unix socket (use a TLS tunnel in front of memcached)",
-            ));
+            if !cfg!(feature = "tls") {
+                return Err(StorageError::config(
+                    "memcached option `ssl` needs session-memcached's `tls` feature (enable it)",
+                ));
+            }
+            if self.socket.is_some() {
+                return Err(StorageError::config(
+                    "memcached option `ssl` works over TCP only, not with `socket`",
+                ));
+            }
         }
         if self.host.as_deref().is_some_and(str::is_empty) {
             return Err(StorageError::config(
@@ -322,11 +403,14 @@ impl MemcachedConfig {
     pub(crate) fn target(&self) -> Target {
         match &self.socket {
             Some(socket) => Target::Unix(socket.strip_prefix("unix:").unwrap_or(socket).into()),
-            None => Target::Tcp(
-                self.host.clone().unwrap_or_else(|| DEFAULT_HOST.to_owned()),
-                self.port.unwrap_or(DEFAULT_PORT),
-            ),
+            None => Target::Tcp(self.tcp_host(), self.port.unwrap_or(DEFAULT_PORT)),
         }
+    }
+
+    /// `host`, or the default host.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    pub(crate) fn tcp_host(&self) -> String {
+        self.host.clone().unwrap_or_else(|| DEFAULT_HOST.to_owned())
     }
 
     pub(crate) fn limits(&self) -> Limits {
@@ -386,6 +470,7 @@ mod tests {
             (
                 MemcachedConfig {
                     ssl: Some(true),
+                    socket: Some("/tmp/m.sock".into()),
                     ..Default::default()
                 },
                 "ssl",
@@ -433,6 +518,19 @@ mod tests {
             ..Default::default()
         };
         assert!(ok.validate().is_ok());
+        let tls = MemcachedConfig::default().with_ssl(false);
+        assert_eq!(tls.validate().is_ok(), cfg!(feature = "tls"));
+    }
+
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn ssl_without_the_feature_says_to_enable_it() {
+        let err = MemcachedConfig::default()
+            .with_ssl(true)
+            .validate()
+            .unwrap_err();
+        assert_eq!(err.kind(), session_storage::ErrorKind::Config);
+        assert!(err.message().contains("`tls` feature"), "{err}");
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! [`MemcachedStorage`] implements [`session_storage::Storage`] with exactly the keys, values,
 //! exptimes and appended metadata collections of lua-resty-session's `memcached` storage
 //! (spec 05 §7), so an OpenResty service and a Rust service can share one memcached and open
-//! each other's sessions. It speaks the memcached text protocol itself, over TCP or a unix
-//! socket, with a `deadpool` connection pool.
+//! each other's sessions. It speaks the memcached text protocol itself, over TCP, TLS (feature
+//! `tls`, on by default) or a unix socket, with a `deadpool` connection pool.
 //!
 //! | operation | commands (keys escaped as by `ngx.escape_uri`, so `:` is `%3A`) |
 //! |---|---|
@@ -48,6 +48,40 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # TLS
+//!
+//! With the feature `tls` (on by default), `ssl = true` opens every TCP connection with TLS
+//! 1.2 or 1.3 (rustls with the ring provider; memcached's own TLS, `memcached -Z`, or a TLS
+//! terminator in front of it). The handshake counts against `connect_timeout`; reads and
+//! writes keep their timeouts and the same reply caps. TLS over a unix socket is refused.
+//!
+//! - `ssl_verify` (default **true** here, as in `session-redis`) checks the chain against the
+//!   web PKI roots plus the CAs of the PEM file `ssl_trusted_certificate`, and the name
+//!   against `server_name` (also sent as SNI), else `host` (an IP host is matched against the
+//!   certificate's IP addresses).
+//! - `ssl_verify = false` (the Lua default) accepts any certificate: the connection is
+//!   encrypted but the server is **not authenticated**, as with OpenResty's `sslhandshake`
+//!   without verification. Use it only where interception is not a concern.
+//!
+//! A certificate that fails verification is a `Config` error naming "certificate
+//! verification"; a server that does not speak TLS is a `Backend` (or `Timeout`) error, never
+//! a hang. Without the feature, `ssl = true` is a `Config` error saying to enable it.
+//!
+//! ```no_run
+//! use session_memcached::{MemcachedConfig, MemcachedStorage};
+//!
+//! # async fn demo() -> Result<(), session_storage::StorageError> {
+//! let config = MemcachedConfig::default()
+//!     .with_host("10.0.0.5", 11211)
+//!     .with_ssl(true) // verify
+//!     .with_server_name("cache.internal")
+//!     .with_trusted_certificate("/etc/ssl/private-ca.pem");
+//! let store = MemcachedStorage::connect(config).await?;
+//! // Or: MemcachedStorage::from_url("memcache://10.0.0.5?ssl=true&server_name=cache.internal\
+//! //     &ssl_trusted_certificate=%2Fetc%2Fssl%2Fprivate-ca.pem")
+//! # let _ = store; Ok(()) }
+//! ```
+//!
 //! # Faithful quirks
 //!
 //! These come from the reference and are kept so both sides store the same thing:
@@ -61,11 +95,13 @@
 //!
 //! Every failure is a [`StorageError`](session_storage::StorageError) whose kind says whether
 //! a retry can help: `Unavailable` (refused, reset, closed by the server), `Timeout` (no
-//! connection, write or reply within the configured timeouts), `Config` (bad options,
-//! `ssl = true`), `InvalidInput` (a key longer than memcached's 250 bytes after escaping),
+//! connection, write or reply within the configured timeouts), `Config` (bad options, an
+//! unreadable CA file, a server certificate that fails verification, `ssl = true` without the
+//! `tls` feature), `InvalidInput` (a key longer than memcached's 250 bytes after escaping),
 //! `InvalidRecord` (a record that is not UTF-8, a collection that does not parse) and
-//! `Backend` (a server error line, a reply that breaks the protocol). Replies are read with
-//! fixed caps ([`MAX_VALUE_LEN`]); server data never makes the store panic.
+//! `Backend` (a server error line, a reply that breaks the protocol, a failed TLS handshake).
+//! Replies are read with fixed caps ([`MAX_VALUE_LEN`]); server data never makes the store
+//! panic.
 //!
 //! Where the reference ignores a reply (the `touch` of the old key, the collection
 //! `add`/`append`s, compaction), this crate ignores it too; a *connection* failure during
@@ -80,6 +116,7 @@ mod escape;
 mod pool;
 mod protocol;
 mod store;
+mod tls;
 mod url;
 
 pub use config::MemcachedConfig;

@@ -10,11 +10,14 @@ use session_storage::StorageError;
 
 use crate::client::{Conn, ConnError};
 use crate::config::{Limits, Target};
+use crate::tls::TlsConnector;
 
 /// Opens connections for one store.
 #[derive(Debug)]
 pub(crate) struct Manager {
     pub(crate) target: Target,
+    /// Set when `ssl = true`.
+    pub(crate) tls: Option<TlsConnector>,
     pub(crate) limits: Limits,
 }
 
@@ -23,7 +26,7 @@ impl managed::Manager for Manager {
     type Error = ConnError;
 
     async fn create(&self) -> Result<Conn, ConnError> {
-        Conn::connect(&self.target, self.limits).await
+        Conn::connect(&self.target, self.tls.as_ref(), self.limits).await
     }
 
     async fn recycle(&self, conn: &mut Conn, metrics: &Metrics) -> RecycleResult<ConnError> {
@@ -40,15 +43,23 @@ impl managed::Manager for Manager {
 pub(crate) type Pool = managed::Pool<Manager>;
 
 /// Builds the pool. No connection is opened yet.
-pub(crate) fn build(target: Target, limits: Limits) -> Result<Pool, StorageError> {
-    Pool::builder(Manager { target, limits })
-        .max_size(limits.pool_size)
-        .runtime(deadpool::Runtime::Tokio1)
-        .wait_timeout(Some(limits.connect))
-        .create_timeout(Some(limits.connect.saturating_add(limits.connect / 10)))
-        .recycle_timeout(Some(limits.read))
-        .build()
-        .map_err(|e| StorageError::config("cannot build the memcached pool").with_source(e))
+pub(crate) fn build(
+    target: Target,
+    tls: Option<TlsConnector>,
+    limits: Limits,
+) -> Result<Pool, StorageError> {
+    Pool::builder(Manager {
+        target,
+        tls,
+        limits,
+    })
+    .max_size(limits.pool_size)
+    .runtime(deadpool::Runtime::Tokio1)
+    .wait_timeout(Some(limits.connect))
+    .create_timeout(Some(limits.connect.saturating_add(limits.connect / 10)))
+    .recycle_timeout(Some(limits.read))
+    .build()
+    .map_err(|e| StorageError::config("cannot build the memcached pool").with_source(e))
 }
 
 /// Checks out a connection, mapping pool errors onto storage errors.

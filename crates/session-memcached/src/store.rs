@@ -61,6 +61,7 @@ impl fmt::Debug for MemcachedStorage {
             .field("target", &self.inner.target.to_string())
             .field("layout", &self.inner.layout)
             .field("compaction_probability", &self.inner.compaction_probability)
+            .field("tls", &self.inner.pool.manager().tls.is_some())
             .field("pool", &self.inner.pool.status())
             .finish()
     }
@@ -342,11 +343,14 @@ impl MemcachedStorage {
     /// # Errors
     ///
     /// [`ErrorKind::Config`](session_storage::ErrorKind::Config) when the configuration is
-    /// invalid (see [`MemcachedConfig::validate`]).
+    /// invalid (see [`MemcachedConfig::validate`]) or, with `ssl = true`, when the TLS
+    /// settings cannot be used (an unreadable or empty `ssl_trusted_certificate`, a
+    /// `server_name` that is not a valid TLS name).
     pub fn from_config(config: MemcachedConfig) -> Result<Self, StorageError> {
         config.validate()?;
         let target = config.target();
-        let pool = pool::build(target.clone(), config.limits())?;
+        let tls = crate::tls::connector(&config)?;
+        let pool = pool::build(target.clone(), tls, config.limits())?;
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,

@@ -69,6 +69,7 @@ fn apply_option(c: &mut MemcachedConfig, name: &str, v: String) -> Result<(), St
         "ssl" => c.ssl = Some(boolean(name, &v)?),
         "ssl_verify" => c.ssl_verify = Some(boolean(name, &v)?),
         "server_name" => c.server_name = Some(v),
+        "ssl_trusted_certificate" => c.ssl_trusted_certificate = Some(v.into()),
         "compaction_probability" => c.compaction_probability = Some(number(name, &v)?),
         _ => return Err(bad(format!("unknown option `{name}`"))),
     }
@@ -150,6 +151,17 @@ mod tests {
         let c = parse("unix:///tmp/m%20c.sock?prefix=a%3Ab").unwrap();
         assert_eq!(c.socket.as_deref(), Some("/tmp/m c.sock"));
         assert_eq!(c.prefix.as_deref(), Some("a:b"));
+        let c = parse(
+            "memcache://127.0.0.1:11212?ssl=1&ssl_verify=off&server_name=m.example\
+             &ssl_trusted_certificate=/tmp/ca.pem",
+        )
+        .unwrap();
+        assert_eq!((c.ssl, c.ssl_verify), (Some(true), Some(false)));
+        assert_eq!(c.server_name.as_deref(), Some("m.example"));
+        assert_eq!(
+            c.ssl_trusted_certificate.as_deref(),
+            Some(std::path::Path::new("/tmp/ca.pem"))
+        );
     }
 
     #[test]
@@ -160,6 +172,7 @@ mod tests {
             ("memcache://h:x", "port"),
             ("memcache://h?read_timeout=soon", "read_timeout"),
             ("memcache://h?ssl=maybe", "ssl"),
+            ("memcache://h?ssl_verify=2", "ssl_verify"),
             ("memcache://h?bogus=1", "bogus"),
             ("memcache://h/path", "host"),
             ("memcache://:1", "empty host"),

@@ -258,12 +258,21 @@ async fn stopped_memcached_gives_typed_errors_in_time_and_the_pool_recovers() {
 }
 
 #[tokio::test]
-async fn ssl_is_refused_with_a_config_error_naming_the_option() {
-    let mut config = local(11211);
-    config.ssl = Some(true);
-    let err = MemcachedStorage::from_config(config).unwrap_err();
+async fn bad_ssl_settings_are_config_errors_naming_the_option() {
+    // Without the `tls` feature `ssl = true` is refused; with it, only over a unix socket.
+    let err =
+        MemcachedStorage::from_config(local(11211).with_ssl(false).with_socket("/tmp/m.sock"))
+            .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(err.message().contains("`ssl`"), "{err}");
+    let result = MemcachedStorage::from_config(local(11211).with_ssl(false));
+    if cfg!(feature = "tls") {
+        assert!(result.is_ok());
+    } else {
+        let err = result.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.message().contains("`tls` feature"), "{err}");
+    }
     let err = MemcachedStorage::from_url("memcache://127.0.0.1?connect_timeout=0").unwrap_err();
     assert!(err.message().contains("`connect_timeout`"), "{err}");
 }

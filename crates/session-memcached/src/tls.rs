@@ -1,0 +1,235 @@
+//! TLS to memcached (feature `tls`): rustls with the ring provider, TLS 1.2 and 1.3.
+//!
+//! With `ssl_verify` (the default here) the server's chain is checked against the web PKI
+//! roots plus the CAs of `ssl_trusted_certificate`, and its name against `server_name` (or
+//! `host`). With `ssl_verify = false` any certificate is accepted, as OpenResty does by
+//! default: the traffic is encrypted but the server is not authenticated.
+
+#[cfg(feature = "tls")]
+pub(crate) use enabled::{TlsConnector, TlsStream, handshake_error};
+
+/// No TLS without the feature: this type has no value, so no connection ever uses TLS.
+#[cfg(not(feature = "tls"))]
+#[derive(Debug)]
+pub(crate) enum TlsConnector {}
+
+/// Builds the connector when `ssl = true` (the configuration is already validated).
+///
+/// # Errors
+///
+/// `Config` when the trusted CA file cannot be read or parsed, or `server_name` (or the
+/// host) is not a valid TLS name.
+#[cfg(feature = "tls")]
+pub(crate) fn connector(
+    config: &crate::MemcachedConfig,
+) -> Result<Option<TlsConnector>, session_storage::StorageError> {
+    if config.ssl == Some(true) {
+        TlsConnector::new(config).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// Without the feature `ssl = true` is refused by validation, so there is never a connector.
+#[cfg(not(feature = "tls"))]
+#[allow(clippy::unnecessary_wraps)]
+pub(crate) fn connector(
+    _config: &crate::MemcachedConfig,
+) -> Result<Option<TlsConnector>, session_storage::StorageError> {
+    Ok(None)
+}
+
+#[cfg(feature = "tls")]
+mod enabled {
+    use std::io;
+    use std::sync::Arc;
+
+    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+    use rustls::crypto::WebPkiSupportedAlgorithms;
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+    use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+    use session_storage::{ErrorKind, StorageError};
+    use tokio::net::TcpStream;
+
+    use crate::MemcachedConfig;
+
+    /// A TLS client stream over TCP.
+    pub(crate) type TlsStream = tokio_rustls::client::TlsStream<TcpStream>;
+
+    /// What opens TLS sessions for one store: the rustls configuration and the name to
+    /// send (SNI) and verify.
+    #[derive(Clone)]
+    pub(crate) struct TlsConnector {
+        connector: tokio_rustls::TlsConnector,
+        name: ServerName<'static>,
+    }
+
+    impl std::fmt::Debug for TlsConnector {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("TlsConnector")
+                .field("name", &self.name)
+                .finish_non_exhaustive()
+        }
+    }
+
+    fn config_error(msg: String) -> StorageError {
+        StorageError::config(msg)
+    }
+
+    impl TlsConnector {
+        pub(super) fn new(config: &MemcachedConfig) -> Result<Self, StorageError> {
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
+                .with_safe_default_protocol_versions()
+                .map_err(|e| {
+                    config_error("memcached TLS: no usable protocol version".to_owned())
+                        .with_source(e)
+                })?;
+            let client = if config.ssl_verify == Some(false) {
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate {
+                        algorithms: provider.signature_verification_algorithms,
+                    }))
+                    .with_no_client_auth()
+            } else {
+                builder
+                    .with_root_certificates(roots(config)?)
+                    .with_no_client_auth()
+            };
+            let host = config
+                .server_name
+                .clone()
+                .unwrap_or_else(|| config.tcp_host());
+            let option = if config.server_name.is_some() {
+                "server_name"
+            } else {
+                "host"
+            };
+            let name = ServerName::try_from(host.clone()).map_err(|e| {
+                config_error(format!(
+                    "memcached option `{option}`: {host:?} is not a valid TLS server name"
+                ))
+                .with_source(e)
+            })?;
+            Ok(Self {
+                connector: tokio_rustls::TlsConnector::from(Arc::new(client)),
+                name,
+            })
+        }
+
+        /// Runs the client handshake over `tcp`.
+        pub(crate) async fn connect(&self, tcp: TcpStream) -> io::Result<TlsStream> {
+            self.connector.connect(self.name.clone(), tcp).await
+        }
+    }
+
+    /// The web PKI roots plus the CAs of `ssl_trusted_certificate`.
+    fn roots(config: &MemcachedConfig) -> Result<RootCertStore, StorageError> {
+        let mut roots = RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        let Some(path) = &config.ssl_trusted_certificate else {
+            return Ok(roots);
+        };
+        let bad = |what: &str| {
+            config_error(format!(
+                "memcached option `ssl_trusted_certificate`: {} {what}",
+                path.display()
+            ))
+        };
+        let pem = std::fs::read(path).map_err(|e| bad("cannot be read").with_source(e))?;
+        let mut added = 0_usize;
+        for cert in CertificateDer::pem_slice_iter(&pem) {
+            let cert = cert.map_err(|e| bad("is not valid PEM").with_source(e))?;
+            roots
+                .add(cert)
+                .map_err(|e| bad("holds an unusable CA certificate").with_source(e))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(bad("holds no PEM certificate"));
+        }
+        Ok(roots)
+    }
+
+    /// `ssl_verify = false`: any certificate chain and name is accepted (the handshake
+    /// signatures are still checked, which proves nothing without a trusted chain).
+    #[derive(Debug)]
+    struct AcceptAnyCertificate {
+        algorithms: WebPkiSupportedAlgorithms,
+    }
+
+    impl ServerCertVerifier for AcceptAnyCertificate {
+        fn verify_server_cert(
+            &self,
+            _end_entity: &CertificateDer<'_>,
+            _intermediates: &[CertificateDer<'_>],
+            _server_name: &ServerName<'_>,
+            _ocsp_response: &[u8],
+            _now: UnixTime,
+        ) -> Result<ServerCertVerified, rustls::Error> {
+            Ok(ServerCertVerified::assertion())
+        }
+
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.algorithms.supported_schemes()
+        }
+    }
+
+    /// Classifies a failed handshake: a certificate the verifier rejected is `Config` (the
+    /// TLS options do not match the server's certificate; retrying will not help), another
+    /// TLS failure (a server that does not speak TLS, an alert) is `Backend`, a connection
+    /// reset or closed during the handshake is `Unavailable`.
+    pub(crate) fn handshake_error(target: &crate::config::Target, e: io::Error) -> StorageError {
+        let tls = e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .cloned();
+        match tls {
+            Some(rustls::Error::InvalidCertificate(cert)) => StorageError::new(
+                ErrorKind::Config,
+                format!(
+                    "memcached at {target}: TLS certificate verification failed ({cert}); check \
+                     `ssl_trusted_certificate` and `server_name`, or set `ssl_verify = false`"
+                ),
+            )
+            .with_source(e),
+            Some(
+                err @ (rustls::Error::InvalidMessage(_)
+                | rustls::Error::InappropriateHandshakeMessage { .. }
+                | rustls::Error::InappropriateMessage { .. }),
+            ) => StorageError::backend(format!(
+                "memcached at {target}: TLS handshake failed ({err}); does the server speak TLS?"
+            ))
+            .with_source(e),
+            Some(err) => StorageError::backend(format!(
+                "memcached at {target}: TLS handshake failed ({err})"
+            ))
+            .with_source(e),
+            None => StorageError::unavailable(format!(
+                "memcached at {target}: TLS handshake failed ({e})"
+            ))
+            .with_source(e),
+        }
+    }
+}
