@@ -28,13 +28,13 @@ const DEFAULT_COMPACTION_PROBABILITY: f64 = 0.1;
 ///   with `socket` it is a [`Config`](session_storage::ErrorKind::Config) error). It needs
 ///   the crate feature `tls` (on by default); without it `ssl = true` is a `Config` error;
 /// - `ssl_verify` defaults to **true** here, as in `session-redis` (OpenResty does not verify
-///   unless asked): the chain is checked against the web PKI roots plus the CAs of
-///   `ssl_trusted_certificate`, and the name against `server_name` (or `host`).
+///   unless asked): the chain is checked against the CAs of `ssl_trusted_certificate` (only
+///   those), else the web PKI roots, and the name against `server_name` (or `host`).
 ///   `ssl_verify = false`, Lua's default, accepts any certificate: the traffic is encrypted
 ///   but the server is **not authenticated**, so anyone able to intercept the connection can
 ///   impersonate memcached, exactly as with OpenResty's `sslhandshake` without verification;
 /// - `ssl_trusted_certificate` (Rust only, named after nginx's `lua_ssl_trusted_certificate`,
-///   as in `session-redis`) adds a PEM file of trusted CAs;
+///   as in `session-redis`): a PEM file of the CAs to trust instead of the web PKI roots;
 /// - `pool` (a pool name) and `backlog` are accepted: each store has its own pool, and
 ///   waiting for a free connection is bounded by `connect_timeout`;
 /// - `pool_size` caps the connections open at once (default 30, OpenResty's pool size);
@@ -100,7 +100,7 @@ pub struct MemcachedConfig {
     /// Name sent in SNI and checked against the certificate, when it differs from `host`
     /// (for example when `host` is an IP address and the certificate names a host).
     pub server_name: Option<String>,
-    /// Rust only: a PEM file of CA certificates trusted in addition to the web PKI roots
+    /// Rust only: a PEM file of the CA certificates to trust, instead of the web PKI roots,
     /// when verifying (named after nginx's `lua_ssl_trusted_certificate`).
     pub ssl_trusted_certificate: Option<PathBuf>,
     /// Rust only: the probability (0 to 1) that a `set` with metadata compacts each
@@ -234,7 +234,7 @@ impl MemcachedConfig {
         self
     }
 
-    /// Sets a PEM file of CA certificates trusted in addition to the web PKI roots.
+    /// Sets a PEM file of the CA certificates to trust instead of the web PKI roots.
     ///
     /// ```
     /// let config = session_memcached::MemcachedConfig::default()

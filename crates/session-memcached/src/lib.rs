@@ -56,7 +56,8 @@
 //! writes keep their timeouts and the same reply caps. TLS over a unix socket is refused.
 //!
 //! - `ssl_verify` (default **true** here, as in `session-redis`) checks the chain against the
-//!   web PKI roots plus the CAs of the PEM file `ssl_trusted_certificate`, and the name
+//!   CAs of the PEM file `ssl_trusted_certificate` (only those), else the web PKI roots, and
+//!   the name
 //!   against `server_name` (also sent as SNI), else `host` (an IP host is matched against the
 //!   certificate's IP addresses).
 //! - `ssl_verify = false` (the Lua default) accepts any certificate: the connection is

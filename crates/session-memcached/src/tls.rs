@@ -1,8 +1,8 @@
 //! TLS to memcached (feature `tls`): rustls with the ring provider, TLS 1.2 and 1.3.
 //!
-//! With `ssl_verify` (the default here) the server's chain is checked against the web PKI
-//! roots plus the CAs of `ssl_trusted_certificate`, and its name against `server_name` (or
-//! `host`). With `ssl_verify = false` any certificate is accepted, as OpenResty does by
+//! With `ssl_verify` (the default here) the server's chain is checked against the CAs of
+//! `ssl_trusted_certificate` (only those, like OpenResty's `lua_ssl_trusted_certificate`), else
+//! the web PKI roots, and its name against `server_name` (or `host`). With `ssl_verify = false` any certificate is accepted, as OpenResty does by
 //! default: the traffic is encrypted but the server is not authenticated.
 
 #[cfg(feature = "tls")]
@@ -125,14 +125,15 @@ mod enabled {
         }
     }
 
-    /// The web PKI roots plus the CAs of `ssl_trusted_certificate`.
+    /// The CAs of `ssl_trusted_certificate` (only those, as the other stores), else the web
+    /// PKI roots.
     fn roots(config: &MemcachedConfig) -> Result<RootCertStore, StorageError> {
-        let mut roots = RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
         let Some(path) = &config.ssl_trusted_certificate else {
-            return Ok(roots);
+            return Ok(RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            });
         };
+        let mut roots = RootCertStore::empty();
         let bad = |what: &str| {
             config_error(format!(
                 "memcached option `ssl_trusted_certificate`: {} {what}",

@@ -30,7 +30,7 @@ pub const DEFAULT_TABLE: &str = "sessions";
 /// | `pool`, `backlog` | — | accepted for compatibility; each store has its own pool |
 /// | `ssl` | `false` | ask the server for TLS (feature `tls`, on by default; without it `true` is a configuration error) |
 /// | `ssl_required` | `false` | with `ssl`: fail when the server does not offer TLS; otherwise fall back to plain text, as pgmoon does |
-/// | `ssl_verify` | `false` (as pgmoon) | with `ssl`: verify the certificate chain and the host name; `false` accepts any certificate |
+/// | `ssl_verify` | `true` (pgmoon: `false`) | with `ssl`: verify the certificate chain and the host name; `false` accepts any certificate |
 /// | `server_name` | `host` | Rust only: the name sent in SNI and checked against the certificate (useful when `host` is an IP address) |
 /// | `ssl_trusted_certificate` | web PKI roots | Rust only: a PEM file of CA certificates to trust (instead of the web PKI roots) when `ssl_verify` is true |
 ///
@@ -42,9 +42,12 @@ pub const DEFAULT_TABLE: &str = "sessions";
 /// `ssl_required = true` whenever the traffic must be encrypted. `ssl_required = true` without
 /// `ssl = true` is a configuration error (pgmoon silently ignores it).
 ///
-/// With `ssl_verify = false` (pgmoon's default) any certificate is accepted: the traffic is
-/// encrypted but the server is **not authenticated**, so an active attacker on the path can
-/// impersonate it, exactly as with the Lua storage. With `ssl_verify = true` the chain must
+/// Certificates are verified unless `ssl_verify = false` — a deliberate difference from
+/// pgmoon, which verifies only when asked (as session-redis and session-memcached do too): a
+/// Lua configuration with `ssl = true` against a self-signed server needs `ssl_verify = false`
+/// or `ssl_trusted_certificate` here. With `ssl_verify = false` any certificate is accepted:
+/// the traffic is encrypted but the server is **not authenticated**, so an active attacker on
+/// the path can impersonate it, exactly as with the Lua storage. When verifying, the chain must
 /// lead to a web PKI root (or to a CA of `ssl_trusted_certificate`, like OpenResty's
 /// `lua_ssl_trusted_certificate`) and the certificate must name `server_name` (default
 /// `host`; an IP address host is matched against the certificate's IP addresses). SCRAM
@@ -110,8 +113,8 @@ pub struct PostgresConfig {
     pub backlog: Option<usize>,
     /// Ask the server for TLS (needs the `tls` feature). Default false.
     pub ssl: Option<bool>,
-    /// Verify the server certificate chain and host name. Default false (as pgmoon): any
-    /// certificate is accepted, which encrypts without authenticating the server.
+    /// Verify the server certificate chain and host name. Default true (pgmoon: false);
+    /// `false` accepts any certificate, which encrypts without authenticating the server.
     pub ssl_verify: Option<bool>,
     /// Fail when the server does not offer TLS instead of continuing in plain text. Needs
     /// `ssl = true`. Default false.
@@ -119,8 +122,8 @@ pub struct PostgresConfig {
     /// Rust only: name sent in SNI and checked against the certificate, when it differs
     /// from `host` (for example when `host` is an IP address). Default: `host`.
     pub server_name: Option<String>,
-    /// Rust only: a PEM file of CA certificates to trust instead of the web PKI roots when
-    /// `ssl_verify` is true. Read when the store is built.
+    /// Rust only: a PEM file of CA certificates to trust instead of the web PKI roots, unless
+    /// `ssl_verify` is false. Read when the store is built.
     pub ssl_trusted_certificate: Option<PathBuf>,
 }
 

@@ -40,9 +40,10 @@
 //!
 //! With the `tls` feature (on by default: rustls with the ring provider), `ssl = true` asks
 //! the server for TLS as pgmoon does. Without `ssl_required = true` a server that declines
-//! gets a **plain-text** connection; without `ssl_verify = true` (pgmoon's default is false)
-//! any certificate is accepted, which encrypts without authenticating the server. For an
-//! authenticated, encrypted connection set all three (or `sslmode=verify-full` in a URL),
+//! gets a **plain-text** connection. The certificate is verified unless `ssl_verify = false`
+//! (pgmoon verifies only when asked), which accepts any certificate: encryption without
+//! authenticating the server. For an authenticated, encrypted connection set `ssl` and
+//! `ssl_required` (or `sslmode=verify-full` in a URL),
 //! plus `server_name` when the certificate does not name `host` and
 //! `ssl_trusted_certificate` for a private CA. See [`PostgresConfig`'s TLS
 //! section](PostgresConfig#tls). A certificate that cannot be verified is a `Config` error

@@ -1,9 +1,10 @@
 //! TLS for tokio-postgres with rustls (ring provider): a [`MakeTlsConnect`] over tokio-rustls.
 //!
-//! `ssl_verify = true` checks the certificate chain against the web PKI roots (or only the
-//! CAs of `ssl_trusted_certificate`) and the host name (`server_name`, else `host`).
-//! `ssl_verify = false` (pgmoon's default) accepts any certificate: the connection is
-//! encrypted but the server is not authenticated. Handshake signatures are checked either way.
+//! By default (and with `ssl_verify = true`) the certificate chain is checked against the web
+//! PKI roots (or only the CAs of `ssl_trusted_certificate`) and the host name (`server_name`,
+//! else `host`). `ssl_verify = false` (pgmoon's default) accepts any certificate: the
+//! connection is encrypted but the server is not authenticated. Handshake signatures are
+//! checked either way.
 
 use std::fmt;
 use std::future::Future;
@@ -168,7 +169,8 @@ pub(crate) fn connector(config: &PostgresConfig) -> Result<MakeRustlsConnect, St
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .map_err(config_error)?;
-    let tls = if config.ssl_verify == Some(true) {
+    // Verified unless `ssl_verify = false` (see `PostgresConfig::ssl_verify`).
+    let tls = if config.ssl_verify != Some(false) {
         builder
             .with_root_certificates(roots(config)?)
             .with_no_client_auth()

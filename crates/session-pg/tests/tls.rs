@@ -181,6 +181,15 @@ async fn the_web_pki_roots_refuse_a_self_signed_certificate() {
             .contains("the server certificate could not be verified"),
         "{err}"
     );
+    // Verifying is the default: `ssl` alone, without `ssl_verify`, refuses it too.
+    let mut default = tls_config(true).with_server_name(server_name(&ca).await);
+    default.ssl_verify = None;
+    let err = PostgresStorage::new(default)
+        .unwrap()
+        .ping()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config, "{err}");
     // Without verification the same server is accepted.
     let store = PostgresStorage::new(tls_config(false).with_server_name("any.invalid")).unwrap();
     store.ping().await.unwrap();
