@@ -69,6 +69,12 @@
 //! | `redis` | no | `storage = "redis"`: single server, Sentinel or Cluster (`session::redis`) |
 //! | `redis-tls` | no | TLS to Redis (rustls), with `redis` |
 //! | `file` | no | `storage = "file"`: one file per session, shareable with OpenResty (`session::file`) |
+//! | `postgres` | no | `storage = "postgres"`: the reference's tables (`session::postgres`) |
+//! | `postgres-tls` | no | TLS to PostgreSQL (rustls), with `postgres` |
+//! | `mysql` | no | `storage = "mysql"` / `"mariadb"`: the reference's tables (`session::mysql`) |
+//! | `memcached` | no | `storage = "memcached"` (`session::memcached`) |
+//! | `memcached-tls` | no | TLS to memcached (rustls), with `memcached` |
+//! | `dshm` | no | `storage = "dshm"`: ngx-distributed-shm (`session::dshm`) |
 //!
 //! # Proxies
 //!
