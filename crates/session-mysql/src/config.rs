@@ -1,6 +1,7 @@
 //! The `mysql = { ... }` configuration block, with lua-resty-session's option names.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -33,7 +34,45 @@ const DEFAULT_POOL_SIZE: usize = 30;
 /// | `keepalive_timeout` | 60 000 | milliseconds an idle pooled connection is kept |
 /// | `pool_size` | 30 | largest number of open connections |
 /// | `pool`, `backlog` | — | accepted for compatibility; each store has its own pool, and waiting for a connection is bounded by `connect_timeout` |
-/// | `ssl`, `ssl_verify` | — | **TLS is not supported yet**: `ssl = true` is rejected with a configuration error; `ssl = false` and `ssl_verify` are accepted |
+/// | `ssl` | `false` | connect with TLS (feature `tls`, on by default; without it `true` is a configuration error) |
+/// | `ssl_verify` | `true` (OpenResty: `false`) | with `ssl`: verify the certificate chain and the host name; `false` accepts any certificate |
+/// | `server_name` | `host` | Rust only: the name sent in SNI and checked against the certificate (useful when `host` is an IP address) |
+/// | `ssl_trusted_certificate` | web PKI roots | Rust only: a PEM file of CA certificates to trust (instead of the web PKI roots) when `ssl_verify` is true |
+///
+/// # TLS
+///
+/// With `ssl = true` the client asks the server to switch to TLS during the MySQL handshake
+/// (rustls, ring provider, TLS 1.2 or 1.3), before credentials are sent. A server that does
+/// not offer TLS makes the connection fail with a configuration error: there is no silent
+/// fall-back to plain text. `ssl = true` together with `socket` is a configuration error
+/// (TLS is not used over a Unix socket).
+///
+/// Certificates are verified unless `ssl_verify = false` — a deliberate difference from
+/// lua-resty-mysql, which verifies only when asked (as session-pg, session-redis and
+/// session-memcached do too): a Lua configuration with `ssl = true` against a self-signed
+/// server needs `ssl_verify = false` or `ssl_trusted_certificate` here. With
+/// `ssl_verify = false` any certificate is accepted: the traffic is encrypted but the server
+/// is **not authenticated**, so an active attacker on the path can impersonate it, exactly as
+/// with the Lua storage. When verifying, the chain must lead to a web PKI root (or, instead,
+/// to a CA of `ssl_trusted_certificate`, like OpenResty's `lua_ssl_trusted_certificate`) and
+/// the certificate must name `server_name` (default `host`; an IP address host is matched
+/// against the certificate's IP addresses). A certificate that fails verification is a
+/// configuration error (retrying will not help) whose message says so. The driver uses
+/// rustls's process-wide default crypto provider: building a store with `ssl = true` installs
+/// ring as that default unless the application has already installed one.
+///
+/// ```
+/// use session_mysql::MysqlConfig;
+///
+/// let config: MysqlConfig = serde_json::from_str(r#"{
+///     "host": "10.0.0.7",
+///     "ssl": true,
+///     "server_name": "db.internal",
+///     "ssl_trusted_certificate": "/etc/ssl/internal-ca.pem"
+/// }"#).unwrap();
+/// assert_eq!(config.server_name.as_deref(), Some("db.internal"));
+/// assert_eq!(config.validate().is_ok(), cfg!(feature = "tls"));
+/// ```
 ///
 /// The reference code reads `table` and `table_meta`; its README calls them `table_name` and
 /// `table_name_meta`. Both spellings are accepted. Unknown option names are rejected, so a
@@ -94,10 +133,17 @@ pub struct MysqlConfig {
     /// Queue length when the pool is exhausted (accepted; waiting is bounded by
     /// `connect_timeout`).
     pub backlog: Option<usize>,
-    /// Use TLS. Not supported yet: `true` is a configuration error.
+    /// Connect with TLS (needs the `tls` feature). Default false. See the
+    /// [TLS section](MysqlConfig#tls).
     pub ssl: Option<bool>,
-    /// Verify the server certificate (accepted; only meaningful with `ssl`).
+    /// With `ssl`: verify the server certificate and name. Default **true** (OpenResty's
+    /// default is false; see the [TLS section](MysqlConfig#tls)).
     pub ssl_verify: Option<bool>,
+    /// With `ssl`: the name sent in SNI and checked against the certificate. Default `host`.
+    pub server_name: Option<String>,
+    /// With `ssl`: a PEM file of CA certificates trusted instead of the web PKI roots when
+    /// `ssl_verify` is true. Read when the store is built.
+    pub ssl_trusted_certificate: Option<PathBuf>,
 }
 
 impl fmt::Debug for MysqlConfig {
@@ -122,6 +168,8 @@ impl fmt::Debug for MysqlConfig {
             .field("backlog", &self.backlog)
             .field("ssl", &self.ssl)
             .field("ssl_verify", &self.ssl_verify)
+            .field("server_name", &self.server_name)
+            .field("ssl_trusted_certificate", &self.ssl_trusted_certificate)
             .finish()
     }
 }
@@ -277,6 +325,50 @@ impl MysqlConfig {
         self
     }
 
+    /// Connects with TLS: `ssl = true`, with `ssl_verify` as given (see the
+    /// [TLS section](MysqlConfig#tls)).
+    ///
+    /// ```
+    /// let config = session_mysql::MysqlConfig::default().with_ssl(true);
+    /// assert_eq!((config.ssl, config.ssl_verify), (Some(true), Some(true)));
+    /// ```
+    #[must_use]
+    pub fn with_ssl(mut self, verify: bool) -> Self {
+        self.ssl = Some(true);
+        self.ssl_verify = Some(verify);
+        self
+    }
+
+    /// Sets the TLS server name (SNI and the name the certificate must carry; default `host`).
+    ///
+    /// ```
+    /// let config = session_mysql::MysqlConfig::default()
+    ///     .with_host("10.0.0.7", 3306)
+    ///     .with_ssl(true)
+    ///     .with_server_name("db.internal");
+    /// assert_eq!(config.server_name.as_deref(), Some("db.internal"));
+    /// ```
+    #[must_use]
+    pub fn with_server_name(mut self, server_name: impl Into<String>) -> Self {
+        self.server_name = Some(server_name.into());
+        self
+    }
+
+    /// Sets the PEM file of CA certificates trusted instead of the web PKI roots when
+    /// `ssl_verify` is true.
+    ///
+    /// ```
+    /// let config = session_mysql::MysqlConfig::default()
+    ///     .with_ssl(true)
+    ///     .with_trusted_certificate("/etc/ssl/certs/internal-ca.pem");
+    /// assert!(config.ssl_trusted_certificate.is_some());
+    /// ```
+    #[must_use]
+    pub fn with_trusted_certificate(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ssl_trusted_certificate = Some(path.into());
+        self
+    }
+
     /// The sessions and metadata table names after defaults: `table` (default `sessions`)
     /// and `table_meta` (default `<table>_meta`).
     ///
@@ -324,11 +416,14 @@ impl MysqlConfig {
         }
     }
 
-    /// Checks what can be checked without a server; errors name the option.
+    /// Checks what can be checked without a server; errors name the option. `ssl = true`
+    /// needs the `tls` feature and host and port (not `socket`). The
+    /// `ssl_trusted_certificate` file is read when the store is built, not here.
     ///
     /// ```
     /// use session_mysql::MysqlConfig;
     /// assert!(MysqlConfig::default().validate().is_ok());
+    /// assert_eq!(MysqlConfig::default().with_ssl(true).validate().is_ok(), cfg!(feature = "tls"));
     /// let err = MysqlConfig::default().with_tables("bad name", None).validate().unwrap_err();
     /// assert!(err.message().contains("`table`"));
     /// ```
@@ -357,11 +452,22 @@ impl MysqlConfig {
             return Err(bad("max_packet_size", "must be 1024 to 1073741824 bytes"));
         }
         if self.ssl == Some(true) {
-            return Err(bad(
-                "ssl",
-                "TLS connections are not supported by session-mysql yet \
-                 (use a Unix socket or a trusted network, and set ssl = false)",
-            ));
+            if !cfg!(feature = "tls") {
+                return Err(bad(
+                    "ssl",
+                    "= true needs session-mysql's `tls` feature (enable it, or remove `ssl`)",
+                ));
+            }
+            if self.socket.is_some() {
+                return Err(bad(
+                    "ssl",
+                    "= true cannot be used with `socket` (TLS is not used over a Unix socket; \
+                     connect with host and port, or remove `ssl`)",
+                ));
+            }
+        }
+        if self.server_name.as_deref() == Some("") {
+            return Err(bad("server_name", "must not be empty"));
         }
         if self.host.as_deref() == Some("") {
             return Err(bad("host", "must not be empty"));
@@ -461,12 +567,12 @@ mod tests {
             (MysqlConfig::default().with_tables("a.b.c", None), "`table`"),
             (MysqlConfig::default().with_charset("utf8'"), "charset"),
             (
-                MysqlConfig {
-                    ssl: Some(true),
-                    ..MysqlConfig::default()
-                },
+                MysqlConfig::default()
+                    .with_socket("/s.sock")
+                    .with_ssl(false),
                 "`ssl`",
             ),
+            (MysqlConfig::default().with_server_name(""), "server_name"),
             (
                 MysqlConfig {
                     pool_size: Some(0),
@@ -486,6 +592,14 @@ mod tests {
             ..MysqlConfig::default().with_tables("db1.sessions", None)
         };
         ok.validate().unwrap();
+        let tls = MysqlConfig::default().with_ssl(true).validate();
+        if cfg!(feature = "tls") {
+            tls.unwrap();
+        } else {
+            let err = tls.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Config);
+            assert!(err.message().contains("`tls` feature"), "{err}");
+        }
         assert_eq!(quote_table("db1.sessions_meta"), "`db1`.`sessions_meta`");
     }
 

@@ -33,7 +33,19 @@ pub(crate) fn is_deadlock(e: &Error) -> bool {
 
 /// The kind of a driver error.
 fn kind_of(e: &Error) -> ErrorKind {
+    #[cfg(feature = "tls")]
+    if crate::tls::certificate_error(e).is_some() {
+        // A refused certificate: retrying will not help.
+        return ErrorKind::Config;
+    }
     match e {
+        // A bad server name, an unreadable CA file...: the TLS configuration.
+        #[cfg(feature = "tls")]
+        Error::Io(IoError::Tls(
+            mysql_async::TlsError::InvalidDnsName(_)
+            | mysql_async::TlsError::Pem(_)
+            | mysql_async::TlsError::VerifierBuilderError(_),
+        )) => ErrorKind::Config,
         Error::Io(IoError::Io(io)) => match io.kind() {
             std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => ErrorKind::Timeout,
             _ => ErrorKind::Unavailable,
@@ -86,9 +98,41 @@ fn kind_of(e: &Error) -> ErrorKind {
 pub(crate) fn mysql_error(e: Error, what: &str) -> StorageError {
     let detail = match &e {
         Error::Server(s) => format!("{what}: server error {} ({})", s.code, s.state),
-        _ => what.to_owned(),
+        Error::Driver(DriverError::NoClientSslFlagFromServer) => format!(
+            "{what}: the server does not offer TLS (ssl = true); enable TLS on the server, \
+             or set ssl = false"
+        ),
+        _ => tls_detail(&e, what).unwrap_or_else(|| what.to_owned()),
     };
     StorageError::new(kind_of(&e), detail).with_source(e)
+}
+
+/// What went wrong in a TLS setup, for the message.
+#[cfg(feature = "tls")]
+fn tls_detail(e: &Error, what: &str) -> Option<String> {
+    if let Some(cert) = crate::tls::certificate_error(e) {
+        return Some(format!(
+            "{what}: the server certificate could not be verified: {cert} (check \
+             ssl_trusted_certificate and server_name, or set ssl_verify = false to accept any \
+             certificate)"
+        ));
+    }
+    match e {
+        Error::Io(IoError::Tls(tls)) => Some(format!("{what}: TLS error: {tls}")),
+        Error::Io(IoError::Io(io))
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()) =>
+        {
+            Some(format!("{what}: TLS handshake failed: {io}"))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(not(feature = "tls"))]
+fn tls_detail(_e: &Error, _what: &str) -> Option<String> {
+    None
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! MySQL and MariaDB storage for sessions, sharing its tables with lua-resty-session.
 //!
 //! [`MysqlStorage`] implements [`session_storage::Storage`] on [`mysql_async`] (its built-in
-//! connection pool, no TLS yet) with the tables, columns and statements of lua-resty-session
+//! connection pool; TLS with rustls under the default `tls` feature) with the tables, columns and statements of lua-resty-session
 //! 4.1.5's `mysql` storage (spec 05 §12), so an OpenResty service and a Rust service can share
 //! one database:
 //!
@@ -80,13 +80,39 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # TLS
+//!
+//! With the `tls` feature (on by default), `ssl = true` encrypts connections with rustls
+//! (ring provider, TLS 1.2 or 1.3; no OpenSSL). Certificates are verified against the web
+//! PKI roots, or only the CAs of `ssl_trusted_certificate`, and the name `server_name`
+//! (default `host`) unless `ssl_verify = false` — a deliberate difference from OpenResty,
+//! which verifies only when asked. See the [TLS section](MysqlConfig#tls) of the options.
+//!
+//! ```no_run
+//! use session_mysql::{MysqlConfig, MysqlStorage};
+//!
+//! # async fn demo() -> Result<(), session_storage::StorageError> {
+//! let config = MysqlConfig::from_url(
+//!     "mysql://app:secret@10.0.0.7/test?ssl=true&server_name=db.internal\
+//!      &ssl_trusted_certificate=/etc/ssl/internal-ca.pem",
+//! )?;
+//! let store = MysqlStorage::connect(config).await?;
+//! # let _ = store; Ok(()) }
+//! ```
+//!
+//! # Features
+//!
+//! - `tls` (default): TLS connections (`ssl = true`). Without it `ssl = true` is a
+//!   configuration error saying to enable it.
+//!
 //! # Errors
 //!
 //! Every failure is a [`StorageError`](session_storage::StorageError) whose kind says whether
 //! a retry can help: `Unavailable` (refused, dropped, too many connections, deadlock after
 //! retries), `Timeout` (no connection within `connect_timeout`, no answer within
 //! `send_timeout + read_timeout`, lock wait timeout), `Config` (bad options, refused
-//! credentials, unknown database or table, `ssl = true`), `InvalidInput` (a value the column
+//! credentials, unknown database or table, `ssl = true` without the `tls` feature, a server
+//! without TLS or a certificate that fails verification with `ssl = true`), `InvalidInput` (a value the column
 //! cannot hold, such as non-ASCII text in an `ascii` table), `InvalidRecord` (a stored row
 //! that is not UTF-8 or has NULL data), `Backend` (anything else). Stored data never makes
 //! the store panic.
@@ -97,6 +123,8 @@ mod config;
 mod error;
 mod sql;
 mod store;
+#[cfg(feature = "tls")]
+mod tls;
 mod url;
 
 pub use config::MysqlConfig;

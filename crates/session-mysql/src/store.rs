@@ -145,7 +145,8 @@ impl MysqlStorage {
     /// # Errors
     ///
     /// [`ErrorKind::Config`](session_storage::ErrorKind::Config) when the configuration is
-    /// invalid (see [`MysqlConfig::validate`]).
+    /// invalid (see [`MysqlConfig::validate`]) or, with `ssl`, when the
+    /// `ssl_trusted_certificate` file cannot be read or holds no certificate.
     pub fn from_config(config: MysqlConfig) -> Result<Self, StorageError> {
         config.validate()?;
         let limits = config.limits();
@@ -166,6 +167,10 @@ impl MysqlStorage {
             .setup(vec![format!("SET NAMES {}", config.charset_name())])
             .pool_opts(pool_opts)
             .max_allowed_packet(config.max_packet_size);
+        #[cfg(feature = "tls")]
+        {
+            opts = opts.ssl_opts(crate::tls::ssl_opts(&config)?);
+        }
         opts = match &config.socket {
             Some(path) => opts.socket(Some(path.clone())),
             None => opts
@@ -211,8 +216,9 @@ impl MysqlStorage {
     ///
     /// # Errors
     ///
-    /// `Config` for an invalid configuration or refused credentials, `Unavailable` when the
-    /// server cannot be reached, `Timeout` when it does not answer in time.
+    /// `Config` for an invalid configuration or refused credentials (and, with `ssl`, a server
+    /// that does not offer TLS or a certificate that fails verification), `Unavailable` when
+    /// the server cannot be reached, `Timeout` when it does not answer in time.
     pub async fn connect(config: MysqlConfig) -> Result<Self, StorageError> {
         let store = Self::from_config(config)?;
         store.ping().await?;

@@ -73,6 +73,8 @@ fn apply_option(c: &mut MysqlConfig, name: &str, v: String) -> Result<(), Storag
         "backlog" => c.backlog = Some(number(name, &v)?),
         "ssl" => c.ssl = Some(boolean(name, &v)?),
         "ssl_verify" => c.ssl_verify = Some(boolean(name, &v)?),
+        "server_name" => c.server_name = Some(v),
+        "ssl_trusted_certificate" => c.ssl_trusted_certificate = Some(v.into()),
         _ => return Err(bad(format!("unknown option `{name}`"))),
     }
     Ok(())

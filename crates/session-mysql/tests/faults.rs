@@ -195,7 +195,15 @@ async fn refused_credentials_unknown_database_and_missing_tables_are_config_erro
 
 #[tokio::test]
 async fn ssl_and_invalid_options_are_refused_before_any_io() {
-    let err = MysqlStorage::from_url("mysql://root@127.0.0.1/test?ssl=true").unwrap_err();
+    // `ssl = true` needs the `tls` feature (tests/tls.rs covers TLS itself)...
+    let tls = MysqlStorage::from_url("mysql://root@127.0.0.1/test?ssl=true");
+    assert_eq!(tls.is_ok(), cfg!(feature = "tls"));
+    if let Err(err) = tls {
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.message().contains("`tls` feature"), "{err}");
+    }
+    // ... and host and port: it is refused over a Unix socket.
+    let err = MysqlStorage::from_url("mysql+unix:///run/mysqld/mysqld.sock?ssl=true").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(err.message().contains("`ssl`"), "{err}");
     let err = MysqlStorage::from_url("mysql://root@127.0.0.1/test?table=a%20b").unwrap_err();
