@@ -72,6 +72,7 @@
 //! | `postgres` | no | `storage = "postgres"`: the reference's tables (`session::postgres`) |
 //! | `postgres-tls` | no | TLS to PostgreSQL (rustls), with `postgres` |
 //! | `mysql` | no | `storage = "mysql"` / `"mariadb"`: the reference's tables (`session::mysql`) |
+//! | `mysql-tls` | no | TLS to MySQL / MariaDB (rustls), with `mysql` |
 //! | `memcached` | no | `storage = "memcached"` (`session::memcached`) |
 //! | `memcached-tls` | no | TLS to memcached (rustls), with `memcached` |
 //! | `dshm` | no | `storage = "dshm"`: ngx-distributed-shm (`session::dshm`) |
