@@ -1,77 +1,32 @@
 //! URL form of [`MemcachedConfig`] (see [`MemcachedConfig::from_url`]).
 
 use session_storage::StorageError;
+use session_storage::url::UrlSyntax;
 
 use crate::config::MemcachedConfig;
 
-fn bad(msg: impl Into<String>) -> StorageError {
-    StorageError::config(format!("invalid memcached URL: {}", msg.into()))
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// Percent-decodes `s` (`+` stays `+`); the result must be UTF-8.
-fn decode(s: &str) -> Result<String, StorageError> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            let hi = bytes.get(i + 1).copied().and_then(hex);
-            let lo = bytes.get(i + 2).copied().and_then(hex);
-            match (hi, lo) {
-                (Some(hi), Some(lo)) => out.push((hi << 4) | lo),
-                _ => return Err(bad("bad percent-encoding")),
-            }
-            i += 3;
-        } else {
-            out.push(b);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| bad("percent-encoding is not UTF-8"))
-}
-
-fn number<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, StorageError> {
-    v.parse()
-        .map_err(|_| bad(format!("`{name}` must be a number, got {v:?}")))
-}
-
-fn boolean(name: &str, v: &str) -> Result<bool, StorageError> {
-    match v {
-        "true" | "1" | "yes" | "on" => Ok(true),
-        "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(bad(format!("`{name}` must be true or false, got {v:?}"))),
-    }
-}
+const URL: UrlSyntax = UrlSyntax::new("memcached");
 
 fn apply_option(c: &mut MemcachedConfig, name: &str, v: String) -> Result<(), StorageError> {
     match name {
         "prefix" => c.prefix = Some(v),
         "suffix" => c.suffix = Some(v),
         "host" => c.host = Some(v),
-        "port" => c.port = Some(number(name, &v)?),
+        "port" => c.port = Some(URL.number(name, &v)?),
         "socket" => c.socket = Some(v),
-        "connect_timeout" => c.connect_timeout = Some(number(name, &v)?),
-        "send_timeout" => c.send_timeout = Some(number(name, &v)?),
-        "read_timeout" => c.read_timeout = Some(number(name, &v)?),
-        "keepalive_timeout" => c.keepalive_timeout = Some(number(name, &v)?),
+        "connect_timeout" => c.connect_timeout = Some(URL.number(name, &v)?),
+        "send_timeout" => c.send_timeout = Some(URL.number(name, &v)?),
+        "read_timeout" => c.read_timeout = Some(URL.number(name, &v)?),
+        "keepalive_timeout" => c.keepalive_timeout = Some(URL.number(name, &v)?),
         "pool" => c.pool = Some(v),
-        "pool_size" => c.pool_size = Some(number(name, &v)?),
-        "backlog" => c.backlog = Some(number(name, &v)?),
-        "ssl" => c.ssl = Some(boolean(name, &v)?),
-        "ssl_verify" => c.ssl_verify = Some(boolean(name, &v)?),
+        "pool_size" => c.pool_size = Some(URL.number(name, &v)?),
+        "backlog" => c.backlog = Some(URL.number(name, &v)?),
+        "ssl" => c.ssl = Some(URL.boolean(name, &v)?),
+        "ssl_verify" => c.ssl_verify = Some(URL.boolean(name, &v)?),
         "server_name" => c.server_name = Some(v),
         "ssl_trusted_certificate" => c.ssl_trusted_certificate = Some(v.into()),
-        "compaction_probability" => c.compaction_probability = Some(number(name, &v)?),
-        _ => return Err(bad(format!("unknown option `{name}`"))),
+        "compaction_probability" => c.compaction_probability = Some(URL.number(name, &v)?),
+        _ => return Err(URL.invalid(format!("unknown option `{name}`"))),
     }
     Ok(())
 }
@@ -81,10 +36,13 @@ fn host_port(s: &str) -> Result<(String, Option<u16>), StorageError> {
     let (host, port) = if let Some(rest) = s.strip_prefix('[') {
         let (host, after) = rest
             .split_once(']')
-            .ok_or_else(|| bad("unclosed '[' in host"))?;
+            .ok_or_else(|| URL.invalid("unclosed '[' in host"))?;
         let port = match after {
             "" => None,
-            p => Some(p.strip_prefix(':').ok_or_else(|| bad("junk after ']'"))?),
+            p => Some(
+                p.strip_prefix(':')
+                    .ok_or_else(|| URL.invalid("junk after ']'"))?,
+            ),
         };
         (host, port)
     } else {
@@ -94,15 +52,18 @@ fn host_port(s: &str) -> Result<(String, Option<u16>), StorageError> {
         }
     };
     if host.is_empty() {
-        return Err(bad("empty host"));
+        return Err(URL.invalid("empty host"));
     }
-    Ok((decode(host)?, port.map(|p| number("port", p)).transpose()?))
+    Ok((
+        URL.decode(host)?,
+        port.map(|p| URL.number("port", p)).transpose()?,
+    ))
 }
 
 pub(crate) fn parse(url: &str) -> Result<MemcachedConfig, StorageError> {
     let (scheme, rest) = url
         .split_once("://")
-        .ok_or_else(|| bad("missing `scheme://`"))?;
+        .ok_or_else(|| URL.invalid("missing `scheme://`"))?;
     let (location, query) = match rest.split_once('?') {
         Some((l, q)) => (l, Some(q)),
         None => (rest, None),
@@ -112,7 +73,7 @@ pub(crate) fn parse(url: &str) -> Result<MemcachedConfig, StorageError> {
         "memcache" | "memcached" => {
             let authority = location.strip_suffix('/').unwrap_or(location);
             if authority.contains('/') || authority.contains('@') {
-                return Err(bad("expected memcache://host[:port][?options]"));
+                return Err(URL.invalid("expected memcache://host[:port][?options]"));
             }
             let (host, port) = host_port(authority)?;
             c.host = Some(host);
@@ -120,18 +81,15 @@ pub(crate) fn parse(url: &str) -> Result<MemcachedConfig, StorageError> {
         }
         "memcache+unix" | "memcached+unix" | "unix" => {
             if !location.starts_with('/') {
-                return Err(bad("expected memcache+unix:///absolute/path.sock"));
+                return Err(URL.invalid("expected memcache+unix:///absolute/path.sock"));
             }
-            c.socket = Some(decode(location)?);
+            c.socket = Some(URL.decode(location)?);
         }
-        other => return Err(bad(format!("unknown scheme `{other}`"))),
+        other => return Err(URL.invalid(format!("unknown scheme `{other}`"))),
     }
-    for pair in query.into_iter().flat_map(|q| q.split('&')) {
-        if pair.is_empty() {
-            continue;
-        }
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        apply_option(&mut c, &decode(name)?, decode(value)?)?;
+    for pair in URL.query_pairs(query) {
+        let (name, value) = pair?;
+        apply_option(&mut c, &name, value)?;
     }
     Ok(c)
 }

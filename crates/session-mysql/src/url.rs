@@ -1,61 +1,16 @@
 //! URL form of [`MysqlConfig`] (see [`MysqlConfig::from_url`]).
 
 use session_storage::StorageError;
+use session_storage::url::UrlSyntax;
 
 use crate::config::MysqlConfig;
 
-fn bad(msg: impl Into<String>) -> StorageError {
-    StorageError::config(format!("invalid mysql URL: {}", msg.into()))
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// Percent-decodes `s` (`+` stays `+`); the result must be UTF-8.
-fn decode(s: &str) -> Result<String, StorageError> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hi = bytes.get(i + 1).copied().and_then(hex);
-            let lo = bytes.get(i + 2).copied().and_then(hex);
-            match (hi, lo) {
-                (Some(hi), Some(lo)) => out.push((hi << 4) | lo),
-                _ => return Err(bad("bad percent-encoding")),
-            }
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| bad("percent-encoding is not UTF-8"))
-}
-
-fn number<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, StorageError> {
-    v.parse()
-        .map_err(|_| bad(format!("`{name}` must be a number, got {v:?}")))
-}
-
-fn boolean(name: &str, v: &str) -> Result<bool, StorageError> {
-    match v {
-        "true" | "1" | "yes" | "on" => Ok(true),
-        "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(bad(format!("`{name}` must be true or false, got {v:?}"))),
-    }
-}
+const URL: UrlSyntax = UrlSyntax::new("mysql");
 
 fn apply_option(c: &mut MysqlConfig, name: &str, v: String) -> Result<(), StorageError> {
     match name {
         "host" => c.host = Some(v),
-        "port" => c.port = Some(number(name, &v)?),
+        "port" => c.port = Some(URL.number(name, &v)?),
         "socket" => c.socket = Some(v),
         "username" => c.username = Some(v),
         "password" => c.password = Some(v),
@@ -63,19 +18,19 @@ fn apply_option(c: &mut MysqlConfig, name: &str, v: String) -> Result<(), Storag
         "database" => c.database = Some(v),
         "table" | "table_name" => c.table = Some(v),
         "table_meta" | "table_name_meta" => c.table_meta = Some(v),
-        "max_packet_size" => c.max_packet_size = Some(number(name, &v)?),
-        "connect_timeout" => c.connect_timeout = Some(number(name, &v)?),
-        "send_timeout" => c.send_timeout = Some(number(name, &v)?),
-        "read_timeout" => c.read_timeout = Some(number(name, &v)?),
-        "keepalive_timeout" => c.keepalive_timeout = Some(number(name, &v)?),
+        "max_packet_size" => c.max_packet_size = Some(URL.number(name, &v)?),
+        "connect_timeout" => c.connect_timeout = Some(URL.number(name, &v)?),
+        "send_timeout" => c.send_timeout = Some(URL.number(name, &v)?),
+        "read_timeout" => c.read_timeout = Some(URL.number(name, &v)?),
+        "keepalive_timeout" => c.keepalive_timeout = Some(URL.number(name, &v)?),
         "pool" => c.pool = Some(v),
-        "pool_size" => c.pool_size = Some(number(name, &v)?),
-        "backlog" => c.backlog = Some(number(name, &v)?),
-        "ssl" => c.ssl = Some(boolean(name, &v)?),
-        "ssl_verify" => c.ssl_verify = Some(boolean(name, &v)?),
+        "pool_size" => c.pool_size = Some(URL.number(name, &v)?),
+        "backlog" => c.backlog = Some(URL.number(name, &v)?),
+        "ssl" => c.ssl = Some(URL.boolean(name, &v)?),
+        "ssl_verify" => c.ssl_verify = Some(URL.boolean(name, &v)?),
         "server_name" => c.server_name = Some(v),
         "ssl_trusted_certificate" => c.ssl_trusted_certificate = Some(v.into()),
-        _ => return Err(bad(format!("unknown option `{name}`"))),
+        _ => return Err(URL.invalid(format!("unknown option `{name}`"))),
     }
     Ok(())
 }
@@ -83,21 +38,21 @@ fn apply_option(c: &mut MysqlConfig, name: &str, v: String) -> Result<(), Storag
 pub(crate) fn parse(url: &str) -> Result<MysqlConfig, StorageError> {
     let (scheme, rest) = url
         .split_once("://")
-        .ok_or_else(|| bad("missing scheme (mysql://, mariadb://, mysql+unix://)"))?;
+        .ok_or_else(|| URL.invalid("missing scheme (mysql://, mariadb://, mysql+unix://)"))?;
     let (rest, query) = match rest.split_once('?') {
         Some((r, q)) => (r, Some(q)),
         None => (rest, None),
     };
     if rest.contains('#') || query.is_some_and(|q| q.contains('#')) {
-        return Err(bad("fragments are not supported"));
+        return Err(URL.invalid("fragments are not supported"));
     }
     let mut c = MysqlConfig::default();
     match scheme {
         "unix" | "mysql+unix" | "mariadb+unix" => {
             if rest.is_empty() {
-                return Err(bad("missing socket path"));
+                return Err(URL.invalid("missing socket path"));
             }
-            c.socket = Some(decode(rest)?);
+            c.socket = Some(URL.decode(rest)?);
         }
         "mysql" | "mariadb" => {
             let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
@@ -108,10 +63,10 @@ pub(crate) fn parse(url: &str) -> Result<MysqlConfig, StorageError> {
                         None => (userinfo, None),
                     };
                     if !user.is_empty() {
-                        c.username = Some(decode(user)?);
+                        c.username = Some(URL.decode(user)?);
                     }
                     if let Some(p) = pass {
-                        c.password = Some(decode(p)?);
+                        c.password = Some(URL.decode(p)?);
                     }
                     hostport
                 }
@@ -120,10 +75,13 @@ pub(crate) fn parse(url: &str) -> Result<MysqlConfig, StorageError> {
             let (host, port) = if let Some(inner) = hostport.strip_prefix('[') {
                 let (host, after) = inner
                     .split_once(']')
-                    .ok_or_else(|| bad("unclosed '[' in host"))?;
+                    .ok_or_else(|| URL.invalid("unclosed '[' in host"))?;
                 let port = match after {
                     "" => None,
-                    p => Some(p.strip_prefix(':').ok_or_else(|| bad("junk after ']'"))?),
+                    p => Some(
+                        p.strip_prefix(':')
+                            .ok_or_else(|| URL.invalid("junk after ']'"))?,
+                    ),
                 };
                 (host, port)
             } else {
@@ -133,28 +91,28 @@ pub(crate) fn parse(url: &str) -> Result<MysqlConfig, StorageError> {
                 }
             };
             if !host.is_empty() {
-                c.host = Some(decode(host)?);
+                c.host = Some(URL.decode(host)?);
             }
             if let Some(p) = port {
-                c.port = Some(number("port", p)?);
+                c.port = Some(URL.number("port", p)?);
             }
             let path = path.trim_end_matches('/');
             if !path.is_empty() {
                 if path.contains('/') {
-                    return Err(bad("the path must be a single database name"));
+                    return Err(URL.invalid("the path must be a single database name"));
                 }
-                c.database = Some(decode(path)?);
+                c.database = Some(URL.decode(path)?);
             }
         }
         other => {
-            return Err(bad(format!(
+            return Err(URL.invalid(format!(
                 "unsupported scheme `{other}` (mysql://, mariadb://, mysql+unix://)"
             )));
         }
     }
-    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        apply_option(&mut c, &decode(name)?, decode(value)?)?;
+    for pair in URL.query_pairs(query) {
+        let (name, value) = pair?;
+        apply_option(&mut c, &name, value)?;
     }
     Ok(c)
 }

@@ -1,77 +1,32 @@
 //! URL form of [`PostgresConfig`] (see [`PostgresConfig::from_url`]).
 
 use session_storage::StorageError;
+use session_storage::url::UrlSyntax;
 
 use crate::config::PostgresConfig;
 
-fn bad(msg: impl Into<String>) -> StorageError {
-    StorageError::config(format!("invalid postgres URL: {}", msg.into()))
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// Percent-decodes `s` (`+` stays `+`); the result must be UTF-8.
-fn decode(s: &str) -> Result<String, StorageError> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hi = bytes.get(i + 1).copied().and_then(hex);
-            let lo = bytes.get(i + 2).copied().and_then(hex);
-            match (hi, lo) {
-                (Some(hi), Some(lo)) => out.push(hi << 4 | lo),
-                _ => return Err(bad("bad percent-encoding")),
-            }
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| bad("percent-encoding is not UTF-8"))
-}
-
-fn number<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, StorageError> {
-    v.parse()
-        .map_err(|_| bad(format!("`{name}` must be a number, got {v:?}")))
-}
-
-fn boolean(name: &str, v: &str) -> Result<bool, StorageError> {
-    match v {
-        "true" | "1" | "yes" | "on" => Ok(true),
-        "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(bad(format!("`{name}` must be true or false, got {v:?}"))),
-    }
-}
+const URL: UrlSyntax = UrlSyntax::new("postgres");
 
 fn apply_option(c: &mut PostgresConfig, name: &str, v: String) -> Result<(), StorageError> {
     match name {
         "host" => c.host = Some(v),
-        "port" => c.port = Some(number(name, &v)?),
+        "port" => c.port = Some(URL.number(name, &v)?),
         "application" | "application_name" => c.application = Some(v),
         "username" | "user" => c.username = Some(v),
         "password" => c.password = Some(v),
         "database" | "dbname" => c.database = Some(v),
         "table" | "table_name" => c.table = Some(v),
         "table_meta" | "table_name_meta" => c.table_meta = Some(v),
-        "connect_timeout" => c.connect_timeout = Some(number(name, &v)?),
-        "send_timeout" => c.send_timeout = Some(number(name, &v)?),
-        "read_timeout" => c.read_timeout = Some(number(name, &v)?),
-        "keepalive_timeout" => c.keepalive_timeout = Some(number(name, &v)?),
+        "connect_timeout" => c.connect_timeout = Some(URL.number(name, &v)?),
+        "send_timeout" => c.send_timeout = Some(URL.number(name, &v)?),
+        "read_timeout" => c.read_timeout = Some(URL.number(name, &v)?),
+        "keepalive_timeout" => c.keepalive_timeout = Some(URL.number(name, &v)?),
         "pool" => c.pool = Some(v),
-        "pool_size" => c.pool_size = Some(number(name, &v)?),
-        "backlog" => c.backlog = Some(number(name, &v)?),
-        "ssl" => c.ssl = Some(boolean(name, &v)?),
-        "ssl_verify" => c.ssl_verify = Some(boolean(name, &v)?),
-        "ssl_required" => c.ssl_required = Some(boolean(name, &v)?),
+        "pool_size" => c.pool_size = Some(URL.number(name, &v)?),
+        "backlog" => c.backlog = Some(URL.number(name, &v)?),
+        "ssl" => c.ssl = Some(URL.boolean(name, &v)?),
+        "ssl_verify" => c.ssl_verify = Some(URL.boolean(name, &v)?),
+        "ssl_required" => c.ssl_required = Some(URL.boolean(name, &v)?),
         "server_name" => c.server_name = Some(v),
         "ssl_trusted_certificate" | "sslrootcert" => c.ssl_trusted_certificate = Some(v.into()),
         "sslmode" => match v.as_str() {
@@ -91,9 +46,9 @@ fn apply_option(c: &mut PostgresConfig, name: &str, v: String) -> Result<(), Sto
                 c.ssl_required = Some(true);
                 c.ssl_verify = Some(v != "require");
             }
-            _ => return Err(bad(format!("unknown `sslmode` {v:?}"))),
+            _ => return Err(URL.invalid(format!("unknown `sslmode` {v:?}"))),
         },
-        _ => return Err(bad(format!("unknown option `{name}`"))),
+        _ => return Err(URL.invalid(format!("unknown option `{name}`"))),
     }
     Ok(())
 }
@@ -101,16 +56,16 @@ fn apply_option(c: &mut PostgresConfig, name: &str, v: String) -> Result<(), Sto
 pub(crate) fn parse(url: &str) -> Result<PostgresConfig, StorageError> {
     let (scheme, rest) = url
         .split_once("://")
-        .ok_or_else(|| bad("missing scheme (postgres:// or postgresql://)"))?;
+        .ok_or_else(|| URL.invalid("missing scheme (postgres:// or postgresql://)"))?;
     if scheme != "postgres" && scheme != "postgresql" {
-        return Err(bad(format!("unknown scheme `{scheme}`")));
+        return Err(URL.invalid(format!("unknown scheme `{scheme}`")));
     }
     let (rest, query) = match rest.split_once('?') {
         Some((r, q)) => (r, Some(q)),
         None => (rest, None),
     };
     if rest.contains('#') || query.is_some_and(|q| q.contains('#')) {
-        return Err(bad("fragments are not supported"));
+        return Err(URL.invalid("fragments are not supported"));
     }
     let mut c = PostgresConfig::default();
     let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
@@ -121,25 +76,28 @@ pub(crate) fn parse(url: &str) -> Result<PostgresConfig, StorageError> {
                 None => (userinfo, None),
             };
             if !user.is_empty() {
-                c.username = Some(decode(user)?);
+                c.username = Some(URL.decode(user)?);
             }
             if let Some(pass) = pass {
-                c.password = Some(decode(pass)?);
+                c.password = Some(URL.decode(pass)?);
             }
             hostport
         }
         None => authority,
     };
     if hostport.contains(',') {
-        return Err(bad("only one host is supported"));
+        return Err(URL.invalid("only one host is supported"));
     }
     let (host, port) = if let Some(inner) = hostport.strip_prefix('[') {
         let (host, after) = inner
             .split_once(']')
-            .ok_or_else(|| bad("unclosed '[' in host"))?;
+            .ok_or_else(|| URL.invalid("unclosed '[' in host"))?;
         let port = match after {
             "" => None,
-            p => Some(p.strip_prefix(':').ok_or_else(|| bad("junk after ']'"))?),
+            p => Some(
+                p.strip_prefix(':')
+                    .ok_or_else(|| URL.invalid("junk after ']'"))?,
+            ),
         };
         (host, port)
     } else {
@@ -149,20 +107,20 @@ pub(crate) fn parse(url: &str) -> Result<PostgresConfig, StorageError> {
         }
     };
     if !host.is_empty() {
-        c.host = Some(decode(host)?);
+        c.host = Some(URL.decode(host)?);
     }
     if let Some(port) = port {
-        c.port = Some(number("port", port)?);
+        c.port = Some(URL.number("port", port)?);
     }
     if !path.is_empty() {
         if path.contains('/') {
-            return Err(bad("unexpected path segments"));
+            return Err(URL.invalid("unexpected path segments"));
         }
-        c.database = Some(decode(path)?);
+        c.database = Some(URL.decode(path)?);
     }
-    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        apply_option(&mut c, &decode(name)?, decode(value)?)?;
+    for pair in URL.query_pairs(query) {
+        let (name, value) = pair?;
+        apply_option(&mut c, &name, value)?;
     }
     Ok(c)
 }

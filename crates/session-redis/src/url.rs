@@ -1,66 +1,24 @@
 //! URL form of [`RedisConfig`] (see [`RedisConfig::from_url`]).
 
 use session_storage::StorageError;
+use session_storage::url::UrlSyntax;
 
 use crate::config::{NodeAddr, RedisConfig, Role};
 
-fn bad(msg: impl Into<String>) -> StorageError {
-    StorageError::config(format!("invalid redis URL: {}", msg.into()))
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// Percent-decodes `s` (and `+` stays `+`); the result must be UTF-8.
-fn decode(s: &str) -> Result<String, StorageError> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hi = bytes.get(i + 1).copied().and_then(hex);
-            let lo = bytes.get(i + 2).copied().and_then(hex);
-            match (hi, lo) {
-                (Some(hi), Some(lo)) => out.push(hi << 4 | lo),
-                _ => return Err(bad("bad percent-encoding")),
-            }
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| bad("percent-encoding is not UTF-8"))
-}
-
-fn number<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, StorageError> {
-    v.parse()
-        .map_err(|_| bad(format!("`{name}` must be a number, got {v:?}")))
-}
-
-fn boolean(name: &str, v: &str) -> Result<bool, StorageError> {
-    match v {
-        "true" | "1" | "yes" | "on" => Ok(true),
-        "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(bad(format!("`{name}` must be true or false, got {v:?}"))),
-    }
-}
+const URL: UrlSyntax = UrlSyntax::new("redis");
 
 /// `host[:port]` with an IPv6 literal in brackets allowed.
 fn host_port(s: &str) -> Result<NodeAddr, StorageError> {
     let (host, port) = if let Some(rest) = s.strip_prefix('[') {
         let (host, after) = rest
             .split_once(']')
-            .ok_or_else(|| bad("unclosed '[' in host"))?;
+            .ok_or_else(|| URL.invalid("unclosed '[' in host"))?;
         let port = match after {
             "" => None,
-            p => Some(p.strip_prefix(':').ok_or_else(|| bad("junk after ']'"))?),
+            p => Some(
+                p.strip_prefix(':')
+                    .ok_or_else(|| URL.invalid("junk after ']'"))?,
+            ),
         };
         (host, port)
     } else {
@@ -70,11 +28,11 @@ fn host_port(s: &str) -> Result<NodeAddr, StorageError> {
         }
     };
     if host.is_empty() {
-        return Err(bad("empty host"));
+        return Err(URL.invalid("empty host"));
     }
     Ok(NodeAddr {
-        host: Some(decode(host)?),
-        port: port.map(|p| number("port", p)).transpose()?,
+        host: Some(URL.decode(host)?),
+        port: port.map(|p| URL.number("port", p)).transpose()?,
     })
 }
 
@@ -84,25 +42,25 @@ fn apply_option(c: &mut RedisConfig, name: &str, v: String) -> Result<(), Storag
         "suffix" => c.suffix = Some(v),
         "username" => c.username = Some(v),
         "password" => c.password = Some(v),
-        "database" | "db" => c.database = Some(number(name, &v)?),
-        "connect_timeout" => c.connect_timeout = Some(number(name, &v)?),
-        "send_timeout" => c.send_timeout = Some(number(name, &v)?),
-        "read_timeout" => c.read_timeout = Some(number(name, &v)?),
-        "keepalive_timeout" => c.keepalive_timeout = Some(number(name, &v)?),
+        "database" | "db" => c.database = Some(URL.number(name, &v)?),
+        "connect_timeout" => c.connect_timeout = Some(URL.number(name, &v)?),
+        "send_timeout" => c.send_timeout = Some(URL.number(name, &v)?),
+        "read_timeout" => c.read_timeout = Some(URL.number(name, &v)?),
+        "keepalive_timeout" => c.keepalive_timeout = Some(URL.number(name, &v)?),
         "pool" => c.pool = Some(v),
-        "pool_size" => c.pool_size = Some(number(name, &v)?),
-        "backlog" => c.backlog = Some(number(name, &v)?),
-        "ssl" => c.ssl = Some(boolean(name, &v)?),
-        "ssl_verify" => c.ssl_verify = Some(boolean(name, &v)?),
+        "pool_size" => c.pool_size = Some(URL.number(name, &v)?),
+        "backlog" => c.backlog = Some(URL.number(name, &v)?),
+        "ssl" => c.ssl = Some(URL.boolean(name, &v)?),
+        "ssl_verify" => c.ssl_verify = Some(URL.boolean(name, &v)?),
         "server_name" => c.server_name = Some(v),
         "ssl_trusted_certificate" => c.ssl_trusted_certificate = Some(v.into()),
-        "force_auth" => c.force_auth = Some(boolean(name, &v)?),
+        "force_auth" => c.force_auth = Some(URL.boolean(name, &v)?),
         "master" => c.master = Some(v),
         "role" => {
             c.role = Some(match v.as_str() {
                 "master" => Role::Master,
                 "slave" | "replica" => Role::Replica,
-                _ => return Err(bad(format!("`role` must be master or slave, got {v:?}"))),
+                _ => return Err(URL.invalid(format!("`role` must be master or slave, got {v:?}"))),
             });
         }
         "sentinel_username" => c.sentinel_username = Some(v),
@@ -110,10 +68,10 @@ fn apply_option(c: &mut RedisConfig, name: &str, v: String) -> Result<(), Storag
         "name" => c.name = Some(v),
         "lock_zone" => c.lock_zone = Some(v),
         "lock_prefix" => c.lock_prefix = Some(v),
-        "max_redirections" => c.max_redirections = Some(number(name, &v)?),
-        "max_connection_attempts" => c.max_connection_attempts = Some(number(name, &v)?),
-        "max_connection_timeout" => c.max_connection_timeout = Some(number(name, &v)?),
-        _ => return Err(bad(format!("unknown option `{name}`"))),
+        "max_redirections" => c.max_redirections = Some(URL.number(name, &v)?),
+        "max_connection_attempts" => c.max_connection_attempts = Some(URL.number(name, &v)?),
+        "max_connection_timeout" => c.max_connection_timeout = Some(URL.number(name, &v)?),
+        _ => return Err(URL.invalid(format!("unknown option `{name}`"))),
     }
     Ok(())
 }
@@ -121,21 +79,21 @@ fn apply_option(c: &mut RedisConfig, name: &str, v: String) -> Result<(), Storag
 pub(crate) fn parse(url: &str) -> Result<RedisConfig, StorageError> {
     let (scheme, rest) = url
         .split_once("://")
-        .ok_or_else(|| bad("missing scheme (redis://, rediss://, redis+unix://, redis+sentinel://, redis+cluster://)"))?;
+        .ok_or_else(|| URL.invalid("missing scheme (redis://, rediss://, redis+unix://, redis+sentinel://, redis+cluster://)"))?;
     let (rest, query) = match rest.split_once('?') {
         Some((r, q)) => (r, Some(q)),
         None => (rest, None),
     };
     if rest.contains('#') || query.is_some_and(|q| q.contains('#')) {
-        return Err(bad("fragments are not supported; use ?ssl_verify=false"));
+        return Err(URL.invalid("fragments are not supported; use ?ssl_verify=false"));
     }
     let mut c = RedisConfig::default();
     match scheme {
         "unix" | "redis+unix" => {
             if rest.is_empty() {
-                return Err(bad("missing socket path"));
+                return Err(URL.invalid("missing socket path"));
             }
-            c.socket = Some(decode(rest)?);
+            c.socket = Some(URL.decode(rest)?);
         }
         "redis" | "rediss" | "redis+sentinel" | "redis+cluster" => {
             let (authority, path) = match rest.split_once('/') {
@@ -149,10 +107,10 @@ pub(crate) fn parse(url: &str) -> Result<RedisConfig, StorageError> {
                         None => (userinfo, None),
                     };
                     if !user.is_empty() {
-                        c.username = Some(decode(user)?);
+                        c.username = Some(URL.decode(user)?);
                     }
                     if let Some(pass) = pass {
-                        c.password = Some(decode(pass)?);
+                        c.password = Some(URL.decode(pass)?);
                     }
                     hosts
                 }
@@ -167,14 +125,14 @@ pub(crate) fn parse(url: &str) -> Result<RedisConfig, StorageError> {
             match scheme {
                 "redis+sentinel" => {
                     if nodes.is_empty() {
-                        return Err(bad("no sentinel given"));
+                        return Err(URL.invalid("no sentinel given"));
                     }
                     c.sentinels = Some(nodes);
-                    c.master = segments.next().map(decode).transpose()?;
+                    c.master = segments.next().map(|s| URL.decode(s)).transpose()?;
                 }
                 "redis+cluster" => {
                     if nodes.is_empty() {
-                        return Err(bad("no cluster node given"));
+                        return Err(URL.invalid("no cluster node given"));
                     }
                     c.nodes = Some(nodes);
                 }
@@ -185,7 +143,7 @@ pub(crate) fn parse(url: &str) -> Result<RedisConfig, StorageError> {
                         c.port = node.port;
                     }
                     if nodes.next().is_some() {
-                        return Err(bad("a single-server URL names one host"));
+                        return Err(URL.invalid("a single-server URL names one host"));
                     }
                     if scheme == "rediss" {
                         c.ssl = Some(true);
@@ -193,17 +151,17 @@ pub(crate) fn parse(url: &str) -> Result<RedisConfig, StorageError> {
                 }
             }
             if let Some(db) = segments.next() {
-                c.database = Some(number("database", db)?);
+                c.database = Some(URL.number("database", db)?);
             }
             if segments.next().is_some() {
-                return Err(bad("unexpected path segments"));
+                return Err(URL.invalid("unexpected path segments"));
             }
         }
-        other => return Err(bad(format!("unknown scheme `{other}`"))),
+        other => return Err(URL.invalid(format!("unknown scheme `{other}`"))),
     }
-    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        apply_option(&mut c, &decode(name)?, decode(value)?)?;
+    for pair in URL.query_pairs(query) {
+        let (name, value) = pair?;
+        apply_option(&mut c, &name, value)?;
     }
     c.validate()?;
     Ok(c)

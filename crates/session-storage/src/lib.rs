@@ -108,6 +108,7 @@ mod keys;
 pub mod memory;
 mod request;
 mod storage;
+pub mod url;
 
 pub use error::{BoxError, ErrorKind, StorageError};
 pub use keys::KeyLayout;
