@@ -31,35 +31,6 @@ fn apply_option(c: &mut MemcachedConfig, name: &str, v: String) -> Result<(), St
     Ok(())
 }
 
-/// `host[:port]`, an IPv6 literal in brackets.
-fn host_port(s: &str) -> Result<(String, Option<u16>), StorageError> {
-    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
-        let (host, after) = rest
-            .split_once(']')
-            .ok_or_else(|| URL.invalid("unclosed '[' in host"))?;
-        let port = match after {
-            "" => None,
-            p => Some(
-                p.strip_prefix(':')
-                    .ok_or_else(|| URL.invalid("junk after ']'"))?,
-            ),
-        };
-        (host, port)
-    } else {
-        match s.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (s, None),
-        }
-    };
-    if host.is_empty() {
-        return Err(URL.invalid("empty host"));
-    }
-    Ok((
-        URL.decode(host)?,
-        port.map(|p| URL.number("port", p)).transpose()?,
-    ))
-}
-
 pub(crate) fn parse(url: &str) -> Result<MemcachedConfig, StorageError> {
     let (scheme, rest) = url
         .split_once("://")
@@ -75,7 +46,7 @@ pub(crate) fn parse(url: &str) -> Result<MemcachedConfig, StorageError> {
             if authority.contains('/') || authority.contains('@') {
                 return Err(URL.invalid("expected memcache://host[:port][?options]"));
             }
-            let (host, port) = host_port(authority)?;
+            let (host, port) = URL.host_port(authority)?;
             c.host = Some(host);
             c.port = port;
         }

@@ -88,24 +88,7 @@ pub(crate) fn parse(url: &str) -> Result<PostgresConfig, StorageError> {
     if hostport.contains(',') {
         return Err(URL.invalid("only one host is supported"));
     }
-    let (host, port) = if let Some(inner) = hostport.strip_prefix('[') {
-        let (host, after) = inner
-            .split_once(']')
-            .ok_or_else(|| URL.invalid("unclosed '[' in host"))?;
-        let port = match after {
-            "" => None,
-            p => Some(
-                p.strip_prefix(':')
-                    .ok_or_else(|| URL.invalid("junk after ']'"))?,
-            ),
-        };
-        (host, port)
-    } else {
-        match hostport.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (hostport, None),
-        }
-    };
+    let (host, port) = URL.split_host_port(hostport)?;
     if !host.is_empty() {
         c.host = Some(URL.decode(host)?);
     }

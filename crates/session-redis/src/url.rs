@@ -9,24 +9,7 @@ const URL: UrlSyntax = UrlSyntax::new("redis");
 
 /// `host[:port]` with an IPv6 literal in brackets allowed.
 fn host_port(s: &str) -> Result<NodeAddr, StorageError> {
-    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
-        let (host, after) = rest
-            .split_once(']')
-            .ok_or_else(|| URL.invalid("unclosed '[' in host"))?;
-        let port = match after {
-            "" => None,
-            p => Some(
-                p.strip_prefix(':')
-                    .ok_or_else(|| URL.invalid("junk after ']'"))?,
-            ),
-        };
-        (host, port)
-    } else {
-        match s.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (s, None),
-        }
-    };
+    let (host, port) = URL.split_host_port(s)?;
     if host.is_empty() {
         return Err(URL.invalid("empty host"));
     }

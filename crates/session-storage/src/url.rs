@@ -122,6 +122,67 @@ impl UrlSyntax {
         }
     }
 
+    /// Splits `host[:port]` (an IPv6 literal in brackets: `[::1]:6379`) into the raw host and
+    /// port texts, undecoded; the host may be empty.
+    ///
+    /// ```
+    /// let url = session_storage::url::UrlSyntax::new("redis");
+    /// assert_eq!(url.split_host_port("[::1]:6379")?, ("::1", Some("6379")));
+    /// assert_eq!(url.split_host_port("cache")?, ("cache", None));
+    /// assert!(url.split_host_port("[::1").is_err());
+    /// # Ok::<_, session_storage::StorageError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// An unclosed `[`, or anything but `:port` after `]`.
+    pub fn split_host_port<'s>(
+        &self,
+        s: &'s str,
+    ) -> Result<(&'s str, Option<&'s str>), StorageError> {
+        if let Some(rest) = s.strip_prefix('[') {
+            let (host, after) = rest
+                .split_once(']')
+                .ok_or_else(|| self.invalid("unclosed '[' in host"))?;
+            let port = match after {
+                "" => None,
+                p => Some(
+                    p.strip_prefix(':')
+                        .ok_or_else(|| self.invalid("junk after ']'"))?,
+                ),
+            };
+            Ok((host, port))
+        } else {
+            Ok(match s.rsplit_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (s, None),
+            })
+        }
+    }
+
+    /// `host[:port]` decoded: a non-empty host and the port as a number.
+    ///
+    /// ```
+    /// let url = session_storage::url::UrlSyntax::new("memcached");
+    /// assert_eq!(url.host_port("cache%2DA:11211")?, ("cache-A".to_owned(), Some(11211)));
+    /// assert!(url.host_port(":11211").is_err());
+    /// # Ok::<_, session_storage::StorageError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`split_host_port`](Self::split_host_port), an empty host, a bad port.
+    pub fn host_port(&self, s: &str) -> Result<(String, Option<u16>), StorageError> {
+        let (host, port) = self.split_host_port(s)?;
+        if host.is_empty() {
+            return Err(self.invalid("empty host"));
+        }
+        Ok((
+            self.decode(host)?,
+            port.map(|p| self.number("port", p)).transpose()?,
+        ))
+    }
+
     /// The decoded `name=value` pairs of a query string (without its `?`), skipping empty
     /// pairs; a pair without `=` has an empty value.
     ///
