@@ -44,11 +44,10 @@ mod enabled {
     use std::io;
     use std::sync::Arc;
 
-    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-    use rustls::crypto::WebPkiSupportedAlgorithms;
     use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-    use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+    use rustls::pki_types::{CertificateDer, ServerName};
+    use rustls::{ClientConfig, RootCertStore};
+    use session_storage::tls::AcceptAnyCertificate;
     use session_storage::{ErrorKind, StorageError};
     use tokio::net::TcpStream;
 
@@ -89,9 +88,7 @@ mod enabled {
             let client = if config.ssl_verify == Some(false) {
                 builder
                     .dangerous()
-                    .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate {
-                        algorithms: provider.signature_verification_algorithms,
-                    }))
+                    .with_custom_certificate_verifier(AcceptAnyCertificate::shared(&provider))
                     .with_no_client_auth()
             } else {
                 builder
@@ -153,48 +150,6 @@ mod enabled {
             return Err(bad("holds no PEM certificate"));
         }
         Ok(roots)
-    }
-
-    /// `ssl_verify = false`: any certificate chain and name is accepted (the handshake
-    /// signatures are still checked, which proves nothing without a trusted chain).
-    #[derive(Debug)]
-    struct AcceptAnyCertificate {
-        algorithms: WebPkiSupportedAlgorithms,
-    }
-
-    impl ServerCertVerifier for AcceptAnyCertificate {
-        fn verify_server_cert(
-            &self,
-            _end_entity: &CertificateDer<'_>,
-            _intermediates: &[CertificateDer<'_>],
-            _server_name: &ServerName<'_>,
-            _ocsp_response: &[u8],
-            _now: UnixTime,
-        ) -> Result<ServerCertVerified, rustls::Error> {
-            Ok(ServerCertVerified::assertion())
-        }
-
-        fn verify_tls12_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-        }
-
-        fn verify_tls13_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-        }
-
-        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-            self.algorithms.supported_schemes()
-        }
     }
 
     /// Classifies a failed handshake: a certificate the verifier rejected is `Config` (the

@@ -108,6 +108,9 @@ mod keys;
 pub mod memory;
 mod request;
 mod storage;
+#[cfg(feature = "rustls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
+pub mod tls;
 pub mod url;
 
 pub use error::{BoxError, ErrorKind, StorageError};
