@@ -51,7 +51,7 @@ fn main() -> ExitCode {
         Some("services") => match args.get(1).map(String::as_str) {
             Some("start") => services::start_detached(),
             Some("stop") => {
-                services::stop_redis();
+                services::stop();
                 Ok(())
             }
             _ => Err(format!("services takes start or stop\n\n{USAGE}")),

@@ -1,32 +1,6 @@
-//! Throwaway test servers on loopback for `cargo xtask test`.
-//!
-//! `start` brings up every server the storage tests need (installing the
-//! Debian packages when missing and permitted) and returns a guard that stops
-//! them when dropped. Servers a person already runs can be used instead by
-//! setting the tests' address variables and `SESSION_SERVICES=external`.
-//!
-//! Redis (session-redis's tests read these defaults; each can be overridden by
-//! the environment variable in brackets):
-//!
-//! | deployment | address | auth |
-//! |---|---|---|
-//! | single, the machine's own server | 127.0.0.1:6379 (`SESSION_REDIS_URL`) | none |
-//! | single with ACL user, password and a unix socket | 127.0.0.1:6390, `<dir>/redis.sock` | `password`; user `sessions` / `sessionspass` |
-//! | single over TLS (CA in `<dir>/tls/ca.crt`) | 127.0.0.1:6391 | none |
-//! | Sentinel: master, replica | 127.0.0.1:6380, 127.0.0.1:6381 | `password` |
-//! | Sentinel: three sentinels, master name `mymaster` | 127.0.0.1:26379-26381 (`SESSION_REDIS_SENTINELS`) | `sentinelpass` |
-//! | Cluster, three masters | 127.0.0.1:7000-7002 (`SESSION_REDIS_CLUSTER_NODES`) | `password` |
-//!
-//! Memcached (session-memcached's tests): 127.0.0.1:11211 (`SESSION_MEMCACHED_ADDR`), started
-//! as `memcached -l 127.0.0.1 -p 11211 -U 0 -m 64 -I 4m -A` (items up to 4 MiB: the
-//! conformance suite stores 2 MiB values) when nothing answers there (a memcached
-//! already there, e.g. Debian's own service, is used as it is).
-//!
-//! `<dir>` is `$TMPDIR/session-xtask-redis`. Servers run daemonized with
-//! `--save "" --appendonly no`. A deployment that already answers (another
-//! run's) is reused and left running; only what this run started is stopped.
-//! The 6379 server is the machine's: it is started only when nothing answers
-//! there, and never stopped otherwise.
+//! Redis deployments for session-redis's tests: single (the machine's 6379, started only
+//! when nothing answers there), auth + unix socket, TLS, Sentinel and Cluster (see the
+//! table in the parent module).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -34,55 +8,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::{Services, openssl, wait_for};
+
 /// Password of the password-protected test servers.
-const PASSWORD: &str = "password";
+pub(super) const PASSWORD: &str = "password";
 /// Password of the sentinels.
-const SENTINEL_PASSWORD: &str = "sentinelpass";
+pub(super) const SENTINEL_PASSWORD: &str = "sentinelpass";
 const SINGLE: u16 = 6379;
-const AUTH: u16 = 6390;
+pub(super) const AUTH: u16 = 6390;
 const TLS: u16 = 6391;
-const SENTINEL_DATA: [u16; 2] = [6380, 6381];
-const SENTINELS: [u16; 3] = [26379, 26380, 26381];
-const CLUSTER: [u16; 3] = [7000, 7001, 7002];
-const MEMCACHED: u16 = 11211;
-
-/// Running test servers; dropping it stops the ones this run started.
-#[derive(Debug, Default)]
-pub(crate) struct Services {
-    /// (port, password) of every server to shut down on drop.
-    owned: Vec<(u16, Option<&'static str>)>,
-    /// Ports of the memcached servers this run started.
-    memcached: Vec<u16>,
-}
-
-impl Drop for Services {
-    fn drop(&mut self) {
-        for (port, password) in self.owned.drain(..).rev() {
-            shutdown(port, password);
-        }
-        for port in self.memcached.drain(..) {
-            memcached_shutdown(port);
-        }
-    }
-}
-
-/// Starts the test servers.
-pub(crate) fn start() -> Result<Services, String> {
-    let mut services = Services::default();
-    if std::env::var("SESSION_SERVICES").as_deref() == Ok("external") {
-        eprintln!("services: SESSION_SERVICES=external, using the servers in the environment");
-        return Ok(services);
-    }
-    start_redis(&mut services)?;
-    start_memcached(&mut services)?;
-    Ok(services)
-}
-
-/// Starts the test servers and leaves them running (`cargo xtask services start`), for
-/// running one crate's tests by hand; [`stop_redis`] stops them.
-pub(crate) fn start_detached() -> Result<(), String> {
-    start().map(std::mem::forget)
-}
+pub(super) const SENTINEL_DATA: [u16; 2] = [6380, 6381];
+pub(super) const SENTINELS: [u16; 3] = [26379, 26380, 26381];
+pub(super) const CLUSTER: [u16; 3] = [7000, 7001, 7002];
 
 /// Stops the Redis test servers this machine runs for the tests (whoever started them):
 /// the sentinel deployment, the cluster, the auth and TLS servers. Never 6379.
@@ -98,87 +35,12 @@ pub(crate) fn stop_redis() {
     }
     shutdown(AUTH, Some(PASSWORD));
     shutdown(TLS + 100, None); // its plain-text port
-    // Only a memcached this tool started (it left its pid file); never the system's.
-    if redis_dir().join("memcached.pid").exists() {
-        memcached_shutdown(MEMCACHED);
-    }
 }
 
-/// The directory holding the servers' configuration, data and TLS files.
+/// The directory holding the Redis servers' configuration, data and TLS files (and
+/// memcached's pid file).
 pub(crate) fn redis_dir() -> PathBuf {
     std::env::temp_dir().join("session-xtask-redis")
-}
-
-fn which(bin: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(bin))
-            .find(|p| p.is_file())
-    })
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
-/// Installs the Debian packages providing the missing binaries, when running as root.
-///
-/// Sentinels run as `redis-server --sentinel` (the same program `redis-sentinel`
-/// is), so the `redis-sentinel` package, whose install would start a system
-/// sentinel on 26379, is not needed.
-fn ensure_packages() -> Result<(), String> {
-    let mut missing = Vec::new();
-    for (bin, package) in [
-        ("redis-server", "redis-server"),
-        ("redis-cli", "redis-tools"),
-        ("openssl", "openssl"),
-        ("memcached", "memcached"),
-    ] {
-        if which(bin).is_none() && !missing.contains(&package) {
-            missing.push(package);
-        }
-    }
-    if missing.is_empty() {
-        return Ok(());
-    }
-    if !is_root() || which("apt-get").is_none() {
-        return Err(format!(
-            "missing {} and cannot install them (need root and apt-get)",
-            missing.join(", ")
-        ));
-    }
-    eprintln!("services: apt-get install {}", missing.join(" "));
-    let quiet = |cmd: &mut Command| {
-        cmd.env("DEBIAN_FRONTEND", "noninteractive")
-            .stdout(Stdio::null())
-            .status()
-            .map_err(|e| format!("cannot run apt-get: {e}"))
-    };
-    quiet(Command::new("apt-get").arg("update"))?;
-    let status = quiet(
-        Command::new("apt-get")
-            .args(["install", "-y", "--no-install-recommends"])
-            .args(&missing),
-    )?;
-    if !status.success() {
-        return Err(format!("apt-get install {} failed", missing.join(" ")));
-    }
-    if missing.contains(&"memcached") {
-        // Debian starts its own memcached on 11211 (items up to 1 MiB); the tests get one
-        // of their own there instead.
-        let _ = Command::new("service")
-            .args(["memcached", "stop"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        let _ = wait_for("memcached stop", Duration::from_secs(5), || {
-            !memcached_answers(MEMCACHED)
-        });
-    }
-    Ok(())
 }
 
 /// One RESP reply, flattened to text.
@@ -250,28 +112,17 @@ fn query(port: u16, password: Option<&str>, args: &[&str]) -> Result<Reply, Stri
     send(args)
 }
 
-fn answers(port: u16, password: Option<&str>) -> bool {
+pub(super) fn answers(port: u16, password: Option<&str>) -> bool {
     matches!(query(port, password, &["PING"]), Ok(Reply::Ok(_)))
 }
 
-fn shutdown(port: u16, password: Option<&str>) {
+pub(super) fn shutdown(port: u16, password: Option<&str>) {
     // The server closes the connection instead of answering; that is success.
     let _ = query(port, password, &["SHUTDOWN", "NOSAVE"]);
     let deadline = Instant::now() + Duration::from_secs(5);
     while answers(port, password) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) -> Result<(), String> {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if ready() {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Err(format!("{what} not ready after {timeout:?}"))
 }
 
 /// Writes `conf` (plus the common lines) for the server on `port` and starts it daemonized.
@@ -319,21 +170,6 @@ fn spawn_server(
 }
 
 /// Runs `openssl` with whitespace-separated `args` in `dir`.
-fn openssl(dir: &Path, args: &str) -> Result<(), String> {
-    let status = Command::new("openssl")
-        .args(args.split_whitespace())
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map_err(|e| format!("cannot run openssl: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("openssl {args} failed"))
-    }
-}
-
 /// A CA and a server certificate for `localhost`, `redis.test` and 127.0.0.1.
 fn make_certs(dir: &Path) -> Result<(), String> {
     let tls = dir.join("tls");
@@ -365,8 +201,7 @@ fn make_certs(dir: &Path) -> Result<(), String> {
     )
 }
 
-fn start_redis(services: &mut Services) -> Result<(), String> {
-    ensure_packages()?;
+pub(super) fn start_redis(services: &mut Services) -> Result<(), String> {
     let dir = redis_dir();
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let timeout = Duration::from_secs(30);
@@ -413,102 +248,6 @@ fn start_redis(services: &mut Services) -> Result<(), String> {
         "services: redis single :{SINGLE}, auth :{AUTH}, tls :{TLS}, sentinel {SENTINEL_DATA:?} \
          + {SENTINELS:?}, cluster {CLUSTER:?}"
     );
-    Ok(())
-}
-
-/// Whether a memcached answers `version` on `port`.
-fn memcached_answers(port: u16) -> bool {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(300)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
-    if stream.write_all(b"version\r\n").is_err() {
-        return false;
-    }
-    let mut line = String::new();
-    BufReader::new(stream).read_line(&mut line).is_ok() && line.starts_with("VERSION ")
-}
-
-/// The `item_size_max` setting of the memcached on `port`.
-fn memcached_item_size_max(port: u16) -> Option<u64> {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(300)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
-    stream.write_all(b"stats settings\r\n").ok()?;
-    for line in BufReader::new(stream).lines() {
-        let line = line.ok()?;
-        if line.starts_with("END") {
-            return None;
-        }
-        if let Some(v) = line.strip_prefix("STAT item_size_max ") {
-            return v.trim().parse().ok();
-        }
-    }
-    None
-}
-
-/// Stops the memcached on `port` (started with `-A`, so it takes `shutdown`).
-fn memcached_shutdown(port: u16) {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    if let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
-        let _ = stream.write_all(b"shutdown\r\n");
-    }
-    let _ = wait_for("memcached shutdown", Duration::from_secs(5), || {
-        !memcached_answers(port)
-    });
-    let _ = std::fs::remove_file(redis_dir().join("memcached.pid"));
-}
-
-fn start_memcached(services: &mut Services) -> Result<(), String> {
-    if memcached_answers(MEMCACHED) {
-        let max = memcached_item_size_max(MEMCACHED).unwrap_or(0);
-        if max < 4 << 20 {
-            return Err(format!(
-                "the memcached on 127.0.0.1:{MEMCACHED} takes items up to {max} bytes; the \
-                 conformance suite stores 2 MiB values: restart it with `-I 4m`, or stop it and \
-                 let xtask start one"
-            ));
-        }
-        eprintln!("services: memcached :{MEMCACHED} (already running)");
-        return Ok(());
-    }
-    let dir = redis_dir();
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let port = MEMCACHED.to_string();
-    let pid = dir.join("memcached.pid");
-    let mut cmd = Command::new("memcached");
-    cmd.args([
-        "-d",
-        "-l",
-        "127.0.0.1",
-        "-p",
-        &port,
-        "-U",
-        "0",
-        "-m",
-        "64",
-        "-I",
-        "4m",
-        "-A",
-        "-P",
-    ])
-    .arg(&pid);
-    if is_root() {
-        cmd.args(["-u", "root"]);
-    }
-    let status = cmd
-        .stdout(Stdio::null())
-        .status()
-        .map_err(|e| format!("cannot run memcached: {e}"))?;
-    if !status.success() {
-        return Err(format!("memcached failed to start ({status})"));
-    }
-    services.memcached.push(MEMCACHED);
-    wait_for("memcached", Duration::from_secs(10), || {
-        memcached_answers(MEMCACHED)
-    })?;
-    eprintln!("services: memcached :{MEMCACHED}");
     Ok(())
 }
 
@@ -611,37 +350,4 @@ fn start_cluster(services: &mut Services, dir: &Path, timeout: Duration) -> Resu
         return Err(format!("redis-cli --cluster create failed ({status})"));
     }
     wait_for("cluster", timeout, cluster_ok)
-}
-
-#[cfg(test)]
-mod tests {
-    /// Brings the test servers up and leaves them running, for working on the storage
-    /// crates: `cargo test -p xtask -- --ignored services_up`.
-    #[test]
-    #[ignore = "starts servers and leaves them running"]
-    fn services_up() {
-        if let Err(e) = super::start_detached() {
-            panic!("{e}");
-        }
-    }
-
-    /// Stops them again: `cargo test -p xtask -- --ignored services_down`.
-    #[test]
-    #[ignore = "stops the test servers"]
-    fn services_down() {
-        super::stop_redis();
-        let ports = super::CLUSTER.into_iter().chain(super::SENTINEL_DATA);
-        for port in ports.chain([super::AUTH]) {
-            assert!(
-                !super::answers(port, Some(super::PASSWORD)),
-                "{port} still up"
-            );
-        }
-        for port in super::SENTINELS {
-            assert!(
-                !super::answers(port, Some(super::SENTINEL_PASSWORD)),
-                "{port} still up"
-            );
-        }
-    }
 }
