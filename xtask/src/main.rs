@@ -21,7 +21,9 @@ usage: cargo xtask <command>
 
 commands:
   test               fmt --check, clippy -D warnings, cargo test --workspace, vectors
-  services start     start the test servers (Redis sentinel, cluster, ...) and leave them up
+  services start     start the test servers (Redis sentinel, cluster, memcached, and
+                     PostgreSQL / MariaDB when none answers on 5432 / 3306), leave them
+                     up and print the variables to export (eval \"$(cargo xtask services start)\")
   services stop      stop them
   vectors [FILE]     check a lua-resty-session vectors file
                      (default: $SESSION_VECTORS or ../shared/vectors/lua-resty-session-4.1.5.json)
@@ -49,7 +51,12 @@ fn main() -> ExitCode {
         }
         Some("test") => test(),
         Some("services") => match args.get(1).map(String::as_str) {
-            Some("start") => services::start_detached(),
+            Some("start") => services::start_detached().map(|env| {
+                // For `eval "$(cargo xtask services start)"`.
+                for (name, value) in env {
+                    println!("export {name}={}", shell_quote(&value));
+                }
+            }),
             Some("stop") => {
                 services::stop();
                 Ok(())
@@ -84,11 +91,25 @@ fn run_vectors(path: &Path) -> Result<(), String> {
     }
 }
 
+/// `value` quoted for a POSIX shell.
+fn shell_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "'\\''"))
+}
+
 fn cargo(args: &[&str]) -> Result<(), String> {
+    cargo_with_env(args, &[])
+}
+
+/// Runs cargo with `env` added to its environment.
+fn cargo_with_env(args: &[&str], env: &[(String, String)]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    for (name, value) in env {
+        eprintln!("$ export {name}={}", shell_quote(value));
+    }
     eprintln!("$ cargo {}", args.join(" "));
     let status = Command::new(&cargo)
         .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .current_dir(workspace_root())
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
@@ -110,7 +131,7 @@ fn test() -> Result<(), String> {
         "warnings",
     ])?;
     let services = services::start()?;
-    cargo(&["test", "--workspace"])?;
+    cargo_with_env(&["test", "--workspace"], services.env())?;
     drop(services);
     run_vectors(&default_vectors())
 }

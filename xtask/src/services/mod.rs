@@ -22,17 +22,36 @@
 //! conformance suite stores 2 MiB values) when nothing answers there (a memcached
 //! already there, e.g. Debian's own service, is used as it is).
 //!
+//! PostgreSQL (session-pg's tests, and the facade's and session-core's SQL tests): the
+//! machine's server on 127.0.0.1:5432 when one answers there or `SESSION_PG_URL` is set;
+//! else a private one (see [`postgres`]) on a free loopback port, whose address
+//! (`SESSION_PG_URL`, user `postgres` without password, database `test`) and CA
+//! (`SESSION_PG_TLS`) are handed to the tests.
+//!
+//! MariaDB (session-mysql's tests and the same others): the machine's server on
+//! 127.0.0.1:3306 when one answers there or `SESSION_MYSQL_URL` is set; else a private
+//! one (see [`mariadb`]) on a free loopback port (`SESSION_MYSQL_URL`, `root` without
+//! password, database `test`; `SESSION_MYSQL_SOCKET`, its unix socket).
+//!
+//! The private SQL servers live in `<target>/xtask-services/{pg,mariadb}` (`<target>` is
+//! `$CARGO_TARGET_DIR`, else the workspace's `target`; `$TMPDIR/session-xtask-services`
+//! when PostgreSQL's unprivileged user cannot reach `<target>`), initialised afresh
+//! each time; stopping one removes its data and keeps its logs there.
+//!
 //! `<dir>` is `$TMPDIR/session-xtask-redis`. Servers run daemonized with
 //! `--save "" --appendonly no`. A deployment that already answers (another
 //! run's) is reused and left running; only what this run started is stopped.
 //! The 6379 server is the machine's: it is started only when nothing answers
 //! there, and never stopped otherwise.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod mariadb;
 mod memcached;
+mod postgres;
 mod redis;
 
 pub(crate) use redis::stop_redis;
@@ -44,10 +63,32 @@ pub(crate) struct Services {
     owned: Vec<(u16, Option<&'static str>)>,
     /// Ports of the memcached servers this run started.
     memcached: Vec<u16>,
+    /// The private SQL servers this run started.
+    sql: Vec<SqlServer>,
+    /// What the tests must be told: the private SQL servers' addresses.
+    env: Vec<(String, String)>,
+}
+
+impl Services {
+    /// The variables that point the tests at the private servers (empty when the
+    /// machine's own servers, or those of the environment, are used).
+    pub(crate) fn env(&self) -> &[(String, String)] {
+        &self.env
+    }
+
+    /// Takes `server` into the set this run stops, and returns it for filling in.
+    fn own(&mut self, server: SqlServer) -> &mut SqlServer {
+        self.sql.push(server);
+        let last = self.sql.len() - 1;
+        &mut self.sql[last]
+    }
 }
 
 impl Drop for Services {
     fn drop(&mut self) {
+        for server in self.sql.drain(..).rev() {
+            server.stop();
+        }
         for (port, password) in self.owned.drain(..).rev() {
             redis::shutdown(port, password);
         }
@@ -64,26 +105,226 @@ pub(crate) fn start() -> Result<Services, String> {
         eprintln!("services: SESSION_SERVICES=external, using the servers in the environment");
         return Ok(services);
     }
-    ensure_packages()?;
+    let pg = postgres::wanted();
+    let maria = mariadb::wanted();
+    ensure_packages(pg, maria)?;
     redis::start_redis(&mut services)?;
     memcached::start_memcached(&mut services)?;
+    if pg {
+        postgres::start(&mut services)?;
+    } else {
+        eprintln!("services: postgresql: SESSION_PG_URL, else the server on 127.0.0.1:5432");
+    }
+    if maria {
+        mariadb::start(&mut services)?;
+    } else {
+        eprintln!("services: mariadb: SESSION_MYSQL_URL, else the server on 127.0.0.1:3306");
+    }
     Ok(services)
 }
 
 /// Starts the test servers and leaves them running (`cargo xtask services start`), for
-/// running one crate's tests by hand; [`stop`] stops them.
-pub(crate) fn start_detached() -> Result<(), String> {
-    start().map(std::mem::forget)
+/// running one crate's tests by hand; returns the variables to export for them. [`stop`]
+/// stops them.
+pub(crate) fn start_detached() -> Result<Vec<(String, String)>, String> {
+    let mut services = start()?;
+    let env = std::mem::take(&mut services.env);
+    std::mem::forget(services);
+    Ok(env)
 }
 
 /// Stops the test servers `cargo xtask services start` (or any run) left behind: the Redis
-/// deployments (never 6379) and a memcached this tool started.
+/// deployments (never 6379), a memcached this tool started and the private SQL servers.
 pub(crate) fn stop() {
     stop_redis();
     // Only a memcached this tool started (it left its pid file); never the system's.
     if redis::redis_dir().join("memcached.pid").exists() {
         memcached::memcached_shutdown(memcached::MEMCACHED);
     }
+    for kind in ["pg", "mariadb"] {
+        for dir in candidate_dirs(kind) {
+            if dir.exists() {
+                SqlServer::new(kind, dir).stop();
+            }
+        }
+    }
+}
+
+/// A private PostgreSQL or MariaDB: `kind` is `pg` or `mariadb`.
+#[derive(Debug)]
+struct SqlServer {
+    kind: &'static str,
+    dir: PathBuf,
+    port: u16,
+    env: Vec<(String, String)>,
+}
+
+impl SqlServer {
+    fn new(kind: &'static str, dir: PathBuf) -> Self {
+        Self {
+            kind,
+            dir,
+            port: 0,
+            env: Vec::new(),
+        }
+    }
+
+    /// The server of `kind` an earlier `services start` left running, if it answers.
+    fn running(kind: &'static str, answers: fn(u16) -> bool) -> Option<Self> {
+        candidate_dirs(kind).into_iter().find_map(|dir| {
+            let port = std::fs::read_to_string(dir.join("port"))
+                .ok()?
+                .trim()
+                .parse()
+                .ok()?;
+            let env = std::fs::read_to_string(dir.join("env")).ok()?;
+            let env = env
+                .lines()
+                .filter_map(|l| l.split_once('='))
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            answers(port).then_some(Self {
+                kind,
+                dir,
+                port,
+                env,
+            })
+        })
+    }
+
+    /// Records the port and variables for [`SqlServer::running`].
+    fn save(&self) -> Result<(), String> {
+        let env: String = self.env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        for (name, text) in [("port", format!("{}\n", self.port)), ("env", env)] {
+            let file = self.dir.join(name);
+            std::fs::write(&file, text).map_err(|e| format!("{}: {e}", file.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Stops the server and removes its data (the logs stay).
+    fn stop(self) {
+        match self.kind {
+            "pg" => postgres::stop(&self.dir),
+            _ => mariadb::stop(&self.dir),
+        }
+        for name in ["data", "port", "env"] {
+            let path = self.dir.join(name);
+            let _ = std::fs::remove_dir_all(&path).or_else(|_| std::fs::remove_file(&path));
+        }
+    }
+}
+
+/// Where a private server of `kind` lives: under the target directory, else (for a
+/// server running as another user who cannot reach it) under the temporary directory.
+fn candidate_dirs(kind: &str) -> [PathBuf; 2] {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || crate::workspace_root().join("target"),
+        |dir| crate::workspace_root().join(dir),
+    );
+    [
+        target.join("xtask-services").join(kind),
+        std::env::temp_dir()
+            .join("session-xtask-services")
+            .join(kind),
+    ]
+}
+
+/// An empty directory for a new server of `kind` (stopping, with `stop`, one an earlier
+/// run left there). `other_user`: the server runs as another user, who must be able to
+/// reach the directory (every existing ancestor searchable by others).
+fn fresh_dir(kind: &str, other_user: bool, stop: fn(&Path)) -> Result<PathBuf, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let [target, temp] = candidate_dirs(kind);
+    let reachable = target
+        .ancestors()
+        .filter_map(|dir| std::fs::metadata(dir).ok())
+        .all(|m| m.permissions().mode() & 0o001 != 0);
+    let dir = if other_user && !reachable {
+        temp
+    } else {
+        target
+    };
+    if dir.exists() {
+        stop(&dir);
+        std::fs::remove_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    if other_user {
+        // Searchable by the server's user whatever the umask.
+        if let Some(parent) = dir.parent() {
+            set_mode(parent, 0o755)?;
+        }
+    }
+    Ok(dir)
+}
+
+/// A user a server runs as (when xtask runs as root).
+#[derive(Debug, Clone, Copy)]
+struct User {
+    uid: u32,
+    gid: u32,
+}
+
+impl User {
+    /// The user `name` and its primary group, from `id`.
+    fn named(name: &str) -> Option<Self> {
+        let id = |flag: &str| -> Option<u32> {
+            let out = Command::new("id").args([flag, name]).output().ok()?;
+            if !out.status.success() {
+                return None;
+            }
+            String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+        };
+        Some(Self {
+            uid: id("-u")?,
+            gid: id("-g")?,
+        })
+    }
+
+    /// The owner of `path`.
+    fn owner(path: &Path) -> Option<Self> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).ok()?;
+        Some(Self {
+            uid: m.uid(),
+            gid: m.gid(),
+        })
+    }
+
+    /// Makes `cmd` run as this user (without root's supplementary groups).
+    fn apply(self, cmd: &mut Command) {
+        use std::os::unix::process::CommandExt;
+        cmd.uid(self.uid).gid(self.gid);
+    }
+
+    fn chown(self, path: &Path) -> Result<(), String> {
+        std::os::unix::fs::chown(path, Some(self.uid), Some(self.gid))
+            .map_err(|e| format!("chown {}: {e}", path.display()))
+    }
+}
+
+fn set_mode(path: &Path, mode: u32) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| format!("chmod {}: {e}", path.display()))
+}
+
+/// `path` opened for appending (created if need be), for a command's output.
+fn log_file(path: &Path) -> Result<File, String> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// A loopback port nothing listens on now.
+fn free_port() -> Result<u16, String> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("no free loopback port: {e}"))
 }
 
 fn which(bin: &str) -> Option<PathBuf> {
@@ -106,7 +347,12 @@ fn is_root() -> bool {
 /// Sentinels run as `redis-server --sentinel` (the same program `redis-sentinel`
 /// is), so the `redis-sentinel` package, whose install would start a system
 /// sentinel on 26379, is not needed.
-fn ensure_packages() -> Result<(), String> {
+///
+/// `pg` / `maria`: a private PostgreSQL / MariaDB is wanted. PostgreSQL comes from
+/// `postgresql` (the server and its client tools); MariaDB from `mariadb-server-core`
+/// (`mariadbd`, `mariadb-install-db`) and `mariadb-client-core` (`my_print_defaults`, which
+/// `mariadb-install-db` runs), whose install starts no server.
+fn ensure_packages(pg: bool, maria: bool) -> Result<(), String> {
     let mut missing = Vec::new();
     for (bin, package) in [
         ("redis-server", "redis-server"),
@@ -117,6 +363,12 @@ fn ensure_packages() -> Result<(), String> {
         if which(bin).is_none() && !missing.contains(&package) {
             missing.push(package);
         }
+    }
+    if pg && postgres::binaries().is_none() {
+        missing.push("postgresql");
+    }
+    if maria && mariadb::binaries().is_none() {
+        missing.extend(["mariadb-server-core", "mariadb-client-core"]);
     }
     if missing.is_empty() {
         return Ok(());
@@ -153,6 +405,19 @@ fn ensure_packages() -> Result<(), String> {
             .status();
         let _ = wait_for("memcached stop", Duration::from_secs(5), || {
             !memcached::memcached_answers(memcached::MEMCACHED)
+        });
+    }
+    if missing.contains(&"postgresql") {
+        // Debian creates a cluster and starts it on 5432; the tests get a private server
+        // instead, and a later run must not take that one (it has no database `test`)
+        // for the machine's.
+        let _ = Command::new("service")
+            .args(["postgresql", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = wait_for("postgresql stop", Duration::from_secs(30), || {
+            !postgres::answers(5432)
         });
     }
     Ok(())
