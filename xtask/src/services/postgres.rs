@@ -8,6 +8,9 @@
 //! Debian's snakeoil certificate when the machine has one (the certificate the machine's
 //! server uses, so every TLS test of session-pg runs as it does there), else with a CA and
 //! a `localhost` certificate generated here; `SESSION_PG_TLS` names the CA either way.
+//! With the generated CA, session-pg's check that the web PKI roots refuse the server's
+//! self-signed certificate says NOT TESTED: it runs only with the snakeoil file, which
+//! it knows is no web PKI root.
 //! Durability is off (`fsync`, `synchronous_commit`, `full_page_writes`): the data is
 //! thrown away.
 
