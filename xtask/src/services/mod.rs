@@ -22,6 +22,12 @@
 //! conformance suite stores 2 MiB values) when nothing answers there (a memcached
 //! already there, e.g. Debian's own service, is used as it is).
 //!
+//! `<dir>` is `$TMPDIR/session-xtask-redis`. Servers run daemonized with
+//! `--save "" --appendonly no`. A deployment that already answers (another
+//! run's) is reused and left running; only what this run started is stopped.
+//! The 6379 server is the machine's: it is started only when nothing answers
+//! there, and never stopped otherwise.
+//!
 //! PostgreSQL (session-pg's tests, and the facade's and session-core's SQL tests): the
 //! machine's server on 127.0.0.1:5432 when one answers there or `SESSION_PG_URL` is set;
 //! else a private one (see [`postgres`]) on a free loopback port, whose address
@@ -36,13 +42,8 @@
 //! The private SQL servers live in `<target>/xtask-services/{pg,mariadb}` (`<target>` is
 //! `$CARGO_TARGET_DIR`, else the workspace's `target`; `$TMPDIR/session-xtask-services`
 //! when PostgreSQL's unprivileged user cannot reach `<target>`), initialised afresh
-//! each time; stopping one removes its data and keeps its logs there.
-//!
-//! `<dir>` is `$TMPDIR/session-xtask-redis`. Servers run daemonized with
-//! `--save "" --appendonly no`. A deployment that already answers (another
-//! run's) is reused and left running; only what this run started is stopped.
-//! The 6379 server is the machine's: it is started only when nothing answers
-//! there, and never stopped otherwise.
+//! each time; stopping one removes its data and keeps its logs there. One that
+//! `services start` left running is reused, as the Redis deployments are.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -53,8 +54,6 @@ mod mariadb;
 mod memcached;
 mod postgres;
 mod redis;
-
-pub(crate) use redis::stop_redis;
 
 /// Running test servers; dropping it stops the ones this run started.
 #[derive(Debug, Default)]
@@ -136,7 +135,7 @@ pub(crate) fn start_detached() -> Result<Vec<(String, String)>, String> {
 /// Stops the test servers `cargo xtask services start` (or any run) left behind: the Redis
 /// deployments (never 6379), a memcached this tool started and the private SQL servers.
 pub(crate) fn stop() {
-    stop_redis();
+    redis::stop_redis();
     // Only a memcached this tool started (it left its pid file); never the system's.
     if redis::redis_dir().join("memcached.pid").exists() {
         memcached::memcached_shutdown(memcached::MEMCACHED);

@@ -23,7 +23,7 @@ pub(super) const CLUSTER: [u16; 3] = [7000, 7001, 7002];
 
 /// Stops the Redis test servers this machine runs for the tests (whoever started them):
 /// the sentinel deployment, the cluster, the auth and TLS servers. Never 6379.
-pub(crate) fn stop_redis() {
+pub(super) fn stop_redis() {
     for port in CLUSTER {
         shutdown(port, Some(PASSWORD));
     }
@@ -39,7 +39,7 @@ pub(crate) fn stop_redis() {
 
 /// The directory holding the Redis servers' configuration, data and TLS files (and
 /// memcached's pid file).
-pub(crate) fn redis_dir() -> PathBuf {
+pub(super) fn redis_dir() -> PathBuf {
     std::env::temp_dir().join("session-xtask-redis")
 }
 
