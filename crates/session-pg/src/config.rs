@@ -412,7 +412,7 @@ impl PostgresConfig {
     /// Checks what can be checked without a server: table names are SQL identifiers,
     /// timeouts and the pool size are at least 1, `ssl_required` comes with `ssl`, and `ssl`
     /// is only asked for when the `tls` feature is on. Errors name the option.
-    /// [`PostgresStorage::new`](crate::PostgresStorage::new) calls it (and also reads
+    /// [`PostgresStorage::from_config`](crate::PostgresStorage::from_config) calls it (and also reads
     /// `ssl_trusted_certificate`).
     ///
     /// ```

@@ -107,7 +107,7 @@ impl PostgresStorage {
     ///
     /// ```
     /// use session_pg::{PostgresConfig, PostgresStorage};
-    /// let store = PostgresStorage::new(PostgresConfig::default().with_database("app"))?;
+    /// let store = PostgresStorage::from_config(PostgresConfig::default().with_database("app"))?;
     /// assert_eq!(store.table(), "sessions");
     /// # Ok::<_, session_storage::StorageError>(())
     /// ```
@@ -116,7 +116,7 @@ impl PostgresStorage {
     ///
     /// [`ErrorKind::Config`](session_storage::ErrorKind::Config) when the configuration is
     /// invalid (see [`PostgresConfig::validate`]) or `ssl_trusted_certificate` cannot be read.
-    pub fn new(config: PostgresConfig) -> Result<Self, StorageError> {
+    pub fn from_config(config: PostgresConfig) -> Result<Self, StorageError> {
         config.validate()?;
         let limits = config.limits();
         let manager_config = ManagerConfig {
@@ -179,7 +179,7 @@ impl PostgresStorage {
     /// `Config` for an invalid configuration or refused credentials, `Unavailable` or
     /// `Timeout` when the server cannot be reached within `connect_timeout`.
     pub async fn connect(config: PostgresConfig) -> Result<Self, StorageError> {
-        let store = Self::new(config)?;
+        let store = Self::from_config(config)?;
         store.ping().await?;
         Ok(store)
     }
@@ -196,13 +196,13 @@ impl PostgresStorage {
     ///
     /// `Config` when the URL or the configuration is invalid.
     pub fn from_url(url: &str) -> Result<Self, StorageError> {
-        Self::new(PostgresConfig::from_url(url)?)
+        Self::from_config(PostgresConfig::from_url(url)?)
     }
 
     /// The configuration this store was built from.
     ///
     /// ```
-    /// let store = session_pg::PostgresStorage::new(Default::default())?;
+    /// let store = session_pg::PostgresStorage::from_config(Default::default())?;
     /// assert_eq!(store.config().table_name(), "sessions");
     /// # Ok::<_, session_storage::StorageError>(())
     /// ```
@@ -214,7 +214,7 @@ impl PostgresStorage {
     /// The sessions table.
     ///
     /// ```
-    /// let store = session_pg::PostgresStorage::new(Default::default())?;
+    /// let store = session_pg::PostgresStorage::from_config(Default::default())?;
     /// assert_eq!(store.table(), "sessions");
     /// # Ok::<_, session_storage::StorageError>(())
     /// ```
@@ -226,7 +226,7 @@ impl PostgresStorage {
     /// The metadata table.
     ///
     /// ```
-    /// let store = session_pg::PostgresStorage::new(Default::default())?;
+    /// let store = session_pg::PostgresStorage::from_config(Default::default())?;
     /// assert_eq!(store.table_meta(), "sessions_meta");
     /// # Ok::<_, session_storage::StorageError>(())
     /// ```
@@ -241,7 +241,7 @@ impl PostgresStorage {
     ///
     /// ```
     /// use session_pg::{PostgresConfig, PostgresStorage};
-    /// let store = PostgresStorage::new(PostgresConfig::default().with_timeouts(100, 200, 300))?;
+    /// let store = PostgresStorage::from_config(PostgresConfig::default().with_timeouts(100, 200, 300))?;
     /// assert_eq!(store.operation_timeout(), std::time::Duration::from_millis(700));
     /// # Ok::<_, session_storage::StorageError>(())
     /// ```
@@ -255,7 +255,7 @@ impl PostgresStorage {
     ///
     /// ```no_run
     /// # async fn demo(store: session_pg::PostgresStorage) -> Result<(), Box<dyn std::error::Error>> {
-    /// let client = store.client().await?;
+    /// let client = store.connection().await?;
     /// let rows = client.query("SELECT count(*) FROM sessions", &[]).await?;
     /// let count: i64 = rows[0].get(0);
     /// # let _ = count; Ok(()) }
@@ -264,7 +264,7 @@ impl PostgresStorage {
     /// # Errors
     ///
     /// `Unavailable` or `Timeout` when no connection can be had within `connect_timeout`.
-    pub async fn client(&self) -> Result<Client, StorageError> {
+    pub async fn connection(&self) -> Result<Client, StorageError> {
         self.checkout("getting a connection").await
     }
 
@@ -550,7 +550,7 @@ mod tests {
 
     #[test]
     fn cleanup_roll_is_about_one_in_a_thousand() {
-        let store = PostgresStorage::new(PostgresConfig::default()).unwrap();
+        let store = PostgresStorage::from_config(PostgresConfig::default()).unwrap();
         let hits = (0..100_000).filter(|_| store.roll_cleanup()).count();
         assert!((50..200).contains(&hits), "{hits}");
     }

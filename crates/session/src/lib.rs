@@ -168,7 +168,7 @@ pub mod memory {
 ///
 /// ```
 /// use session::shm::{ShmConfig, ShmStorage};
-/// let store = ShmStorage::new(&ShmConfig::default().with_zone("docs"))?;
+/// let store = ShmStorage::from_config(ShmConfig::default().with_zone("docs"))?;
 /// let config = session::Config::default().builder().storage(store).build()?;
 /// assert!(config.has_storage());
 /// # Ok::<_, Box<dyn std::error::Error>>(())
@@ -184,7 +184,7 @@ pub mod shm {
 ///
 /// ```
 /// use session::file::{FileConfig, FileStorage};
-/// let store = FileStorage::new(FileConfig::default().with_suffix("session"))?;
+/// let store = FileStorage::from_config(FileConfig::default().with_suffix("session"))?;
 /// let config = session::Config::default().builder().storage(store).build()?;
 /// assert!(config.has_storage());
 /// # Ok::<_, Box<dyn std::error::Error>>(())

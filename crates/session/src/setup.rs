@@ -128,21 +128,23 @@ fn build_backend(
         #[cfg(feature = "shm")]
         "shm" => {
             let options: session_shm::ShmConfig = parse_options("shm", options)?;
-            let store =
-                session_shm::ShmStorage::new(&options).map_err(|source| SetupError::Storage {
+            let store = session_shm::ShmStorage::from_config(options).map_err(|source| {
+                SetupError::Storage {
                     backend: "shm",
                     source,
-                })?;
+                }
+            })?;
             Ok(Some(Arc::new(store)))
         }
         #[cfg(feature = "file")]
         "file" => {
             let options: session_file::FileConfig = parse_options("file", options)?;
-            let store =
-                session_file::FileStorage::new(options).map_err(|source| SetupError::Storage {
+            let store = session_file::FileStorage::from_config(options).map_err(|source| {
+                SetupError::Storage {
                     backend: "file",
                     source,
-                })?;
+                }
+            })?;
             Ok(Some(Arc::new(store)))
         }
         #[cfg(feature = "redis")]
@@ -159,7 +161,7 @@ fn build_backend(
         #[cfg(feature = "postgres")]
         "postgres" => {
             let options: session_pg::PostgresConfig = parse_options("postgres", options)?;
-            let store = session_pg::PostgresStorage::new(options).map_err(|source| {
+            let store = session_pg::PostgresStorage::from_config(options).map_err(|source| {
                 SetupError::Storage {
                     backend: "postgres",
                     source,
