@@ -13,7 +13,7 @@ use session_storage::{
 
 use crate::config::{Limits, MysqlConfig, check_charset};
 use crate::error::{is_deadlock, mysql_error};
-use crate::sql::Statements;
+use crate::protocol::Statements;
 
 /// How often `set` and `delete` also delete expired rows: 1 in 1000, as the reference.
 const CLEANUP_ONE_IN: u64 = 1000;

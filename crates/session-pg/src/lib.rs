@@ -103,7 +103,7 @@
 
 mod config;
 mod error;
-mod sql;
+mod protocol;
 mod store;
 #[cfg(feature = "tls")]
 mod tls;

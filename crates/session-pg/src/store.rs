@@ -20,7 +20,7 @@ use tokio_postgres::types::{FromSql, ToSql, Type};
 
 use crate::config::{Limits, PostgresConfig};
 use crate::error::{pg_error, pool_error};
-use crate::sql::{self, Statements};
+use crate::protocol::{self, Statements};
 
 /// One in this many multi-statement `set`s and `delete`s also runs CLEANUP (spec 05 §5.6).
 const CLEANUP_ONE_IN: u64 = 1_000;
@@ -149,9 +149,7 @@ impl PostgresStorage {
                 }
             }))
             .build()
-            .map_err(|e| {
-                StorageError::config(format!("cannot build the postgres pool: {e}")).with_source(e)
-            })?;
+            .map_err(|e| StorageError::config(format!("cannot build the postgres pool: {e}")))?;
         let sql = Statements::new(config.table_name(), &config.table_meta_name());
         let seed = RandomState::new().build_hasher().finish() | 1;
         Ok(Self {
@@ -323,7 +321,7 @@ impl PostgresStorage {
     /// As for any operation; `Config` when the role may not create tables.
     pub async fn create_schema(&self) -> Result<(), StorageError> {
         const WHAT: &str = "postgres create_schema";
-        let ddl = sql::schema(self.table(), &self.table_meta());
+        let ddl = protocol::schema(self.table(), &self.table_meta());
         let client = self.checkout(WHAT).await?;
         let res = tokio::time::timeout(self.inner.limits.statements, async {
             client.batch_execute(&ddl).await

@@ -39,12 +39,12 @@ pub(crate) enum TlsError {
 impl fmt::Display for TlsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Certificate(e) => write!(
-                f,
-                "the server certificate could not be verified: {e} (check ssl_trusted_certificate \
-                 and server_name, or set ssl_verify = false to accept any certificate)"
+            // The rustls / I/O error is the source, not part of the message.
+            Self::Certificate(_) => f.write_str(
+                "the server certificate could not be verified (check ssl_trusted_certificate \
+                 and server_name, or set ssl_verify = false to accept any certificate)",
             ),
-            Self::Handshake(e) => write!(f, "TLS handshake failed: {e}"),
+            Self::Handshake(_) => f.write_str("TLS handshake failed"),
             Self::ServerName(name) => write!(f, "{name:?} is not a valid TLS server name"),
         }
     }
