@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use deadpool::managed::Object;
 use session_storage::{
-    Capability, ExpiryClock, KeyLayout, Metadata, SessionIndex, SetRequest, Storage, StorageError,
-    collection,
+    Backend, Capability, ExpiryClock, KeyLayout, Metadata, SessionIndex, SetRequest, Storage,
+    StorageError, collection,
 };
 
 use crate::client::{Answer, Conn, ConnError};
@@ -470,6 +470,26 @@ impl MemcachedStorage {
             obj: pool::get(&self.inner.pool).await?,
             target: self.inner.target.clone(),
         })
+    }
+}
+
+/// Selected by `storage = "memcached"` (or `"memcache"`), options in the `memcached` block.
+///
+/// ```
+/// use session_memcached::{MemcachedConfig, MemcachedStorage};
+/// use session_storage::Backend;
+/// assert!(MemcachedStorage::is_named("memcache"));
+/// let store = <MemcachedStorage as Backend>::from_config(MemcachedConfig::default())?;
+/// # let _ = store;
+/// # Ok::<_, session_storage::StorageError>(())
+/// ```
+impl Backend for MemcachedStorage {
+    const NAME: &'static str = "memcached";
+    const ALIASES: &'static [&'static str] = &["memcache"];
+    type Config = MemcachedConfig;
+
+    fn from_config(config: MemcachedConfig) -> Result<Self, StorageError> {
+        Self::from_config(config)
     }
 }
 

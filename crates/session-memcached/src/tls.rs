@@ -44,10 +44,8 @@ mod enabled {
     use std::io;
     use std::sync::Arc;
 
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, ServerName};
-    use rustls::{ClientConfig, RootCertStore};
-    use session_storage::tls::AcceptAnyCertificate;
+    use session_net::tls::rustls::{self, pki_types::ServerName};
+    use session_net::tls::tokio_rustls;
     use session_storage::{ErrorKind, StorageError};
     use tokio::net::TcpStream;
 
@@ -72,44 +70,17 @@ mod enabled {
         }
     }
 
-    fn config_error(msg: String) -> StorageError {
-        StorageError::config(msg)
-    }
-
     impl TlsConnector {
         pub(super) fn new(config: &MemcachedConfig) -> Result<Self, StorageError> {
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
-                .with_safe_default_protocol_versions()
-                .map_err(|e| {
-                    config_error("memcached TLS: no usable protocol version".to_owned())
-                        .with_source(e)
-                })?;
-            let client = if config.ssl_verify == Some(false) {
-                builder
-                    .dangerous()
-                    .with_custom_certificate_verifier(AcceptAnyCertificate::shared(&provider))
-                    .with_no_client_auth()
-            } else {
-                builder
-                    .with_root_certificates(roots(config)?)
-                    .with_no_client_auth()
+            let client = session_net::tls::client_config(
+                "memcached",
+                config.ssl_verify != Some(false),
+                config.ssl_trusted_certificate.as_deref(),
+            )?;
+            let name = match &config.server_name {
+                Some(name) => session_net::tls::server_name("memcached", "server_name", name)?,
+                None => session_net::tls::server_name("memcached", "host", &config.tcp_host())?,
             };
-            let host = config
-                .server_name
-                .clone()
-                .unwrap_or_else(|| config.tcp_host());
-            let option = if config.server_name.is_some() {
-                "server_name"
-            } else {
-                "host"
-            };
-            let name = ServerName::try_from(host.clone()).map_err(|e| {
-                config_error(format!(
-                    "memcached option `{option}`: {host:?} is not a valid TLS server name"
-                ))
-                .with_source(e)
-            })?;
             Ok(Self {
                 connector: tokio_rustls::TlsConnector::from(Arc::new(client)),
                 name,
@@ -122,45 +93,12 @@ mod enabled {
         }
     }
 
-    /// The CAs of `ssl_trusted_certificate` (only those, as the other stores), else the web
-    /// PKI roots.
-    fn roots(config: &MemcachedConfig) -> Result<RootCertStore, StorageError> {
-        let Some(path) = &config.ssl_trusted_certificate else {
-            return Ok(RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-            });
-        };
-        let mut roots = RootCertStore::empty();
-        let bad = |what: &str| {
-            config_error(format!(
-                "memcached option `ssl_trusted_certificate`: {} {what}",
-                path.display()
-            ))
-        };
-        let pem = std::fs::read(path).map_err(|e| bad("cannot be read").with_source(e))?;
-        let mut added = 0_usize;
-        for cert in CertificateDer::pem_slice_iter(&pem) {
-            let cert = cert.map_err(|e| bad("is not valid PEM").with_source(e))?;
-            roots
-                .add(cert)
-                .map_err(|e| bad("holds an unusable CA certificate").with_source(e))?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err(bad("holds no PEM certificate"));
-        }
-        Ok(roots)
-    }
-
     /// Classifies a failed handshake: a certificate the verifier rejected is `Config` (the
     /// TLS options do not match the server's certificate; retrying will not help), another
     /// TLS failure (a server that does not speak TLS, an alert) is `Backend`, a connection
     /// reset or closed during the handshake is `Unavailable`.
     pub(crate) fn handshake_error(target: &crate::config::Target, e: io::Error) -> StorageError {
-        let tls = e
-            .get_ref()
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-            .cloned();
+        let tls = session_net::tls::rustls_error(&e).cloned();
         match tls {
             Some(rustls::Error::InvalidCertificate(cert)) => StorageError::new(
                 ErrorKind::Config,
