@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use session_storage::{
-    Capability, ExpiryClock, Metadata, SessionIndex, SetRequest, Storage, StorageError,
+    Backend, Capability, ExpiryClock, Metadata, SessionIndex, SetRequest, Storage, StorageError,
 };
 
 use crate::config::FileConfig;
@@ -267,6 +267,26 @@ impl Storage for FileStorage {
 
     fn capability(&self) -> Capability {
         Capability::new(ExpiryClock::Argument)
+    }
+}
+
+/// How configuration selects this store: `storage = "file"`, with the options
+/// block of that name deserialized into [`FileConfig`].
+///
+/// ```
+/// use session_file::{FileConfig, FileStorage};
+/// use session_storage::Backend;
+/// assert_eq!(<FileStorage as Backend>::NAME, "file");
+/// let store = <FileStorage as Backend>::from_config(FileConfig::default())?;
+/// # let _ = store;
+/// # Ok::<_, session_storage::StorageError>(())
+/// ```
+impl Backend for FileStorage {
+    const NAME: &'static str = "file";
+    type Config = FileConfig;
+
+    fn from_config(config: FileConfig) -> Result<Self, StorageError> {
+        Self::from_config(config)
     }
 }
 

@@ -12,7 +12,7 @@ use deadpool_postgres::{
     Client, Hook, HookError, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime,
 };
 use session_storage::{
-    Capability, ExpiryClock, Metadata, SessionIndex, SetRequest, Storage, StorageError,
+    Backend, Capability, ExpiryClock, Metadata, SessionIndex, SetRequest, Storage, StorageError,
 };
 use tokio::time::error::Elapsed;
 use tokio_postgres::NoTls;
@@ -523,6 +523,28 @@ impl Storage for PostgresStorage {
     fn capability(&self) -> Capability {
         // The reference's tables key records and metadata by `sid` alone (spec 05 §11.1).
         Capability::new(ExpiryClock::Argument).without_name_scope()
+    }
+}
+
+/// How configuration selects this store: `storage = "postgres"` (also `postgresql`), with
+/// the options block of that name deserialized into [`PostgresConfig`].
+///
+/// ```
+/// use session_pg::{PostgresConfig, PostgresStorage};
+/// use session_storage::Backend;
+/// assert_eq!(<PostgresStorage as Backend>::NAME, "postgres");
+/// assert!(<PostgresStorage as Backend>::is_named("postgresql"));
+/// let store = <PostgresStorage as Backend>::from_config(PostgresConfig::default())?;
+/// # let _ = store;
+/// # Ok::<_, session_storage::StorageError>(())
+/// ```
+impl Backend for PostgresStorage {
+    const NAME: &'static str = "postgres";
+    const ALIASES: &'static [&'static str] = &["postgresql"];
+    type Config = PostgresConfig;
+
+    fn from_config(config: PostgresConfig) -> Result<Self, StorageError> {
+        Self::from_config(config)
     }
 }
 

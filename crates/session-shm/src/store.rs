@@ -4,7 +4,8 @@ use moka::ops::compute::Op;
 use moka::sync::Cache;
 use session_storage::collection::{self, parse_into};
 use session_storage::{
-    Capability, ExpiryClock, KeyLayout, Metadata, SessionIndex, SetRequest, Storage, StorageError,
+    Backend, Capability, ExpiryClock, KeyLayout, Metadata, SessionIndex, SetRequest, Storage,
+    StorageError,
 };
 
 use crate::config::ShmConfig;
@@ -289,6 +290,26 @@ impl Storage for ShmStorage {
 
     fn capability(&self) -> Capability {
         Capability::new(ExpiryClock::Argument)
+    }
+}
+
+/// How configuration selects this store: `storage = "shm"`, with the options
+/// block of that name deserialized into [`ShmConfig`].
+///
+/// ```
+/// use session_shm::{ShmConfig, ShmStorage};
+/// use session_storage::Backend;
+/// assert_eq!(<ShmStorage as Backend>::NAME, "shm");
+/// let store = <ShmStorage as Backend>::from_config(ShmConfig::default())?;
+/// # let _ = store;
+/// # Ok::<_, session_storage::StorageError>(())
+/// ```
+impl Backend for ShmStorage {
+    const NAME: &'static str = "shm";
+    type Config = ShmConfig;
+
+    fn from_config(config: ShmConfig) -> Result<Self, StorageError> {
+        Self::from_config(config)
     }
 }
 

@@ -36,7 +36,9 @@
 //!   `axum` (on by default), [`SessionHandle`] is an extractor and [`HttpError`] turns
 //!   session errors into responses.
 //! - Your own store: implement [`Storage`] (see the `session-storage` crate docs) and attach
-//!   it with `Config::builder().storage(..)`.
+//!   it with `Config::builder().storage(..)`; implement [`Backend`] too and add it to the
+//!   table of stores ([`Backends::with`], [`build_with`]) to select it by name in
+//!   configuration (`storage = "mystore"`).
 //!
 //! # Lua → Rust, in a handler
 //!
@@ -112,7 +114,9 @@ mod handle;
 #[cfg(feature = "tower")]
 mod layer;
 
-pub use setup::{SetupError, build, storage_from_config};
+pub use setup::{
+    BackendEntry, Backends, SetupError, build, build_with, entry, storage_from_config,
+};
 
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
@@ -133,7 +137,7 @@ pub use session_core::{
 };
 // The storage trait, for your own store.
 pub use session_storage::{
-    BoxedStorage, Capability, DynStorage, ErrorKind, ExpiryClock, Metadata, SessionIndex,
+    Backend, BoxedStorage, Capability, DynStorage, ErrorKind, ExpiryClock, Metadata, SessionIndex,
     SetRequest, Storage, StorageError,
 };
 
