@@ -113,15 +113,11 @@ async fn a_third_party_store_is_selected_by_name_from_configuration() {
     session.save().await.unwrap();
     // The options block reached the store, and the store holds the record.
     assert_eq!(journaled("e2e").len(), 1);
-    let cookie = session.set_cookies()[0]
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let (cookie, _attributes) = session.set_cookies()[0].split_once(';').unwrap();
     // A server-side cookie is the 110-character header alone: the payload is in the store.
     assert_eq!(cookie.len(), "session=".len() + 110);
 
-    let mut again = Session::new(&built, Request::new().with_cookie(cookie));
+    let mut again = Session::new(&built, Request::new().with_cookie(cookie.to_owned()));
     again.open().await.unwrap();
     assert_eq!(
         again.get::<String>("user").unwrap().as_deref(),
