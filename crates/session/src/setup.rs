@@ -299,8 +299,15 @@ impl Backends {
     }
 
     /// Adds store `B`, selected by its [`Backend::NAME`] or [`Backend::ALIASES`]. A store
-    /// added later wins over one already in the table under the same name. See the
-    /// [type's example](Backends).
+    /// added later wins over one already in the table under the same name. The
+    /// [type's example](Backends) adds a store of its own.
+    ///
+    /// ```
+    /// # #[cfg(feature = "file")] {
+    /// let backends = session::Backends::builtin().with::<session::file::FileStorage>();
+    /// assert_eq!(backends.names().next(), Some("file"));
+    /// # }
+    /// ```
     #[must_use]
     pub fn with<B: Backend>(mut self) -> Self
     where
