@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+pub(crate) use session_net::conn::{Target, TlsConnector};
 pub(crate) use session_net::options::Limits;
 use session_storage::StorageError;
 
@@ -103,24 +104,6 @@ pub struct MemcachedConfig {
     /// collection it appends to. Default 0.1, as the reference. Only how often stale entries
     /// are cleaned up depends on it; readers filter expired entries anyway.
     pub compaction_probability: Option<f64>,
-}
-
-/// Where the server is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Target {
-    Tcp(String, u16),
-    #[cfg_attr(not(unix), allow(dead_code))]
-    Unix(std::path::PathBuf),
-}
-
-impl std::fmt::Display for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Tcp(host, port) if host.contains(':') => write!(f, "[{host}]:{port}"),
-            Self::Tcp(host, port) => write!(f, "{host}:{port}"),
-            Self::Unix(path) => write!(f, "unix:{}", path.display()),
-        }
-    }
 }
 
 session_net::socket_options!(MemcachedConfig in session_memcached:
@@ -315,6 +298,24 @@ impl MemcachedConfig {
 
     pub(crate) fn limits(&self) -> Limits {
         self.socket_limits().or_defaults()
+    }
+
+    /// The TLS connector when `ssl = true` (the configuration is already validated: without
+    /// the feature `tls`, `ssl = true` was refused).
+    #[cfg_attr(not(feature = "tls"), allow(clippy::unnecessary_wraps))]
+    pub(crate) fn tls(&self) -> Result<Option<TlsConnector>, StorageError> {
+        #[cfg(feature = "tls")]
+        if self.ssl == Some(true) {
+            return TlsConnector::new(
+                "memcached",
+                self.ssl_verify != Some(false),
+                self.ssl_trusted_certificate.as_deref(),
+                self.server_name.as_deref(),
+                &self.tcp_host(),
+            )
+            .map(Some);
+        }
+        Ok(None)
     }
 
     pub(crate) fn compaction_probability(&self) -> f64 {

@@ -8,7 +8,10 @@
 //! - [`options`]: the Lua socket options (timeouts, pool size) with OpenResty's defaults and
 //!   their validation, and [`socket_options!`] writing the builder methods;
 //! - `tls` (feature `tls`): the TLS policy (verify by default against the web PKI roots or
-//!   the CAs of `ssl_trusted_certificate`, `ssl_verify = false` accepting any certificate).
+//!   the CAs of `ssl_trusted_certificate`, `ssl_verify = false` accepting any certificate);
+//! - [`text`], [`conn`], [`pool`]: what the line-based text protocols (memcached's, DSHM's)
+//!   share: a bounded connection over TCP, TLS or a unix socket, its typed failures, the
+//!   connection pool and its retry rule.
 //!
 //! A third-party store needs none of this: `session-storage` alone is the contract.
 //!
@@ -21,7 +24,10 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod conn;
 pub mod options;
+pub mod pool;
+pub mod text;
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod tls;

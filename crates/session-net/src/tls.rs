@@ -209,3 +209,135 @@ pub fn is_certificate_error(e: &io::Error) -> bool {
         Some(rustls::Error::InvalidCertificate(_) | rustls::Error::InvalidCertRevocationList(_))
     )
 }
+
+/// A TLS client stream over TCP.
+pub type TlsStream = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
+
+/// What opens TLS sessions for one store: the rustls configuration of [`client_config`] and
+/// the name sent (SNI) and verified.
+///
+/// ```
+/// use session_net::tls::TlsConnector;
+/// let tls = TlsConnector::new("memcached", true, None, Some("cache.internal"), "10.0.0.5")?;
+/// assert!(format!("{tls:?}").contains("cache.internal"));
+/// let err = TlsConnector::new("memcached", true, None, None, "bad host!").unwrap_err();
+/// assert!(err.message().starts_with("memcached option `host`"), "{err}");
+/// # Ok::<_, session_storage::StorageError>(())
+/// ```
+#[derive(Clone)]
+pub struct TlsConnector {
+    connector: tokio_rustls::TlsConnector,
+    name: ServerName<'static>,
+}
+
+impl std::fmt::Debug for TlsConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsConnector")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TlsConnector {
+    /// The connector of store `store`: [`client_config`]`(store, verify, trusted)`, and as
+    /// name `server_name`, else `host` (each checked by [`server_name`], naming its option).
+    ///
+    /// See the [type example](TlsConnector).
+    ///
+    /// # Errors
+    ///
+    /// `Config`, as [`client_config`] and [`server_name`].
+    pub fn new(
+        store: &str,
+        verify: bool,
+        trusted: Option<&Path>,
+        server_name: Option<&str>,
+        host: &str,
+    ) -> Result<Self, StorageError> {
+        let config = client_config(store, verify, trusted)?;
+        let name = match server_name {
+            Some(name) => self::server_name(store, "server_name", name)?,
+            None => self::server_name(store, "host", host)?,
+        };
+        Ok(Self {
+            connector: tokio_rustls::TlsConnector::from(Arc::new(config)),
+            name,
+        })
+    }
+
+    /// Runs the client handshake over `tcp`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let tls = session_net::tls::TlsConnector::new("memcached", true, None, None, "cache.example")?;
+    /// let tcp = tokio::net::TcpStream::connect(("cache.example", 11211)).await?;
+    /// let _stream = tls.connect(tcp).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The handshake's I/O error (see [`handshake_error`]).
+    pub async fn connect(&self, tcp: tokio::net::TcpStream) -> io::Result<TlsStream> {
+        self.connector.connect(self.name.clone(), tcp).await
+    }
+}
+
+/// Classifies a failed handshake with `server` (displayed as `<store> at <target>`): a
+/// certificate the verifier rejected is `Config` (the TLS options do not match the server's
+/// certificate; retrying will not help), another TLS failure (a server that does not speak
+/// TLS, an alert) is `Backend`, a connection reset or closed during the handshake is
+/// `Unavailable`.
+///
+/// ```
+/// use std::io;
+/// use session_storage::ErrorKind;
+/// let refused = io::Error::new(
+///     io::ErrorKind::InvalidData,
+///     rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+/// );
+/// let err = session_net::tls::handshake_error(&"memcached at h:1", refused);
+/// assert_eq!(err.kind(), ErrorKind::Config);
+/// assert!(err.message().contains("certificate verification failed"), "{err}");
+/// let reset = io::Error::from(io::ErrorKind::ConnectionReset);
+/// let err = session_net::tls::handshake_error(&"memcached at h:1", reset);
+/// assert_eq!(err.kind(), ErrorKind::Unavailable);
+/// ```
+#[must_use]
+pub fn handshake_error(server: &dyn std::fmt::Display, e: io::Error) -> StorageError {
+    match rustls_error(&e).cloned() {
+        Some(rustls::Error::InvalidCertificate(cert)) => StorageError::config(format!(
+            "{server}: TLS certificate verification failed ({cert}); check \
+             `ssl_trusted_certificate` and `server_name`, or set `ssl_verify = false`"
+        ))
+        .with_source(e),
+        Some(
+            err @ (rustls::Error::InvalidMessage(_)
+            | rustls::Error::InappropriateHandshakeMessage { .. }
+            | rustls::Error::InappropriateMessage { .. }),
+        ) => StorageError::backend(format!(
+            "{server}: TLS handshake failed ({err}); does the server speak TLS?"
+        ))
+        .with_source(e),
+        Some(err) => {
+            StorageError::backend(format!("{server}: TLS handshake failed ({err})")).with_source(e)
+        }
+        None => StorageError::unavailable(format!("{server}: TLS handshake failed")).with_source(e),
+    }
+}
+
+/// The TLS form of a pooled connection's reusability probe: one non-blocking read through
+/// the TLS session, which consumes what a server may send unasked without it being data
+/// (TLS 1.3 session tickets, key updates) and sees a `close_notify` or a closed socket.
+pub(crate) fn is_idle(s: &mut TlsStream) -> bool {
+    use std::task::{Context, Waker};
+    use tokio::io::{AsyncRead, ReadBuf};
+
+    let mut probe = [0_u8; 1];
+    let mut buf = ReadBuf::new(&mut probe);
+    let mut cx = Context::from_waker(Waker::noop());
+    // Pending: idle and open. EOF, unsolicited bytes or an error: drop it.
+    std::pin::Pin::new(s)
+        .poll_read(&mut cx, &mut buf)
+        .is_pending()
+}
