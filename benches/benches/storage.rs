@@ -79,7 +79,9 @@ impl Backend {
                 .build()
                 .unwrap(),
             Self::File(dir) => builder
-                .storage(FileStorage::new(FileConfig::default().with_path(dir.path())).unwrap())
+                .storage(
+                    FileStorage::from_config(FileConfig::default().with_path(dir.path())).unwrap(),
+                )
                 .build()
                 .unwrap(),
         }

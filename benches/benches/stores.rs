@@ -87,7 +87,7 @@ fn postgres(rt: &Runtime) -> Bench {
         .unwrap()
         .with_tables(table.clone(), None);
     options.pool_size = Some(32);
-    let store = PostgresStorage::new(options).unwrap();
+    let store = PostgresStorage::from_config(options).unwrap();
     rt.block_on(store.create_schema())
         .expect("a PostgreSQL server at SESSION_PG_URL");
     let get_sql = format!(
@@ -99,7 +99,7 @@ fn postgres(rt: &Runtime) -> Bench {
     );
     let (s, sql) = (store.clone(), set_sql.clone());
     rt.block_on(async move {
-        let c = s.client().await.unwrap();
+        let c = s.connection().await.unwrap();
         let st = c.prepare_cached(&sql).await.unwrap();
         c.execute(
             &st,
@@ -112,7 +112,7 @@ fn postgres(rt: &Runtime) -> Bench {
     let raw_get: Op = Arc::new(move |_| {
         let (s, sql) = (s.clone(), get_sql.clone());
         Box::pin(async move {
-            let c = s.client().await.unwrap();
+            let c = s.connection().await.unwrap();
             let st = c.prepare_cached(&sql).await.unwrap();
             let row = c.query_opt(&st, &[&key(0), &(NOW as f64)]).await.unwrap();
             assert!(row.is_some());
@@ -122,7 +122,7 @@ fn postgres(rt: &Runtime) -> Bench {
     let raw_set: Op = Arc::new(move |_| {
         let (s, sql) = (s.clone(), set_sql.clone());
         Box::pin(async move {
-            let c = s.client().await.unwrap();
+            let c = s.connection().await.unwrap();
             let st = c.prepare_cached(&sql).await.unwrap();
             c.execute(
                 &st,
@@ -139,7 +139,7 @@ fn postgres(rt: &Runtime) -> Bench {
         raw_get,
         raw_set,
         teardown: Some(Box::pin(async move {
-            let c = s.client().await.unwrap();
+            let c = s.connection().await.unwrap();
             c.batch_execute(&format!("DROP TABLE {table}_meta; DROP TABLE {table}"))
                 .await
                 .unwrap();

@@ -59,8 +59,8 @@ impl Drop for SqlTables {
             rt.block_on(async {
                 let (pg, my, table) = job;
                 if let Some(config) = pg {
-                    let store = PostgresStorage::new(config).unwrap();
-                    let client = store.client().await.unwrap();
+                    let store = PostgresStorage::from_config(config).unwrap();
+                    let client = store.connection().await.unwrap();
                     client
                         .batch_execute(&format!("DROP TABLE {table}_meta; DROP TABLE {table}"))
                         .await
@@ -116,7 +116,7 @@ impl Store {
             .unwrap()
             .with_tables(table.clone(), None);
         config.pool_size = Some(4);
-        let store = PostgresStorage::new(config.clone()).unwrap();
+        let store = PostgresStorage::from_config(config.clone()).unwrap();
         store
             .create_schema()
             .await
@@ -158,7 +158,7 @@ impl Store {
         let config = FileConfig::default()
             .with_path(dir.path())
             .with_suffix("session");
-        let store = FileStorage::new(config).unwrap();
+        let store = FileStorage::from_config(config).unwrap();
         Self::with("file", Arc::new(store), Some(dir))
     }
 

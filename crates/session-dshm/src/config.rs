@@ -1,18 +1,13 @@
 //! The `dshm = { ... }` configuration block, with lua-resty-session's option names.
 
-use std::time::Duration;
-
 use serde::{Deserialize, Serialize};
+pub(crate) use session_net::options::Limits;
 use session_storage::StorageError;
 
 /// The default host: `127.0.0.1`.
 const DEFAULT_HOST: &str = "127.0.0.1";
 /// The default port: 4321.
 const DEFAULT_PORT: u16 = 4321;
-/// OpenResty's socket timeouts and keepalive idle time when none is configured.
-const DEFAULT_TIMEOUT_MS: u64 = 60_000;
-/// OpenResty's keepalive pool size (`lua_socket_pool_size`).
-const DEFAULT_POOL_SIZE: usize = 30;
 
 /// The `dshm` options block of lua-resty-session (spec 05 §8.8), deserializable from the
 /// same names.
@@ -99,19 +94,7 @@ impl std::fmt::Display for Target {
     }
 }
 
-/// Timeouts and pool limits after defaults are applied.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Limits {
-    pub(crate) connect: Duration,
-    pub(crate) send: Duration,
-    pub(crate) read: Duration,
-    pub(crate) keepalive: Duration,
-    pub(crate) pool_size: usize,
-}
-
-fn ms(v: Option<u64>) -> Duration {
-    Duration::from_millis(v.unwrap_or(DEFAULT_TIMEOUT_MS))
-}
+session_net::socket_options!(DshmConfig in session_dshm: timeouts, keepalive, pool_size, limits);
 
 impl DshmConfig {
     /// Sets the key prefix.
@@ -148,44 +131,6 @@ impl DshmConfig {
     pub fn with_host(mut self, host: impl Into<String>, port: u16) -> Self {
         self.host = Some(host.into());
         self.port = Some(port);
-        self
-    }
-
-    /// Sets connect, send and read timeouts, in milliseconds.
-    ///
-    /// ```
-    /// let config = session_dshm::DshmConfig::default().with_timeouts(100, 200, 300);
-    /// assert_eq!(config.read_timeout, Some(300));
-    /// ```
-    #[must_use]
-    pub fn with_timeouts(mut self, connect_ms: u64, send_ms: u64, read_ms: u64) -> Self {
-        self.connect_timeout = Some(connect_ms);
-        self.send_timeout = Some(send_ms);
-        self.read_timeout = Some(read_ms);
-        self
-    }
-
-    /// Sets the keepalive timeout (longest idle time of a pooled connection), milliseconds.
-    ///
-    /// ```
-    /// let config = session_dshm::DshmConfig::default().with_keepalive_timeout(10_000);
-    /// assert_eq!(config.keepalive_timeout, Some(10_000));
-    /// ```
-    #[must_use]
-    pub fn with_keepalive_timeout(mut self, keepalive_ms: u64) -> Self {
-        self.keepalive_timeout = Some(keepalive_ms);
-        self
-    }
-
-    /// Sets the pool size.
-    ///
-    /// ```
-    /// let config = session_dshm::DshmConfig::default().with_pool_size(8);
-    /// assert_eq!(config.pool_size, Some(8));
-    /// ```
-    #[must_use]
-    pub fn with_pool_size(mut self, pool_size: usize) -> Self {
-        self.pool_size = Some(pool_size);
         self
     }
 
@@ -228,23 +173,7 @@ impl DshmConfig {
     ///
     /// [`ErrorKind::Config`](session_storage::ErrorKind::Config), naming the option.
     pub fn validate(&self) -> Result<(), StorageError> {
-        for (name, value) in [
-            ("connect_timeout", self.connect_timeout),
-            ("send_timeout", self.send_timeout),
-            ("read_timeout", self.read_timeout),
-            ("keepalive_timeout", self.keepalive_timeout),
-        ] {
-            if value == Some(0) {
-                return Err(StorageError::config(format!(
-                    "dshm option `{name}` must be at least 1 ms"
-                )));
-            }
-        }
-        if self.pool_size == Some(0) {
-            return Err(StorageError::config(
-                "dshm option `pool_size` must be at least 1",
-            ));
-        }
+        self.socket_limits().validate("dshm")?;
         if self.ssl == Some(true) {
             return Err(StorageError::config(
                 "dshm option `ssl` is not supported: the DSHM server has no TLS and \
@@ -268,18 +197,14 @@ impl DshmConfig {
     }
 
     pub(crate) fn limits(&self) -> Limits {
-        Limits {
-            connect: ms(self.connect_timeout),
-            send: ms(self.send_timeout),
-            read: ms(self.read_timeout),
-            keepalive: ms(self.keepalive_timeout),
-            pool_size: self.pool_size.unwrap_or(DEFAULT_POOL_SIZE),
-        }
+        self.socket_limits().or_defaults()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use deadpool::managed::Object;
 use session_storage::{
-    Capability, ExpiryClock, KeyLayout, Metadata, SessionIndex, SetRequest, Storage, StorageError,
-    collection,
+    Backend, Capability, ExpiryClock, KeyLayout, Metadata, SessionIndex, SetRequest, Storage,
+    StorageError, collection,
 };
 
 use crate::client::{Conn, ConnError};
@@ -406,6 +406,25 @@ impl DshmStorage {
     #[must_use]
     pub fn metadata_wire_key(&self, name: &str, audience: &str, subject: &str) -> String {
         escape_key(&self.inner.layout.metadata_key(name, audience, subject))
+    }
+}
+
+/// Selected by `storage = "dshm"`, options in the `dshm` block.
+///
+/// ```
+/// use session_dshm::{DshmConfig, DshmStorage};
+/// use session_storage::Backend;
+/// assert!(DshmStorage::is_named("dshm"));
+/// let store = <DshmStorage as Backend>::from_config(DshmConfig::default())?;
+/// # let _ = store;
+/// # Ok::<_, session_storage::StorageError>(())
+/// ```
+impl Backend for DshmStorage {
+    const NAME: &'static str = "dshm";
+    type Config = DshmConfig;
+
+    fn from_config(config: DshmConfig) -> Result<Self, StorageError> {
+        Self::from_config(config)
     }
 }
 

@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use session_storage::{SessionIndex, StorageError, collection};
 
-use crate::Inner;
 use crate::names::validate_file_name;
+use crate::store::Inner;
 
 /// Largest record file `get` reads: 32 MiB, twice the largest payload the engine produces.
 pub(crate) const MAX_RECORD_BYTES: u64 = 32 * 1024 * 1024;

@@ -13,7 +13,7 @@ fn setup(prefix: Option<&str>, suffix: Option<&str>) -> (tempfile::TempDir, File
     let mut cfg = FileConfig::default().with_path(dir.path());
     cfg.prefix = prefix.map(Into::into);
     cfg.suffix = suffix.map(Into::into);
-    let store = FileStorage::new(cfg).unwrap();
+    let store = FileStorage::from_config(cfg).unwrap();
     (dir, store)
 }
 
@@ -249,8 +249,10 @@ fn cleanup_removes_temp_files_left_by_a_crash_after_a_grace_hour() {
 
 #[test]
 fn config_rejects_bad_prefix_and_missing_dir_and_ignores_pool() {
-    assert!(FileStorage::new(FileConfig::default().with_suffix("a/b")).is_err());
-    assert!(FileStorage::new(FileConfig::default().with_path("/nonexistent/dir/xyz")).is_err());
+    assert!(FileStorage::from_config(FileConfig::default().with_suffix("a/b")).is_err());
+    assert!(
+        FileStorage::from_config(FileConfig::default().with_path("/nonexistent/dir/xyz")).is_err()
+    );
     let cfg: FileConfig = serde_json::from_str(r#"{"pool":"default","prefix":""}"#).unwrap();
     assert_eq!(cfg.pool.as_deref(), Some("default"));
 }

@@ -11,7 +11,7 @@ session_storage::storage_conformance!(|| async {
     let config = FileConfig::default()
         .with_path(dir.path())
         .with_suffix("session");
-    match FileStorage::new(config) {
+    match FileStorage::from_config(config) {
         Ok(store) => Fresh::with_guard(store, dir),
         Err(e) => panic!("cannot build the file store: {e}"),
     }

@@ -1,19 +1,16 @@
 //! The `memcached = { ... }` configuration block, with lua-resty-session's option names.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+pub(crate) use session_net::conn::{Target, TlsConnector};
+pub(crate) use session_net::options::Limits;
 use session_storage::StorageError;
 
 /// The default host: `127.0.0.1`.
 const DEFAULT_HOST: &str = "127.0.0.1";
 /// The default port: 11211.
 const DEFAULT_PORT: u16 = 11211;
-/// OpenResty's socket timeouts and keepalive idle time when none is configured.
-const DEFAULT_TIMEOUT_MS: u64 = 60_000;
-/// OpenResty's keepalive pool size (`lua_socket_pool_size`).
-const DEFAULT_POOL_SIZE: usize = 30;
 /// How often a `set` with metadata compacts each collection (spec 05 §5.6).
 const DEFAULT_COMPACTION_PROBABILITY: f64 = 0.1;
 
@@ -109,37 +106,8 @@ pub struct MemcachedConfig {
     pub compaction_probability: Option<f64>,
 }
 
-/// Where the server is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Target {
-    Tcp(String, u16),
-    #[cfg_attr(not(unix), allow(dead_code))]
-    Unix(std::path::PathBuf),
-}
-
-impl std::fmt::Display for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Tcp(host, port) if host.contains(':') => write!(f, "[{host}]:{port}"),
-            Self::Tcp(host, port) => write!(f, "{host}:{port}"),
-            Self::Unix(path) => write!(f, "unix:{}", path.display()),
-        }
-    }
-}
-
-/// Timeouts and pool limits after defaults are applied.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Limits {
-    pub(crate) connect: Duration,
-    pub(crate) send: Duration,
-    pub(crate) read: Duration,
-    pub(crate) keepalive: Duration,
-    pub(crate) pool_size: usize,
-}
-
-fn ms(v: Option<u64>) -> Duration {
-    Duration::from_millis(v.unwrap_or(DEFAULT_TIMEOUT_MS))
-}
+session_net::socket_options!(MemcachedConfig in session_memcached:
+    timeouts, keepalive, pool_size, ssl, server_name, trusted_certificate, limits);
 
 impl MemcachedConfig {
     /// Sets the key prefix.
@@ -188,75 +156,6 @@ impl MemcachedConfig {
     #[must_use]
     pub fn with_socket(mut self, socket: impl Into<String>) -> Self {
         self.socket = Some(socket.into());
-        self
-    }
-
-    /// Sets connect, send and read timeouts, in milliseconds.
-    ///
-    /// ```
-    /// let config = session_memcached::MemcachedConfig::default().with_timeouts(100, 200, 300);
-    /// assert_eq!(config.read_timeout, Some(300));
-    /// ```
-    #[must_use]
-    pub fn with_timeouts(mut self, connect_ms: u64, send_ms: u64, read_ms: u64) -> Self {
-        self.connect_timeout = Some(connect_ms);
-        self.send_timeout = Some(send_ms);
-        self.read_timeout = Some(read_ms);
-        self
-    }
-
-    /// Turns TLS on (`ssl = true`), with or without verification (`ssl_verify`). Needs the
-    /// feature `tls` (on by default).
-    ///
-    /// ```
-    /// let config = session_memcached::MemcachedConfig::default().with_ssl(true);
-    /// assert_eq!((config.ssl, config.ssl_verify), (Some(true), Some(true)));
-    /// ```
-    #[must_use]
-    pub fn with_ssl(mut self, verify: bool) -> Self {
-        self.ssl = Some(true);
-        self.ssl_verify = Some(verify);
-        self
-    }
-
-    /// Sets the TLS server name (SNI and the name verified).
-    ///
-    /// ```
-    /// let config = session_memcached::MemcachedConfig::default()
-    ///     .with_host("10.0.0.5", 11211)
-    ///     .with_ssl(true)
-    ///     .with_server_name("cache.internal");
-    /// assert_eq!(config.server_name.as_deref(), Some("cache.internal"));
-    /// ```
-    #[must_use]
-    pub fn with_server_name(mut self, server_name: impl Into<String>) -> Self {
-        self.server_name = Some(server_name.into());
-        self
-    }
-
-    /// Sets a PEM file of the CA certificates to trust instead of the web PKI roots.
-    ///
-    /// ```
-    /// let config = session_memcached::MemcachedConfig::default()
-    ///     .with_ssl(true)
-    ///     .with_trusted_certificate("/etc/ssl/private-ca.pem");
-    /// assert!(config.ssl_trusted_certificate.is_some());
-    /// ```
-    #[must_use]
-    pub fn with_trusted_certificate(mut self, path: impl Into<PathBuf>) -> Self {
-        self.ssl_trusted_certificate = Some(path.into());
-        self
-    }
-
-    /// Sets the pool size.
-    ///
-    /// ```
-    /// let config = session_memcached::MemcachedConfig::default().with_pool_size(8);
-    /// assert_eq!(config.pool_size, Some(8));
-    /// ```
-    #[must_use]
-    pub fn with_pool_size(mut self, pool_size: usize) -> Self {
-        self.pool_size = Some(pool_size);
         self
     }
 
@@ -328,23 +227,7 @@ impl MemcachedConfig {
     ///
     /// [`ErrorKind::Config`](session_storage::ErrorKind::Config), naming the option.
     pub fn validate(&self) -> Result<(), StorageError> {
-        for (name, value) in [
-            ("connect_timeout", self.connect_timeout),
-            ("send_timeout", self.send_timeout),
-            ("read_timeout", self.read_timeout),
-            ("keepalive_timeout", self.keepalive_timeout),
-        ] {
-            if value == Some(0) {
-                return Err(StorageError::config(format!(
-                    "memcached option `{name}` must be at least 1 ms"
-                )));
-            }
-        }
-        if self.pool_size == Some(0) {
-            return Err(StorageError::config(
-                "memcached option `pool_size` must be at least 1",
-            ));
-        }
+        self.socket_limits().validate("memcached")?;
         if self.ssl == Some(true) {
             if !cfg!(feature = "tls") {
                 return Err(StorageError::config(
@@ -414,13 +297,25 @@ impl MemcachedConfig {
     }
 
     pub(crate) fn limits(&self) -> Limits {
-        Limits {
-            connect: ms(self.connect_timeout),
-            send: ms(self.send_timeout),
-            read: ms(self.read_timeout),
-            keepalive: ms(self.keepalive_timeout),
-            pool_size: self.pool_size.unwrap_or(DEFAULT_POOL_SIZE),
+        self.socket_limits().or_defaults()
+    }
+
+    /// The TLS connector when `ssl = true` (the configuration is already validated: without
+    /// the feature `tls`, `ssl = true` was refused).
+    #[cfg_attr(not(feature = "tls"), allow(clippy::unnecessary_wraps))]
+    pub(crate) fn tls(&self) -> Result<Option<TlsConnector>, StorageError> {
+        #[cfg(feature = "tls")]
+        if self.ssl == Some(true) {
+            return TlsConnector::new(
+                "memcached",
+                self.ssl_verify != Some(false),
+                self.ssl_trusted_certificate.as_deref(),
+                self.server_name.as_deref(),
+                &self.tcp_host(),
+            )
+            .map(Some);
         }
+        Ok(None)
     }
 
     pub(crate) fn compaction_probability(&self) -> f64 {
@@ -431,6 +326,8 @@ impl MemcachedConfig {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]

@@ -10,8 +10,6 @@
 /// ```
 pub const MAX_KEY_LEN: usize = 250;
 
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
-
 /// Escapes `key` the way lua-resty-memcached sends it: every byte except ASCII letters,
 /// digits and `- . _ ~ ! * ' ( )` becomes `%` and two **uppercase** hex digits, colons
 /// included.
@@ -24,17 +22,7 @@ const HEX: &[u8; 16] = b"0123456789ABCDEF";
 /// ```
 #[must_use]
 pub fn escape_key(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for &b in key.as_bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~!*'()".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0f)]));
-        }
-    }
-    out
+    session_net::text::escape_uri(key, b"")
 }
 
 #[cfg(test)]

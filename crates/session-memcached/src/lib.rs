@@ -114,10 +114,8 @@
 mod client;
 mod config;
 mod escape;
-mod pool;
 mod protocol;
 mod store;
-mod tls;
 mod url;
 
 pub use config::MemcachedConfig;
@@ -161,7 +159,7 @@ pub mod __fuzz {
                 );
                 Ok(None)
             }
-            Err(e) => Err(e.0),
+            Err(e) => Err(e.message().to_owned()),
         }
     }
 }

@@ -5,16 +5,17 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use deadpool::managed::Object;
+use session_net::conn::{Conn, ConnError, Server};
+use session_net::pool::{ConnPool, Fail, PooledConn};
+use session_net::with_conn;
 use session_storage::{
-    Capability, ExpiryClock, KeyLayout, Metadata, SessionIndex, SetRequest, Storage, StorageError,
-    collection,
+    Backend, Capability, ExpiryClock, KeyLayout, Metadata, SessionIndex, SetRequest, Storage,
+    StorageError, collection,
 };
 
-use crate::client::{Answer, Conn, ConnError};
-use crate::config::{MemcachedConfig, Target};
+use crate::client::{Answer, Commands};
+use crate::config::MemcachedConfig;
 use crate::escape::{MAX_KEY_LEN, escape_key};
-use crate::pool::{self, Manager, Pool};
 use crate::protocol::{Item, Status};
 
 /// A memcached session store, wire-compatible with lua-resty-session 4.1.5's `memcached`
@@ -49,84 +50,26 @@ pub struct MemcachedStorage {
 }
 
 struct Inner {
-    pool: Pool,
+    pool: ConnPool,
     layout: KeyLayout,
-    target: Target,
     compaction_probability: f64,
 }
 
 impl fmt::Debug for MemcachedStorage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemcachedStorage")
-            .field("target", &self.inner.target.to_string())
+            .field("target", &self.inner.pool.server().target().to_string())
             .field("layout", &self.inner.layout)
             .field("compaction_probability", &self.inner.compaction_probability)
-            .field("tls", &self.inner.pool.manager().tls.is_some())
+            .field("tls", &self.inner.pool.is_tls())
             .field("pool", &self.inner.pool.status())
             .finish()
     }
 }
 
-/// Why an operation stopped: a connection failure (the connection is dropped) or an error
-/// that leaves the connection usable.
-enum Fail {
-    Conn(ConnError),
-    Storage(StorageError),
-}
-
-impl From<ConnError> for Fail {
-    fn from(e: ConnError) -> Self {
-        Self::Conn(e)
-    }
-}
-
-impl From<StorageError> for Fail {
-    fn from(e: StorageError) -> Self {
-        Self::Storage(e)
-    }
-}
-
 /// A server error line (`ERROR`, `CLIENT_ERROR ...`, `SERVER_ERROR ...`) as a storage error.
-fn server_error(target: &Target, what: &str, line: &str) -> StorageError {
-    StorageError::backend(format!("memcached at {target}: {what}: {line}"))
-}
-
-/// Runs `$body` (an expression using `$conn: &mut Conn`) on a pooled connection. A failed
-/// connection is dropped with every idle one; when a reused connection turns out dead before
-/// its first reply (the server restarted while it sat in the pool), the body runs once more
-/// on a fresh connection: nothing was executed, and every operation starts with an
-/// idempotent command anyway.
-macro_rules! with_conn {
-    ($self:ident, |$conn:ident| $body:expr) => {{
-        let inner: &Inner = &$self.inner;
-        let mut retried = false;
-        loop {
-            let mut obj = pool::get(&inner.pool).await?;
-            let reused = Object::metrics(&obj).recycle_count > 0;
-            let before = obj.completed();
-            let result: Result<_, Fail> = {
-                let $conn: &mut Conn = &mut obj;
-                $body.await
-            };
-            match result {
-                Ok(v) => break Ok(v),
-                Err(Fail::Storage(e)) => break Err(e),
-                Err(Fail::Conn(e)) => {
-                    let lost = e.is_connection_lost();
-                    let nothing_read = obj.completed() == before;
-                    drop(Object::take(obj));
-                    if lost {
-                        inner.pool.retain(|_, _| false);
-                        if reused && nothing_read && !retried {
-                            retried = true;
-                            continue;
-                        }
-                    }
-                    break Err(e.into_storage(&inner.target));
-                }
-            }
-        }
-    }};
+fn server_error(server: &Server, what: &str, line: &str) -> StorageError {
+    StorageError::backend(format!("{server}: {what}: {line}"))
 }
 
 /// Whether to compact now, with probability `p` (no cryptographic quality needed).
@@ -201,11 +144,11 @@ impl Inner {
         match answer {
             Ok(Status::Stored) => Ok(()),
             Ok(status) => Err(StorageError::backend(format!(
-                "memcached at {}: {what}: {status}",
-                self.target
+                "{}: {what}: {status}",
+                self.pool.server()
             ))
             .into()),
-            Err(line) => Err(server_error(&self.target, what, &line).into()),
+            Err(line) => Err(server_error(self.pool.server(), what, &line).into()),
         }
     }
 
@@ -248,7 +191,7 @@ impl Inner {
             Ok(Some(item)) => String::from_utf8(item.data)
                 .map(Some)
                 .map_err(|_| StorageError::invalid_record("memcached record is not UTF-8").into()),
-            Err(line) => Err(server_error(&self.target, "get failed", &line).into()),
+            Err(line) => Err(server_error(self.pool.server(), "get failed", &line).into()),
         }
     }
 
@@ -265,10 +208,10 @@ impl Inner {
             // The reference reports NOT_FOUND as an error; spec 05 §4.6 maps it to success.
             Ok(Status::Deleted | Status::NotFound) => Ok(()),
             Ok(status) => Err(StorageError::backend(format!(
-                "memcached at {}: delete answered {status}",
-                self.target
+                "{}: delete answered {status}",
+                self.pool.server()
             ))),
-            Err(line) => Err(server_error(&self.target, "delete failed", &line)),
+            Err(line) => Err(server_error(self.pool.server(), "delete failed", &line)),
         };
         for key in collections {
             // NOT_STORED (no such collection) is ignored, as is any other answer.
@@ -291,7 +234,7 @@ impl Inner {
             Ok(None) => Ok(SessionIndex::new()),
             Ok(Some(item)) => Ok(collection::parse(&item.data, now)?),
             Err(line) => {
-                Err(server_error(&self.target, "get of a collection failed", &line).into())
+                Err(server_error(self.pool.server(), "get of a collection failed", &line).into())
             }
         }
     }
@@ -348,14 +291,12 @@ impl MemcachedStorage {
     /// `server_name` that is not a valid TLS name).
     pub fn from_config(config: MemcachedConfig) -> Result<Self, StorageError> {
         config.validate()?;
-        let target = config.target();
-        let tls = crate::tls::connector(&config)?;
-        let pool = pool::build(target.clone(), tls, config.limits())?;
+        let server = Server::new("memcached", "the text protocol", config.target());
+        let pool = ConnPool::new(server, config.tls()?, config.limits())?;
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
                 layout: KeyLayout::new(config.prefix.clone(), config.suffix.clone()),
-                target,
                 compaction_probability: config.compaction_probability(),
             }),
         })
@@ -408,12 +349,28 @@ impl MemcachedStorage {
     ///
     /// When memcached cannot be reached or does not answer in time.
     pub async fn version(&self) -> Result<String, StorageError> {
-        with_conn!(self, |conn| async {
+        let pool = &self.inner.pool;
+        with_conn!(pool, |conn| async {
             match conn.version().await? {
                 Ok(v) => Ok(v),
-                Err(line) => Err(server_error(&self.inner.target, "version failed", &line).into()),
+                Err(line) => Err(server_error(pool.server(), "version failed", &line).into()),
             }
         })
+    }
+
+    /// Checks that memcached answers (the `version` command), through the pool.
+    ///
+    /// ```no_run
+    /// # async fn demo(store: session_memcached::MemcachedStorage) -> Result<(), session_storage::StorageError> {
+    /// store.ping().await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`version`](Self::version).
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        self.version().await.map(drop)
     }
 
     /// The key layout (prefix and suffix) of this store's keys, before escaping.
@@ -467,21 +424,43 @@ impl MemcachedStorage {
     /// When no connection can be had within the connect timeout.
     pub async fn connection(&self) -> Result<MemcachedConnection, StorageError> {
         Ok(MemcachedConnection {
-            obj: pool::get(&self.inner.pool).await?,
-            target: self.inner.target.clone(),
+            conn: self.inner.pool.checkout().await?,
+            server: self.inner.pool.server().clone(),
         })
+    }
+}
+
+/// Selected by `storage = "memcached"` (or `"memcache"`), options in the `memcached` block.
+///
+/// ```
+/// use session_memcached::{MemcachedConfig, MemcachedStorage};
+/// use session_storage::Backend;
+/// assert!(MemcachedStorage::is_named("memcache"));
+/// let store = <MemcachedStorage as Backend>::from_config(MemcachedConfig::default())?;
+/// # let _ = store;
+/// # Ok::<_, session_storage::StorageError>(())
+/// ```
+impl Backend for MemcachedStorage {
+    const NAME: &'static str = "memcached";
+    const ALIASES: &'static [&'static str] = &["memcache"];
+    type Config = MemcachedConfig;
+
+    fn from_config(config: MemcachedConfig) -> Result<Self, StorageError> {
+        Self::from_config(config)
     }
 }
 
 impl Storage for MemcachedStorage {
     async fn set(&self, req: &SetRequest<'_>) -> Result<(), StorageError> {
         let plan = self.inner.plan_set(req)?;
-        with_conn!(self, |conn| self.inner.set(conn, req, &plan))
+        let inner = &*self.inner;
+        with_conn!(&inner.pool, |conn| inner.set(conn, req, &plan))
     }
 
     async fn get(&self, name: &str, key: &str, _now: i64) -> Result<Option<String>, StorageError> {
         let record = wire(&self.inner.layout.record_key(name, key))?;
-        with_conn!(self, |conn| self.inner.get(conn, &record))
+        let inner = &*self.inner;
+        with_conn!(&inner.pool, |conn| inner.get(conn, &record))
     }
 
     async fn delete(
@@ -500,7 +479,8 @@ impl Storage for MemcachedStorage {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let tombstone = collection::tombstone(key);
-        with_conn!(self, |conn| self.inner.delete(
+        let inner = &*self.inner;
+        with_conn!(&inner.pool, |conn| inner.delete(
             conn,
             &record,
             &tombstone,
@@ -517,7 +497,8 @@ impl Storage for MemcachedStorage {
         now: i64,
     ) -> Result<SessionIndex, StorageError> {
         let key = wire(&self.inner.layout.metadata_key(name, audience, subject))?;
-        with_conn!(self, |conn| self.inner.read_metadata(conn, &key, now))
+        let inner = &*self.inner;
+        with_conn!(&inner.pool, |conn| inner.read_metadata(conn, &key, now))
     }
 
     fn capability(&self) -> Capability {
@@ -539,14 +520,14 @@ impl Storage for MemcachedStorage {
 /// # Ok(()) }
 /// ```
 pub struct MemcachedConnection {
-    obj: Object<Manager>,
-    target: Target,
+    conn: PooledConn,
+    server: Server,
 }
 
 impl fmt::Debug for MemcachedConnection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemcachedConnection")
-            .field("target", &self.target.to_string())
+            .field("target", &self.server.to_string())
             .finish_non_exhaustive()
     }
 }
@@ -564,8 +545,8 @@ impl MemcachedConnection {
     fn answer<T>(&self, r: Result<Answer<T>, ConnError>, what: &str) -> Result<T, StorageError> {
         match r {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(line)) => Err(server_error(&self.target, what, &line)),
-            Err(e) => Err(e.into_storage(&self.target)),
+            Ok(Err(line)) => Err(server_error(&self.server, what, &line)),
+            Err(e) => Err(e.into_storage(&self.server)),
         }
     }
 
@@ -582,7 +563,7 @@ impl MemcachedConnection {
     /// A connection failure, a server error line or an invalid key.
     pub async fn get(&mut self, key: &str) -> Result<Option<Item>, StorageError> {
         Self::check(key)?;
-        let r = self.obj.retrieve("get", key).await;
+        let r = self.conn.retrieve("get", key).await;
         self.answer(r, "get failed")
     }
 
@@ -599,7 +580,7 @@ impl MemcachedConnection {
     /// A connection failure, a server error line or an invalid key.
     pub async fn gets(&mut self, key: &str) -> Result<Option<Item>, StorageError> {
         Self::check(key)?;
-        let r = self.obj.retrieve("gets", key).await;
+        let r = self.conn.retrieve("gets", key).await;
         self.answer(r, "gets failed")
     }
 
@@ -612,7 +593,7 @@ impl MemcachedConnection {
         cas: Option<u64>,
     ) -> Result<Status, StorageError> {
         Self::check(key)?;
-        let r = self.obj.store(cmd, key, 0, exptime, data, cas).await;
+        let r = self.conn.store(cmd, key, 0, exptime, data, cas).await;
         self.answer(r, "storage command failed")
     }
 
@@ -707,7 +688,7 @@ impl MemcachedConnection {
     /// A connection failure, a server error line or an invalid key.
     pub async fn touch(&mut self, key: &str, exptime: u64) -> Result<Status, StorageError> {
         Self::check(key)?;
-        let r = self.obj.touch(key, exptime).await;
+        let r = self.conn.touch(key, exptime).await;
         self.answer(r, "touch failed")
     }
 
@@ -724,7 +705,7 @@ impl MemcachedConnection {
     /// A connection failure, a server error line or an invalid key.
     pub async fn delete(&mut self, key: &str) -> Result<Status, StorageError> {
         Self::check(key)?;
-        let r = self.obj.delete(key).await;
+        let r = self.conn.delete(key).await;
         self.answer(r, "delete failed")
     }
 }

@@ -9,10 +9,6 @@ use session_storage::StorageError;
 
 /// Default sessions table (`table`).
 pub(crate) const DEFAULT_TABLE: &str = "sessions";
-/// OpenResty's socket default for connect, send, read and keepalive: 60 s.
-const DEFAULT_TIMEOUT_MS: u64 = 60_000;
-/// OpenResty's default keepalive pool size (`lua_socket_pool_size`).
-const DEFAULT_POOL_SIZE: usize = 30;
 
 /// The `mysql` (or `mariadb`) options block of lua-resty-session (spec 05 §12.2),
 /// deserializable from the same names.
@@ -183,9 +179,18 @@ pub(crate) struct Limits {
     pub(crate) pool_size: usize,
 }
 
+/// The store's name in error messages (and its options block).
+pub(crate) const STORE: &str = "mysql";
+
 fn bad(option: &str, why: impl fmt::Display) -> StorageError {
-    StorageError::config(format!("mysql option `{option}`: {why}"))
+    StorageError::config(format!("{STORE} option `{option}`: {why}"))
 }
+
+// `with_timeouts`, `with_pool_size`, `with_ssl`, `with_server_name`,
+// `with_trusted_certificate` and `socket_limits`, as every networked store has them.
+session_net::socket_options!(
+    MysqlConfig in session_mysql: timeouts, pool_size, ssl, server_name, trusted_certificate, limits
+);
 
 /// Checks a table name: `name` or `database.name`, each part 1..=64 characters from
 /// `[A-Za-z0-9_$]`. Table names are spliced into the SQL text, so nothing else is allowed.
@@ -311,64 +316,6 @@ impl MysqlConfig {
         self
     }
 
-    /// Sets connect, send and read timeouts, in milliseconds.
-    ///
-    /// ```
-    /// let config = session_mysql::MysqlConfig::default().with_timeouts(100, 200, 300);
-    /// assert_eq!(config.read_timeout, Some(300));
-    /// ```
-    #[must_use]
-    pub fn with_timeouts(mut self, connect_ms: u64, send_ms: u64, read_ms: u64) -> Self {
-        self.connect_timeout = Some(connect_ms);
-        self.send_timeout = Some(send_ms);
-        self.read_timeout = Some(read_ms);
-        self
-    }
-
-    /// Connects with TLS: `ssl = true`, with `ssl_verify` as given (see the
-    /// [TLS section](MysqlConfig#tls)).
-    ///
-    /// ```
-    /// let config = session_mysql::MysqlConfig::default().with_ssl(true);
-    /// assert_eq!((config.ssl, config.ssl_verify), (Some(true), Some(true)));
-    /// ```
-    #[must_use]
-    pub fn with_ssl(mut self, verify: bool) -> Self {
-        self.ssl = Some(true);
-        self.ssl_verify = Some(verify);
-        self
-    }
-
-    /// Sets the TLS server name (SNI and the name the certificate must carry; default `host`).
-    ///
-    /// ```
-    /// let config = session_mysql::MysqlConfig::default()
-    ///     .with_host("10.0.0.7", 3306)
-    ///     .with_ssl(true)
-    ///     .with_server_name("db.internal");
-    /// assert_eq!(config.server_name.as_deref(), Some("db.internal"));
-    /// ```
-    #[must_use]
-    pub fn with_server_name(mut self, server_name: impl Into<String>) -> Self {
-        self.server_name = Some(server_name.into());
-        self
-    }
-
-    /// Sets the PEM file of CA certificates trusted instead of the web PKI roots when
-    /// `ssl_verify` is true.
-    ///
-    /// ```
-    /// let config = session_mysql::MysqlConfig::default()
-    ///     .with_ssl(true)
-    ///     .with_trusted_certificate("/etc/ssl/certs/internal-ca.pem");
-    /// assert!(config.ssl_trusted_certificate.is_some());
-    /// ```
-    #[must_use]
-    pub fn with_trusted_certificate(mut self, path: impl Into<PathBuf>) -> Self {
-        self.ssl_trusted_certificate = Some(path.into());
-        self
-    }
-
     /// The sessions and metadata table names after defaults: `table` (default `sessions`)
     /// and `table_meta` (default `<table>_meta`).
     ///
@@ -406,13 +353,14 @@ impl MysqlConfig {
         }
     }
 
+    /// Timeouts and pool size with OpenResty's defaults applied.
     pub(crate) fn limits(&self) -> Limits {
-        let ms = |v: Option<u64>| Duration::from_millis(v.unwrap_or(DEFAULT_TIMEOUT_MS));
+        let net = self.socket_limits().or_defaults();
         Limits {
-            connect: ms(self.connect_timeout),
-            statement: ms(self.send_timeout).saturating_add(ms(self.read_timeout)),
-            keepalive: ms(self.keepalive_timeout),
-            pool_size: self.pool_size.unwrap_or(DEFAULT_POOL_SIZE),
+            connect: net.connect,
+            statement: net.send.saturating_add(net.read),
+            keepalive: net.keepalive,
+            pool_size: net.pool_size,
         }
     }
 
@@ -432,19 +380,7 @@ impl MysqlConfig {
     ///
     /// [`ErrorKind::Config`](session_storage::ErrorKind::Config) naming the offending option.
     pub fn validate(&self) -> Result<(), StorageError> {
-        for (name, value) in [
-            ("connect_timeout", self.connect_timeout),
-            ("send_timeout", self.send_timeout),
-            ("read_timeout", self.read_timeout),
-            ("keepalive_timeout", self.keepalive_timeout),
-        ] {
-            if value == Some(0) {
-                return Err(bad(name, "must be at least 1 ms"));
-            }
-        }
-        if self.pool_size == Some(0) {
-            return Err(bad("pool_size", "must be at least 1"));
-        }
+        self.socket_limits().validate(STORE)?;
         if self
             .max_packet_size
             .is_some_and(|size| !(1024..=1024 * 1024 * 1024).contains(&size))

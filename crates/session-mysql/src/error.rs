@@ -94,7 +94,8 @@ fn kind_of(e: &Error) -> ErrorKind {
 }
 
 /// Maps a driver error onto a [`StorageError`] whose kind says whether a retry can help,
-/// keeping the driver error as the source. `what` says what was being done.
+/// keeping the driver error as the source. `what` says what was being done; the message
+/// classifies the failure (server error code, TLS) without repeating the source's text.
 pub(crate) fn mysql_error(e: Error, what: &str) -> StorageError {
     let detail = match &e {
         Error::Server(s) => format!("{what}: server error {} ({})", s.code, s.state),
@@ -110,21 +111,22 @@ pub(crate) fn mysql_error(e: Error, what: &str) -> StorageError {
 /// What went wrong in a TLS setup, for the message.
 #[cfg(feature = "tls")]
 fn tls_detail(e: &Error, what: &str) -> Option<String> {
-    if let Some(cert) = crate::tls::certificate_error(e) {
+    if crate::tls::certificate_error(e).is_some() {
+        // The rustls error stays in the source chain, not in the message.
         return Some(format!(
-            "{what}: the server certificate could not be verified: {cert} (check \
+            "{what}: the server certificate could not be verified (check \
              ssl_trusted_certificate and server_name, or set ssl_verify = false to accept any \
              certificate)"
         ));
     }
     match e {
-        Error::Io(IoError::Tls(tls)) => Some(format!("{what}: TLS error: {tls}")),
+        Error::Io(IoError::Tls(_)) => Some(format!("{what}: TLS error")),
         Error::Io(IoError::Io(io))
             if io
                 .get_ref()
                 .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()) =>
         {
-            Some(format!("{what}: TLS handshake failed: {io}"))
+            Some(format!("{what}: TLS handshake failed"))
         }
         _ => None,
     }

@@ -121,7 +121,7 @@
 
 mod config;
 mod error;
-mod sql;
+mod protocol;
 mod store;
 #[cfg(feature = "tls")]
 mod tls;

@@ -8,12 +8,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, Pool, PoolConstraints, PoolOpts, Row, TxOpts, Value};
 use session_storage::{
-    Capability, ExpiryClock, Metadata, SessionIndex, SetRequest, Storage, StorageError,
+    Backend, Capability, ExpiryClock, Metadata, SessionIndex, SetRequest, Storage, StorageError,
 };
 
 use crate::config::{Limits, MysqlConfig, check_charset};
 use crate::error::{is_deadlock, mysql_error};
-use crate::sql::Statements;
+use crate::protocol::Statements;
 
 /// How often `set` and `delete` also delete expired rows: 1 in 1000, as the reference.
 const CLEANUP_ONE_IN: u64 = 1000;
@@ -608,5 +608,27 @@ impl Storage for MysqlStorage {
     fn capability(&self) -> Capability {
         // The reference's tables key records and metadata by `sid` alone (spec 05 §12.1).
         Capability::new(ExpiryClock::Argument).without_name_scope()
+    }
+}
+
+/// How configuration selects this store: `storage = "mysql"` (also `mariadb`), with the
+/// options block of that name deserialized into [`MysqlConfig`].
+///
+/// ```
+/// use session_mysql::{MysqlConfig, MysqlStorage};
+/// use session_storage::Backend;
+/// assert_eq!(<MysqlStorage as Backend>::NAME, "mysql");
+/// assert!(<MysqlStorage as Backend>::is_named("mariadb"));
+/// let store = <MysqlStorage as Backend>::from_config(MysqlConfig::default())?;
+/// # let _ = store;
+/// # Ok::<_, session_storage::StorageError>(())
+/// ```
+impl Backend for MysqlStorage {
+    const NAME: &'static str = "mysql";
+    const ALIASES: &'static [&'static str] = &["mariadb"];
+    type Config = MysqlConfig;
+
+    fn from_config(config: MysqlConfig) -> Result<Self, StorageError> {
+        Self::from_config(config)
     }
 }

@@ -7,38 +7,10 @@
 //! checked either way. The driver uses rustls's process-wide default `CryptoProvider`;
 //! [`ssl_opts`] installs ring as that default when the application has not chosen one.
 
-use std::fmt;
-
 use mysql_async::SslOpts;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
 use session_storage::StorageError;
 
-use crate::config::MysqlConfig;
-
-fn config_error(what: impl fmt::Display) -> StorageError {
-    StorageError::config(format!("mysql TLS: {what}"))
-}
-
-/// The PEM file of `ssl_trusted_certificate`, checked to hold at least one certificate.
-fn trusted_certificates(path: &std::path::Path) -> Result<Vec<u8>, StorageError> {
-    let cannot = |why: String| {
-        config_error(format!(
-            "cannot use ssl_trusted_certificate {}: {why}",
-            path.display()
-        ))
-    };
-    let pem = std::fs::read(path).map_err(|e| cannot(e.to_string()))?;
-    let mut count = 0_usize;
-    for cert in CertificateDer::pem_slice_iter(&pem) {
-        cert.map_err(|e| cannot(e.to_string()))?;
-        count += 1;
-    }
-    if count == 0 {
-        return Err(cannot("no PEM certificate in the file".to_owned()));
-    }
-    Ok(pem)
-}
+use crate::config::{MysqlConfig, STORE};
 
 /// The driver's TLS options for `config`: `None` without `ssl = true`.
 pub(crate) fn ssl_opts(config: &MysqlConfig) -> Result<Option<SslOpts>, StorageError> {
@@ -58,20 +30,15 @@ pub(crate) fn ssl_opts(config: &MysqlConfig) -> Result<Option<SslOpts>, StorageE
     } else if let Some(path) = &config.ssl_trusted_certificate {
         // Only these CAs, instead of the web PKI roots.
         opts = opts
-            .with_root_certs(vec![trusted_certificates(path)?.into()])
+            .with_root_certs(vec![session_net::tls::trusted_pem(STORE, path)?.into()])
             .with_disable_built_in_roots(true);
     }
     if let Some(name) = &config.server_name {
-        ServerName::try_from(name.as_str())
-            .map_err(|_| config_error(format!("`server_name` {name:?} is not a valid name")))?;
+        session_net::tls::server_name(STORE, "server_name", name)?;
         opts = opts.with_danger_tls_hostname_override(Some(name.clone()));
     } else {
         let host = config.host.as_deref().unwrap_or("127.0.0.1");
-        ServerName::try_from(host).map_err(|_| {
-            config_error(format!(
-                "`host` {host:?} is not a valid TLS server name (set `server_name`)"
-            ))
-        })?;
+        session_net::tls::server_name(STORE, "host", host)?;
     }
     Ok(Some(opts))
 }

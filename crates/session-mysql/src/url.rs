@@ -1,7 +1,7 @@
 //! URL form of [`MysqlConfig`] (see [`MysqlConfig::from_url`]).
 
+use session_net::url::UrlSyntax;
 use session_storage::StorageError;
-use session_storage::url::UrlSyntax;
 
 use crate::config::MysqlConfig;
 

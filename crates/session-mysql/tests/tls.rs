@@ -92,13 +92,18 @@ async fn web_pki_roots_refuse_the_test_certificate() {
     default_verify.ssl = Some(true);
     let named = server.config().with_ssl(true).with_server_name("localhost");
     for config in [default_verify, named] {
-        let err = connect_error(config).await;
-        assert_eq!(err.kind(), ErrorKind::Config, "{err}");
-        assert!(
-            err.message().contains("certificate could not be verified"),
-            "{err}"
-        );
+        assert_certificate_refused(config).await;
     }
+}
+
+/// Connecting with `config` fails with a `Config` error saying the certificate was refused.
+async fn assert_certificate_refused(config: MysqlConfig) {
+    let err = connect_error(config).await;
+    assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+    assert!(
+        err.message().contains("certificate could not be verified"),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,12 +114,7 @@ async fn a_wrong_server_name_is_refused() {
         .with_ssl(true)
         .with_trusted_certificate(&server.ca)
         .with_server_name("db.example.com");
-    let err = connect_error(config).await;
-    assert_eq!(err.kind(), ErrorKind::Config, "{err}");
-    assert!(
-        err.message().contains("certificate could not be verified"),
-        "{err}"
-    );
+    assert_certificate_refused(config).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -163,6 +163,17 @@ pub(crate) struct Limits {
     pub(crate) pool_size: usize,
 }
 
+impl From<session_net::options::Limits> for Limits {
+    fn from(net: session_net::options::Limits) -> Self {
+        Self {
+            connect: net.connect,
+            statements: net.send.saturating_add(net.read),
+            keepalive: net.keepalive,
+            pool_size: net.pool_size,
+        }
+    }
+}
+
 impl Limits {
     /// The longest one operation may take: waiting for a pooled connection, opening one,
     /// then its statements.
@@ -173,12 +184,18 @@ impl Limits {
     }
 }
 
-const DEFAULT_TIMEOUT_MS: u64 = 60_000;
-const DEFAULT_POOL_SIZE: usize = 30;
+/// The store's name in error messages (and its options block).
+pub(crate) const STORE: &str = "postgres";
 
 fn bad(option: &str, why: impl fmt::Display) -> StorageError {
-    StorageError::config(format!("postgres option `{option}` {why}"))
+    StorageError::config(format!("{STORE} option `{option}` {why}"))
 }
+
+// `with_timeouts`, `with_pool_size`, `with_server_name`, `with_trusted_certificate` and
+// `socket_limits`, as every networked store has them.
+session_net::socket_options!(
+    PostgresConfig in session_pg: timeouts, pool_size, server_name, trusted_certificate, limits
+);
 
 /// Checks a table name before it is spliced into SQL: one to three dot-separated parts, each
 /// a plain identifier (`[A-Za-z_][A-Za-z0-9_$]*`) or a double-quoted one without `"` or
@@ -280,20 +297,6 @@ impl PostgresConfig {
         self
     }
 
-    /// Sets connect, send and read timeouts, in milliseconds.
-    ///
-    /// ```
-    /// let config = session_pg::PostgresConfig::default().with_timeouts(100, 200, 300);
-    /// assert_eq!(config.read_timeout, Some(300));
-    /// ```
-    #[must_use]
-    pub fn with_timeouts(mut self, connect_ms: u64, send_ms: u64, read_ms: u64) -> Self {
-        self.connect_timeout = Some(connect_ms);
-        self.send_timeout = Some(send_ms);
-        self.read_timeout = Some(read_ms);
-        self
-    }
-
     /// Asks for TLS: `ssl = true`, with `ssl_required` and `ssl_verify` as given (see the
     /// [TLS section](PostgresConfig#tls)).
     ///
@@ -306,47 +309,6 @@ impl PostgresConfig {
         self.ssl = Some(true);
         self.ssl_required = Some(required);
         self.ssl_verify = Some(verify);
-        self
-    }
-
-    /// Sets the TLS server name (SNI and certificate check) used instead of `host`.
-    ///
-    /// ```
-    /// let config = session_pg::PostgresConfig::default()
-    ///     .with_host("10.0.0.2", 5432)
-    ///     .with_server_name("db.internal");
-    /// assert_eq!(config.server_name.as_deref(), Some("db.internal"));
-    /// ```
-    #[must_use]
-    pub fn with_server_name(mut self, server_name: impl Into<String>) -> Self {
-        self.server_name = Some(server_name.into());
-        self
-    }
-
-    /// Sets the PEM file of CA certificates trusted instead of the web PKI roots when
-    /// `ssl_verify` is true.
-    ///
-    /// ```
-    /// let config = session_pg::PostgresConfig::default()
-    ///     .with_ssl(true, true)
-    ///     .with_trusted_certificate("/etc/ssl/certs/internal-ca.pem");
-    /// assert!(config.ssl_trusted_certificate.is_some());
-    /// ```
-    #[must_use]
-    pub fn with_trusted_certificate(mut self, path: impl Into<PathBuf>) -> Self {
-        self.ssl_trusted_certificate = Some(path.into());
-        self
-    }
-
-    /// Sets the largest number of pooled connections.
-    ///
-    /// ```
-    /// let config = session_pg::PostgresConfig::default().with_pool_size(4);
-    /// assert_eq!(config.pool_size, Some(4));
-    /// ```
-    #[must_use]
-    pub fn with_pool_size(mut self, pool_size: usize) -> Self {
-        self.pool_size = Some(pool_size);
         self
     }
 
@@ -412,7 +374,7 @@ impl PostgresConfig {
     /// Checks what can be checked without a server: table names are SQL identifiers,
     /// timeouts and the pool size are at least 1, `ssl_required` comes with `ssl`, and `ssl`
     /// is only asked for when the `tls` feature is on. Errors name the option.
-    /// [`PostgresStorage::new`](crate::PostgresStorage::new) calls it (and also reads
+    /// [`PostgresStorage::from_config`](crate::PostgresStorage::from_config) calls it (and also reads
     /// `ssl_trusted_certificate`).
     ///
     /// ```
@@ -433,19 +395,7 @@ impl PostgresConfig {
     pub fn validate(&self) -> Result<(), StorageError> {
         check_table("table", self.table_name())?;
         check_table("table_meta", &self.table_meta_name())?;
-        for (option, value) in [
-            ("connect_timeout", self.connect_timeout),
-            ("send_timeout", self.send_timeout),
-            ("read_timeout", self.read_timeout),
-            ("keepalive_timeout", self.keepalive_timeout),
-        ] {
-            if value == Some(0) {
-                return Err(bad(option, "must be at least 1 ms"));
-            }
-        }
-        if self.pool_size == Some(0) {
-            return Err(bad("pool_size", "must be at least 1"));
-        }
+        self.socket_limits().validate(STORE)?;
         if self.port == Some(0) {
             return Err(bad("port", "must not be 0"));
         }
@@ -474,15 +424,9 @@ impl PostgresConfig {
         Ok(())
     }
 
-    /// Timeouts and pool size with defaults applied.
+    /// Timeouts and pool size with OpenResty's defaults applied.
     pub(crate) fn limits(&self) -> Limits {
-        let ms = |v: Option<u64>| Duration::from_millis(v.unwrap_or(DEFAULT_TIMEOUT_MS));
-        Limits {
-            connect: ms(self.connect_timeout),
-            statements: ms(self.send_timeout).saturating_add(ms(self.read_timeout)),
-            keepalive: ms(self.keepalive_timeout),
-            pool_size: self.pool_size.unwrap_or(DEFAULT_POOL_SIZE),
-        }
+        self.socket_limits().or_defaults().into()
     }
 
     /// The driver's TLS mode: `Disable` without `ssl`, `Require` with `ssl_required`, else

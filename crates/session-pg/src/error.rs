@@ -28,8 +28,12 @@ fn kind_of_state(code: &SqlState) -> ErrorKind {
     }
 }
 
-/// Maps a driver error onto a [`StorageError`] whose kind says whether a retry can help,
-/// keeping the driver error as the source. `what` says what was being done.
+/// Maps a driver error onto a [`StorageError`] whose kind says whether a retry can help.
+/// `what` says what was being done.
+///
+/// The cause is told once: a server error's text (with its SQLSTATE) is the message and the
+/// driver error is not attached; otherwise the message says what failed and the driver
+/// error is the source.
 pub(crate) fn pg_error(e: tokio_postgres::Error, what: &str) -> StorageError {
     if let Some(db) = e.as_db_error() {
         let kind = kind_of_state(db.code());
@@ -43,7 +47,7 @@ pub(crate) fn pg_error(e: tokio_postgres::Error, what: &str) -> StorageError {
             db.message(),
             db.code().code()
         );
-        return StorageError::new(kind, message).with_source(e);
+        return StorageError::new(kind, message);
     }
     #[cfg(feature = "tls")]
     if let Some(tls) = e
@@ -63,20 +67,19 @@ pub(crate) fn pg_error(e: tokio_postgres::Error, what: &str) -> StorageError {
     {
         return StorageError::config(format!(
             "{what}: the server does not support TLS (ssl_required = true)"
-        ))
-        .with_source(e);
+        ));
     }
     let io_kind = e
         .source()
         .and_then(|s| s.downcast_ref::<io::Error>())
         .map(io::Error::kind);
-    let kind = match io_kind {
-        Some(io::ErrorKind::TimedOut) => ErrorKind::Timeout,
-        Some(_) => ErrorKind::Unavailable,
-        None if e.is_closed() => ErrorKind::Unavailable,
-        None => ErrorKind::Backend,
+    let (kind, failure) = match io_kind {
+        Some(io::ErrorKind::TimedOut) => (ErrorKind::Timeout, "timed out"),
+        Some(_) => (ErrorKind::Unavailable, "the connection failed"),
+        None if e.is_closed() => (ErrorKind::Unavailable, "the connection is closed"),
+        None => (ErrorKind::Backend, "the driver failed"),
     };
-    StorageError::new(kind, format!("{what}: {e}")).with_source(e)
+    StorageError::new(kind, format!("{what}: {failure}")).with_source(e)
 }
 
 /// Maps a pool error (waiting for or opening a connection).
@@ -95,8 +98,7 @@ pub(crate) fn pool_error(e: PoolError, what: &str) -> StorageError {
             let err = pg_error(e, what);
             if err.kind() == ErrorKind::Backend {
                 // Failing to open a connection for a reason we cannot classify.
-                let message = format!("{} (cannot connect)", err.message());
-                StorageError::unavailable(message).with_source(err)
+                StorageError::unavailable(format!("{what}: cannot connect")).with_source(err)
             } else {
                 err
             }

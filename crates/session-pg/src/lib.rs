@@ -103,14 +103,14 @@
 
 mod config;
 mod error;
-mod sql;
+mod protocol;
 mod store;
 #[cfg(feature = "tls")]
 mod tls;
 mod url;
 
 pub use config::{DEFAULT_TABLE, PostgresConfig};
-/// The pool this crate is built on, for raw SQL through [`PostgresStorage::client`].
+/// The pool this crate is built on, for raw SQL through [`PostgresStorage::connection`].
 pub use deadpool_postgres;
 pub use store::PostgresStorage;
 /// The driver this crate is built on.

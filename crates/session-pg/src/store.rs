@@ -12,7 +12,7 @@ use deadpool_postgres::{
     Client, Hook, HookError, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime,
 };
 use session_storage::{
-    Capability, ExpiryClock, Metadata, SessionIndex, SetRequest, Storage, StorageError,
+    Backend, Capability, ExpiryClock, Metadata, SessionIndex, SetRequest, Storage, StorageError,
 };
 use tokio::time::error::Elapsed;
 use tokio_postgres::NoTls;
@@ -20,7 +20,7 @@ use tokio_postgres::types::{FromSql, ToSql, Type};
 
 use crate::config::{Limits, PostgresConfig};
 use crate::error::{pg_error, pool_error};
-use crate::sql::{self, Statements};
+use crate::protocol::{self, Statements};
 
 /// One in this many multi-statement `set`s and `delete`s also runs CLEANUP (spec 05 §5.6).
 const CLEANUP_ONE_IN: u64 = 1_000;
@@ -107,7 +107,7 @@ impl PostgresStorage {
     ///
     /// ```
     /// use session_pg::{PostgresConfig, PostgresStorage};
-    /// let store = PostgresStorage::new(PostgresConfig::default().with_database("app"))?;
+    /// let store = PostgresStorage::from_config(PostgresConfig::default().with_database("app"))?;
     /// assert_eq!(store.table(), "sessions");
     /// # Ok::<_, session_storage::StorageError>(())
     /// ```
@@ -116,7 +116,7 @@ impl PostgresStorage {
     ///
     /// [`ErrorKind::Config`](session_storage::ErrorKind::Config) when the configuration is
     /// invalid (see [`PostgresConfig::validate`]) or `ssl_trusted_certificate` cannot be read.
-    pub fn new(config: PostgresConfig) -> Result<Self, StorageError> {
+    pub fn from_config(config: PostgresConfig) -> Result<Self, StorageError> {
         config.validate()?;
         let limits = config.limits();
         let manager_config = ManagerConfig {
@@ -149,9 +149,7 @@ impl PostgresStorage {
                 }
             }))
             .build()
-            .map_err(|e| {
-                StorageError::config(format!("cannot build the postgres pool: {e}")).with_source(e)
-            })?;
+            .map_err(|e| StorageError::config(format!("cannot build the postgres pool: {e}")))?;
         let sql = Statements::new(config.table_name(), &config.table_meta_name());
         let seed = RandomState::new().build_hasher().finish() | 1;
         Ok(Self {
@@ -179,7 +177,7 @@ impl PostgresStorage {
     /// `Config` for an invalid configuration or refused credentials, `Unavailable` or
     /// `Timeout` when the server cannot be reached within `connect_timeout`.
     pub async fn connect(config: PostgresConfig) -> Result<Self, StorageError> {
-        let store = Self::new(config)?;
+        let store = Self::from_config(config)?;
         store.ping().await?;
         Ok(store)
     }
@@ -196,13 +194,13 @@ impl PostgresStorage {
     ///
     /// `Config` when the URL or the configuration is invalid.
     pub fn from_url(url: &str) -> Result<Self, StorageError> {
-        Self::new(PostgresConfig::from_url(url)?)
+        Self::from_config(PostgresConfig::from_url(url)?)
     }
 
     /// The configuration this store was built from.
     ///
     /// ```
-    /// let store = session_pg::PostgresStorage::new(Default::default())?;
+    /// let store = session_pg::PostgresStorage::from_config(Default::default())?;
     /// assert_eq!(store.config().table_name(), "sessions");
     /// # Ok::<_, session_storage::StorageError>(())
     /// ```
@@ -214,7 +212,7 @@ impl PostgresStorage {
     /// The sessions table.
     ///
     /// ```
-    /// let store = session_pg::PostgresStorage::new(Default::default())?;
+    /// let store = session_pg::PostgresStorage::from_config(Default::default())?;
     /// assert_eq!(store.table(), "sessions");
     /// # Ok::<_, session_storage::StorageError>(())
     /// ```
@@ -226,7 +224,7 @@ impl PostgresStorage {
     /// The metadata table.
     ///
     /// ```
-    /// let store = session_pg::PostgresStorage::new(Default::default())?;
+    /// let store = session_pg::PostgresStorage::from_config(Default::default())?;
     /// assert_eq!(store.table_meta(), "sessions_meta");
     /// # Ok::<_, session_storage::StorageError>(())
     /// ```
@@ -241,7 +239,7 @@ impl PostgresStorage {
     ///
     /// ```
     /// use session_pg::{PostgresConfig, PostgresStorage};
-    /// let store = PostgresStorage::new(PostgresConfig::default().with_timeouts(100, 200, 300))?;
+    /// let store = PostgresStorage::from_config(PostgresConfig::default().with_timeouts(100, 200, 300))?;
     /// assert_eq!(store.operation_timeout(), std::time::Duration::from_millis(700));
     /// # Ok::<_, session_storage::StorageError>(())
     /// ```
@@ -255,7 +253,7 @@ impl PostgresStorage {
     ///
     /// ```no_run
     /// # async fn demo(store: session_pg::PostgresStorage) -> Result<(), Box<dyn std::error::Error>> {
-    /// let client = store.client().await?;
+    /// let client = store.connection().await?;
     /// let rows = client.query("SELECT count(*) FROM sessions", &[]).await?;
     /// let count: i64 = rows[0].get(0);
     /// # let _ = count; Ok(()) }
@@ -264,7 +262,7 @@ impl PostgresStorage {
     /// # Errors
     ///
     /// `Unavailable` or `Timeout` when no connection can be had within `connect_timeout`.
-    pub async fn client(&self) -> Result<Client, StorageError> {
+    pub async fn connection(&self) -> Result<Client, StorageError> {
         self.checkout("getting a connection").await
     }
 
@@ -323,7 +321,7 @@ impl PostgresStorage {
     /// As for any operation; `Config` when the role may not create tables.
     pub async fn create_schema(&self) -> Result<(), StorageError> {
         const WHAT: &str = "postgres create_schema";
-        let ddl = sql::schema(self.table(), &self.table_meta());
+        let ddl = protocol::schema(self.table(), &self.table_meta());
         let client = self.checkout(WHAT).await?;
         let res = tokio::time::timeout(self.inner.limits.statements, async {
             client.batch_execute(&ddl).await
@@ -528,6 +526,28 @@ impl Storage for PostgresStorage {
     }
 }
 
+/// How configuration selects this store: `storage = "postgres"` (also `postgresql`), with
+/// the options block of that name deserialized into [`PostgresConfig`].
+///
+/// ```
+/// use session_pg::{PostgresConfig, PostgresStorage};
+/// use session_storage::Backend;
+/// assert_eq!(<PostgresStorage as Backend>::NAME, "postgres");
+/// assert!(<PostgresStorage as Backend>::is_named("postgresql"));
+/// let store = <PostgresStorage as Backend>::from_config(PostgresConfig::default())?;
+/// # let _ = store;
+/// # Ok::<_, session_storage::StorageError>(())
+/// ```
+impl Backend for PostgresStorage {
+    const NAME: &'static str = "postgres";
+    const ALIASES: &'static [&'static str] = &["postgresql"];
+    type Config = PostgresConfig;
+
+    fn from_config(config: PostgresConfig) -> Result<Self, StorageError> {
+        Self::from_config(config)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -550,7 +570,7 @@ mod tests {
 
     #[test]
     fn cleanup_roll_is_about_one_in_a_thousand() {
-        let store = PostgresStorage::new(PostgresConfig::default()).unwrap();
+        let store = PostgresStorage::from_config(PostgresConfig::default()).unwrap();
         let hits = (0..100_000).filter(|_| store.roll_cleanup()).count();
         assert!((50..200).contains(&hits), "{hits}");
     }

@@ -13,16 +13,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::{ClientConfig, RootCertStore};
+use rustls::pki_types::ServerName;
 use session_storage::StorageError;
-use session_storage::tls::AcceptAnyCertificate;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect, TlsStream};
 use tokio_rustls::TlsConnector;
 
-use crate::config::PostgresConfig;
+use crate::config::{PostgresConfig, STORE};
 
 /// Why a TLS connection could not be set up. It is the source of the driver's error, which
 /// [`crate::error::pg_error`] classifies.
@@ -39,12 +36,12 @@ pub(crate) enum TlsError {
 impl fmt::Display for TlsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Certificate(e) => write!(
-                f,
-                "the server certificate could not be verified: {e} (check ssl_trusted_certificate \
-                 and server_name, or set ssl_verify = false to accept any certificate)"
+            // The rustls / I/O error is the source, not part of the message.
+            Self::Certificate(_) => f.write_str(
+                "the server certificate could not be verified (check ssl_trusted_certificate \
+                 and server_name, or set ssl_verify = false to accept any certificate)",
             ),
-            Self::Handshake(e) => write!(f, "TLS handshake failed: {e}"),
+            Self::Handshake(_) => f.write_str("TLS handshake failed"),
             Self::ServerName(name) => write!(f, "{name:?} is not a valid TLS server name"),
         }
     }
@@ -62,14 +59,7 @@ impl std::error::Error for TlsError {
 
 impl TlsError {
     fn from_io(e: io::Error) -> Self {
-        let is_cert = matches!(
-            e.get_ref()
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>()),
-            Some(
-                rustls::Error::InvalidCertificate(_) | rustls::Error::InvalidCertRevocationList(_)
-            )
-        );
-        if is_cert {
+        if session_net::tls::is_certificate_error(&e) {
             if let Some(Ok(rustls_error)) = e.into_inner().map(|b| b.downcast::<rustls::Error>()) {
                 return Self::Certificate(*rustls_error);
             }
@@ -84,56 +74,17 @@ impl TlsError {
     }
 }
 
-fn config_error(what: impl fmt::Display) -> StorageError {
-    StorageError::config(format!("postgres TLS: {what}"))
-}
-
-/// The roots for `ssl_verify = true`: the CAs of `ssl_trusted_certificate`, else the web PKI.
-fn roots(config: &PostgresConfig) -> Result<RootCertStore, StorageError> {
-    let mut roots = RootCertStore::empty();
-    let Some(path) = &config.ssl_trusted_certificate else {
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        return Ok(roots);
-    };
-    let cannot = |why: String| {
-        config_error(format!(
-            "cannot use ssl_trusted_certificate {}: {why}",
-            path.display()
-        ))
-    };
-    let certs = CertificateDer::pem_file_iter(path).map_err(|e| cannot(e.to_string()))?;
-    for cert in certs {
-        let cert = cert.map_err(|e| cannot(e.to_string()))?;
-        roots.add(cert).map_err(|e| cannot(e.to_string()))?;
-    }
-    if roots.is_empty() {
-        return Err(cannot("no PEM certificate in the file".to_owned()));
-    }
-    Ok(roots)
-}
-
-/// The connector for `config` (which asks for TLS).
+/// The connector for `config` (which asks for TLS): the TLS policy of every store
+/// ([`session_net::tls::client_config`]: verified unless `ssl_verify = false`, against the CAs
+/// of `ssl_trusted_certificate` or the web PKI roots).
 pub(crate) fn connector(config: &PostgresConfig) -> Result<MakeRustlsConnect, StorageError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
-        .with_safe_default_protocol_versions()
-        .map_err(config_error)?;
-    // Verified unless `ssl_verify = false` (see `PostgresConfig::ssl_verify`).
-    let tls = if config.ssl_verify != Some(false) {
-        builder
-            .with_root_certificates(roots(config)?)
-            .with_no_client_auth()
-    } else {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(AcceptAnyCertificate::shared(&provider))
-            .with_no_client_auth()
-    };
+    let tls = session_net::tls::client_config(
+        STORE,
+        config.ssl_verify != Some(false),
+        config.ssl_trusted_certificate.as_deref(),
+    )?;
     let server_name = match &config.server_name {
-        Some(name) => Some(
-            ServerName::try_from(name.clone())
-                .map_err(|_| config_error(format!("`server_name` {name:?} is not a valid name")))?,
-        ),
+        Some(name) => Some(session_net::tls::server_name(STORE, "server_name", name)?),
         None => None,
     };
     Ok(MakeRustlsConnect {

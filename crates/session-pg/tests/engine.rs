@@ -39,7 +39,7 @@ fn key_of(s: &Session) -> String {
 
 /// (name, data, exp) of the row of `key`, if any.
 async fn row(store: &PostgresStorage, key: &str) -> Option<(String, String, i64)> {
-    let client = store.client().await.unwrap();
+    let client = store.connection().await.unwrap();
     let sql = format!(
         "SELECT name, data, EXTRACT(EPOCH FROM exp)::int8 FROM {} WHERE sid = $1",
         store.table()
@@ -52,7 +52,7 @@ async fn row(store: &PostgresStorage, key: &str) -> Option<(String, String, i64)
 }
 
 async fn meta_count(store: &PostgresStorage) -> i64 {
-    let client = store.client().await.unwrap();
+    let client = store.connection().await.unwrap();
     let sql = format!("SELECT count(*) FROM {}", store.table_meta());
     client.query_one(&sql, &[]).await.unwrap().get(0)
 }
@@ -155,7 +155,7 @@ async fn remember_session_is_stored_under_the_remember_name() {
     let mut s = Session::new(&config, Request::new());
     s.set("k", "v").unwrap();
     s.save().await.unwrap();
-    let client = store.client().await.unwrap();
+    let client = store.connection().await.unwrap();
     let names: Vec<String> = client
         .query(
             &format!("SELECT name FROM {} ORDER BY name", store.table()),

@@ -33,7 +33,7 @@ async fn closed_port_is_unavailable_at_once() {
     let config = PostgresConfig::default()
         .with_host("127.0.0.1", closed_port())
         .with_timeouts(2_000, 2_000, 2_000);
-    let store = PostgresStorage::new(config).unwrap();
+    let store = PostgresStorage::from_config(config).unwrap();
     for op in all_ops(&store) {
         let started = Instant::now();
         let err = op.await.unwrap_err();
@@ -66,7 +66,7 @@ async fn a_server_that_never_answers_times_out_within_connect_timeout() {
     let config = PostgresConfig::default()
         .with_host("127.0.0.1", port)
         .with_timeouts(300, 1_000, 1_000);
-    let store = PostgresStorage::new(config).unwrap();
+    let store = PostgresStorage::from_config(config).unwrap();
     for op in all_ops(&store) {
         let started = Instant::now();
         let err = op.await.unwrap_err();
@@ -92,7 +92,7 @@ async fn a_statement_blocked_by_a_lock_times_out_and_the_store_recovers() {
         .unwrap();
 
     // Another session holds the row lock.
-    let mut locker = store.client().await.unwrap();
+    let mut locker = store.connection().await.unwrap();
     let tx = locker.transaction().await.unwrap();
     tx.execute(
         &format!("SELECT 1 FROM {} WHERE sid = $1 FOR UPDATE", store.table()),
@@ -144,7 +144,7 @@ async fn unknown_database_or_role_is_a_config_error() {
 fn bad_options_are_refused_when_building() {
     let mut config = PostgresConfig::default();
     config.ssl = Some(true);
-    let built = PostgresStorage::new(config);
+    let built = PostgresStorage::from_config(config);
     if cfg!(feature = "tls") {
         built.unwrap();
     } else {
@@ -156,11 +156,13 @@ fn bad_options_are_refused_when_building() {
     }
     let mut config = PostgresConfig::default();
     config.ssl_required = Some(true);
-    let err = PostgresStorage::new(config).unwrap_err();
+    let err = PostgresStorage::from_config(config).unwrap_err();
     assert!(err.message().contains("`ssl_required`"), "{err}");
-    let err = PostgresStorage::new(PostgresConfig::default().with_tables("x y", None)).unwrap_err();
+    let err = PostgresStorage::from_config(PostgresConfig::default().with_tables("x y", None))
+        .unwrap_err();
     assert!(err.message().contains("`table`"), "{err}");
-    let err = PostgresStorage::new(PostgresConfig::default().with_timeouts(0, 1, 1)).unwrap_err();
+    let err =
+        PostgresStorage::from_config(PostgresConfig::default().with_timeouts(0, 1, 1)).unwrap_err();
     assert!(err.message().contains("`connect_timeout`"), "{err}");
 }
 

@@ -15,7 +15,7 @@ const NAME: &str = "session";
 
 /// (sid, name, data, exp as Unix seconds) of every row, by sid.
 async fn rows(store: &PostgresStorage) -> Vec<(String, String, String, i64)> {
-    let client = store.client().await.unwrap();
+    let client = store.connection().await.unwrap();
     let sql = format!(
         "SELECT sid, name, data, EXTRACT(EPOCH FROM exp)::int8 FROM {} ORDER BY sid",
         store.table()
@@ -39,7 +39,7 @@ async fn row(store: &PostgresStorage, key: &str) -> Option<(String, String, i64)
 
 /// Whether the row's `exp` is exactly the reference's expression for `secs`.
 async fn exp_is_reference_expression(store: &PostgresStorage, key: &str, secs: i64) -> bool {
-    let client = store.client().await.unwrap();
+    let client = store.connection().await.unwrap();
     let sql = format!(
         "SELECT exp = TO_TIMESTAMP({secs}) AT TIME ZONE 'UTC' FROM {} WHERE sid = $1",
         store.table()
@@ -49,7 +49,7 @@ async fn exp_is_reference_expression(store: &PostgresStorage, key: &str, secs: i
 
 /// Every (aud, sub, sid) row of the metadata table.
 async fn meta_rows(store: &PostgresStorage) -> BTreeSet<(String, String, String)> {
-    let client = store.client().await.unwrap();
+    let client = store.connection().await.unwrap();
     let sql = format!("SELECT aud, sub, sid FROM {}", store.table_meta());
     client
         .query(&sql, &[])
@@ -295,7 +295,7 @@ async fn rows_written_by_the_reference_statements_are_read() {
     ]
     .join(";\n");
     store
-        .client()
+        .connection()
         .await
         .unwrap()
         .batch_execute(&lua)
@@ -346,7 +346,7 @@ async fn a_failing_multi_statement_set_is_all_or_nothing() {
     let key = Keys::new().next();
     let t = common::now();
     store
-        .client()
+        .connection()
         .await
         .unwrap()
         .batch_execute(&format!("DROP TABLE {}", store.table_meta()))
@@ -374,7 +374,7 @@ async fn a_failing_multi_statement_set_is_all_or_nothing() {
 #[tokio::test]
 async fn missing_tables_and_bad_values_are_typed_errors() {
     let config = common::base_config().with_tables(common::unique_table("none"), None);
-    let store = PostgresStorage::new(config).unwrap();
+    let store = PostgresStorage::from_config(config).unwrap();
     let err = store.get(NAME, "k", 0).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config, "{err}");
     assert!(err.message().contains("create_schema"), "{err}");
@@ -391,7 +391,7 @@ async fn missing_tables_and_bad_values_are_typed_errors() {
 async fn columns_of_unexpected_types_are_invalid_records_not_panics() {
     let (store, _tables) = common::fresh("lay").await;
     let t = common::now();
-    let client = store.client().await.unwrap();
+    let client = store.connection().await.unwrap();
     client
         .batch_execute(&format!(
             "ALTER TABLE {0} ALTER COLUMN data TYPE BYTEA USING data::bytea; \

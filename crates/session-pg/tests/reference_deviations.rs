@@ -32,7 +32,7 @@ async fn one_key_under_two_cookie_names_is_one_row() {
         store.get("remember", &key, t).await.unwrap().as_deref(),
         Some("persistent")
     );
-    let client = store.client().await.unwrap();
+    let client = store.connection().await.unwrap();
     let name: String = client
         .query_one(
             &format!("SELECT name FROM {} WHERE sid = $1", store.table()),

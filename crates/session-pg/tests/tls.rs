@@ -40,7 +40,7 @@ fn ca_or_skip(test: &str) -> Option<String> {
 
 /// Whether the connection of `client` is encrypted, as the server sees it.
 async fn server_says_ssl(store: &PostgresStorage) -> bool {
-    let client = store.client().await.unwrap();
+    let client = store.connection().await.unwrap();
     let row = client
         .query_one(
             "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
@@ -86,7 +86,7 @@ async fn server_name(ca: &str) -> String {
         let config = tls_config(true)
             .with_trusted_certificate(ca)
             .with_server_name(&name);
-        match PostgresStorage::new(config).unwrap().ping().await {
+        match PostgresStorage::from_config(config).unwrap().ping().await {
             Ok(()) => return name,
             Err(e) => tried.push(format!("{name}: {e}")),
         }
@@ -127,7 +127,7 @@ async fn set_get_delete_over_tls_without_verification() {
 
 #[tokio::test]
 async fn plain_text_when_ssl_is_off() {
-    let store = PostgresStorage::new(common::base_config()).unwrap();
+    let store = PostgresStorage::from_config(common::base_config()).unwrap();
     assert!(
         !server_says_ssl(&store).await,
         "ssl is off but the connection is encrypted"
@@ -172,7 +172,7 @@ async fn the_web_pki_roots_refuse_a_self_signed_certificate() {
         return;
     }
     let name = server_name(&ca).await;
-    let store = PostgresStorage::new(tls_config(true).with_server_name(name)).unwrap();
+    let store = PostgresStorage::from_config(tls_config(true).with_server_name(name)).unwrap();
     let err = store.ping().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config, "{err}");
     assert!(!err.is_retryable());
@@ -184,14 +184,15 @@ async fn the_web_pki_roots_refuse_a_self_signed_certificate() {
     // Verifying is the default: `ssl` alone, without `ssl_verify`, refuses it too.
     let mut default = tls_config(true).with_server_name(server_name(&ca).await);
     default.ssl_verify = None;
-    let err = PostgresStorage::new(default)
+    let err = PostgresStorage::from_config(default)
         .unwrap()
         .ping()
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config, "{err}");
     // Without verification the same server is accepted.
-    let store = PostgresStorage::new(tls_config(false).with_server_name("any.invalid")).unwrap();
+    let store =
+        PostgresStorage::from_config(tls_config(false).with_server_name("any.invalid")).unwrap();
     store.ping().await.unwrap();
 }
 
@@ -225,13 +226,13 @@ async fn a_wrong_server_name_is_refused() {
 #[tokio::test]
 async fn unreadable_trusted_certificate_is_a_config_error() {
     for path in ["/nonexistent/ca.pem", "/dev/null"] {
-        let err =
-            PostgresStorage::new(tls_config(true).with_trusted_certificate(path)).unwrap_err();
+        let err = PostgresStorage::from_config(tls_config(true).with_trusted_certificate(path))
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Config, "{err}");
         assert!(err.message().contains("ssl_trusted_certificate"), "{err}");
     }
     // Not read when the certificate is not verified.
-    PostgresStorage::new(tls_config(false).with_trusted_certificate("/nonexistent/ca.pem"))
+    PostgresStorage::from_config(tls_config(false).with_trusted_certificate("/nonexistent/ca.pem"))
         .unwrap();
 }
 
@@ -270,7 +271,7 @@ async fn ssl_required_fails_when_the_server_declines_tls() {
         .with_host("127.0.0.1", port)
         .with_timeouts(1_000, 1_000, 1_000)
         .with_ssl(true, false);
-    let err = PostgresStorage::new(config)
+    let err = PostgresStorage::from_config(config)
         .unwrap()
         .ping()
         .await
@@ -292,7 +293,7 @@ async fn without_ssl_required_a_declined_request_falls_back_to_plain_text() {
         .with_host("127.0.0.1", port)
         .with_timeouts(1_000, 1_000, 1_000)
         .with_ssl(false, false);
-    let err = PostgresStorage::new(config)
+    let err = PostgresStorage::from_config(config)
         .unwrap()
         .ping()
         .await
@@ -310,13 +311,14 @@ async fn without_ssl_required_a_declined_request_falls_back_to_plain_text() {
 #[cfg(not(feature = "tls"))]
 #[test]
 fn without_the_feature_ssl_is_a_config_error() {
-    let err = PostgresStorage::new(PostgresConfig::default().with_ssl(false, false)).unwrap_err();
+    let err =
+        PostgresStorage::from_config(PostgresConfig::default().with_ssl(false, false)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config, "{err}");
     assert!(err.message().contains("`tls` feature"), "{err}");
     // sslmode=prefer is satisfied by plain text without the feature.
     let config = PostgresConfig::from_url("postgres://h?sslmode=prefer").unwrap();
     assert_eq!(config.ssl, Some(false));
-    PostgresStorage::new(config).unwrap();
+    PostgresStorage::from_config(config).unwrap();
 }
 
 /// Over a unix socket the server declines TLS: `ssl = true` continues in plain text, and
@@ -330,7 +332,7 @@ async fn over_a_unix_socket_tls_is_declined() {
     plain.host = Some(dir.to_owned());
     plain.port = Some(5432);
     if !std::path::Path::new(dir).join(".s.PGSQL.5432").exists()
-        || PostgresStorage::new(plain.clone())
+        || PostgresStorage::from_config(plain.clone())
             .unwrap()
             .ping()
             .await
@@ -339,7 +341,7 @@ async fn over_a_unix_socket_tls_is_declined() {
         eprintln!("over_a_unix_socket_tls_is_declined: NOT TESTED: no usable socket in {dir}");
         return;
     }
-    let store = PostgresStorage::new(plain.clone().with_ssl(false, true)).unwrap();
+    let store = PostgresStorage::from_config(plain.clone().with_ssl(false, true)).unwrap();
     assert!(!server_says_ssl(&store).await);
     let err = PostgresStorage::connect(plain.with_ssl(true, true))
         .await

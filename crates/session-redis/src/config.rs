@@ -256,6 +256,15 @@ impl Limits {
     }
 }
 
+/// The store's name in error messages (and its options block).
+pub(crate) const STORE: &str = "redis";
+
+// `with_timeouts`, `with_pool_size`, `with_ssl`, `with_server_name`,
+// `with_trusted_certificate` and `socket_limits`, as every networked store has them.
+session_net::socket_options!(
+    RedisConfig in session_redis: timeouts, pool_size, ssl, server_name, trusted_certificate, limits
+);
+
 const fn ms(v: u64) -> Duration {
     Duration::from_millis(v)
 }
@@ -330,20 +339,6 @@ impl RedisConfig {
         self
     }
 
-    /// Sets connect, send and read timeouts, in milliseconds.
-    ///
-    /// ```
-    /// let config = session_redis::RedisConfig::default().with_timeouts(100, 200, 300);
-    /// assert_eq!(config.read_timeout, Some(300));
-    /// ```
-    #[must_use]
-    pub fn with_timeouts(mut self, connect_ms: u64, send_ms: u64, read_ms: u64) -> Self {
-        self.connect_timeout = Some(connect_ms);
-        self.send_timeout = Some(send_ms);
-        self.read_timeout = Some(read_ms);
-        self
-    }
-
     /// Sets the Sentinel master name and sentinels (selects Sentinel mode).
     ///
     /// ```
@@ -399,13 +394,8 @@ impl RedisConfig {
 
     /// Checks what can be checked without a server.
     pub(crate) fn validate(&self) -> Result<(), StorageError> {
-        let zero = |v: Option<u64>| v == Some(0);
-        if zero(self.connect_timeout) || zero(self.send_timeout) || zero(self.read_timeout) {
-            return Err(StorageError::config("redis timeouts must be at least 1 ms"));
-        }
-        if self.pool_size == Some(0) {
-            return Err(StorageError::config("redis pool_size must be at least 1"));
-        }
+        // The defaults depend on the mode (see `limits`); the checks are every store's.
+        self.socket_limits().validate(STORE)?;
         if let Some(db) = self.database {
             if db < 0 {
                 return Err(StorageError::config("redis database must not be negative"));

@@ -124,13 +124,7 @@ fn certificates(config: &RedisConfig) -> Result<Option<redis::TlsCertificates>, 
     let Some(path) = &config.ssl_trusted_certificate else {
         return Ok(None);
     };
-    let pem = std::fs::read(path).map_err(|e| {
-        StorageError::config(format!(
-            "cannot read ssl_trusted_certificate {}",
-            path.display()
-        ))
-        .with_source(e)
-    })?;
+    let pem = session_net::tls::trusted_pem(crate::config::STORE, path)?;
     Ok(Some(redis::TlsCertificates {
         client_tls: None,
         root_cert: Some(pem),

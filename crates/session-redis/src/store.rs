@@ -8,7 +8,8 @@ use deadpool::managed::Object;
 use redis::aio::ConnectionLike;
 use redis::{Cmd, Pipeline, RedisError, RedisFuture, Value};
 use session_storage::{
-    Capability, ExpiryClock, KeyLayout, Metadata, SessionIndex, SetRequest, Storage, StorageError,
+    Backend, Capability, ExpiryClock, KeyLayout, Metadata, SessionIndex, SetRequest, Storage,
+    StorageError,
 };
 
 use crate::config::{Limits, Mode, RedisConfig};
@@ -490,6 +491,26 @@ impl Storage for RedisStorage {
 
     fn capability(&self) -> Capability {
         Capability::new(ExpiryClock::Server)
+    }
+}
+
+/// How configuration selects this store: `storage = "redis"`, with the options
+/// block of that name deserialized into [`RedisConfig`].
+///
+/// ```
+/// use session_redis::{RedisConfig, RedisStorage};
+/// use session_storage::Backend;
+/// assert_eq!(<RedisStorage as Backend>::NAME, "redis");
+/// let store = <RedisStorage as Backend>::from_config(RedisConfig::default())?;
+/// # let _ = store;
+/// # Ok::<_, session_storage::StorageError>(())
+/// ```
+impl Backend for RedisStorage {
+    const NAME: &'static str = "redis";
+    type Config = RedisConfig;
+
+    fn from_config(config: RedisConfig) -> Result<Self, StorageError> {
+        Self::from_config(config)
     }
 }
 

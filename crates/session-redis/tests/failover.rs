@@ -12,19 +12,6 @@ use std::time::{Duration, Instant};
 use session_redis::redis;
 use session_storage::{ErrorKind, Metadata, SetRequest, Storage};
 
-async fn connect(port: u16, password: &str) -> redis::aio::MultiplexedConnection {
-    let url = if password.is_empty() {
-        format!("redis://127.0.0.1:{port}")
-    } else {
-        format!("redis://:{password}@127.0.0.1:{port}")
-    };
-    redis::Client::open(url)
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap()
-}
-
 fn sentinel_ports() -> Vec<u16> {
     common::env(
         "SESSION_REDIS_SENTINELS",
@@ -41,7 +28,7 @@ async fn master_port(sentinel: u16) -> u16 {
     let (_, port): (String, u16) = redis::cmd("SENTINEL")
         .arg("get-master-addr-by-name")
         .arg(&master)
-        .query_async(&mut connect(sentinel, &password).await)
+        .query_async(&mut common::raw_connection(sentinel, &password).await)
         .await
         .unwrap();
     port
@@ -54,7 +41,7 @@ async fn replica_healthy(sentinel: u16, port: u16) -> bool {
         .arg("REPLICAS")
         .arg(&master)
         .query_async::<Vec<std::collections::HashMap<String, String>>>(
-            &mut connect(sentinel, &password).await,
+            &mut common::raw_connection(sentinel, &password).await,
         )
         .await
     else {
@@ -103,7 +90,7 @@ async fn failover_keeps_sessions_and_is_followed() {
             .unwrap();
     }
     // Make sure the replica has them before the master goes away.
-    let mut master = connect(old_master, &password).await;
+    let mut master = common::raw_connection(old_master, &password).await;
     let acked: i64 = redis::cmd("WAIT")
         .arg(1)
         .arg(5000)

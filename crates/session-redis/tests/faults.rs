@@ -154,17 +154,7 @@ async fn silent_server_times_out_within_the_configured_timeouts() {
 }
 
 async fn node(port: u16) -> redis::aio::MultiplexedConnection {
-    let password = common::env("SESSION_REDIS_PASSWORD", "password");
-    let url = if password.is_empty() {
-        format!("redis://127.0.0.1:{port}")
-    } else {
-        format!("redis://:{password}@127.0.0.1:{port}")
-    };
-    redis::Client::open(url)
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap()
+    common::raw_connection(port, &common::env("SESSION_REDIS_PASSWORD", "password")).await
 }
 
 /// (node id, port) of every master, and the port serving `slot`.

@@ -191,13 +191,13 @@ fn zones_are_shared_by_name_and_missing_zone_fails() {
         zone: "unit-shared".into(),
         ..ShmConfig::default()
     };
-    let a = ShmStorage::new(&cfg).unwrap();
+    let a = ShmStorage::from_config(cfg.clone()).unwrap();
     cfg.capacity = None;
-    let b = ShmStorage::new(&cfg).unwrap();
+    let b = ShmStorage::from_config(cfg.clone()).unwrap();
     block(a.set(&SetRequest::new("n", K, "v", 60, NOW))).unwrap();
     assert_eq!(block(b.get("n", K, NOW)).unwrap().as_deref(), Some("v"));
     cfg.zone = "unit-undeclared".into();
-    let err = ShmStorage::new(&cfg).unwrap_err();
+    let err = ShmStorage::from_config(cfg).unwrap_err();
     assert_eq!(err.kind(), session_storage::ErrorKind::Config);
 }
 

@@ -7,7 +7,8 @@
 //! several backends ([`KeyLayout`] for `prefix:name:key:suffix` keys, [`collection`] for the
 //! appended metadata entries), an in-process reference store ([`memory::MemoryStorage`], feature
 //! `memory`, on by default) and, behind the `testkit` feature, the conformance suite every
-//! backend runs (`testkit`).
+//! backend runs (`testkit`). A store that configuration can select by name
+//! (`storage = "redis"`) also implements [`Backend`].
 //!
 //! **A third-party storage crate depends on this crate alone.** It has no I/O and no backend
 //! code; the only dependency is `thiserror` (plus `tokio` with `testkit`).
@@ -101,20 +102,25 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod backend;
 pub mod collection;
 mod error;
-mod keys;
+mod layout;
 #[cfg(feature = "memory")]
 pub mod memory;
 mod request;
 mod storage;
+// Moved to `session-net` (`session_net::tls`, `session_net::url`); kept until every store
+// uses session-net, then removed.
 #[cfg(feature = "rustls")]
-#[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
+#[doc(hidden)]
 pub mod tls;
+#[doc(hidden)]
 pub mod url;
 
+pub use backend::Backend;
 pub use error::{BoxError, ErrorKind, StorageError};
-pub use keys::KeyLayout;
+pub use layout::KeyLayout;
 pub use request::{MAX_TTL, Metadata, SetRequest, add_secs};
 pub use storage::{
     BoxFuture, BoxedStorage, Capability, DynStorage, ExpiryClock, SessionIndex, Storage,

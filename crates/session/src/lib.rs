@@ -36,7 +36,9 @@
 //!   `axum` (on by default), [`SessionHandle`] is an extractor and [`HttpError`] turns
 //!   session errors into responses.
 //! - Your own store: implement [`Storage`] (see the `session-storage` crate docs) and attach
-//!   it with `Config::builder().storage(..)`.
+//!   it with `Config::builder().storage(..)`; implement [`Backend`] too and add it to the
+//!   table of stores ([`Backends::with`], [`build_with`]) to select it by name in
+//!   configuration (`storage = "mystore"`).
 //!
 //! # Lua → Rust, in a handler
 //!
@@ -112,7 +114,9 @@ mod handle;
 #[cfg(feature = "tower")]
 mod layer;
 
-pub use setup::{SetupError, build, storage_from_config};
+pub use setup::{
+    BackendEntry, Backends, SetupError, build, build_with, entry, storage_from_config,
+};
 
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
@@ -133,7 +137,7 @@ pub use session_core::{
 };
 // The storage trait, for your own store.
 pub use session_storage::{
-    BoxedStorage, Capability, DynStorage, ErrorKind, ExpiryClock, Metadata, SessionIndex,
+    Backend, BoxedStorage, Capability, DynStorage, ErrorKind, ExpiryClock, Metadata, SessionIndex,
     SetRequest, Storage, StorageError,
 };
 
@@ -168,7 +172,7 @@ pub mod memory {
 ///
 /// ```
 /// use session::shm::{ShmConfig, ShmStorage};
-/// let store = ShmStorage::new(&ShmConfig::default().with_zone("docs"))?;
+/// let store = ShmStorage::from_config(ShmConfig::default().with_zone("docs"))?;
 /// let config = session::Config::default().builder().storage(store).build()?;
 /// assert!(config.has_storage());
 /// # Ok::<_, Box<dyn std::error::Error>>(())
@@ -184,7 +188,7 @@ pub mod shm {
 ///
 /// ```
 /// use session::file::{FileConfig, FileStorage};
-/// let store = FileStorage::new(FileConfig::default().with_suffix("session"))?;
+/// let store = FileStorage::from_config(FileConfig::default().with_suffix("session"))?;
 /// let config = session::Config::default().builder().storage(store).build()?;
 /// assert!(config.has_storage());
 /// # Ok::<_, Box<dyn std::error::Error>>(())

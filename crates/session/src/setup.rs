@@ -1,11 +1,18 @@
 //! Building a [`SessionConfig`] from a [`Config`], with the storage the configuration names
 //! (lua-resty-session's `storage = "..."` and its options block, spec 05 §4.7).
+//!
+//! The table of stores is built from each store's own description
+//! ([`Backend`]: name, aliases, options type, constructor), one [`entry`] per store, so a
+//! store is described once, in its crate. [`Backends`] holds the table: the stores compiled
+//! into this build ([`Backends::builtin`]) plus any added with [`Backends::with`].
 
+use std::fmt;
 use std::sync::Arc;
 
+use serde::de::DeserializeOwned;
 use session_core::config::StorageOption;
 use session_core::{Config, ConfigError, SessionConfig};
-use session_storage::{DynStorage, StorageError};
+use session_storage::{Backend, DynStorage, StorageError};
 
 /// Why a configuration could not be turned into a working [`SessionConfig`].
 ///
@@ -30,11 +37,12 @@ pub enum SetupError {
         /// The cargo feature that brings it in.
         feature: &'static str,
     },
-    /// `storage` names a module that is not a built-in backend (a Lua custom storage module).
+    /// `storage` names a module that is not a known backend (a Lua custom storage module).
     #[error(
         "unknown storage \"{0}\": the built-in backends are cookie, shm, file, redis, postgres, \
-         mysql, memcached and dshm; for your own store build the configuration with \
-         `Config::builder().dyn_storage(..)` (or `.storage(..)`)"
+         mysql, memcached and dshm; for your own store implement `session::Backend` and build \
+         with `session::build_with(&config, &Backends::builtin().with::<YourStore>())`, or \
+         build the configuration with `Config::builder().dyn_storage(..)` (or `.storage(..)`)"
     )]
     UnknownStorage(String),
     /// The backend's options block does not parse.
@@ -60,24 +68,325 @@ pub enum SetupError {
     Config(#[from] ConfigError),
 }
 
-/// The backends lua-resty-session knows, with the options blocks read for each (spec 05
-/// §4.7) and the cargo feature that brings each in.
-const BACKENDS: &[(&str, &[&str], &str)] = &[
-    ("shm", &["shm"], "shm"),
-    ("file", &["file"], "file"),
-    ("redis", &["redis"], "redis"),
-    ("dshm", &["dshm"], "dshm"),
-    ("memcached", &["memcached", "memcache"], "memcached"),
-    ("memcache", &["memcached", "memcache"], "memcached"),
-    ("mysql", &["mysql", "mariadb"], "mysql"),
-    ("mariadb", &["mysql", "mariadb"], "mysql"),
-    ("postgres", &["postgres", "postgresql"], "postgres"),
-    ("postgresql", &["postgres", "postgresql"], "postgres"),
+/// The built-in backends by every name configuration may use, with the cargo feature of the
+/// `session` crate that brings each in: the one list consulted when a name is not in the
+/// table, so the error names the feature to enable.
+const FEATURES: &[(&str, &str)] = &[
+    ("shm", "shm"),
+    ("file", "file"),
+    ("redis", "redis"),
+    ("dshm", "dshm"),
+    ("memcached", "memcached"),
+    ("memcache", "memcached"),
+    ("mysql", "mysql"),
+    ("mariadb", "mysql"),
+    ("postgres", "postgres"),
+    ("postgresql", "postgres"),
 ];
+
+/// Builds a store from its options block (absent: the options type's default).
+type Build = fn(Option<&serde_json::Value>) -> Result<Arc<dyn DynStorage>, SetupError>;
+
+/// One row of the backend table: the names a store answers to and how to build it, taken
+/// from its [`Backend`] description. Made by [`entry`].
+///
+/// ```
+/// # #[cfg(feature = "postgres")] {
+/// let entry = session::entry::<session::postgres::PostgresStorage>();
+/// assert_eq!(entry.name(), "postgres");
+/// # }
+/// ```
+#[derive(Clone, Copy)]
+pub struct BackendEntry {
+    name: &'static str,
+    aliases: &'static [&'static str],
+    build: Build,
+}
+
+impl fmt::Debug for BackendEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BackendEntry")
+            .field("name", &self.name)
+            .field("aliases", &self.aliases)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BackendEntry {
+    /// The store's name ([`Backend::NAME`]).
+    ///
+    /// ```
+    /// # #[cfg(feature = "shm")]
+    /// assert_eq!(session::entry::<session::shm::ShmStorage>().name(), "shm");
+    /// ```
+    #[must_use]
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The store's other names ([`Backend::ALIASES`]).
+    ///
+    /// ```
+    /// # #[cfg(feature = "mysql")]
+    /// assert_eq!(session::entry::<session::mysql::MysqlStorage>().aliases(), ["mariadb"]);
+    /// ```
+    #[must_use]
+    pub const fn aliases(&self) -> &'static [&'static str] {
+        self.aliases
+    }
+
+    /// Whether `name` selects this store.
+    ///
+    /// ```
+    /// # #[cfg(feature = "postgres")]
+    /// assert!(session::entry::<session::postgres::PostgresStorage>().is_named("postgresql"));
+    /// ```
+    #[must_use]
+    pub fn is_named(&self, name: &str) -> bool {
+        self.name == name || self.aliases.contains(&name)
+    }
+
+    /// The store's options block in `config`: the first of its names (`NAME`, then the
+    /// aliases in order) that has one.
+    fn options<'c>(&self, config: &'c Config) -> Option<&'c serde_json::Value> {
+        std::iter::once(&self.name)
+            .chain(self.aliases)
+            .find_map(|block| config.backends.get(*block))
+    }
+}
+
+/// The table row of store `B`: its names from [`Backend::NAME`] and [`Backend::ALIASES`],
+/// its options block deserialized into [`Backend::Config`] and the store built with
+/// [`Backend::from_config`].
+///
+/// ```
+/// # #[cfg(feature = "shm")] {
+/// let entry = session::entry::<session::shm::ShmStorage>();
+/// assert_eq!(entry.name(), "shm");
+/// # }
+/// ```
+#[must_use]
+pub fn entry<B: Backend>() -> BackendEntry
+where
+    B::Config: DeserializeOwned,
+{
+    BackendEntry {
+        name: B::NAME,
+        aliases: B::ALIASES,
+        build: build_store::<B>,
+    }
+}
+
+fn build_store<B: Backend>(
+    options: Option<&serde_json::Value>,
+) -> Result<Arc<dyn DynStorage>, SetupError>
+where
+    B::Config: DeserializeOwned,
+{
+    let config: B::Config = match options {
+        None | Some(serde_json::Value::Null) => B::Config::default(),
+        Some(value) => {
+            serde_json::from_value(value.clone()).map_err(|source| SetupError::BackendOptions {
+                backend: B::NAME,
+                source,
+            })?
+        }
+    };
+    let store = B::from_config(config).map_err(|source| SetupError::Storage {
+        backend: B::NAME,
+        source,
+    })?;
+    Ok(Arc::new(store))
+}
+
+/// The stores configuration can select by name (`storage = "..."`).
+///
+/// [`Backends::builtin`] (also [`Default`]) holds the stores compiled into this build;
+/// [`with`](Self::with) adds a store of your own, so `storage = "mystore"` with a
+/// `[mystore]` options block selects it through [`build_with`]:
+///
+/// ```
+/// use session::{Backend, Backends, StorageError};
+/// use session::memory::MemoryStorage;
+///
+/// /// A store of your own (here a newtype over the in-memory store).
+/// struct MyStore(MemoryStorage);
+///
+/// /// Its options block, `[mystore]`.
+/// #[derive(Default, serde::Deserialize)]
+/// struct MyConfig {
+///     #[allow(dead_code)]
+///     label: Option<String>,
+/// }
+///
+/// impl session::Storage for MyStore {
+///     async fn set(&self, req: &session::SetRequest<'_>) -> Result<(), StorageError> {
+///         self.0.set(req).await
+///     }
+///     async fn get(&self, name: &str, key: &str, now: i64) -> Result<Option<String>, StorageError> {
+///         self.0.get(name, key, now).await
+///     }
+///     async fn delete(
+///         &self, name: &str, key: &str, now: i64, metadata: Option<&session::Metadata>,
+///     ) -> Result<(), StorageError> {
+///         self.0.delete(name, key, now, metadata).await
+///     }
+///     async fn read_metadata(
+///         &self, name: &str, audience: &str, subject: &str, now: i64,
+///     ) -> Result<session::SessionIndex, StorageError> {
+///         self.0.read_metadata(name, audience, subject, now).await
+///     }
+///     fn capability(&self) -> session::Capability {
+///         self.0.capability()
+///     }
+/// }
+///
+/// impl Backend for MyStore {
+///     const NAME: &'static str = "mystore";
+///     type Config = MyConfig;
+///     fn from_config(_config: MyConfig) -> Result<Self, StorageError> {
+///         Ok(Self(MemoryStorage::new()))
+///     }
+/// }
+///
+/// let backends = Backends::builtin().with::<MyStore>();
+/// let config = session::Config::from_text(
+///     "secret = \"s\"\nstorage = \"mystore\"\n[mystore]\nlabel = \"x\"",
+/// ).unwrap();
+/// let built = session::build_with(&config, &backends)?;
+/// assert!(built.has_storage());
+/// # Ok::<_, session::SetupError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Backends {
+    entries: Vec<BackendEntry>,
+}
+
+impl Default for Backends {
+    fn default() -> Self {
+        Self::builtin()
+    }
+}
+
+impl Backends {
+    /// The stores compiled into this build (one per enabled cargo feature).
+    ///
+    /// ```
+    /// let names: Vec<_> = session::Backends::builtin().names().collect();
+    /// # #[cfg(feature = "shm")]
+    /// assert!(names.contains(&"shm"));
+    /// # let _ = names;
+    /// ```
+    #[must_use]
+    pub fn builtin() -> Self {
+        let entries = vec![
+            #[cfg(feature = "shm")]
+            entry::<session_shm::ShmStorage>(),
+            #[cfg(feature = "file")]
+            entry::<session_file::FileStorage>(),
+            #[cfg(feature = "redis")]
+            entry::<session_redis::RedisStorage>(),
+            #[cfg(feature = "dshm")]
+            entry::<session_dshm::DshmStorage>(),
+            #[cfg(feature = "memcached")]
+            entry::<session_memcached::MemcachedStorage>(),
+            #[cfg(feature = "mysql")]
+            entry::<session_mysql::MysqlStorage>(),
+            #[cfg(feature = "postgres")]
+            entry::<session_pg::PostgresStorage>(),
+        ];
+        Self { entries }
+    }
+
+    /// Adds store `B`, selected by its [`Backend::NAME`] or [`Backend::ALIASES`]. A store
+    /// added later wins over one already in the table under the same name. The
+    /// [type's example](Backends) adds a store of its own.
+    ///
+    /// ```
+    /// # #[cfg(feature = "file")] {
+    /// let backends = session::Backends::builtin().with::<session::file::FileStorage>();
+    /// assert_eq!(backends.names().next(), Some("file"));
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn with<B: Backend>(mut self) -> Self
+    where
+        B::Config: DeserializeOwned,
+    {
+        self.entries.insert(0, entry::<B>());
+        self
+    }
+
+    /// The stores' names ([`Backend::NAME`], without the aliases), in lookup order.
+    ///
+    /// ```
+    /// let names: Vec<_> = session::Backends::builtin().names().collect();
+    /// # #[cfg(feature = "file")]
+    /// assert!(names.contains(&"file"));
+    /// # let _ = names;
+    /// ```
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.entries.iter().map(BackendEntry::name)
+    }
+
+    /// The table row selected by `name`.
+    ///
+    /// ```
+    /// let backends = session::Backends::builtin();
+    /// assert!(backends.get("cassandra").is_none());
+    /// ```
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&BackendEntry> {
+        self.entries.iter().find(|e| e.is_named(name))
+    }
+
+    /// The storage `config` asks for, as [`storage_from_config`] with this table.
+    ///
+    /// ```
+    /// let cookie = session::Config::from_text("secret = \"s\"").unwrap();
+    /// assert!(session::Backends::builtin().storage(&cookie)?.is_none());
+    /// # Ok::<_, session::SetupError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`storage_from_config`].
+    pub fn storage(&self, config: &Config) -> Result<Option<Arc<dyn DynStorage>>, SetupError> {
+        // A configuration that names no storage uses the one given to `init`, as in Lua.
+        let defaults;
+        let config = if config.storage.is_none() {
+            defaults = session_core::config::init_config();
+            &defaults
+        } else {
+            config
+        };
+        let name = match &config.storage {
+            None | Some(StorageOption::Flag(false)) => return Ok(None),
+            Some(StorageOption::Name(name)) if name.is_empty() || name == "cookie" => {
+                return Ok(None);
+            }
+            Some(StorageOption::Name(name)) => name.as_str(),
+            // `true` and other shapes: let the engine's validation name the problem.
+            Some(_) => return Ok(None),
+        };
+        if let Some(entry) = self.get(name) {
+            return (entry.build)(entry.options(config)).map(Some);
+        }
+        // Not in the table: a built-in store whose feature is off, or an unknown name.
+        match FEATURES.iter().find(|(n, _)| *n == name) {
+            Some(&(_, feature)) => Err(SetupError::FeatureDisabled {
+                backend: name.to_owned(),
+                feature,
+            }),
+            None => Err(SetupError::UnknownStorage(name.to_owned())),
+        }
+    }
+}
 
 /// The storage a configuration asks for: `None` for cookie storage (`storage` absent,
 /// `false` or `"cookie"`), otherwise the backend named by `storage`, built from its options
-/// block (`shm = { zone = "sessions" }`, `file = { path = "/var/lib/sessions" }`, ...).
+/// block (`shm = { zone = "sessions" }`, `file = { path = "/var/lib/sessions" }`, ...), among
+/// the stores compiled into this build ([`Backends::builtin`]).
 ///
 /// # Errors
 ///
@@ -95,138 +404,7 @@ const BACKENDS: &[(&str, &[&str], &str)] = &[
 /// # Ok::<_, session::SetupError>(())
 /// ```
 pub fn storage_from_config(config: &Config) -> Result<Option<Arc<dyn DynStorage>>, SetupError> {
-    // A configuration that names no storage uses the one given to `init`,
-    // as in Lua.
-    let defaults;
-    let config = if config.storage.is_none() {
-        defaults = session_core::config::init_config();
-        &defaults
-    } else {
-        config
-    };
-    let name = match &config.storage {
-        None | Some(StorageOption::Flag(false)) => return Ok(None),
-        Some(StorageOption::Name(name)) if name.is_empty() || name == "cookie" => return Ok(None),
-        Some(StorageOption::Name(name)) => name.as_str(),
-        // `true` and other shapes: let the engine's validation name the problem.
-        Some(_) => return Ok(None),
-    };
-    let Some(&(_, blocks, feature)) = BACKENDS.iter().find(|(n, _, _)| *n == name) else {
-        return Err(SetupError::UnknownStorage(name.to_owned()));
-    };
-    let options = blocks.iter().find_map(|b| config.backends.get(*b));
-    build_backend(name, feature, options)
-}
-
-#[allow(clippy::unnecessary_wraps, unused_variables)] // the arms vary with the features
-fn build_backend(
-    name: &str,
-    feature: &'static str,
-    options: Option<&serde_json::Value>,
-) -> Result<Option<Arc<dyn DynStorage>>, SetupError> {
-    match feature {
-        #[cfg(feature = "shm")]
-        "shm" => {
-            let options: session_shm::ShmConfig = parse_options("shm", options)?;
-            let store =
-                session_shm::ShmStorage::new(&options).map_err(|source| SetupError::Storage {
-                    backend: "shm",
-                    source,
-                })?;
-            Ok(Some(Arc::new(store)))
-        }
-        #[cfg(feature = "file")]
-        "file" => {
-            let options: session_file::FileConfig = parse_options("file", options)?;
-            let store =
-                session_file::FileStorage::new(options).map_err(|source| SetupError::Storage {
-                    backend: "file",
-                    source,
-                })?;
-            Ok(Some(Arc::new(store)))
-        }
-        #[cfg(feature = "redis")]
-        "redis" => {
-            let options: session_redis::RedisConfig = parse_options("redis", options)?;
-            let store = session_redis::RedisStorage::from_config(options).map_err(|source| {
-                SetupError::Storage {
-                    backend: "redis",
-                    source,
-                }
-            })?;
-            Ok(Some(Arc::new(store)))
-        }
-        #[cfg(feature = "postgres")]
-        "postgres" => {
-            let options: session_pg::PostgresConfig = parse_options("postgres", options)?;
-            let store = session_pg::PostgresStorage::new(options).map_err(|source| {
-                SetupError::Storage {
-                    backend: "postgres",
-                    source,
-                }
-            })?;
-            Ok(Some(Arc::new(store)))
-        }
-        #[cfg(feature = "mysql")]
-        "mysql" => {
-            let options: session_mysql::MysqlConfig = parse_options("mysql", options)?;
-            let store = session_mysql::MysqlStorage::from_config(options).map_err(|source| {
-                SetupError::Storage {
-                    backend: "mysql",
-                    source,
-                }
-            })?;
-            Ok(Some(Arc::new(store)))
-        }
-        #[cfg(feature = "dshm")]
-        "dshm" => {
-            let options: session_dshm::DshmConfig = parse_options("dshm", options)?;
-            let store = session_dshm::DshmStorage::from_config(options).map_err(|source| {
-                SetupError::Storage {
-                    backend: "dshm",
-                    source,
-                }
-            })?;
-            Ok(Some(Arc::new(store)))
-        }
-        #[cfg(feature = "memcached")]
-        "memcached" => {
-            let options: session_memcached::MemcachedConfig = parse_options("memcached", options)?;
-            let store =
-                session_memcached::MemcachedStorage::from_config(options).map_err(|source| {
-                    SetupError::Storage {
-                        backend: "memcached",
-                        source,
-                    }
-                })?;
-            Ok(Some(Arc::new(store)))
-        }
-        // The backend's feature is off in this build.
-        _ => Err(SetupError::FeatureDisabled {
-            backend: name.to_owned(),
-            feature,
-        }),
-    }
-}
-
-#[cfg(any(
-    feature = "shm",
-    feature = "file",
-    feature = "redis",
-    feature = "postgres",
-    feature = "mysql",
-    feature = "memcached",
-    feature = "dshm"
-))]
-fn parse_options<T: serde::de::DeserializeOwned + Default>(
-    backend: &'static str,
-    options: Option<&serde_json::Value>,
-) -> Result<T, SetupError> {
-    match options {
-        None | Some(serde_json::Value::Null) => Ok(T::default()),
-        Some(value) => serde_json::from_value(value.clone())
-            .map_err(|source| SetupError::BackendOptions { backend, source }),
-    }
+    Backends::builtin().storage(config)
 }
 
 /// Validate `config` and build the shared [`SessionConfig`], with the storage its `storage`
@@ -247,11 +425,88 @@ fn parse_options<T: serde::de::DeserializeOwned + Default>(
 /// # Ok::<_, session::SetupError>(())
 /// ```
 pub fn build(config: &Config) -> Result<SessionConfig, SetupError> {
-    let storage = storage_from_config(config)?;
+    build_with(config, &Backends::builtin())
+}
+
+/// [`build`] with a table of stores of your own making, e.g. the built-in stores plus yours
+/// ([`Backends::with`]), so `storage = "yourstore"` selects it. See [`Backends`].
+///
+/// # Errors
+///
+/// A [`SetupError`] saying what to change.
+///
+/// ```
+/// let config = session::Config::from_text(r#"secret = "s""#).unwrap();
+/// let built = session::build_with(&config, &session::Backends::builtin())?;
+/// assert!(!built.has_storage());
+/// # Ok::<_, session::SetupError>(())
+/// ```
+pub fn build_with(config: &Config, backends: &Backends) -> Result<SessionConfig, SetupError> {
+    let storage = backends.storage(config)?;
     let builder = config.clone().builder();
     let builder = match storage {
         Some(storage) => builder.dyn_storage(storage),
         None => builder,
     };
     Ok(builder.build()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every compiled-in store appears in the name → feature list under each of its names,
+    /// with the feature that compiled it in.
+    #[test]
+    fn every_builtin_store_is_in_the_feature_list() {
+        let feature_of = |name: &str| FEATURES.iter().find(|(n, _)| *n == name).map(|f| f.1);
+        for entry in &Backends::builtin().entries {
+            let feature = feature_of(entry.name());
+            assert!(
+                feature.is_some(),
+                "{} is missing from FEATURES",
+                entry.name()
+            );
+            for alias in entry.aliases() {
+                assert_eq!(
+                    feature_of(alias),
+                    feature,
+                    "alias {alias} of {}",
+                    entry.name()
+                );
+            }
+        }
+        let names: Vec<&str> = FEATURES.iter().map(|f| f.0).collect();
+        let mut unique = names.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(
+            unique.len(),
+            names.len(),
+            "a name appears twice in FEATURES"
+        );
+    }
+
+    /// Under the test's features every built-in store is compiled in: the feature list and
+    /// the table name the same stores.
+    #[test]
+    #[cfg(all(
+        feature = "shm",
+        feature = "file",
+        feature = "redis",
+        feature = "postgres",
+        feature = "mysql",
+        feature = "memcached",
+        feature = "dshm"
+    ))]
+    fn with_every_feature_the_table_holds_every_listed_name() {
+        let backends = Backends::builtin();
+        for (name, feature) in FEATURES {
+            let entry = backends.get(name);
+            assert!(
+                entry.is_some(),
+                "{name} (feature {feature}) is not in the table"
+            );
+        }
+    }
 }

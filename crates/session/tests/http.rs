@@ -197,7 +197,7 @@ async fn route_suite_on_postgres() {
     let options = session::postgres::PostgresConfig::from_url(&url)
         .unwrap()
         .with_tables(table.clone(), None);
-    let store = session::postgres::PostgresStorage::new(options.clone()).unwrap();
+    let store = session::postgres::PostgresStorage::from_config(options.clone()).unwrap();
     store
         .create_schema()
         .await
@@ -206,7 +206,7 @@ async fn route_suite_on_postgres() {
     cfg.backends
         .insert("postgres".into(), serde_json::to_value(&options).unwrap());
     route_suite(cfg, true).await;
-    let client = store.client().await.unwrap();
+    let client = store.connection().await.unwrap();
     client
         .batch_execute(&format!("DROP TABLE {table}_meta; DROP TABLE {table}"))
         .await

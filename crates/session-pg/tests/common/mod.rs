@@ -71,8 +71,8 @@ impl Drop for Tables {
                 .build()
                 .unwrap();
             rt.block_on(async move {
-                let store = PostgresStorage::new(config).unwrap();
-                let client = store.client().await.unwrap();
+                let store = PostgresStorage::from_config(config).unwrap();
+                let client = store.connection().await.unwrap();
                 client.batch_execute(&sql).await.unwrap();
             });
         });
@@ -92,7 +92,7 @@ pub async fn fresh_with(tag: &str, config: PostgresConfig) -> (PostgresStorage, 
     let table = unique_table(tag);
     let table_meta = format!("{table}_meta");
     let config = config.with_tables(&table, Some(&table_meta));
-    let store = PostgresStorage::new(config.clone()).expect("valid test configuration");
+    let store = PostgresStorage::from_config(config.clone()).expect("valid test configuration");
     if let Err(e) = store.create_schema().await {
         panic!(
             "PostgreSQL at SESSION_PG_URL={} is not usable: {e} (source: {:?})",

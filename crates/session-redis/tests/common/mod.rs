@@ -92,3 +92,21 @@ pub fn cluster_config() -> RedisConfig {
 pub fn store(config: RedisConfig) -> RedisStorage {
     RedisStorage::from_config(config).expect("valid redis configuration")
 }
+
+/// A raw connection to the Redis server on 127.0.0.1:`port`, authenticated with `password`
+/// when it is not empty (for setting up and inspecting a deployment next to the store).
+pub async fn raw_connection(
+    port: u16,
+    password: &str,
+) -> session_redis::redis::aio::MultiplexedConnection {
+    let url = if password.is_empty() {
+        format!("redis://127.0.0.1:{port}")
+    } else {
+        format!("redis://:{password}@127.0.0.1:{port}")
+    };
+    session_redis::redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}

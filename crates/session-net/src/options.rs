@@ -1,0 +1,295 @@
+//! The Lua socket options every networked store takes (OpenResty's cosocket options, as
+//! lua-resty-session passes them): `connect_timeout`, `send_timeout`, `read_timeout`,
+//! `keepalive_timeout` (milliseconds), `pool`, `pool_size`, `backlog`, and the TLS ones
+//! `ssl`, `ssl_verify`, `server_name`, `ssl_trusted_certificate`.
+//!
+//! The serde fields stay in each store's configuration struct (serde's `flatten` cannot be
+//! combined with `deny_unknown_fields`, and a typo must be an error); what is shared is the
+//! resolution ([`SocketLimits`] → [`Limits`], OpenResty's defaults, the validation and its
+//! messages) and the builder methods, which [`socket_options!`](crate::socket_options)
+//! writes into a store's configuration.
+
+use std::time::Duration;
+
+use session_storage::StorageError;
+
+/// OpenResty's socket timeouts and keepalive idle time when none is configured: 60 s.
+pub const DEFAULT_TIMEOUT_MS: u64 = 60_000;
+/// OpenResty's keepalive pool size (`lua_socket_pool_size`): 30.
+pub const DEFAULT_POOL_SIZE: usize = 30;
+
+/// The socket timeouts (milliseconds) and pool size as configured, each `None` when absent.
+///
+/// ```
+/// use session_net::options::SocketLimits;
+/// let given = SocketLimits { read_timeout: Some(250), ..SocketLimits::default() };
+/// let limits = given.resolve("memcached")?;
+/// assert_eq!(limits.read, std::time::Duration::from_millis(250));
+/// assert_eq!(limits.connect, std::time::Duration::from_secs(60));
+/// assert_eq!(limits.pool_size, 30);
+/// # Ok::<_, session_storage::StorageError>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SocketLimits {
+    /// `connect_timeout`, milliseconds.
+    pub connect_timeout: Option<u64>,
+    /// `send_timeout`, milliseconds.
+    pub send_timeout: Option<u64>,
+    /// `read_timeout`, milliseconds.
+    pub read_timeout: Option<u64>,
+    /// `keepalive_timeout`, milliseconds.
+    pub keepalive_timeout: Option<u64>,
+    /// `pool_size`.
+    pub pool_size: Option<usize>,
+}
+
+impl SocketLimits {
+    /// Checks the values: every timeout at least 1 ms, a pool of at least one connection.
+    ///
+    /// ```
+    /// use session_net::options::SocketLimits;
+    /// let zero = SocketLimits { send_timeout: Some(0), ..SocketLimits::default() };
+    /// let err = zero.validate("dshm").unwrap_err();
+    /// assert_eq!(err.message(), "dshm option `send_timeout` must be at least 1 ms");
+    /// let empty = SocketLimits { pool_size: Some(0), ..SocketLimits::default() };
+    /// assert_eq!(
+    ///     empty.validate("dshm").unwrap_err().message(),
+    ///     "dshm option `pool_size` must be at least 1"
+    /// );
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`Config`](session_storage::ErrorKind::Config) error naming store `store` and the
+    /// option.
+    pub fn validate(&self, store: &str) -> Result<(), StorageError> {
+        for (name, value) in [
+            ("connect_timeout", self.connect_timeout),
+            ("send_timeout", self.send_timeout),
+            ("read_timeout", self.read_timeout),
+            ("keepalive_timeout", self.keepalive_timeout),
+        ] {
+            if value == Some(0) {
+                return Err(StorageError::config(format!(
+                    "{store} option `{name}` must be at least 1 ms"
+                )));
+            }
+        }
+        if self.pool_size == Some(0) {
+            return Err(StorageError::config(format!(
+                "{store} option `pool_size` must be at least 1"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The values with OpenResty's defaults applied ([`DEFAULT_TIMEOUT_MS`],
+    /// [`DEFAULT_POOL_SIZE`]), unchecked.
+    ///
+    /// ```
+    /// let limits = session_net::options::SocketLimits::default().or_defaults();
+    /// assert_eq!(limits.keepalive, std::time::Duration::from_secs(60));
+    /// ```
+    #[must_use]
+    pub fn or_defaults(&self) -> Limits {
+        let ms = |v: Option<u64>| Duration::from_millis(v.unwrap_or(DEFAULT_TIMEOUT_MS));
+        Limits {
+            connect: ms(self.connect_timeout),
+            send: ms(self.send_timeout),
+            read: ms(self.read_timeout),
+            keepalive: ms(self.keepalive_timeout),
+            pool_size: self.pool_size.unwrap_or(DEFAULT_POOL_SIZE),
+        }
+    }
+
+    /// [`validate`](Self::validate), then [`or_defaults`](Self::or_defaults).
+    ///
+    /// ```
+    /// use session_net::options::SocketLimits;
+    /// assert!(SocketLimits { connect_timeout: Some(0), ..Default::default() }.resolve("pg").is_err());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`validate`](Self::validate).
+    pub fn resolve(&self, store: &str) -> Result<Limits, StorageError> {
+        self.validate(store)?;
+        Ok(self.or_defaults())
+    }
+}
+
+/// Timeouts and pool size after defaults are applied.
+///
+/// ```
+/// let limits = session_net::options::Limits::default();
+/// assert_eq!(limits.send, std::time::Duration::from_secs(60));
+/// assert_eq!(limits.pool_size, 30);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Connecting (TCP and the TLS handshake), and waiting for a pooled connection.
+    pub connect: Duration,
+    /// Each write of a request.
+    pub send: Duration,
+    /// Each read of a reply.
+    pub read: Duration,
+    /// Longest idle time of a pooled connection.
+    pub keepalive: Duration,
+    /// Largest number of open connections.
+    pub pool_size: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        SocketLimits::default().or_defaults()
+    }
+}
+
+/// Writes the socket-option builder methods into a store's configuration struct, whose
+/// fields carry the Lua names (`connect_timeout: Option<u64>`, `ssl: Option<bool>`...).
+///
+/// Invoked as `socket_options!(Type in crate_name: group, ...)`, with the groups the store
+/// has (each documented, with an example run against `crate_name::Type`):
+///
+/// | group | method (`#[must_use]`, consumes and returns `self`) |
+/// |---|---|
+/// | `timeouts` | `with_timeouts(connect_ms, send_ms, read_ms)` |
+/// | `keepalive` | `with_keepalive_timeout(keepalive_ms)` |
+/// | `pool_size` | `with_pool_size(pool_size)` |
+/// | `ssl` | `with_ssl(verify)`: `ssl = true`, `ssl_verify = verify` |
+/// | `server_name` | `with_server_name(name)` |
+/// | `trusted_certificate` | `with_trusted_certificate(path)` |
+/// | `limits` | `pub(crate) fn socket_limits(&self) -> SocketLimits` |
+///
+/// ```
+/// mod config {
+///     /// A store's options.
+///     #[derive(Debug, Default)]
+///     pub struct ToyConfig {
+///         /// `connect_timeout`.
+///         pub connect_timeout: Option<u64>,
+///         /// `send_timeout`.
+///         pub send_timeout: Option<u64>,
+///         /// `read_timeout`.
+///         pub read_timeout: Option<u64>,
+///         /// `keepalive_timeout`.
+///         pub keepalive_timeout: Option<u64>,
+///         /// `pool_size`.
+///         pub pool_size: Option<usize>,
+///     }
+///     // (a real store names its own crate, whose doctests then run these examples)
+///     session_net::socket_options!(ToyConfig in session_net_toy: timeouts, pool_size, limits);
+///
+///     pub fn limits(c: &ToyConfig) -> session_net::options::SocketLimits {
+///         c.socket_limits()
+///     }
+/// }
+/// let config = config::ToyConfig::default().with_timeouts(100, 200, 300).with_pool_size(4);
+/// let limits = config::limits(&config).resolve("toy")?;
+/// assert_eq!(limits.read, std::time::Duration::from_millis(300));
+/// assert_eq!(limits.pool_size, 4);
+/// # Ok::<_, session_storage::StorageError>(())
+/// ```
+#[macro_export]
+macro_rules! socket_options {
+    ($ty:ident in $krate:ident: $($group:ident),+ $(,)?) => {
+        impl $ty {
+            $( $crate::socket_options!(@$group $ty, $krate); )+
+        }
+    };
+    (@timeouts $ty:ident, $krate:ident) => {
+        #[doc = "Sets the connect, send and read timeouts, in milliseconds."]
+        #[doc = ""]
+        #[doc = "```"]
+        #[doc = concat!("let config = ", stringify!($krate), "::", stringify!($ty), "::default().with_timeouts(100, 200, 300);")]
+        #[doc = "assert_eq!(config.connect_timeout, Some(100));"]
+        #[doc = "assert_eq!(config.read_timeout, Some(300));"]
+        #[doc = "```"]
+        #[must_use]
+        pub fn with_timeouts(mut self, connect_ms: u64, send_ms: u64, read_ms: u64) -> Self {
+            self.connect_timeout = Some(connect_ms);
+            self.send_timeout = Some(send_ms);
+            self.read_timeout = Some(read_ms);
+            self
+        }
+    };
+    (@keepalive $ty:ident, $krate:ident) => {
+        #[doc = "Sets the longest idle time of a pooled connection, in milliseconds."]
+        #[doc = ""]
+        #[doc = "```"]
+        #[doc = concat!("let config = ", stringify!($krate), "::", stringify!($ty), "::default().with_keepalive_timeout(30_000);")]
+        #[doc = "assert_eq!(config.keepalive_timeout, Some(30_000));"]
+        #[doc = "```"]
+        #[must_use]
+        pub fn with_keepalive_timeout(mut self, keepalive_ms: u64) -> Self {
+            self.keepalive_timeout = Some(keepalive_ms);
+            self
+        }
+    };
+    (@pool_size $ty:ident, $krate:ident) => {
+        #[doc = "Sets the largest number of open connections."]
+        #[doc = ""]
+        #[doc = "```"]
+        #[doc = concat!("let config = ", stringify!($krate), "::", stringify!($ty), "::default().with_pool_size(8);")]
+        #[doc = "assert_eq!(config.pool_size, Some(8));"]
+        #[doc = "```"]
+        #[must_use]
+        pub fn with_pool_size(mut self, pool_size: usize) -> Self {
+            self.pool_size = Some(pool_size);
+            self
+        }
+    };
+    (@ssl $ty:ident, $krate:ident) => {
+        #[doc = "Turns TLS on (`ssl = true`), with or without verification (`ssl_verify`)."]
+        #[doc = ""]
+        #[doc = "```"]
+        #[doc = concat!("let config = ", stringify!($krate), "::", stringify!($ty), "::default().with_ssl(true);")]
+        #[doc = "assert_eq!((config.ssl, config.ssl_verify), (Some(true), Some(true)));"]
+        #[doc = "```"]
+        #[must_use]
+        pub fn with_ssl(mut self, verify: bool) -> Self {
+            self.ssl = Some(true);
+            self.ssl_verify = Some(verify);
+            self
+        }
+    };
+    (@server_name $ty:ident, $krate:ident) => {
+        #[doc = "Sets the TLS server name (sent in SNI and verified), when it differs from the host."]
+        #[doc = ""]
+        #[doc = "```"]
+        #[doc = concat!("let config = ", stringify!($krate), "::", stringify!($ty), "::default().with_server_name(\"cache.internal\");")]
+        #[doc = "assert_eq!(config.server_name.as_deref(), Some(\"cache.internal\"));"]
+        #[doc = "```"]
+        #[must_use]
+        pub fn with_server_name(mut self, server_name: impl Into<String>) -> Self {
+            self.server_name = Some(server_name.into());
+            self
+        }
+    };
+    (@trusted_certificate $ty:ident, $krate:ident) => {
+        #[doc = "Sets a PEM file of the CA certificates to trust instead of the web PKI roots."]
+        #[doc = ""]
+        #[doc = "```"]
+        #[doc = concat!("let config = ", stringify!($krate), "::", stringify!($ty), "::default().with_trusted_certificate(\"/etc/ssl/private-ca.pem\");")]
+        #[doc = "assert!(config.ssl_trusted_certificate.is_some());"]
+        #[doc = "```"]
+        #[must_use]
+        pub fn with_trusted_certificate(mut self, path: impl Into<::std::path::PathBuf>) -> Self {
+            self.ssl_trusted_certificate = Some(path.into());
+            self
+        }
+    };
+    (@limits $ty:ident, $krate:ident) => {
+        /// The socket timeouts and pool size as configured.
+        pub(crate) fn socket_limits(&self) -> $crate::options::SocketLimits {
+            $crate::options::SocketLimits {
+                connect_timeout: self.connect_timeout,
+                send_timeout: self.send_timeout,
+                read_timeout: self.read_timeout,
+                keepalive_timeout: self.keepalive_timeout,
+                pool_size: self.pool_size,
+            }
+        }
+    };
+}

@@ -1,0 +1,217 @@
+//! The pieces every store's URL form (`redis://`, `postgres://`, `memcache://`, ...) shares:
+//! percent-decoding, typed option values and the query string, each failing with a
+//! [`Config`](session_storage::ErrorKind::Config) error that names the store's URL.
+
+use std::fmt;
+
+use session_storage::StorageError;
+
+/// The URL syntax helpers of one store; `name` goes into every error message
+/// (`invalid postgres URL: ...`).
+///
+/// ```
+/// use session_net::url::UrlSyntax;
+/// const URL: UrlSyntax = UrlSyntax::new("postgres");
+/// assert_eq!(URL.decode("s%40cret")?, "s@cret");
+/// assert_eq!(URL.number::<u16>("port", "5432")?, 5432);
+/// assert!(URL.boolean("ssl", "on")?);
+/// let pairs: Vec<_> = URL.query_pairs(Some("a=1&&b")).collect::<Result<_, _>>()?;
+/// assert_eq!(pairs, [("a".to_owned(), "1".to_owned()), ("b".to_owned(), String::new())]);
+/// assert_eq!(
+///     URL.boolean("ssl", "maybe").unwrap_err().message(),
+///     "invalid postgres URL: `ssl` must be true or false, got \"maybe\""
+/// );
+/// # Ok::<_, session_storage::StorageError>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct UrlSyntax {
+    name: &'static str,
+}
+
+impl UrlSyntax {
+    /// The helpers for the URLs of store `name`.
+    ///
+    /// ```
+    /// let url = session_net::url::UrlSyntax::new("redis");
+    /// assert!(url.invalid("no host").message().starts_with("invalid redis URL"));
+    /// ```
+    #[must_use]
+    pub const fn new(name: &'static str) -> Self {
+        Self { name }
+    }
+
+    /// A configuration error: `invalid <name> URL: <msg>`.
+    ///
+    /// ```
+    /// let err = session_net::url::UrlSyntax::new("dshm").invalid("fragments are not supported");
+    /// assert_eq!(err.message(), "invalid dshm URL: fragments are not supported");
+    /// ```
+    #[must_use]
+    pub fn invalid(&self, msg: impl fmt::Display) -> StorageError {
+        StorageError::config(format!("invalid {} URL: {msg}", self.name))
+    }
+
+    /// Percent-decodes `s` (`+` stays `+`); the result must be UTF-8.
+    ///
+    /// ```
+    /// let url = session_net::url::UrlSyntax::new("redis");
+    /// assert_eq!(url.decode("a+b%2Fc")?, "a+b/c");
+    /// assert!(url.decode("%4").is_err());
+    /// assert!(url.decode("%ff").is_err());
+    /// # Ok::<_, session_storage::StorageError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A `%` not followed by two hex digits, or bytes that are not UTF-8.
+    pub fn decode(&self, s: &str) -> Result<String, StorageError> {
+        let bytes = s.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while let Some(&b) = bytes.get(i) {
+            if b == b'%' {
+                let hi = bytes.get(i + 1).copied().and_then(hex);
+                let lo = bytes.get(i + 2).copied().and_then(hex);
+                match (hi, lo) {
+                    (Some(hi), Some(lo)) => out.push((hi << 4) | lo),
+                    _ => return Err(self.invalid("bad percent-encoding")),
+                }
+                i += 3;
+            } else {
+                out.push(b);
+                i += 1;
+            }
+        }
+        String::from_utf8(out).map_err(|_| self.invalid("percent-encoding is not UTF-8"))
+    }
+
+    /// Option `name`'s value `v` as a number.
+    ///
+    /// ```
+    /// let url = session_net::url::UrlSyntax::new("redis");
+    /// assert_eq!(url.number::<u64>("connect_timeout", "250")?, 250);
+    /// assert!(url.number::<u16>("port", "70000").is_err());
+    /// # Ok::<_, session_storage::StorageError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When `v` does not parse as a `T`.
+    pub fn number<T: std::str::FromStr>(&self, name: &str, v: &str) -> Result<T, StorageError> {
+        v.parse()
+            .map_err(|_| self.invalid(format!("`{name}` must be a number, got {v:?}")))
+    }
+
+    /// Option `name`'s value `v` as a boolean: `true`/`1`/`yes`/`on` or
+    /// `false`/`0`/`no`/`off`.
+    ///
+    /// ```
+    /// let url = session_net::url::UrlSyntax::new("redis");
+    /// assert!(!url.boolean("ssl", "off")?);
+    /// # Ok::<_, session_storage::StorageError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Any other value.
+    pub fn boolean(&self, name: &str, v: &str) -> Result<bool, StorageError> {
+        match v {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            _ => Err(self.invalid(format!("`{name}` must be true or false, got {v:?}"))),
+        }
+    }
+
+    /// Splits `host[:port]` (an IPv6 literal in brackets: `[::1]:6379`) into the raw host and
+    /// port texts, undecoded; the host may be empty.
+    ///
+    /// ```
+    /// let url = session_net::url::UrlSyntax::new("redis");
+    /// assert_eq!(url.split_host_port("[::1]:6379")?, ("::1", Some("6379")));
+    /// assert_eq!(url.split_host_port("cache")?, ("cache", None));
+    /// assert!(url.split_host_port("[::1").is_err());
+    /// # Ok::<_, session_storage::StorageError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// An unclosed `[`, or anything but `:port` after `]`.
+    pub fn split_host_port<'s>(
+        &self,
+        s: &'s str,
+    ) -> Result<(&'s str, Option<&'s str>), StorageError> {
+        if let Some(rest) = s.strip_prefix('[') {
+            let (host, after) = rest
+                .split_once(']')
+                .ok_or_else(|| self.invalid("unclosed '[' in host"))?;
+            let port = match after {
+                "" => None,
+                p => Some(
+                    p.strip_prefix(':')
+                        .ok_or_else(|| self.invalid("junk after ']'"))?,
+                ),
+            };
+            Ok((host, port))
+        } else {
+            Ok(match s.rsplit_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (s, None),
+            })
+        }
+    }
+
+    /// `host[:port]` decoded: a non-empty host and the port as a number.
+    ///
+    /// ```
+    /// let url = session_net::url::UrlSyntax::new("memcached");
+    /// assert_eq!(url.host_port("cache%2DA:11211")?, ("cache-A".to_owned(), Some(11211)));
+    /// assert!(url.host_port(":11211").is_err());
+    /// # Ok::<_, session_storage::StorageError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`split_host_port`](Self::split_host_port), an empty host, a bad port.
+    pub fn host_port(&self, s: &str) -> Result<(String, Option<u16>), StorageError> {
+        let (host, port) = self.split_host_port(s)?;
+        if host.is_empty() {
+            return Err(self.invalid("empty host"));
+        }
+        Ok((
+            self.decode(host)?,
+            port.map(|p| self.number("port", p)).transpose()?,
+        ))
+    }
+
+    /// The decoded `name=value` pairs of a query string (without its `?`), skipping empty
+    /// pairs; a pair without `=` has an empty value.
+    ///
+    /// ```
+    /// let url = session_net::url::UrlSyntax::new("redis");
+    /// let pairs: Vec<_> = url.query_pairs(None).collect::<Result<_, _>>()?;
+    /// assert!(pairs.is_empty());
+    /// # Ok::<_, session_storage::StorageError>(())
+    /// ```
+    pub fn query_pairs<'a>(
+        &'a self,
+        query: Option<&'a str>,
+    ) -> impl Iterator<Item = Result<(String, String), StorageError>> + 'a {
+        query
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                Ok((self.decode(name)?, self.decode(value)?))
+            })
+    }
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
