@@ -3,6 +3,8 @@
 //! - `cargo xtask test`: what CI runs — `cargo fmt --check`, `cargo clippy
 //!   --workspace --all-targets -- -D warnings`, `cargo test --workspace`, and
 //!   `cargo xtask vectors` on the shared vectors.
+//! - `cargo xtask layering`: checks the crates' dependency arrows against
+//!   docs/architecture.md (also part of `test`).
 //! - `cargo xtask vectors [FILE]`: checks a lua-resty-session vectors file
 //!   (default: `$SESSION_VECTORS`, else
 //!   `../shared/vectors/lua-resty-session-4.1.5.json` beside the repository).
@@ -13,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod engine;
+mod layering;
 mod services;
 mod vectors;
 
@@ -20,11 +23,12 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  test               fmt --check, clippy -D warnings, cargo test --workspace, vectors
+  test               fmt --check, layering, clippy -D warnings, cargo test --workspace, vectors
   services start     start the test servers (Redis sentinel, cluster, memcached, and
                      PostgreSQL / MariaDB when none answers on 5432 / 3306), leave them
                      up and print the variables to export (eval \"$(cargo xtask services start)\")
   services stop      stop them
+  layering           check the crates' dependency arrows (docs/architecture.md)
   vectors [FILE]     check a lua-resty-session vectors file
                      (default: $SESSION_VECTORS or ../shared/vectors/lua-resty-session-4.1.5.json)
 ";
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
             run_vectors(&path)
         }
         Some("test") => test(),
+        Some("layering") => layering::check(),
         Some("services") => match args.get(1).map(String::as_str) {
             Some("start") => services::start_detached().map(|env| {
                 // For `eval "$(cargo xtask services start)"`.
@@ -122,6 +127,7 @@ fn cargo_with_env(args: &[&str], env: &[(String, String)]) -> Result<(), String>
 
 fn test() -> Result<(), String> {
     cargo(&["fmt", "--all", "--", "--check"])?;
+    layering::check()?;
     cargo(&[
         "clippy",
         "--workspace",

@@ -110,13 +110,6 @@ mod layout;
 pub mod memory;
 mod request;
 mod storage;
-// Moved to `session-net` (`session_net::tls`, `session_net::url`); kept until every store
-// uses session-net, then removed.
-#[cfg(feature = "rustls")]
-#[doc(hidden)]
-pub mod tls;
-#[doc(hidden)]
-pub mod url;
 
 pub use backend::Backend;
 pub use error::{BoxError, ErrorKind, StorageError};
