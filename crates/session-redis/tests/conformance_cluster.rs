@@ -5,6 +5,6 @@ mod common;
 use session_storage::testkit::Fresh;
 
 session_storage::storage_conformance!(|| async {
-    let config = common::cluster_config().with_prefix(common::unique_prefix("cluster"));
+    let config = common::cluster_config().with_prefix(common::unique("cluster"));
     Fresh::new(common::store(config))
 });

@@ -5,6 +5,6 @@ mod common;
 use session_storage::testkit::Fresh;
 
 session_storage::storage_conformance!(|| async {
-    let config = common::sentinel_config().with_prefix(common::unique_prefix("sentinel"));
+    let config = common::sentinel_config().with_prefix(common::unique("sentinel"));
     Fresh::new(common::store(config))
 });

@@ -5,6 +5,6 @@ mod common;
 use session_storage::testkit::Fresh;
 
 session_storage::storage_conformance!(|| async {
-    let config = common::single_config().with_prefix(common::unique_prefix("single"));
+    let config = common::single_config().with_prefix(common::unique("single"));
     Fresh::new(common::store(config))
 });

@@ -10,7 +10,7 @@ use session_storage::{ErrorKind, SetRequest, Storage};
 const K: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
 
 fn auth_url() -> String {
-    common::env("SESSION_REDIS_AUTH_URL", "redis://127.0.0.1:6390")
+    common::var_or("SESSION_REDIS_AUTH_URL", "redis://127.0.0.1:6390")
 }
 
 fn services_dir() -> std::path::PathBuf {
@@ -33,7 +33,7 @@ async fn round_trip(store: &RedisStorage) {
 fn auth_config() -> RedisConfig {
     let mut c = RedisConfig::from_url(&auth_url()).unwrap();
     c.connect_timeout = Some(2_000);
-    c.with_prefix(common::unique_prefix("auth"))
+    c.with_prefix(common::unique("auth"))
 }
 
 #[tokio::test]
@@ -44,7 +44,7 @@ async fn acl_user_and_password() {
 
 #[tokio::test]
 async fn legacy_password_and_database() {
-    let mut c = auth_config().with_auth(None, common::env("SESSION_REDIS_PASSWORD", "password"));
+    let mut c = auth_config().with_auth(None, common::password());
     c.database = Some(3);
     let store = RedisStorage::connect(c).await.unwrap();
     round_trip(&store).await;
@@ -70,27 +70,27 @@ async fn wrong_password_is_a_config_error() {
 
 #[tokio::test]
 async fn unix_socket() {
-    let socket = common::env(
+    let socket = common::var_or(
         "SESSION_REDIS_SOCKET",
         &format!("unix:{}", services_dir().join("redis.sock").display()),
     );
-    let mut c = auth_config().with_auth(None, common::env("SESSION_REDIS_PASSWORD", "password"));
+    let mut c = auth_config().with_auth(None, common::password());
     c.socket = Some(socket);
     c.host = Some("192.0.2.1".into()); // ignored: the socket replaces host and port
     round_trip(&RedisStorage::connect(c).await.unwrap()).await;
 }
 
 fn tls_config() -> RedisConfig {
-    let ca = common::env(
+    let ca = common::var_or(
         "SESSION_REDIS_TLS_CA",
         &services_dir().join("tls/ca.crt").display().to_string(),
     );
-    let mut c = RedisConfig::from_url(&common::env(
+    let mut c = RedisConfig::from_url(&common::var_or(
         "SESSION_REDIS_TLS_URL",
         "rediss://127.0.0.1:6391",
     ))
     .unwrap()
-    .with_prefix(common::unique_prefix("tls"));
+    .with_prefix(common::unique("tls"));
     c.ssl_trusted_certificate = Some(ca.into());
     c.connect_timeout = Some(2_000);
     c
@@ -138,8 +138,8 @@ async fn missing_ca_file_is_a_config_error() {
 async fn store_from_url() {
     let url = format!(
         "{}?prefix={}&connect_timeout=2000",
-        common::env("SESSION_REDIS_URL", "redis://127.0.0.1:6379"),
-        common::unique_prefix("url")
+        session_testsupport::env::redis_url(),
+        common::unique("url")
     );
     round_trip(&RedisStorage::from_url(&url).unwrap()).await;
 }
@@ -150,9 +150,9 @@ async fn lua_style_config_block() {
     let json = format!(
         r#"{{"prefix":"{}","password":"{}","sentinels":[{{"host":"127.0.0.1","port":26379}}],
             "sentinel_password":"{}","connect_timeout":1000,"read_timeout":5000,"send_timeout":5000}}"#,
-        common::unique_prefix("lua"),
-        common::env("SESSION_REDIS_PASSWORD", "password"),
-        common::env("SESSION_REDIS_SENTINEL_PASSWORD", "sentinelpass"),
+        common::unique("lua"),
+        common::password(),
+        common::sentinel_password(),
     );
     let c: RedisConfig = serde_json::from_str(&json).unwrap();
     assert_eq!(c.mode(), session_redis::Mode::Sentinel);

@@ -13,18 +13,15 @@ use session_redis::redis;
 use session_storage::{ErrorKind, Metadata, SetRequest, Storage};
 
 fn sentinel_ports() -> Vec<u16> {
-    common::env(
-        "SESSION_REDIS_SENTINELS",
-        "127.0.0.1:26379,127.0.0.1:26380,127.0.0.1:26381",
-    )
-    .split(',')
-    .map(|s| s.rsplit_once(':').unwrap().1.parse().unwrap())
-    .collect()
+    common::sentinels()
+        .iter()
+        .map(|n| n.port.expect("a sentinel port"))
+        .collect()
 }
 
 async fn master_port(sentinel: u16) -> u16 {
-    let password = common::env("SESSION_REDIS_SENTINEL_PASSWORD", "sentinelpass");
-    let master = common::env("SESSION_REDIS_SENTINEL_MASTER", "mymaster");
+    let password = common::sentinel_password();
+    let master = common::sentinel_master();
     let (_, port): (String, u16) = redis::cmd("SENTINEL")
         .arg("get-master-addr-by-name")
         .arg(&master)
@@ -35,8 +32,8 @@ async fn master_port(sentinel: u16) -> u16 {
 }
 
 async fn replica_healthy(sentinel: u16, port: u16) -> bool {
-    let password = common::env("SESSION_REDIS_SENTINEL_PASSWORD", "sentinelpass");
-    let master = common::env("SESSION_REDIS_SENTINEL_MASTER", "mymaster");
+    let password = common::sentinel_password();
+    let master = common::sentinel_master();
     let Ok(replicas) = redis::cmd("SENTINEL")
         .arg("REPLICAS")
         .arg(&master)
@@ -58,7 +55,7 @@ async fn replica_healthy(sentinel: u16, port: u16) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failover_keeps_sessions_and_is_followed() {
     let sentinels = sentinel_ports();
-    let password = common::env("SESSION_REDIS_PASSWORD", "password");
+    let password = common::password();
     let old_master = master_port(sentinels[0]).await;
     // The deployment must be whole: a replica ready to be promoted.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -76,8 +73,7 @@ async fn failover_keeps_sessions_and_is_followed() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    let store =
-        common::store(common::sentinel_config().with_prefix(common::unique_prefix("failover")));
+    let store = common::store(common::sentinel_config().with_prefix(common::unique("failover")));
     let meta = Metadata::new(vec!["YQ".into()], vec!["cw".into()]);
     let keys: Vec<String> = (0..10)
         .map(|i| format!("failover_key_{i:02}_iiiiiiiiiiiiiiiiiiiiiiiiiiiii"))

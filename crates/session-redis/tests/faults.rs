@@ -5,26 +5,20 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use session_redis::redis;
 use session_redis::{RedisConfig, RedisStorage};
-use session_storage::{ErrorKind, Metadata, SetRequest, Storage, StorageError};
+use session_storage::{Metadata, SetRequest, Storage};
+use session_testsupport::faults::is_outage;
+use session_testsupport::net::{MuteServer, ServerProcess, closed_port};
 
 const K: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A redis-server of this test's own (never the shared 6379), killed on drop.
 struct Server {
-    child: Child,
+    process: ServerProcess,
     dir: std::path::PathBuf,
 }
 
@@ -32,28 +26,23 @@ impl Server {
     fn start(port: u16) -> Self {
         let dir = std::env::temp_dir().join(format!("session-redis-fault-{port}"));
         std::fs::create_dir_all(&dir).unwrap();
-        let child = Command::new("redis-server")
+        let mut command = Command::new("redis-server");
+        command
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(&dir)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed (cargo xtask test installs it)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "redis-server on {port} did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Self { child, dir }
+            .stdout(Stdio::null());
+        let process = ServerProcess::start(
+            command,
+            port,
+            "redis-server must be installed (cargo xtask test installs it)",
+        );
+        Self { process, dir }
     }
 
     fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.stop();
     }
 }
 
@@ -64,13 +53,9 @@ impl Drop for Server {
     }
 }
 
-fn is_typed_outage(err: &StorageError) -> bool {
-    matches!(err.kind(), ErrorKind::Unavailable | ErrorKind::Timeout)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stopped_redis_gives_typed_errors_in_time_and_the_pool_recovers() {
-    let port = free_port();
+    let port = closed_port();
     let mut server = Server::start(port);
     let config = RedisConfig::default()
         .with_host("127.0.0.1", port)
@@ -88,23 +73,23 @@ async fn stopped_redis_gives_typed_errors_in_time_and_the_pool_recovers() {
     for _ in 0..3 {
         let t = Instant::now();
         let err = store.set(&save).await.unwrap_err();
-        assert!(is_typed_outage(&err), "set: {err}");
+        assert!(is_outage(&err), "set: {err}");
         assert!(t.elapsed() <= limit, "set took {:?}", t.elapsed());
         let t = Instant::now();
         let err = store.get("session", K, now).await.unwrap_err();
-        assert!(is_typed_outage(&err), "get: {err}");
+        assert!(is_outage(&err), "get: {err}");
         assert!(err.is_retryable());
         assert!(t.elapsed() <= limit, "get took {:?}", t.elapsed());
         let err = store
             .delete("session", K, now, Some(&meta))
             .await
             .unwrap_err();
-        assert!(is_typed_outage(&err), "delete: {err}");
+        assert!(is_outage(&err), "delete: {err}");
         let err = store
             .read_metadata("session", "YQ", "cw", now)
             .await
             .unwrap_err();
-        assert!(is_typed_outage(&err), "read_metadata: {err}");
+        assert!(is_outage(&err), "read_metadata: {err}");
     }
 
     // Back again (empty: it saves nothing): the same store works without being rebuilt.
@@ -124,37 +109,30 @@ async fn stopped_redis_gives_typed_errors_in_time_and_the_pool_recovers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_server_times_out_within_the_configured_timeouts() {
     // Accepts connections and never answers.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let held = tokio::spawn(async move {
-        let mut sockets = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            sockets.push(socket);
-        }
-    });
+    let server = MuteServer::start();
     let config = RedisConfig::default()
-        .with_host("127.0.0.1", port)
+        .with_host("127.0.0.1", server.port())
         .with_timeouts(200, 100, 200);
     let store = RedisStorage::from_config(config).unwrap();
     let limit = store.operation_timeout() + Duration::from_millis(500);
     for _ in 0..2 {
         let t = Instant::now();
         let err = store.get("session", K, 0).await.unwrap_err();
-        assert!(is_typed_outage(&err), "{err}");
+        assert!(is_outage(&err), "{err}");
         assert!(t.elapsed() <= limit, "get took {:?}", t.elapsed());
         let t = Instant::now();
         let err = store
             .set(&SetRequest::new("session", K, "v", 60, 0).with_old_key("o", 10))
             .await
             .unwrap_err();
-        assert!(is_typed_outage(&err), "{err}");
+        assert!(is_outage(&err), "{err}");
         assert!(t.elapsed() <= limit, "set took {:?}", t.elapsed());
     }
-    held.abort();
+    drop(server);
 }
 
 async fn node(port: u16) -> redis::aio::MultiplexedConnection {
-    common::raw_connection(port, &common::env("SESSION_REDIS_PASSWORD", "password")).await
+    common::raw_connection(port, &common::password()).await
 }
 
 /// (node id, port) of every master, and the port serving `slot`.
@@ -190,7 +168,7 @@ async fn masters_and_owner(seed: u16, slot: i64) -> (Vec<(String, u16)>, u16) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_follows_ask_and_moved_while_a_slot_migrates() {
     // A hash tag in the prefix puts every key of this store in one slot.
-    let tag = common::unique_prefix("slot");
+    let tag = common::unique("slot");
     let config = common::cluster_config().with_prefix(format!("{{{tag}}}"));
     let seed = config.nodes.as_ref().unwrap()[0].port.unwrap();
     let store = RedisStorage::from_config(config).unwrap();
@@ -274,7 +252,7 @@ async fn cluster_follows_ask_and_moved_while_a_slot_migrates() {
             .arg("")
             .arg(0)
             .arg(5000);
-        let password = common::env("SESSION_REDIS_PASSWORD", "password");
+        let password = common::password();
         if !password.is_empty() {
             migrate.arg("AUTH").arg(&password);
         }

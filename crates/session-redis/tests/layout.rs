@@ -95,28 +95,28 @@ async fn layout_after_set_with_metadata(store: RedisStorage) {
 
 #[tokio::test]
 async fn single_layout_matches_the_reference() {
-    let prefix = common::unique_prefix("layout");
+    let prefix = common::unique("layout");
     layout_after_set_with_metadata(common::store(common::single_config().with_prefix(prefix)))
         .await;
 }
 
 #[tokio::test]
 async fn cluster_layout_matches_the_reference() {
-    let prefix = common::unique_prefix("layout");
+    let prefix = common::unique("layout");
     layout_after_set_with_metadata(common::store(common::cluster_config().with_prefix(prefix)))
         .await;
 }
 
 #[tokio::test]
 async fn sentinel_layout_matches_the_reference() {
-    let prefix = common::unique_prefix("layout");
+    let prefix = common::unique("layout");
     layout_after_set_with_metadata(common::store(common::sentinel_config().with_prefix(prefix)))
         .await;
 }
 
 #[tokio::test]
 async fn foreign_records_never_panic() {
-    let prefix = common::unique_prefix("foreign");
+    let prefix = common::unique("foreign");
     let store = common::store(common::single_config().with_prefix(prefix.clone()));
     let mut c = conn(&store).await;
     let now = common::now();
@@ -173,14 +173,8 @@ struct Case {
 }
 
 fn vectors() -> Vec<Case> {
-    let path = common::env(
-        "SESSION_VECTORS",
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/vectors/lua-resty-session-4.1.5.json"
-        ),
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let path = session_testsupport::env::vectors_path();
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     let mut out = Vec::new();
     for case in json["cases"].as_array().unwrap() {
@@ -243,7 +237,7 @@ async fn vectors_written_by_lua_open_here_and_match_what_we_write() {
     // The vectors use no prefix, as lua-resty-session's default; our copy goes under a
     // unique prefix so both can be compared side by side.
     let lua = common::store(common::single_config());
-    let prefix = common::unique_prefix("vectors");
+    let prefix = common::unique("vectors");
     let ours = common::store(common::single_config().with_prefix(prefix.clone()));
     let mut c = conn(&lua).await;
     for case in &cases {

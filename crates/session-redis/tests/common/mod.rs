@@ -2,16 +2,18 @@
 //!
 //! Addresses come from the environment, with defaults matching what `cargo xtask test`
 //! starts (see `xtask/src/services.rs`). A test that cannot reach its server fails.
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
-
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+#![allow(
+    dead_code,
+    unused_imports,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
 
 use session_redis::{NodeAddr, RedisConfig, RedisStorage};
-
-pub fn env(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_owned())
-}
+pub use session_testsupport::clock::now;
+pub use session_testsupport::env::var_or;
+pub use session_testsupport::names::unique;
 
 fn nodes(list: &str) -> Vec<NodeAddr> {
     list.split(',')
@@ -23,33 +25,35 @@ fn nodes(list: &str) -> Vec<NodeAddr> {
         .collect()
 }
 
-/// A prefix no other test (or earlier run) uses.
-pub fn unique_prefix(tag: &str) -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!(
-        "t-{tag}-{}-{nanos}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    )
+/// `SESSION_REDIS_PASSWORD` (default `password`), the password of the Sentinel and cluster
+/// deployments and of the server requiring AUTH.
+pub fn password() -> String {
+    var_or("SESSION_REDIS_PASSWORD", "password")
 }
 
-pub fn now() -> i64 {
-    i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap()
+/// `SESSION_REDIS_SENTINEL_PASSWORD` (default `sentinelpass`), the Sentinels' own password.
+pub fn sentinel_password() -> String {
+    var_or("SESSION_REDIS_SENTINEL_PASSWORD", "sentinelpass")
+}
+
+/// The Sentinels: `SESSION_REDIS_SENTINELS` (default
+/// `127.0.0.1:26379,127.0.0.1:26380,127.0.0.1:26381`).
+pub fn sentinels() -> Vec<NodeAddr> {
+    nodes(&var_or(
+        "SESSION_REDIS_SENTINELS",
+        "127.0.0.1:26379,127.0.0.1:26380,127.0.0.1:26381",
+    ))
+}
+
+/// `SESSION_REDIS_SENTINEL_MASTER` (default `mymaster`), the master the Sentinels watch.
+pub fn sentinel_master() -> String {
+    var_or("SESSION_REDIS_SENTINEL_MASTER", "mymaster")
 }
 
 /// The machine's single Redis (`SESSION_REDIS_URL`, default `redis://127.0.0.1:6379`).
 pub fn single_config() -> RedisConfig {
-    let mut c = RedisConfig::from_url(&env("SESSION_REDIS_URL", "redis://127.0.0.1:6379"))
-        .expect("SESSION_REDIS_URL");
+    let mut c =
+        RedisConfig::from_url(&session_testsupport::env::redis_url()).expect("SESSION_REDIS_URL");
     c.connect_timeout.get_or_insert(2_000);
     c.send_timeout.get_or_insert(5_000);
     c.read_timeout.get_or_insert(5_000);
@@ -59,17 +63,12 @@ pub fn single_config() -> RedisConfig {
 /// The Sentinel deployment (`SESSION_REDIS_SENTINELS`, `SESSION_REDIS_SENTINEL_MASTER`,
 /// `SESSION_REDIS_PASSWORD`, `SESSION_REDIS_SENTINEL_PASSWORD`).
 pub fn sentinel_config() -> RedisConfig {
-    let sentinels = nodes(&env(
-        "SESSION_REDIS_SENTINELS",
-        "127.0.0.1:26379,127.0.0.1:26380,127.0.0.1:26381",
-    ));
-    let mut c = RedisConfig::default()
-        .with_sentinels(env("SESSION_REDIS_SENTINEL_MASTER", "mymaster"), sentinels);
-    let password = env("SESSION_REDIS_PASSWORD", "password");
+    let mut c = RedisConfig::default().with_sentinels(sentinel_master(), sentinels());
+    let password = password();
     if !password.is_empty() {
         c.password = Some(password);
     }
-    let sentinel_password = env("SESSION_REDIS_SENTINEL_PASSWORD", "sentinelpass");
+    let sentinel_password = sentinel_password();
     if !sentinel_password.is_empty() {
         c.sentinel_password = Some(sentinel_password);
     }
@@ -78,11 +77,11 @@ pub fn sentinel_config() -> RedisConfig {
 
 /// The cluster (`SESSION_REDIS_CLUSTER_NODES`, `SESSION_REDIS_PASSWORD`).
 pub fn cluster_config() -> RedisConfig {
-    let mut c = RedisConfig::default().with_nodes(nodes(&env(
+    let mut c = RedisConfig::default().with_nodes(nodes(&var_or(
         "SESSION_REDIS_CLUSTER_NODES",
         "127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002",
     )));
-    let password = env("SESSION_REDIS_PASSWORD", "password");
+    let password = password();
     if !password.is_empty() {
         c.password = Some(password);
     }
