@@ -5,37 +5,9 @@
 mod common;
 
 use serde_json::{Value, json};
-use session_core::{Config, Property, Request, Session, SessionConfig, State};
+use session_core::{Request, Session, State};
 use session_pg::PostgresStorage;
-
-const SECRET: &str = "RaJKp8UQW1";
-
-fn config(store: &PostgresStorage, mut json: Value) -> SessionConfig {
-    json["secret"] = json!(SECRET);
-    serde_json::from_value::<Config>(json)
-        .unwrap()
-        .builder()
-        .storage(store.clone())
-        .build()
-        .unwrap()
-}
-
-/// The `Cookie` header a browser sends after these `Set-Cookie` values.
-fn jar(set_cookies: &[String]) -> String {
-    set_cookies
-        .iter()
-        .filter_map(|c| c.split(';').next())
-        .filter(|p| !p.ends_with('='))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-fn key_of(s: &Session) -> String {
-    match s.get_property("id").unwrap() {
-        Some(Property::Text(id)) => id,
-        other => panic!("no id property: {other:?}"),
-    }
-}
+use session_testsupport::engine::{config_with, jar, open, storage_key};
 
 /// (name, data, exp) of the row of `key`, if any.
 async fn row(store: &PostgresStorage, key: &str) -> Option<(String, String, i64)> {
@@ -57,23 +29,17 @@ async fn meta_count(store: &PostgresStorage) -> i64 {
     client.query_one(&sql, &[]).await.unwrap().get(0)
 }
 
-async fn open(config: &SessionConfig, cookie: &str) -> Result<Session, String> {
-    let mut s = Session::new(config, Request::new().with_cookie(cookie));
-    s.open().await.map_err(|e| e.to_string())?;
-    Ok(s)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn save_open_rotate_and_destroy() {
     let (store, _tables) = common::fresh("eng").await;
-    let config = config(&store, json!({"subject": "john", "store_metadata": true}));
+    let config = config_with(&store, json!({"subject": "john", "store_metadata": true}));
 
     let mut s = Session::new(&config, Request::new());
     s.set("user", &json!({"name": "John", "n": 42})).unwrap();
     let t = common::now();
     s.save().await.unwrap();
     let cookie = jar(s.set_cookies());
-    let key = key_of(&s);
+    let key = storage_key(&s);
     let (name, data, exp) = row(&store, &key).await.expect("record stored");
     assert_eq!(name, "session");
     assert!(data.starts_with("[\"") && data.ends_with("\"]"), "{data}");
@@ -95,7 +61,7 @@ async fn save_open_rotate_and_destroy() {
     // Saving again rotates the id: the old row is shortened to stale_ttl (10 s).
     o.set("more", &1).unwrap();
     o.save().await.unwrap();
-    let new_key = key_of(&o);
+    let new_key = storage_key(&o);
     assert_ne!(new_key, key);
     let new_cookie = jar(o.set_cookies());
     let (_, _, old_exp) = row(&store, &key).await.expect("old row kept while stale");
@@ -129,12 +95,12 @@ async fn save_open_rotate_and_destroy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logout_deletes_the_record() {
     let (store, _tables) = common::fresh("eng").await;
-    let config = config(&store, json!({"subject": "john", "store_metadata": true}));
+    let config = config_with(&store, json!({"subject": "john", "store_metadata": true}));
     let mut s = Session::new(&config, Request::new());
     s.set("k", "v").unwrap();
     s.save().await.unwrap();
     let cookie = jar(s.set_cookies());
-    let key = key_of(&s);
+    let key = storage_key(&s);
     assert!(row(&store, &key).await.is_some());
 
     let mut o = open(&config, &cookie).await.unwrap();
@@ -151,7 +117,7 @@ async fn logout_deletes_the_record() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remember_session_is_stored_under_the_remember_name() {
     let (store, _tables) = common::fresh("eng").await;
-    let config = config(&store, json!({"remember": true}));
+    let config = config_with(&store, json!({"remember": true}));
     let mut s = Session::new(&config, Request::new());
     s.set("k", "v").unwrap();
     s.save().await.unwrap();

@@ -9,14 +9,9 @@ use std::time::{Duration, Instant};
 use session_pg::{PostgresConfig, PostgresStorage};
 use session_storage::testkit::Keys;
 use session_storage::{BoxFuture, ErrorKind, SetRequest, Storage, StorageError};
+use session_testsupport::net::{MuteServer, closed_port};
 
 const NAME: &str = "session";
-
-/// A port nothing listens on.
-fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
 
 fn all_ops(store: &PostgresStorage) -> Vec<BoxFuture<'_, Result<(), StorageError>>> {
     vec![
@@ -55,16 +50,9 @@ async fn closed_port_is_unavailable_at_once() {
 #[tokio::test]
 async fn a_server_that_never_answers_times_out_within_connect_timeout() {
     // Accepts connections and reads nothing: the startup handshake never completes.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let holder = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
+    let server = MuteServer::start();
     let config = PostgresConfig::default()
-        .with_host("127.0.0.1", port)
+        .with_host("127.0.0.1", server.port())
         .with_timeouts(300, 1_000, 1_000);
     let store = PostgresStorage::from_config(config).unwrap();
     for op in all_ops(&store) {
@@ -77,7 +65,7 @@ async fn a_server_that_never_answers_times_out_within_connect_timeout() {
             "{took:?}"
         );
     }
-    holder.abort();
+    drop(server);
 }
 
 #[tokio::test]

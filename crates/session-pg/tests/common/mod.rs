@@ -4,18 +4,18 @@
 //! A test that cannot reach it fails. Every store gets its own tables, named after the
 //! process id and a counter, dropped when the returned guard is dropped, so parallel test
 //! binaries never collide.
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
-
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+#![allow(
+    dead_code,
+    unused_imports,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
 
 use session_pg::{PostgresConfig, PostgresStorage};
-
-pub const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-pub fn url() -> String {
-    std::env::var("SESSION_PG_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned())
-}
+pub use session_testsupport::clock::now;
+pub use session_testsupport::env::postgres_url as url;
+pub use session_testsupport::names::unique as unique_table;
 
 /// The configuration of `SESSION_PG_URL` with test timeouts and a small pool.
 pub fn base_config() -> PostgresConfig {
@@ -25,29 +25,6 @@ pub fn base_config() -> PostgresConfig {
     c.read_timeout.get_or_insert(5_000);
     c.pool_size.get_or_insert(8);
     c
-}
-
-/// A table name no other test (or process) uses.
-pub fn unique_table(tag: &str) -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!(
-        "t_{tag}_{}_{}_{nanos}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    )
-}
-
-pub fn now() -> i64 {
-    i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap()
 }
 
 /// Drops a store's tables when dropped (from a thread of its own, so it works inside or
@@ -65,18 +42,12 @@ impl Drop for Tables {
             "DROP TABLE IF EXISTS {}; DROP TABLE IF EXISTS {}",
             self.table_meta, self.table
         );
-        let dropper = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let store = PostgresStorage::from_config(config).unwrap();
-                let client = store.connection().await.unwrap();
-                client.batch_execute(&sql).await.unwrap();
-            });
+        let dropped = session_testsupport::rt::block_on_own_thread(move || async move {
+            let store = PostgresStorage::from_config(config).unwrap();
+            let client = store.connection().await.unwrap();
+            client.batch_execute(&sql).await.unwrap();
         });
-        if dropper.join().is_err() && !std::thread::panicking() {
+        if dropped.is_err() && !std::thread::panicking() {
             panic!("could not drop test tables {}", self.table);
         }
     }
