@@ -11,50 +11,25 @@ use serde_json::{Value, json};
 use session_core::env::FixedClock;
 use session_core::session_codec::{Header, hash_storage_key};
 use session_core::session_storage::Storage;
-use session_core::{Config, Request, Session, SessionConfig, State};
+use session_core::{Request, Session, SessionConfig, State};
 use session_mysql::MysqlStorage;
 use session_mysql::mysql_async::prelude::Queryable;
+use session_testsupport::engine::{self, cookie_value, jar, open};
 
-const SECRET: &str = "RaJKp8UQW1";
-
-fn config(store: &MysqlStorage, clock: &Arc<FixedClock>, mut json: Value) -> SessionConfig {
-    json["secret"] = json!(SECRET);
-    serde_json::from_value::<Config>(json)
-        .unwrap()
-        .builder()
+fn config(store: &MysqlStorage, clock: &Arc<FixedClock>, json: Value) -> SessionConfig {
+    engine::builder(json)
         .storage(store.clone())
         .clock(clock.clone())
         .build()
         .unwrap()
 }
 
-/// The `Cookie` header a browser sends after these `Set-Cookie` values.
-fn jar(set_cookies: &[String]) -> String {
-    set_cookies
-        .iter()
-        .filter_map(|c| c.split(';').next())
-        .filter(|p| !p.ends_with('='))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 /// The storage key of cookie `name`.
 fn key_of(set_cookies: &[String], name: &str) -> String {
-    let value = set_cookies
-        .iter()
-        .filter_map(|c| c.split(';').next())
-        .find_map(|p| p.strip_prefix(name)?.strip_prefix('='))
-        .unwrap_or_else(|| panic!("no {name} cookie in {set_cookies:?}"));
-    let header = Header::decode_base64(value).unwrap().0;
+    let header = Header::decode_base64(cookie_value(set_cookies, name))
+        .unwrap()
+        .0;
     hash_storage_key(&header.sid, false)
-}
-
-async fn opened(config: &SessionConfig, cookie: &str) -> Result<Session, String> {
-    let mut s = Session::new(config, Request::new().with_cookie(cookie));
-    match s.open().await {
-        Ok(()) => Ok(s),
-        Err(e) => Err(e.to_string()),
-    }
 }
 
 async fn rows(store: &MysqlStorage) -> (Vec<(String, String, i64)>, u64) {
@@ -104,7 +79,7 @@ async fn save_open_regenerate_logout_and_destroy_through_the_engine() {
 
     // A new session with the cookie opens the record.
     clock.advance(5);
-    let mut o = opened(&config, &cookie).await.unwrap();
+    let mut o = open(&config, &cookie).await.unwrap();
     assert_eq!(o.state(), State::Open);
     assert_eq!(
         o.get::<Value>("user").unwrap(),
@@ -122,22 +97,22 @@ async fn save_open_regenerate_logout_and_destroy_through_the_engine() {
     assert_eq!(exp(&key), Some(now + 5 + 10));
     assert_eq!(exp(&new_key), Some(now + 5 + 3600));
     assert_eq!(meta, 2, "the old key's metadata stays until its row goes");
-    assert!(opened(&config, &cookie).await.is_ok(), "stale but readable");
+    assert!(open(&config, &cookie).await.is_ok(), "stale but readable");
     clock.advance(11);
     assert_eq!(
-        opened(&config, &cookie).await.unwrap_err(),
+        open(&config, &cookie).await.unwrap_err(),
         "unable to load session"
     );
 
     // Logout of the only audience deletes the record and its metadata.
-    let mut o = opened(&config, &new_cookie).await.unwrap();
+    let mut o = open(&config, &new_cookie).await.unwrap();
     assert_eq!(o.get::<i64>("n").unwrap(), Some(1));
     o.logout().await.unwrap();
     let (sessions, meta) = rows(&store).await;
     assert!(sessions.iter().all(|r| r.0 != new_key));
     assert_eq!(meta, 1, "only the stale key's row is left");
     assert_eq!(
-        opened(&config, &new_cookie).await.unwrap_err(),
+        open(&config, &new_cookie).await.unwrap_err(),
         "unable to load session"
     );
 
@@ -147,13 +122,13 @@ async fn save_open_regenerate_logout_and_destroy_through_the_engine() {
     s.save().await.unwrap();
     let cookie = jar(s.set_cookies());
     let key = key_of(s.set_cookies(), "session");
-    let mut o = opened(&config, &cookie).await.unwrap();
+    let mut o = open(&config, &cookie).await.unwrap();
     o.destroy().await.unwrap();
     assert_eq!(o.state(), State::Closed);
     let (sessions, _) = rows(&store).await;
     assert!(sessions.iter().all(|r| r.0 != key));
     assert_eq!(
-        opened(&config, &cookie).await.unwrap_err(),
+        open(&config, &cookie).await.unwrap_err(),
         "unable to load session"
     );
 }

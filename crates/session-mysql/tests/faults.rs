@@ -9,6 +9,7 @@ use common::{fresh, key, now};
 use session_mysql::mysql_async::prelude::Queryable;
 use session_mysql::{MysqlConfig, MysqlStorage};
 use session_storage::{ErrorKind, Metadata, SetRequest, Storage, StorageError};
+use session_testsupport::net::{MuteServer, closed_port};
 
 /// Runs every operation once (the storage ones, then a ping) and returns their errors.
 async fn all_ops_fail(store: &MysqlStorage) -> Vec<StorageError> {
@@ -47,18 +48,10 @@ async fn storage_ops_fail(store: &MysqlStorage) -> Vec<StorageError> {
     ]
 }
 
-/// A port nothing listens on.
-async fn closed_port() -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    port
-}
-
 #[tokio::test]
 async fn a_closed_port_is_unavailable_at_once() {
     let config = MysqlConfig::default()
-        .with_host("127.0.0.1", closed_port().await)
+        .with_host("127.0.0.1", closed_port())
         .with_timeouts(1_000, 1_000, 1_000);
     let store = MysqlStorage::from_config(config).unwrap();
     let started = Instant::now();
@@ -75,7 +68,7 @@ async fn a_closed_port_is_unavailable_at_once() {
     // `connect` reports the same.
     let err = MysqlStorage::connect(
         MysqlConfig::default()
-            .with_host("127.0.0.1", closed_port().await)
+            .with_host("127.0.0.1", closed_port())
             .with_timeouts(1_000, 1_000, 1_000),
     )
     .await
@@ -86,16 +79,9 @@ async fn a_closed_port_is_unavailable_at_once() {
 #[tokio::test]
 async fn a_server_that_never_answers_times_out_within_connect_timeout() {
     // Accepts TCP connections and never sends the MySQL handshake.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let silent = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((sock, _)) = listener.accept().await {
-            held.push(sock);
-        }
-    });
+    let server = MuteServer::start();
     let config = MysqlConfig::default()
-        .with_host("127.0.0.1", port)
+        .with_host("127.0.0.1", server.port())
         .with_timeouts(300, 1_000, 1_000);
     let store = MysqlStorage::from_config(config).unwrap();
     for _ in 0..2 {
@@ -109,7 +95,7 @@ async fn a_server_that_never_answers_times_out_within_connect_timeout() {
             "took {took:?}"
         );
     }
-    silent.abort();
+    drop(server);
 }
 
 #[tokio::test]

@@ -4,18 +4,22 @@
 //! test that cannot reach it fails, naming the URL. Every store gets its own uniquely named
 //! tables (process id, counter, clock), dropped when its [`Tables`] guard goes, so parallel
 //! runs never collide.
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    dead_code,
+    unused_imports,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use session_mysql::mysql_async::prelude::Queryable;
 use session_mysql::{MysqlConfig, MysqlStorage};
-
-pub fn url() -> String {
-    std::env::var("SESSION_MYSQL_URL")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".to_owned())
-}
+pub use session_testsupport::clock::now;
+pub use session_testsupport::env::mysql_url as url;
+pub use session_testsupport::names::unique as unique_table;
 
 /// The server's configuration, with test timeouts.
 pub fn config() -> MysqlConfig {
@@ -30,29 +34,6 @@ pub fn config() -> MysqlConfig {
     c
 }
 
-/// A table name no other test (or earlier run) uses.
-pub fn unique_table(tag: &str) -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!(
-        "t_{tag}_{}_{}_{nanos}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    )
-}
-
-pub fn now() -> i64 {
-    i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap()
-}
-
 /// Drops a store's tables when dropped (on its own thread and runtime, so it works from
 /// inside or outside an async context).
 #[derive(Debug)]
@@ -64,34 +45,27 @@ pub struct Tables {
 impl Drop for Tables {
     fn drop(&mut self) {
         let (t, tm) = (self.table.clone(), self.table_meta.clone());
-        let dropped = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                // A few attempts: a busy server may refuse a connection for a moment.
-                let mut last = None;
-                for _ in 0..10 {
-                    let store = MysqlStorage::from_config(config()).unwrap();
-                    let done = match store.connection().await {
-                        Ok(mut conn) => conn
-                            .query_drop(format!("DROP TABLE IF EXISTS `{tm}`, `{t}`"))
-                            .await
-                            .map_err(|e| e.to_string()),
-                        Err(e) => Err(e.to_string()),
-                    };
-                    let _ = store.disconnect().await;
-                    match done {
-                        Ok(()) => return Ok(()),
-                        Err(e) => last = Some(e),
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let dropped = session_testsupport::rt::block_on_own_thread(move || async move {
+            // A few attempts: a busy server may refuse a connection for a moment.
+            let mut last = None;
+            for _ in 0..10 {
+                let store = MysqlStorage::from_config(config()).unwrap();
+                let done = match store.connection().await {
+                    Ok(mut conn) => conn
+                        .query_drop(format!("DROP TABLE IF EXISTS `{tm}`, `{t}`"))
+                        .await
+                        .map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
+                let _ = store.disconnect().await;
+                match done {
+                    Ok(()) => return Ok(()),
+                    Err(e) => last = Some(e),
                 }
-                Err(last.unwrap_or_default())
-            })
-        })
-        .join();
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            }
+            Err(last.unwrap_or_default())
+        });
         match dropped {
             Ok(Ok(())) => {}
             Ok(Err(e)) if !std::thread::panicking() => {

@@ -9,7 +9,6 @@
 //! dies). Anything that fails panics: the TLS tests fail, never skip.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, Weak};
@@ -154,14 +153,6 @@ impl Drop for RemoveOnDrop {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn start() -> TlsServer {
     let began = Instant::now();
     let dir = std::env::temp_dir().join(format!(
@@ -185,7 +176,7 @@ fn start() -> TlsServer {
             .args(["--user=root", "--skip-test-db"]),
         "mariadb-install-db",
     );
-    let port = free_port();
+    let port = session_testsupport::net::closed_port();
     let log = dir.join("error.log");
     let opt = |name: &str, path: &Path| format!("--{name}={}", path.display());
     let child = Command::new(program(&["mariadbd", "mysqld"]))
@@ -257,22 +248,15 @@ fn wait_ready(server: &mut TlsServer, log: &Path) {
         }
         // On a thread of its own: the caller may be inside a tokio runtime.
         let attempt = config.clone();
-        let done = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                let store = MysqlStorage::from_config(attempt)?;
-                let mut conn = store.connection().await?;
-                conn.query_drop("CREATE DATABASE IF NOT EXISTS test")
-                    .await
-                    .map_err(|e| session_storage::StorageError::backend(e.to_string()))?;
-                drop(conn);
-                store.disconnect().await
-            })
+        let done = session_testsupport::rt::block_on_own_thread(move || async move {
+            let store = MysqlStorage::from_config(attempt)?;
+            let mut conn = store.connection().await?;
+            conn.query_drop("CREATE DATABASE IF NOT EXISTS test")
+                .await
+                .map_err(|e| session_storage::StorageError::backend(e.to_string()))?;
+            drop(conn);
+            store.disconnect().await
         })
-        .join()
         .expect("the readiness probe panicked");
         match done {
             Ok(()) => return,
