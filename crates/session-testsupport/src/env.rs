@@ -44,6 +44,15 @@ pub fn redis_url() -> String {
     var_or("SESSION_REDIS_URL", "redis://127.0.0.1:6379")
 }
 
+/// The shared memcached: `SESSION_MEMCACHED_ADDR` (`host:port`), default `127.0.0.1:11211`.
+///
+/// ```
+/// assert!(session_testsupport::env::memcached_addr().contains(':'));
+/// ```
+pub fn memcached_addr() -> String {
+    var_or("SESSION_MEMCACHED_ADDR", "127.0.0.1:11211")
+}
+
 /// The shared interop vectors (lua-resty-session 4.1.5): `SESSION_VECTORS`, default
 /// `shared/vectors/lua-resty-session-4.1.5.json` beside the repository.
 ///

@@ -25,6 +25,8 @@ use session::{
     Config, HttpError, Metadata, SessionHandle, SessionIndex, SessionLayer, SetRequest, Storage,
     StorageError,
 };
+use session_testsupport::env;
+use session_testsupport::names::unique;
 
 fn config(extra: &str) -> Config {
     Config::from_text(&format!("secret = \"http tests\"\n{extra}")).unwrap()
@@ -183,18 +185,24 @@ route_suites! {
     route_suite_on_redis: true, |_| format!(
         "storage = \"redis\"\n[redis]\nprefix = \"route-suite-{}\"\n{}",
         std::process::id(),
-        redis_block(&redis_url())
+        redis_block(&env::redis_url())
     );
+}
+
+/// The route suite on a server-side store chosen by configuration: `storage = "<backend>"`
+/// with `options` as its `[<backend>]` block.
+async fn route_suite_on_backend(backend: &str, options: serde_json::Value) {
+    let mut cfg = config(&format!("storage = \"{backend}\""));
+    cfg.backends.insert(backend.into(), options);
+    route_suite(cfg, true).await;
 }
 
 /// Needs PostgreSQL: `SESSION_PG_URL` (default `postgres://postgres@127.0.0.1:5432/test`).
 /// The suite runs on tables of its own, created with the reference's schema and dropped after.
 #[tokio::test]
 async fn route_suite_on_postgres() {
-    let url = std::env::var("SESSION_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let table = format!("route_suite_{}", std::process::id());
-    let options = session::postgres::PostgresConfig::from_url(&url)
+    let table = unique("route_suite");
+    let options = session::postgres::PostgresConfig::from_url(&env::postgres_url())
         .unwrap()
         .with_tables(table.clone(), None);
     let store = session::postgres::PostgresStorage::from_config(options.clone()).unwrap();
@@ -202,10 +210,7 @@ async fn route_suite_on_postgres() {
         .create_schema()
         .await
         .expect("a PostgreSQL server at SESSION_PG_URL");
-    let mut cfg = config("storage = \"postgres\"");
-    cfg.backends
-        .insert("postgres".into(), serde_json::to_value(&options).unwrap());
-    route_suite(cfg, true).await;
+    route_suite_on_backend("postgres", serde_json::to_value(&options).unwrap()).await;
     let client = store.connection().await.unwrap();
     client
         .batch_execute(&format!("DROP TABLE {table}_meta; DROP TABLE {table}"))
@@ -217,10 +222,8 @@ async fn route_suite_on_postgres() {
 /// The suite runs on tables of its own, created with the reference's schema and dropped after.
 #[tokio::test]
 async fn route_suite_on_mysql() {
-    let url = std::env::var("SESSION_MYSQL_URL")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into());
-    let table = format!("route_suite_{}", std::process::id());
-    let options = session::mysql::MysqlConfig::from_url(&url)
+    let table = unique("route_suite");
+    let options = session::mysql::MysqlConfig::from_url(&env::mysql_url())
         .unwrap()
         .with_tables(table.clone(), None);
     let store = session::mysql::MysqlStorage::from_config(options.clone()).unwrap();
@@ -228,10 +231,7 @@ async fn route_suite_on_mysql() {
         .create_schema()
         .await
         .expect("a MariaDB server at SESSION_MYSQL_URL");
-    let mut cfg = config("storage = \"mysql\"");
-    cfg.backends
-        .insert("mysql".into(), serde_json::to_value(&options).unwrap());
-    route_suite(cfg, true).await;
+    route_suite_on_backend("mysql", serde_json::to_value(&options).unwrap()).await;
     let mut conn = store.connection().await.unwrap();
     session::mysql::mysql_async::prelude::Queryable::query_drop(
         &mut conn,
@@ -254,28 +254,18 @@ async fn route_suite_on_dshm() {
         server.port()
     ))
     .unwrap();
-    let mut cfg = config("storage = \"dshm\"");
-    cfg.backends
-        .insert("dshm".into(), serde_json::to_value(&options).unwrap());
-    route_suite(cfg, true).await;
+    route_suite_on_backend("dshm", serde_json::to_value(&options).unwrap()).await;
 }
 
 /// Needs memcached: `SESSION_MEMCACHED_ADDR` (default `127.0.0.1:11211`, which
 /// `cargo xtask test` starts).
 #[tokio::test]
 async fn route_suite_on_memcached() {
-    let addr = std::env::var("SESSION_MEMCACHED_ADDR").unwrap_or_else(|_| "127.0.0.1:11211".into());
+    let addr = env::memcached_addr();
     let options = session::memcached::MemcachedConfig::from_url(&format!("memcache://{addr}"))
         .unwrap()
         .with_prefix(format!("route-suite-{}", std::process::id()));
-    let mut cfg = config("storage = \"memcached\"");
-    cfg.backends
-        .insert("memcached".into(), serde_json::to_value(&options).unwrap());
-    route_suite(cfg, true).await;
-}
-
-fn redis_url() -> String {
-    std::env::var("SESSION_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+    route_suite_on_backend("memcached", serde_json::to_value(&options).unwrap()).await;
 }
 
 // ------------------------------------------------------------------ the demo
@@ -694,8 +684,7 @@ async fn file_storage_chosen_by_configuration_keeps_one_file_per_session() {
 /// `cargo xtask test` starts). Fails, rather than skips, when there is none.
 #[tokio::test]
 async fn redis_storage_chosen_by_configuration_shares_sessions_between_servers() {
-    let url =
-        std::env::var("SESSION_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let url = env::redis_url();
     let prefix = format!("facade-test-{}", std::process::id());
     let cfg = config(&format!(
         "storage = \"redis\"\nstale_ttl = 1\n[redis]\nprefix = \"{prefix}\"\n{}",

@@ -10,7 +10,6 @@
 //! beside the repository). Either missing is a failure, never a skip.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -19,20 +18,10 @@ use session::redis::RedisStorage;
 use session_redis::redis;
 
 fn vectors() -> Value {
-    let path = std::env::var_os("SESSION_VECTORS").map_or_else(
-        || {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../../shared/vectors/lua-resty-session-4.1.5.json")
-        },
-        PathBuf::from,
-    );
+    let path = session_testsupport::env::vectors_path();
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read the vectors at {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
-}
-
-fn redis_url() -> String {
-    std::env::var("SESSION_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
 fn is_redis(config: &Value) -> bool {
@@ -66,11 +55,13 @@ async fn redis_vectors_open_from_a_real_redis() {
     let doc = vectors();
     let cases = doc["cases"].as_array().unwrap();
     let by_name = |name: &str| cases.iter().find(|c| c["name"] == name);
-    let store = RedisStorage::from_url(&redis_url()).unwrap();
-    let mut conn = store
-        .connection()
-        .await
-        .unwrap_or_else(|e| panic!("Redis at {} is not reachable: {e}", redis_url()));
+    let store = RedisStorage::from_url(&session_testsupport::env::redis_url()).unwrap();
+    let mut conn = store.connection().await.unwrap_or_else(|e| {
+        panic!(
+            "Redis at {} is not reachable: {e}",
+            session_testsupport::env::redis_url()
+        )
+    });
 
     let mut checked = 0;
     for case in cases {
