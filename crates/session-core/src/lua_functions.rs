@@ -1,9 +1,5 @@
-//! The module-level helpers of the Lua API (`new`, `open`, `start`,
-//! `logout`, `destroy`, spec 04 §3) and a tiny executor for storage-less use.
-
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+//! The module-level functions of the Lua API (`session.new`, `session.open`,
+//! `session.start`, `session.logout`, `session.destroy`, spec 04 §3).
 
 use crate::config::SessionConfig;
 use crate::error::Error;
@@ -169,26 +165,5 @@ async fn end(config: &SessionConfig, request: Request, logout: bool) -> Ended {
         done: result.is_ok(),
         error: result.err(),
         exists: true,
-    }
-}
-
-/// Run a future to completion on the current thread, without a runtime.
-///
-/// Meant for cookie storage (whose futures are ready at once) and stores
-/// that need no reactor, such as the in-memory store; a future that waits
-/// for I/O driven by a runtime would spin. Use your runtime's `.await`
-/// otherwise.
-///
-/// ```
-/// assert_eq!(session_core::block_on(async { 1 + 1 }), 2);
-/// ```
-pub fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-        std::thread::yield_now();
     }
 }
