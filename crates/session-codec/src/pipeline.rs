@@ -341,6 +341,18 @@ mod tests {
         SessionId::from_bytes(core::array::from_fn(|i| start.wrapping_add(i as u8)))
     }
 
+    /// Opens a one-chunk session cookie without bind values.
+    fn open_session(ring: &Keyring, value: &str) -> Result<OpenedCookie, Error> {
+        open_cookie(
+            ring,
+            CookieKind::Session,
+            7,
+            value,
+            |_| None,
+            &BindValues::default(),
+        )
+    }
+
     fn cookie_value(set_cookie: &str) -> &str {
         let v = set_cookie.split_once('=').unwrap().1;
         v.split_once(';').map_or(v, |(v, _)| v)
@@ -388,15 +400,7 @@ mod tests {
     #[test]
     fn v2_touched_is_v2_with_new_idling_offset_and_mac() {
         let ring = ring();
-        let opened = open_cookie(
-            &ring,
-            CookieKind::Session,
-            7,
-            cookie_value(V2),
-            |_| None,
-            &BindValues::default(),
-        )
-        .unwrap();
+        let opened = open_session(&ring, cookie_value(V2)).unwrap();
         let mut header = opened.header;
         header.idling_offset = 100;
         let raw = ring
@@ -462,15 +466,7 @@ mod tests {
 
     #[test]
     fn v5_deflated_cookie_opens() {
-        let opened = open_cookie(
-            &ring(),
-            CookieKind::Session,
-            7,
-            cookie_value(V5),
-            |_| None,
-            &BindValues::default(),
-        )
-        .unwrap();
+        let opened = open_session(&ring(), cookie_value(V5)).unwrap();
         assert!(opened.header.flags.contains(Flags::DEFLATE));
         let expected = format!(r#"[[{{"big":"{}"}},"default"]]"#, "a".repeat(2000));
         assert_eq!(opened.plaintext, expected.as_bytes());
@@ -590,43 +586,11 @@ mod tests {
             "[]",
             &BindValues::default(),
         );
-        assert_eq!(
-            open_cookie(
-                &old,
-                CookieKind::Session,
-                7,
-                &value,
-                |_| None,
-                &BindValues::default()
-            )
-            .unwrap()
-            .key_index,
-            0
-        );
-        assert_eq!(
-            open_cookie(
-                &new,
-                CookieKind::Session,
-                7,
-                &value,
-                |_| None,
-                &BindValues::default()
-            )
-            .unwrap()
-            .key_index,
-            1
-        );
+        assert_eq!(open_session(&old, &value).unwrap().key_index, 0);
+        assert_eq!(open_session(&new, &value).unwrap().key_index, 1);
         let stranger = Keyring::new(Key::new(Ikm::from_secret(b"other")));
         assert_eq!(
-            open_cookie(
-                &stranger,
-                CookieKind::Session,
-                7,
-                &value,
-                |_| None,
-                &BindValues::default()
-            )
-            .unwrap_err(),
+            open_session(&stranger, &value).unwrap_err(),
             Error::InvalidMac
         );
     }
@@ -640,15 +604,7 @@ mod tests {
                 let mut bad = raw;
                 bad[byte] ^= 1 << bit;
                 let v = crate::b64_encode(&bad) + &value[110..];
-                let err = open_cookie(
-                    &ring(),
-                    CookieKind::Session,
-                    7,
-                    &v,
-                    |_| None,
-                    &BindValues::default(),
-                )
-                .unwrap_err();
+                let err = open_session(&ring(), &v).unwrap_err();
                 let expected = if byte == 0 {
                     Error::InvalidType
                 } else {
@@ -662,16 +618,7 @@ mod tests {
     #[test]
     fn tampered_or_truncated_payload_is_rejected() {
         let value = cookie_value(V2).to_string();
-        let open = |v: &str| {
-            open_cookie(
-                &ring(),
-                CookieKind::Session,
-                7,
-                v,
-                |_| None,
-                &BindValues::default(),
-            )
-        };
+        let open = |v: &str| open_session(&ring(), v);
         let mut flipped = value.clone().into_bytes();
         flipped[115] = if flipped[115] == b'A' { b'B' } else { b'A' };
         assert_eq!(
