@@ -36,6 +36,7 @@ pub struct SessionConfigBuilder {
     storage: Option<Arc<dyn DynStorage>>,
     clock: Option<Arc<dyn Clock>>,
     sid_source: Option<Arc<dyn SidSource>>,
+    option_blocks: Vec<String>,
 }
 
 impl fmt::Debug for SessionConfigBuilder {
@@ -45,6 +46,7 @@ impl fmt::Debug for SessionConfigBuilder {
             .field("storage", &self.storage.is_some())
             .field("clock", &self.clock)
             .field("sid_source", &self.sid_source)
+            .field("option_blocks", &self.option_blocks)
             .finish()
     }
 }
@@ -105,6 +107,26 @@ impl SessionConfigBuilder {
         self
     }
 
+    /// Accept options tables named `names` (a third-party store's name and aliases) beside
+    /// the storage names lua-resty-session knows ([`LUA_STORAGE_NAMES`](super::LUA_STORAGE_NAMES));
+    /// any other table is still an unknown option. The `session` facade passes the names of
+    /// every store in its table.
+    ///
+    /// ```
+    /// use session_core::Config;
+    /// let config = Config::from_text("[journal]\ndir = \"/var/log/sessions\"").unwrap();
+    /// assert!(config.clone().builder().build().is_err());
+    /// assert!(config.builder().option_blocks(["journal"]).build().is_ok());
+    /// ```
+    pub fn option_blocks<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.option_blocks.extend(names.into_iter().map(Into::into));
+        self
+    }
+
     /// Validate the options and build the shared configuration.
     ///
     /// # Errors
@@ -124,6 +146,7 @@ impl SessionConfigBuilder {
             self.clock,
             self.sid_source,
             true,
+            &self.option_blocks,
         )?;
         Ok(SessionConfig(Arc::new(inner)))
     }
@@ -142,6 +165,7 @@ impl Config {
             storage: None,
             clock: None,
             sid_source: None,
+            option_blocks: Vec::new(),
         }
     }
 

@@ -101,7 +101,7 @@ pub fn init(config: Config) -> Result<(), ConfigError> {
     };
     // `init` only records options: a backend named here gets its instance
     // when a configuration is built.
-    resolve(&Config::default(), &state, None, None, None, false)?;
+    resolve(&Config::default(), &state, None, None, None, false, &[])?;
     let mut guard = match init_state().write() {
         Ok(g) => g,
         Err(poisoned) => poisoned.into_inner(),

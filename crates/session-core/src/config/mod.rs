@@ -12,6 +12,7 @@ mod resolve;
 pub use built::{SessionConfig, SessionConfigBuilder};
 pub use defaults::{init, init_config};
 pub use options::{Config, HeaderProperty, RememberSafetyOption, StorageOption};
+pub use resolve::LUA_STORAGE_NAMES;
 
 #[cfg(test)]
 mod tests {

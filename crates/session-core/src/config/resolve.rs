@@ -17,9 +17,15 @@ use crate::cookie::CookieAttributes;
 use crate::env::{Clock, OsRandomSid, SidSource, SystemClock};
 use crate::error::ConfigError;
 
-/// The backend tables a configuration may carry (beside the one its
-/// `storage` names), to tell unknown options apart.
-const BACKEND_NAMES: &[&str] = &[
+/// The storage names lua-resty-session knows, each also the name of an options table a
+/// configuration may carry (beside the one its `storage` names, and those a
+/// [`SessionConfigBuilder::option_blocks`](super::SessionConfigBuilder::option_blocks) call
+/// adds), to tell unknown options apart.
+///
+/// ```
+/// assert!(session_core::config::LUA_STORAGE_NAMES.contains(&"postgresql"));
+/// ```
+pub const LUA_STORAGE_NAMES: &[&str] = &[
     "dshm",
     "file",
     "memcached",
@@ -66,12 +72,13 @@ pub(super) fn resolve(
     clock: Option<Arc<dyn Clock>>,
     sid_source: Option<Arc<dyn SidSource>>,
     require_instance: bool,
+    option_blocks: &[String],
 ) -> Result<Settings, ConfigError> {
     let d = &init.config;
     let keys = keyring(own, init)?;
     let cookies = cookie_setup(own, d)?;
     let bind = bind_flags(own, d)?;
-    check_storage(own, d, storage.is_some(), require_instance)?;
+    check_storage(own, d, storage.is_some(), require_instance, option_blocks)?;
     let timeouts = Timeouts::resolve(own, d)?;
     let compression_threshold =
         pick(&own.compression_threshold, &d.compression_threshold).unwrap_or(1024);
@@ -249,12 +256,14 @@ fn bind_flags(own: &Config, d: &Config) -> Result<Flags, ConfigError> {
 }
 
 /// `storage`: `true` is invalid, a backend name needs an instance (when
-/// building), and every extra key must be a backend table.
+/// building), and every extra key must be a backend table: one of Lua's storage names or of
+/// `option_blocks` (the names of stores registered beside them).
 fn check_storage(
     own: &Config,
     d: &Config,
     has_instance: bool,
     require_instance: bool,
+    option_blocks: &[String],
 ) -> Result<(), ConfigError> {
     let storage_option = pick(&own.storage, &d.storage);
     match &storage_option {
@@ -275,7 +284,8 @@ fn check_storage(
     }
     for key in own.backends.keys() {
         let is_storage_table = matches!(&storage_option, Some(StorageOption::Name(n)) if n == key);
-        if !BACKEND_NAMES.contains(&key.as_str()) && !is_storage_table {
+        let known = LUA_STORAGE_NAMES.contains(&key.as_str()) || option_blocks.contains(key);
+        if !known && !is_storage_table {
             return Err(
                 ConfigError::new("configuration", "unknown option").with_detail(format!("{key:?}"))
             );
