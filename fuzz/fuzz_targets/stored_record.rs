@@ -1,85 +1,67 @@
-//! The engine's stored-record parse (`[payload, info?]`, spec 03 §6), through the public
-//! API: a session saved on an in-memory store gives a valid header-only cookie; each input
-//! then replaces its record and the cookie is opened.
+//! The storage record parse (`[payload, info?]`, spec 03 §6) the engine runs on every
+//! server-side open: `session_codec::parse_stored_record`, no engine needed.
 //!
-//! Two passes per input: (1) the input as the whole record; (2) a valid payload with the
-//! input, base64url-encoded, as the info element, so the info JSON decode and the info store
-//! (get, set, re-encode on `info().save()`) see arbitrary JSON behind a payload that opens.
-//! Never panics; a record the engine opens keeps its data.
+//! Two passes per input: (1) the input as the whole record, whose result must be what a
+//! plain JSON reading of the record gives (the parser's fast path must agree with it);
+//! (2) a valid payload with the input, base64url-encoded, as the info element: the record
+//! `encode_stored_record` writes, which parses exactly when the input is JSON and keeps
+//! the payload. Never panics.
 #![no_main]
 
-use std::sync::{Arc, OnceLock};
-
 use libfuzzer_sys::fuzz_target;
-use serde_json::Value;
-use session_core::env::{FixedClock, SequentialSid};
-use session_core::session_codec::{Header, b64_encode, hash_storage_key};
-use session_core::session_storage::memory::MemoryStorage;
-use session_core::session_storage::{SetRequest, Storage};
-use session_core::{Config, Request, Session, SessionConfig, block_on};
+use serde_json::{Map, Value};
+use session_codec::{RecordError, b64_decode, b64_encode, encode_stored_record, parse_stored_record};
 
-const NOW: u64 = 1_700_000_000;
+const PAYLOAD: &str = "DfMi67nHoPCCSB_0zkYUHclYU7V7i4R55896nkEfeSpHv1UReHIq";
 
-struct Fixture {
-    config: SessionConfig,
-    store: MemoryStorage,
-    cookie: String,
-    key: String,
-    payload: String,
+/// The record's meaning, read with serde_json alone: `(payload, info)` or why not.
+fn reference(record: &str) -> Result<(String, Option<Map<String, Value>>), String> {
+    let value: Value = serde_json::from_str(record).map_err(|_| "json".to_owned())?;
+    let Value::Array(items) = value else { return Err("shape".into()) };
+    let info = match items.get(1) {
+        Some(Value::String(s)) => {
+            let bytes = b64_decode(s).ok_or("info base64")?;
+            match serde_json::from_slice::<Value>(&bytes).map_err(|_| "info json".to_owned())? {
+                Value::Object(map) => Some(map),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    match items.into_iter().next() {
+        Some(Value::String(payload)) => Ok((payload, info)),
+        _ => Err("shape".into()),
+    }
 }
 
-fn fixture() -> &'static Fixture {
-    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
-    FIXTURE.get_or_init(|| {
-        let store = MemoryStorage::new();
-        let config: Config =
-            serde_json::from_str(r#"{"secret":"fuzz","audience":"app1"}"#).expect("config");
-        let config = config
-            .builder()
-            .storage(store.clone())
-            .clock(Arc::new(FixedClock::new(NOW)))
-            .sid_source(Arc::new(SequentialSid::new(0x40)))
-            .build()
-            .expect("config builds");
-        let mut s = Session::new(&config, Request::new());
-        s.set("k", "v").expect("set");
-        block_on(s.save()).expect("save");
-        let cookie = s.set_cookies()[0].split(';').next().expect("cookie").to_owned();
-        let value = cookie.strip_prefix("session=").expect("session cookie");
-        let key = hash_storage_key(&Header::decode_base64(value).expect("header").0.sid, false);
-        let record = block_on(store.get("session", &key, NOW as i64))
-            .expect("get")
-            .expect("record");
-        let items: Vec<String> = serde_json::from_str(&record).expect("record JSON");
-        Fixture { config, store, cookie, key, payload: items[0].clone() }
-    })
-}
-
-fn open_with(f: &Fixture, record: &str) -> Option<Session> {
-    let req = SetRequest::new("session", &f.key, record, 3600, NOW as i64);
-    block_on(f.store.set(&req)).expect("memory set");
-    let mut s = Session::new(&f.config, Request::new().with_cookie(f.cookie.as_str()));
-    block_on(s.open()).ok().map(|()| s)
+fn kind(e: &RecordError) -> &'static str {
+    match e {
+        RecordError::Json(_) => "json",
+        RecordError::InfoBase64 => "info base64",
+        RecordError::InfoJson(_) => "info json",
+        _ => "shape",
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
-    let f = fixture();
     if let Ok(text) = std::str::from_utf8(data) {
-        if let Some(s) = open_with(f, text) {
-            assert_eq!(s.get::<String>("k").expect("get").as_deref(), Some("v"));
-        }
+        let parsed = parse_stored_record(text.to_owned())
+            .map(|r| (r.payload, r.info))
+            .map_err(|e| kind(&e).to_owned());
+        assert_eq!(parsed, reference(text), "{text:?}");
     }
 
-    let record = format!("[\"{}\",\"{}\"]", f.payload, b64_encode(data));
-    match open_with(f, &record) {
-        Some(mut s) => {
-            assert_eq!(s.get::<String>("k").expect("get").as_deref(), Some("v"));
-            let _ = s.info().get::<Value>("x");
-            s.info().set("fuzz", &true).expect("info set");
-            block_on(s.info().save()).expect("info save");
+    let record = format!("[\"{PAYLOAD}\",\"{}\"]", b64_encode(data));
+    assert_eq!(encode_stored_record(PAYLOAD, Some(data)), record);
+    match parse_stored_record(record) {
+        Ok(parsed) => {
+            assert_eq!(parsed.payload, PAYLOAD);
+            let json = serde_json::from_slice::<Value>(data).expect("the info parsed");
+            assert_eq!(parsed.info.is_some(), json.is_object());
         }
-        None => {
+        Err(e) => {
             // Only the info element can be at fault: it is not JSON.
+            assert!(matches!(e, RecordError::InfoJson(_)), "{e}");
             assert!(serde_json::from_slice::<Value>(data).is_err());
         }
     }

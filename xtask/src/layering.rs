@@ -45,10 +45,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("session-vectors", &["session-codec", "session-core"]),
     ("session-testsupport", &["session-core", "session-storage"]),
-    (
-        "xtask",
-        &["session-vectors", "session-codec", "session-core"],
-    ),
+    ("xtask", &["session-vectors"]),
     ("session-benches", &[]),
 ];
 

@@ -14,10 +14,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-mod engine;
 mod layering;
 mod services;
-mod vectors;
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -84,15 +82,17 @@ fn main() -> ExitCode {
 }
 
 fn run_vectors(path: &Path) -> Result<(), String> {
-    let path_str = path.to_string_lossy();
+    let shown = path.display();
     eprintln!(
-        "vectors: {path_str} (sha256 {}…)",
-        vectors::digest(&path_str).unwrap_or_else(|| "?".into())
+        "vectors: {shown} (sha256 {}…)",
+        session_vectors::digest(path).unwrap_or_else(|| "?".into())
     );
-    if vectors::run(&path_str)? {
+    let report = session_vectors::check_file(path)?;
+    print!("{report}");
+    if report.failed() == 0 {
         Ok(())
     } else {
-        Err(format!("{path_str}: some vector cases failed"))
+        Err(format!("{shown}: some vector cases failed"))
     }
 }
 

@@ -19,9 +19,16 @@
 //! - raw DEFLATE with a hard output bound ([`deflate`], [`inflate`]);
 //! - the cookie chunk plan ([`chunk_count`], [`split_payload`],
 //!   [`assemble_payload`]);
+//! - the seal / open pipeline as named steps ([`pack`], [`seal_packed`],
+//!   [`decode_payload`], [`unseal`]), which the session engine runs, and the
+//!   same steps chained in one call ([`seal_payload`], [`open_payload`],
+//!   [`open_cookie`]);
+//! - the server-side storage record `[payload, info]`
+//!   ([`parse_stored_record`], [`encode_stored_record`]);
 //! - [`hash_storage_key`] and [`hash_subject`].
 //!
-//! Errors are one [`Error`] enum whose messages are the reference's reasons.
+//! Errors are one [`Error`] enum (plus [`RecordError`] for storage records)
+//! whose messages are the reference's reasons.
 //! Key material is zeroized on drop and never printed by `Debug`.
 //!
 //! # Example
@@ -36,7 +43,7 @@
 //! let header = Header::new(Flags::NONE, sid, 1_700_000_000, 0);
 //! let json = br#"[[{"quote":"Lorem ipsum"},"default","Lua Fan"]]"#;
 //!
-//! let sealed = seal_payload(&ring, header, CookieKind::Session, json, 1024, &BindValues::default())?;
+//! let sealed = seal_payload(&ring, header, CookieKind::Session, json.to_vec(), 1024, &BindValues::default())?;
 //! let mut cookie = String::new();
 //! sealed.header.encode_base64_into(&mut cookie)?;
 //! cookie.push_str(&sealed.payload);
@@ -51,12 +58,13 @@
 mod b64;
 mod chunk;
 mod compress;
-mod cookie;
 mod crypto;
 mod error;
 mod hash;
 mod header;
 mod keys;
+mod pipeline;
+mod record;
 
 pub use b64::{b64_decode, b64_decode_into, b64_encode, b64_encode_into, decoded_len, encoded_len};
 pub use chunk::{
@@ -66,7 +74,6 @@ pub use chunk::{
 pub use compress::{
     DEFAULT_COMPRESSION_THRESHOLD, MAX_PLAINTEXT_SIZE, deflate, inflate, should_deflate,
 };
-pub use cookie::{Opened, Sealed, open_cookie, open_payload, seal_payload};
 pub use crypto::BindValues;
 pub use error::Error;
 pub use hash::{hash_storage_key, hash_subject};
@@ -78,3 +85,8 @@ pub use keys::{
     CipherKey, CookieKind, Ikm, Key, KeyDerivation, Keyring, MacKey, RememberSafety,
     derive_cipher_key,
 };
+pub use pipeline::{
+    OpenedCookie, Packed, Sealed, decode_payload, open_cookie, open_payload, pack, seal_packed,
+    seal_payload, unseal,
+};
+pub use record::{RecordError, StoredRecord, encode_stored_record, parse_stored_record};

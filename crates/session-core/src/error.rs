@@ -2,6 +2,11 @@
 //! lua-resty-session 4.1.5 gives for the same failure (spec 04 §4.2, §18), so
 //! logs read the same on both sides; a lower layer's detail, when there is one,
 //! follows in parentheses as the reference formats it.
+//!
+//! A cause is either in the message or the [`source`](std::error::Error::source),
+//! never both: where the reference's text carries the lower layer's detail
+//! (`unable to load session (…)`), the cause is kept in the variant and
+//! printed there; where it does not, the cause is the source.
 
 use session_storage::StorageError;
 
@@ -244,41 +249,41 @@ pub enum Error {
     MissingAudience,
     /// The decrypted plaintext is not the expected JSON.
     #[error("unable to json decode session data ({0})")]
-    JsonDecode(#[source] serde_json::Error),
+    JsonDecode(serde_json::Error),
     /// The storage has no record for the cookie (or failed to read it).
     #[error("unable to load session{}", .0.as_ref().map(|e| format!(" ({e})")).unwrap_or_default())]
-    Load(#[source] Option<StorageError>),
+    Load(Option<StorageError>),
     /// The stored record is not JSON.
     #[error("unable to json decode session ({0})")]
-    StoredJson(#[source] serde_json::Error),
+    StoredJson(serde_json::Error),
     /// The stored record's info element is not base64url.
     #[error("unable to base64url decode session info (invalid input)")]
     InfoBase64,
     /// The stored record's info element is not JSON.
     #[error("unable to json decode session info ({0})")]
-    InfoJson(#[source] serde_json::Error),
+    InfoJson(serde_json::Error),
 
     /// No session id could be drawn.
     #[error("unable to generate session id ({0})")]
-    GenerateSid(#[source] SidError),
+    GenerateSid(SidError),
     /// The session is older than the 32-bit rolling offset can express.
     #[error("session maximum rolling offset exceeded")]
     MaxRollingOffset,
     /// The session data could not be encoded.
     #[error("unable to json encode session data ({0})")]
-    JsonEncode(#[source] serde_json::Error),
+    JsonEncode(serde_json::Error),
     /// The info store could not be encoded.
     #[error("unable to json encode session info ({0})")]
-    InfoJsonEncode(#[source] serde_json::Error),
+    InfoJsonEncode(serde_json::Error),
     /// The storage refused the record.
     #[error("unable to store session data ({0})")]
-    Store(#[source] StorageError),
+    Store(StorageError),
     /// The storage refused the info update.
     #[error("unable to store session info ({0})")]
-    StoreInfo(#[source] StorageError),
+    StoreInfo(StorageError),
     /// The storage refused to delete the record.
     #[error("unable to destroy session ({0})")]
-    Destroy(#[source] StorageError),
+    Destroy(StorageError),
     /// `clear_request_cookie` found no `Cookie` header.
     #[error("unable to clear session request cookie")]
     ClearRequestCookie,
@@ -290,10 +295,25 @@ pub enum Error {
     InvalidData,
     /// A value given to `set` (or asked of `get`) does not convert to or from JSON.
     #[error("invalid session data value ({0})")]
-    Value(#[source] serde_json::Error),
-    /// A blocking key-derivation task failed to complete.
-    #[error("unable to derive session key ({0})")]
-    Blocking(String),
+    Value(serde_json::Error),
+    /// A blocking key-derivation task failed to complete (it panicked or
+    /// the runtime shut down); the task's error is the source.
+    #[cfg(feature = "tokio")]
+    #[error("unable to derive session key")]
+    Blocking(#[source] tokio::task::JoinError),
+}
+
+impl From<session_codec::RecordError> for Error {
+    fn from(e: session_codec::RecordError) -> Self {
+        use session_codec::RecordError;
+        match e {
+            RecordError::Json(e) => Self::StoredJson(e),
+            RecordError::InfoBase64 => Self::InfoBase64,
+            RecordError::InfoJson(e) => Self::InfoJson(e),
+            // `Shape`, and any kind a later codec adds: the record holds no payload.
+            _ => Self::Codec(session_codec::Error::InvalidPayload),
+        }
+    }
 }
 
 impl Error {

@@ -128,13 +128,15 @@ pub mod config;
 pub mod cookie;
 pub mod env;
 mod error;
-mod helpers;
+mod executor;
+mod lua_functions;
 mod payload;
 mod session;
 
 pub use config::{Config, SessionConfig, SessionConfigBuilder, init};
 pub use error::{ConfigError, Error, Operation, ParseConfigError};
-pub use helpers::{Ended, Opened, Started, block_on, destroy, logout, new, open, start};
+pub use executor::block_on;
+pub use lua_functions::{Ended, Opened, Started, destroy, logout, new, open, start};
 pub use session::{CookieMetadata, Info, Inspection, Property, Request, Session, State};
 
 pub use session_codec;

@@ -7,8 +7,11 @@
     missing_docs
 )]
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
+use common::jar;
 use serde_json::{Value, json};
 use session_core::env::{FixedClock, SequentialSid};
 use session_core::session_storage::{Metadata, SessionIndex, SetRequest, Storage, StorageError};
@@ -42,14 +45,43 @@ fn req(cookie: &str) -> Request {
     Request::new().with_cookie(cookie.to_owned())
 }
 
-/// The `Cookie` header a browser sends after these `Set-Cookie` values.
-fn jar(set_cookies: &[String]) -> String {
-    set_cookies
-        .iter()
-        .filter_map(|c| c.split(';').next())
-        .filter(|p| !p.ends_with('='))
-        .collect::<Vec<_>>()
-        .join("; ")
+/// A new session on `c`, saved.
+fn saved(c: &SessionConfig) -> Session {
+    let mut s = Session::new(c, Request::new());
+    block_on(s.save()).unwrap();
+    s
+}
+
+/// A session on `c` opened from the `Cookie` header `cookie`.
+fn opened(c: &SessionConfig, cookie: &str) -> Session {
+    let mut s = Session::new(c, req(cookie));
+    block_on(s.open()).unwrap();
+    s
+}
+
+/// Audience `a1` with `subject` saved, then audience `a2` with
+/// `second_subject` joining on its cookie (the open reports the missing
+/// audience) and saved: the second request's session.
+fn second_audience(c: &SessionConfig, subject: &str, second_subject: &str) -> Session {
+    let mut a = Session::new(c, Request::new());
+    a.set_audience("a1").unwrap();
+    a.set_subject(Some(subject)).unwrap();
+    block_on(a.save()).unwrap();
+    let mut b = Session::new(c, req(&jar(a.set_cookies())));
+    b.set_audience("a2").unwrap();
+    b.set_subject(Some(second_subject)).unwrap();
+    let _ = block_on(b.open());
+    block_on(b.save()).unwrap();
+    b
+}
+
+/// V1, the reference test suite's cookie, opened.
+fn v1_opened() -> Session {
+    let (c, _) = config(
+        json!({"audience": "my_application", "idling_timeout": 0, "rolling_timeout": 0, "absolute_timeout": 0}),
+        0x40,
+    );
+    opened(&c, &format!("session={V1}; Path=/; SameSite=Lax; HttpOnly"))
 }
 
 const V1: &str = "AQAAS3ZGU0k8tUKsWSci9Fb6PM5xbm469FlR5g_B5HWZ6KYGSOZjAAAAAABcAABTCuHjqpE7B6Ux7m4GCylZAAAAzcWnTvzG51whooR_4QQwDgGdMOOa5W7tG4JWiDFU3zuYLFzakWEi-y-ogrwTpnt24zQXP_uJK7r5lMPNzRSMJM9H1a_MIegzEMm-QSgVRaoZVJq3Oo";
@@ -70,15 +102,7 @@ const V8: &str = "session=AQIAAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8A8VNlAA
 
 #[test]
 fn v1_reference_test_suite_cookie_opens() {
-    let (c, _) = config(
-        json!({"audience": "my_application", "idling_timeout": 0, "rolling_timeout": 0, "absolute_timeout": 0}),
-        0x40,
-    );
-    let mut s = Session::new(
-        &c,
-        req(&format!("session={V1}; Path=/; SameSite=Lax; HttpOnly")),
-    );
-    block_on(s.open()).unwrap();
+    let s = v1_opened();
     assert_eq!(s.get_subject().unwrap(), Some("Lua Fan"));
     assert_eq!(s.get_audience().unwrap(), Some("my_application"));
     assert_eq!(
@@ -89,15 +113,7 @@ fn v1_reference_test_suite_cookie_opens() {
 
 #[test]
 fn v1_clear_request_cookie_leaves_the_attribute_pairs() {
-    let (c, _) = config(
-        json!({"audience": "my_application", "idling_timeout": 0, "rolling_timeout": 0, "absolute_timeout": 0}),
-        0x40,
-    );
-    let mut s = Session::new(
-        &c,
-        req(&format!("session={V1}; Path=/; SameSite=Lax; HttpOnly")),
-    );
-    block_on(s.open()).unwrap();
+    let mut s = v1_opened();
     s.clear_request_cookie().unwrap();
     assert_eq!(
         s.request_cookie_edit(),
@@ -120,8 +136,7 @@ fn v2_basic_save_is_byte_exact_and_properties_follow() {
     block_on(s.save()).unwrap();
     assert_eq!(s.set_cookies(), [V2]);
     clock.set(NOW + 10);
-    let mut o = Session::new(&c, req(&jar(s.set_cookies())));
-    block_on(o.open()).unwrap();
+    let o = opened(&c, &jar(s.set_cookies()));
     let p = |n: &str| o.get_property(n).unwrap();
     assert_eq!(
         p("id"),
@@ -143,8 +158,7 @@ fn v2_basic_save_is_byte_exact_and_properties_follow() {
 fn v2t_touch_rewrites_only_idling_offset_and_mac() {
     let (c, clock) = config(json!({"audience": "my_application"}), 0x40);
     clock.set(NOW + 100);
-    let mut s = Session::new(&c, req(&jar(&[V2.to_owned()])));
-    block_on(s.open()).unwrap();
+    let mut s = opened(&c, &jar(&[V2.to_owned()]));
     block_on(s.touch()).unwrap();
     assert_eq!(s.set_cookies(), [V2T]);
 }
@@ -152,8 +166,7 @@ fn v2t_touch_rewrites_only_idling_offset_and_mac() {
 #[test]
 fn v3_empty_default_session_is_byte_exact() {
     let (c, _) = config(json!({}), 0x60);
-    let mut s = Session::new(&c, Request::new());
-    block_on(s.save()).unwrap();
+    let s = saved(&c);
     assert_eq!(s.set_cookies(), [V3]);
 }
 
@@ -163,16 +176,14 @@ fn v4_remember_low_writes_both_cookies_byte_exact() {
         json!({"remember": true, "remember_safety": "Low", "subject": "john"}),
         0x40,
     );
-    let mut s = Session::new(&c, Request::new());
-    block_on(s.save()).unwrap();
+    let s = saved(&c);
     assert_eq!(s.set_cookies(), [V4S, V4R]);
 }
 
 #[test]
 fn v4m_remember_medium_cookie_is_byte_exact() {
     let (c, _) = config(json!({"remember": true, "subject": "john"}), 0x80);
-    let mut s = Session::new(&c, Request::new());
-    block_on(s.save()).unwrap();
+    let s = saved(&c);
     assert_eq!(s.set_cookies()[1], V4M);
 }
 
@@ -180,8 +191,7 @@ fn v4m_remember_medium_cookie_is_byte_exact() {
 fn v4r_remember_fallback_renews_remember_then_mints_session() {
     let (c, clock) = config(json!({"remember": true, "subject": "john"}), 0xc0);
     clock.set(NOW + 7200);
-    let mut s = Session::new(&c, req(&jar(&[V4M.to_owned()])));
-    block_on(s.open()).unwrap();
+    let s = opened(&c, &jar(&[V4M.to_owned()]));
     assert_eq!(s.state(), State::Open);
     assert_eq!(s.set_cookies(), [V4R_REMEMBER, V4R_SESSION]);
 }
@@ -189,8 +199,7 @@ fn v4r_remember_fallback_renews_remember_then_mints_session() {
 #[test]
 fn v5_deflated_reference_cookie_opens_and_large_json_is_deflated() {
     let (c, _) = config(json!({}), 0x40);
-    let mut s = Session::new(&c, req(V5));
-    block_on(s.open()).unwrap();
+    let s = opened(&c, V5);
     assert_eq!(s.get::<String>("big").unwrap().unwrap(), "a".repeat(2000));
     let mut w = Session::new(&c, Request::new());
     w.set("big", &"a".repeat(2000)).unwrap();
@@ -345,8 +354,7 @@ fn v7_server_storage_cookie_record_and_set_arguments() {
     }
     // Re-save 100 s later passes the previous key as old key.
     clock.set(NOW + 100);
-    let mut o = Session::new(&c, req(&jar(s.set_cookies())));
-    block_on(o.open()).unwrap();
+    let mut o = opened(&c, &jar(s.set_cookies()));
     assert_eq!(o.info().get::<String>("ik").unwrap().as_deref(), Some("iv"));
     block_on(o.save()).unwrap();
     let sets = store.sets.lock().unwrap();
@@ -365,8 +373,7 @@ fn v8_forget_flag_is_written_and_sticky() {
     s.set_remember(false).unwrap();
     block_on(s.save()).unwrap();
     assert_eq!(s.set_cookies(), [V8]);
-    let mut o = Session::new(&c, req(&jar(s.set_cookies())));
-    block_on(o.open()).unwrap();
+    let mut o = opened(&c, &jar(s.set_cookies()));
     o.set_remember(true).unwrap();
     assert!(!o.get_remember().unwrap());
     block_on(o.save()).unwrap();
@@ -396,8 +403,7 @@ fn v9_chunked_cookie_split_and_missing_chunk() {
         .collect();
     assert_eq!(lens, [4096, 4096, 3976]);
     assert!(cookies.iter().all(|c| c.ends_with(ATTRS)));
-    let mut o = Session::new(&c, req(&jar(&cookies)));
-    block_on(o.open()).unwrap();
+    opened(&c, &jar(&cookies));
     let mut missing = Session::new(&c, req(&jar(&cookies[..2])));
     assert_eq!(
         block_on(missing.open()).unwrap_err().to_string(),
@@ -408,8 +414,7 @@ fn v9_chunked_cookie_split_and_missing_chunk() {
 #[test]
 fn v10_shrinking_expires_surplus_chunks_and_destroy_expires_all() {
     let (c, cookies) = v9();
-    let mut o = Session::new(&c, req(&jar(&cookies)));
-    block_on(o.open()).unwrap();
+    let mut o = opened(&c, &jar(&cookies));
     o.set("big", "small").unwrap();
     block_on(o.save()).unwrap();
     let out = o.set_cookies();
@@ -418,8 +423,7 @@ fn v10_shrinking_expires_surplus_chunks_and_destroy_expires_all() {
     let del = |n: &str| format!("{n}={ATTRS}; Expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0");
     assert_eq!(out[1], del("session2"));
     assert_eq!(out[2], del("session3"));
-    let mut d = Session::new(&c, req(&jar(&cookies)));
-    block_on(d.open()).unwrap();
+    let mut d = opened(&c, &jar(&cookies));
     block_on(d.destroy()).unwrap();
     assert_eq!(
         d.set_cookies(),
@@ -500,10 +504,8 @@ fn full_cycle_with_ikm_beating_secret() {
         0x40,
     );
     let (only_ikm, _) = config(json!({"ikm": "00000000000000000000000000000000"}), 0x40);
-    let mut s = Session::new(&with_ikm, Request::new());
-    block_on(s.save()).unwrap();
-    let mut o = Session::new(&only_ikm, req(&jar(s.set_cookies())));
-    block_on(o.open()).unwrap();
+    let s = saved(&with_ikm);
+    opened(&only_ikm, &jar(s.set_cookies()));
     full_cycle(json!({"secret": "t", "ikm": "00000000000000000000000000000000"}));
 }
 
@@ -577,8 +579,7 @@ fn remember_is_off_by_default_and_set_remember_writes_it() {
 #[test]
 fn open_error_texts_match_the_reference() {
     let (c, clock) = config(json!({"absolute_timeout": 100}), 0x40);
-    let mut s = Session::new(&c, Request::new());
-    block_on(s.save()).unwrap();
+    let s = saved(&c);
     let value = jar(s.set_cookies())["session=".len()..].to_owned();
     let open = |cookie: &str| {
         let mut o = Session::new(&c, req(cookie));
@@ -644,8 +645,7 @@ fn storage_flag_mismatch_is_invalid_session_flags() {
     let (cookie_cfg, _) = config(json!({}), 0x40);
     let (storage_cfg, _) =
         config_with(json!({"storage": "redis"}), 0x40, Some(Recorder::default()));
-    let mut s = Session::new(&cookie_cfg, Request::new());
-    block_on(s.save()).unwrap();
+    let s = saved(&cookie_cfg);
     let mut o = Session::new(&storage_cfg, req(&jar(s.set_cookies())));
     assert_eq!(
         block_on(o.open()).unwrap_err().to_string(),
@@ -657,8 +657,7 @@ fn storage_flag_mismatch_is_invalid_session_flags() {
 fn storage_load_errors_match_the_reference() {
     let store = Recorder::default();
     let (c, _) = config_with(json!({"storage": "redis"}), 0x40, Some(store.clone()));
-    let mut s = Session::new(&c, Request::new());
-    block_on(s.save()).unwrap();
+    let s = saved(&c);
     let cookie = jar(s.set_cookies());
     store.sets.lock().unwrap().clear();
     let mut o = Session::new(&c, req(&cookie));
@@ -689,11 +688,9 @@ fn refresh_table_with_default_timeouts() {
         (900, "touch"),
     ] {
         let (c, clock) = config(json!({}), 0x40);
-        let mut s = Session::new(&c, Request::new());
-        block_on(s.save()).unwrap();
+        let s = saved(&c);
         clock.set(NOW + dt);
-        let mut o = Session::new(&c, req(&jar(s.set_cookies())));
-        block_on(o.open()).unwrap();
+        let mut o = opened(&c, &jar(s.set_cookies()));
         block_on(o.refresh()).unwrap();
         match expect {
             "none" => assert!(o.set_cookies().is_empty(), "dt {dt}"),
@@ -704,12 +701,10 @@ fn refresh_table_with_default_timeouts() {
         }
     }
     let (c, clock) = config(json!({"idling_timeout": 0}), 0x40);
-    let mut s = Session::new(&c, Request::new());
-    block_on(s.save()).unwrap();
+    let s = saved(&c);
     for (dt, saves) in [(2700, false), (2701, true)] {
         clock.set(NOW + dt);
-        let mut o = Session::new(&c, req(&jar(s.set_cookies())));
-        block_on(o.open()).unwrap();
+        let mut o = opened(&c, &jar(s.set_cookies()));
         block_on(o.refresh()).unwrap();
         assert_eq!(!o.set_cookies().is_empty(), saves, "dt {dt}");
         if saves {
@@ -721,12 +716,10 @@ fn refresh_table_with_default_timeouts() {
 #[test]
 fn refresh_threshold_is_ceil_of_three_quarters() {
     let (c, clock) = config(json!({"idling_timeout": 0, "rolling_timeout": 10}), 0x40);
-    let mut s = Session::new(&c, Request::new());
-    block_on(s.save()).unwrap();
+    let s = saved(&c);
     for (dt, saves) in [(8, false), (9, true)] {
         clock.set(NOW + dt);
-        let mut o = Session::new(&c, req(&jar(s.set_cookies())));
-        block_on(o.open()).unwrap();
+        let mut o = opened(&c, &jar(s.set_cookies()));
         block_on(o.refresh()).unwrap();
         assert_eq!(!o.set_cookies().is_empty(), saves);
     }
@@ -735,15 +728,12 @@ fn refresh_threshold_is_ceil_of_three_quarters() {
 #[test]
 fn touch_then_reopen_uses_the_new_idling_offset() {
     let (c, clock) = config(json!({"idling_timeout": 900}), 0x40);
-    let mut s = Session::new(&c, Request::new());
-    block_on(s.save()).unwrap();
+    let s = saved(&c);
     clock.set(NOW + 500);
-    let mut t = Session::new(&c, req(&jar(s.set_cookies())));
-    block_on(t.open()).unwrap();
+    let mut t = opened(&c, &jar(s.set_cookies()));
     block_on(t.touch()).unwrap();
     clock.set(NOW + 1300);
-    let mut o = Session::new(&c, req(&jar(t.set_cookies())));
-    block_on(o.open()).unwrap();
+    let o = opened(&c, &jar(t.set_cookies()));
     assert_eq!(
         o.get_property("idling-timeout").unwrap(),
         Some(Property::Number(100))
@@ -785,11 +775,9 @@ fn set_cookie_merging_with_existing_response_cookies() {
 #[test]
 fn remember_resave_keeps_remember_creation_time() {
     let (c, clock) = config(json!({"remember": true, "remember_safety": "Low"}), 0x40);
-    let mut s = Session::new(&c, Request::new());
-    block_on(s.save()).unwrap();
+    let s = saved(&c);
     clock.set(NOW + 100);
-    let mut o = Session::new(&c, req(&jar(s.set_cookies())));
-    block_on(o.open()).unwrap();
+    let mut o = opened(&c, &jar(s.set_cookies()));
     block_on(o.save()).unwrap();
     assert_eq!(o.cookie_metadata().unwrap().rolling_offset, 100);
     assert_eq!(o.remember_metadata().unwrap().rolling_offset, 100);
@@ -799,11 +787,9 @@ fn remember_resave_keeps_remember_creation_time() {
 #[test]
 fn destroy_with_and_without_remember_cookie() {
     let (c, _) = config(json!({"remember": true, "remember_safety": "None"}), 0x40);
-    let mut s = Session::new(&c, Request::new());
-    block_on(s.save()).unwrap();
+    let s = saved(&c);
     let both = jar(s.set_cookies());
-    let mut d = Session::new(&c, req(&both));
-    block_on(d.open()).unwrap();
+    let mut d = opened(&c, &both);
     block_on(d.destroy()).unwrap();
     let names: Vec<&str> = d
         .set_cookies()
@@ -812,8 +798,7 @@ fn destroy_with_and_without_remember_cookie() {
         .collect();
     assert_eq!(names, ["session", "remember"]);
     let only = both.split("; ").next().unwrap().to_owned();
-    let mut d = Session::new(&c, req(&only));
-    block_on(d.open()).unwrap();
+    let mut d = opened(&c, &only);
     block_on(d.destroy()).unwrap();
     assert_eq!(d.set_cookies().len(), 1);
 }
@@ -821,16 +806,13 @@ fn destroy_with_and_without_remember_cookie() {
 #[test]
 fn set_remember_false_with_both_cookies_writes_forget_only() {
     let (c, _) = config(json!({"remember": true, "remember_safety": "None"}), 0x40);
-    let mut s = Session::new(&c, Request::new());
-    block_on(s.save()).unwrap();
-    let mut o = Session::new(&c, req(&jar(s.set_cookies())));
-    block_on(o.open()).unwrap();
+    let s = saved(&c);
+    let mut o = opened(&c, &jar(s.set_cookies()));
     o.set_remember(false).unwrap();
     block_on(o.save()).unwrap();
     assert_eq!(o.set_cookies().len(), 1);
     assert_eq!(o.cookie_metadata().unwrap().flags.bits(), 0x0002);
-    let mut d = Session::new(&c, req(&jar(o.set_cookies())));
-    block_on(d.open()).unwrap();
+    let mut d = opened(&c, &jar(o.set_cookies()));
     block_on(d.destroy()).unwrap();
     assert_eq!(d.set_cookies().len(), 1);
 }
@@ -838,8 +820,7 @@ fn set_remember_false_with_both_cookies_writes_forget_only() {
 #[test]
 fn multi_audience_logout_of_last_entry_with_remember_succeeds() {
     let (c, _) = config(json!({"remember": true, "remember_safety": "None"}), 0x40);
-    let mut a = Session::new(&c, Request::new());
-    block_on(a.save()).unwrap();
+    let a = saved(&c);
     let mut b = Session::new(&c, req(&jar(a.set_cookies())));
     b.set_audience("second").unwrap();
     let _ = block_on(b.open());
@@ -866,8 +847,7 @@ fn remember_rolling_timeout_zero_gives_400_days() {
         json!({"remember": true, "remember_safety": "None", "remember_rolling_timeout": 0}),
         0x40,
     );
-    let mut s = Session::new(&c, Request::new());
-    block_on(s.save()).unwrap();
+    let s = saved(&c);
     assert!(
         s.set_cookies()[1].ends_with("; Expires=Wed, 18 Dec 2024 22:13:20 GMT; Max-Age=34560000")
     );
@@ -881,8 +861,7 @@ fn hashed_storage_key_and_subject_metadata() {
         0x80,
         Some(store.clone()),
     );
-    let mut s = Session::new(&c, Request::new());
-    block_on(s.save()).unwrap();
+    saved(&c);
     let sets = store.sets.lock().unwrap();
     assert_eq!(sets[0].1, "gthkCFMLdl5G6_R4BwlQJ-gHvAhnSw3nfuXvL659BJI");
     assert_eq!(
@@ -899,15 +878,7 @@ fn two_audiences_put_raw_subjects_in_metadata() {
         0x40,
         Some(store.clone()),
     );
-    let mut a = Session::new(&c, Request::new());
-    a.set_audience("a1").unwrap();
-    a.set_subject(Some("s1")).unwrap();
-    block_on(a.save()).unwrap();
-    let mut b = Session::new(&c, req(&jar(a.set_cookies())));
-    b.set_audience("a2").unwrap();
-    b.set_subject(Some("s2")).unwrap();
-    let _ = block_on(b.open());
-    block_on(b.save()).unwrap();
+    let _ = second_audience(&c, "s1", "s2");
     let sets = store.sets.lock().unwrap();
     assert_eq!(sets[0].7.as_ref().unwrap().subjects, ["czE"]);
     let last = sets.last().unwrap().7.clone().unwrap();
@@ -928,11 +899,9 @@ fn storage_ttl_examples() {
         0x40,
         Some(store.clone()),
     );
-    let mut s = Session::new(&c, Request::new());
-    block_on(s.save()).unwrap();
+    let s = saved(&c);
     clock.set(NOW + 500);
-    let mut o = Session::new(&c, req(&jar(s.set_cookies())));
-    block_on(o.open()).unwrap();
+    let mut o = opened(&c, &jar(s.set_cookies()));
     block_on(o.save()).unwrap();
     let ttls: Vec<u64> = store.sets.lock().unwrap().iter().map(|s| s.3).collect();
     assert_eq!(ttls, [1000, 500]); // the reference gives 1500 the second time (spec 04 §19 #1)
@@ -942,8 +911,7 @@ fn storage_ttl_examples() {
         0x40,
         Some(store.clone()),
     );
-    let mut s = Session::new(&c, Request::new());
-    block_on(s.save()).unwrap();
+    saved(&c);
     let sets = store.sets.lock().unwrap();
     assert_eq!((sets[1].0.as_str(), sets[1].3), ("remember", 604_800));
 }
@@ -954,11 +922,9 @@ fn header_helpers_example() {
         json!({"audience": "aud", "subject": "sub", "response_headers": ["id", "audience", "subject", "timeout", "idling-timeout", "rolling-timeout", "absolute-timeout"]}),
         0x40,
     );
-    let mut s = Session::new(&c, Request::new());
-    block_on(s.save()).unwrap();
+    let s = saved(&c);
     clock.set(NOW + 10);
-    let mut o = Session::new(&c, req(&jar(s.set_cookies())));
-    block_on(o.open()).unwrap();
+    let mut o = opened(&c, &jar(s.set_cookies()));
     o.set_headers(&[]).unwrap();
     let got: Vec<(String, String)> = o
         .response_headers()
@@ -1074,15 +1040,7 @@ fn multi_audience_json_examples() {
 #[test]
 fn enforce_same_subject_prunes_and_keeps_current_entry() {
     let (c, _) = config(json!({"enforce_same_subject": true}), 0x40);
-    let mut a = Session::new(&c, Request::new());
-    a.set_audience("a1").unwrap();
-    a.set_subject(Some("alice")).unwrap();
-    block_on(a.save()).unwrap();
-    let mut b = Session::new(&c, req(&jar(a.set_cookies())));
-    b.set_audience("a2").unwrap();
-    b.set_subject(Some("bob")).unwrap();
-    let _ = block_on(b.open());
-    block_on(b.save()).unwrap();
+    let b = second_audience(&c, "alice", "bob");
     assert_eq!(b.inspect().entries, 1);
     assert_eq!(b.get_audience().unwrap(), Some("a2"));
     assert_eq!(b.get_subject().unwrap(), Some("bob"));

@@ -11,8 +11,11 @@
 //! store judges expiry with the `now` the engine passes.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod common;
+
 use std::sync::Arc;
 
+use common::jar;
 use serde_json::{Value, json};
 use session_core::env::{Clock as _, FixedClock, SequentialSid};
 use session_core::session_codec::{
@@ -254,16 +257,6 @@ on_every_store!(
     record_in_the_reference_layout_opens,
     record_expires_with_the_storage_ttl,
 );
-
-/// The `Cookie` header a browser sends after these `Set-Cookie` values.
-fn jar(set_cookies: &[String]) -> String {
-    set_cookies
-        .iter()
-        .filter_map(|c| c.split(';').next())
-        .filter(|p| !p.ends_with('='))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
 
 /// The value of cookie `name` in a list of `Set-Cookie` values.
 fn cookie_value<'a>(set_cookies: &'a [String], name: &str) -> &'a str {

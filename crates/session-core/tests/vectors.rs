@@ -1,11 +1,10 @@
 //! Every case of the shared vectors file through the engine, with the same
-//! checker `cargo xtask vectors` uses (`xtask/src/engine.rs`).
+//! checker `cargo xtask vectors` uses (the `session-vectors` crate).
 //!
 //! The file is `$SESSION_VECTORS`, or the shared lua-resty-session 4.1.5 set.
-#![allow(clippy::unwrap_used, clippy::expect_used, dead_code, unreachable_pub)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../../xtask/src/engine.rs"]
-mod engine;
+use session_vectors::engine::{self, Verdict};
 
 #[test]
 fn every_vector_case_passes_through_the_engine() {
@@ -25,12 +24,12 @@ fn every_vector_case_passes_through_the_engine() {
     for case in cases {
         let name = case["name"].as_str().unwrap_or("?");
         match engine::check(case) {
-            engine::Verdict::Pass => passed += 1,
-            engine::Verdict::Fail(e) => {
+            Verdict::Pass => passed += 1,
+            Verdict::Fail(e) => {
                 failed += 1;
                 eprintln!("FAIL {name}: {e}");
             }
-            engine::Verdict::Skip(e) => {
+            Verdict::Skip(e) => {
                 skipped += 1;
                 eprintln!("SKIP {name}: {e}");
             }

@@ -1,6 +1,7 @@
 //! The `dshm = { ... }` configuration block, with lua-resty-session's option names.
 
 use serde::{Deserialize, Serialize};
+pub(crate) use session_net::conn::Target;
 pub(crate) use session_net::options::Limits;
 use session_storage::StorageError;
 
@@ -75,23 +76,6 @@ pub struct DshmConfig {
     pub ssl_verify: Option<bool>,
     /// SNI name (accepted, unused without TLS).
     pub server_name: Option<String>,
-}
-
-/// Where the server is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Target {
-    pub(crate) host: String,
-    pub(crate) port: u16,
-}
-
-impl std::fmt::Display for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.host.contains(':') {
-            write!(f, "[{}]:{}", self.host, self.port)
-        } else {
-            write!(f, "{}:{}", self.host, self.port)
-        }
-    }
 }
 
 session_net::socket_options!(DshmConfig in session_dshm: timeouts, keepalive, pool_size, limits);
@@ -190,10 +174,10 @@ impl DshmConfig {
     }
 
     pub(crate) fn target(&self) -> Target {
-        Target {
-            host: self.host.clone().unwrap_or_else(|| DEFAULT_HOST.to_owned()),
-            port: self.port.unwrap_or(DEFAULT_PORT),
-        }
+        Target::Tcp(
+            self.host.clone().unwrap_or_else(|| DEFAULT_HOST.to_owned()),
+            self.port.unwrap_or(DEFAULT_PORT),
+        )
     }
 
     pub(crate) fn limits(&self) -> Limits {
@@ -210,13 +194,7 @@ mod tests {
     #[test]
     fn defaults_are_the_references() {
         let c = DshmConfig::default();
-        assert_eq!(
-            c.target(),
-            Target {
-                host: "127.0.0.1".into(),
-                port: 4321
-            }
-        );
+        assert_eq!(c.target(), Target::Tcp("127.0.0.1".into(), 4321));
         let l = c.limits();
         assert_eq!(l.connect, Duration::from_secs(60));
         assert_eq!(l.send, Duration::from_secs(60));

@@ -2,8 +2,6 @@
 //! escapes each piece with `ngx.escape_uri` (URI-component mode) and joins the pieces with
 //! `:` again, so colons survive and every other byte outside the unreserved set is escaped.
 
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
-
 /// Escapes `key` the way the ngx-distributed-shm Lua client sends it: every byte except
 /// ASCII letters, digits, `- . _ ~ ! * ' ( )` and the `:` separators becomes `%` and two
 /// **uppercase** hex digits. The result never holds a space, CR or LF.
@@ -16,17 +14,8 @@ const HEX: &[u8; 16] = b"0123456789ABCDEF";
 /// ```
 #[must_use]
 pub fn escape_key(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for &b in key.as_bytes() {
-        if b == b':' || b.is_ascii_alphanumeric() || b"-._~!*'()".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0f)]));
-        }
-    }
-    out
+    // Escaping each `:`-separated piece and joining them with `:` is escaping all but `:`.
+    session_net::text::escape_uri(key, b":")
 }
 
 #[cfg(test)]

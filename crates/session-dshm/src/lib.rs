@@ -102,7 +102,6 @@
 mod client;
 mod config;
 mod escape;
-mod pool;
 mod protocol;
 mod store;
 mod url;
@@ -149,7 +148,7 @@ pub mod __fuzz {
                 );
                 Ok(None)
             }
-            Err(e) => Err(e.0),
+            Err(e) => Err(e.message().to_owned()),
         }
     }
 }

@@ -18,7 +18,8 @@
 //! the byte count for ASCII. The parser counts UTF-16 units over the UTF-8 bytes, so
 //! non-ASCII values are framed correctly too.
 
-use std::fmt;
+pub(crate) use session_net::text::{ProtocolError, line_command};
+use session_net::text::{find_crlf, printable};
 
 /// The longest reply line accepted, without its `\r\n`.
 pub(crate) const MAX_LINE_LEN: usize = 1024;
@@ -47,47 +48,10 @@ pub(crate) enum Reply {
 }
 
 /// What [`parse`] made of the bytes so far.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Parsed {
-    /// A complete reply using the first `usize` bytes.
-    Done(usize, Reply),
-    /// Not enough bytes yet: at least this many (in total) are needed.
-    Need(usize),
-}
-
-/// A reply that breaks the protocol. The connection cannot be used any more.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ProtocolError(pub(crate) String);
-
-impl fmt::Display for ProtocolError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ProtocolError {}
+pub(crate) type Parsed = session_net::text::Parsed<Reply>;
 
 fn bad(msg: impl Into<String>) -> ProtocolError {
-    ProtocolError(msg.into())
-}
-
-/// Printable ASCII of a server line, cut to 200 bytes, for error messages.
-pub(crate) fn printable(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .take(200)
-        .map(|&b| {
-            if b.is_ascii_graphic() || b == b' ' {
-                char::from(b)
-            } else {
-                '?'
-            }
-        })
-        .collect()
-}
-
-fn find_crlf(buf: &[u8]) -> Option<usize> {
-    buf.windows(2).position(|w| w == b"\r\n")
+    ProtocolError::new(msg)
 }
 
 /// Walks UTF-8 `bytes` for `units` UTF-16 code units. `Ok(Ok(n))`: the first `n` bytes hold
@@ -197,13 +161,6 @@ pub(crate) fn set_command(key: &str, exptime: u64, data: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(header.len() + data.len());
     out.extend_from_slice(header.as_bytes());
     out.extend_from_slice(data);
-    out
-}
-
-/// A one-line command: `<words joined by spaces>\r\n`.
-pub(crate) fn line_command(words: &[&str]) -> Vec<u8> {
-    let mut out = words.join(" ").into_bytes();
-    out.extend_from_slice(b"\r\n");
     out
 }
 

@@ -3,16 +3,17 @@
 use std::fmt;
 use std::sync::Arc;
 
-use deadpool::managed::Object;
+use session_net::conn::{Conn, Server};
+use session_net::pool::{ConnPool, Fail};
+use session_net::with_conn;
 use session_storage::{
     Backend, Capability, ExpiryClock, KeyLayout, Metadata, SessionIndex, SetRequest, Storage,
     StorageError, collection,
 };
 
-use crate::client::{Conn, ConnError};
-use crate::config::{DshmConfig, Target};
+use crate::client::Commands;
+use crate::config::DshmConfig;
 use crate::escape::escape_key;
-use crate::pool::{self, Pool};
 use crate::protocol::MAX_VALUE_LEN;
 
 /// The largest exptime the server parses (a Java `int`); larger ones are refused before
@@ -54,81 +55,23 @@ pub struct DshmStorage {
 }
 
 struct Inner {
-    pool: Pool,
+    pool: ConnPool,
     layout: KeyLayout,
-    target: Target,
 }
 
 impl fmt::Debug for DshmStorage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DshmStorage")
-            .field("target", &self.inner.target.to_string())
+            .field("target", &self.inner.pool.server().target().to_string())
             .field("layout", &self.inner.layout)
             .field("pool", &self.inner.pool.status())
             .finish()
     }
 }
 
-/// Why an operation stopped: a connection failure (the connection is dropped) or an error
-/// that leaves the connection usable.
-enum Fail {
-    Conn(ConnError),
-    Storage(StorageError),
-}
-
-impl From<ConnError> for Fail {
-    fn from(e: ConnError) -> Self {
-        Self::Conn(e)
-    }
-}
-
-impl From<StorageError> for Fail {
-    fn from(e: StorageError) -> Self {
-        Self::Storage(e)
-    }
-}
-
 /// An `ERROR <code>` line as a storage error.
-fn server_error(target: &Target, what: &str, code: &str) -> StorageError {
-    StorageError::backend(format!("dshm at {target}: {what}: ERROR {code}"))
-}
-
-/// Runs `$body` (an expression using `$conn: &mut Conn`) on a pooled connection. A failed
-/// connection is dropped with every idle one; when a reused connection turns out dead before
-/// its first reply (the server restarted while it sat in the pool), the body runs once more
-/// on a fresh connection: nothing was executed, and every operation starts with an
-/// idempotent command anyway.
-macro_rules! with_conn {
-    ($self:ident, |$conn:ident| $body:expr) => {{
-        let inner: &Inner = &$self.inner;
-        let mut retried = false;
-        loop {
-            let mut obj = pool::get(&inner.pool).await?;
-            let reused = Object::metrics(&obj).recycle_count > 0;
-            let before = obj.completed();
-            let result: Result<_, Fail> = {
-                let $conn: &mut Conn = &mut obj;
-                $body.await
-            };
-            match result {
-                Ok(v) => break Ok(v),
-                Err(Fail::Storage(e)) => break Err(e),
-                Err(Fail::Conn(e)) => {
-                    let lost = e.is_connection_lost();
-                    let nothing_read = obj.completed() == before;
-                    drop(Object::take(obj));
-                    if lost {
-                        inner.pool.retain(|_, _| false);
-                        if reused && nothing_read && !retried {
-                            retried = true;
-                            continue;
-                        }
-                    }
-                    break Err(e.into_storage(&inner.target));
-                }
-            }
-        }
-    }};
+fn server_error(server: &Server, what: &str, code: &str) -> StorageError {
+    StorageError::backend(format!("{server}: {what}: ERROR {code}"))
 }
 
 fn exptime(secs: u64, what: &str) -> Result<u64, StorageError> {
@@ -219,7 +162,7 @@ impl Inner {
             Ok(v) => Ok(Some(v)),
             // The Lua client reports this as "protocol_error" (spec 05 §8.6); a miss here.
             Err(code) if code == NOT_FOUND => Ok(None),
-            Err(code) => Err(server_error(&self.target, "get failed", &code).into()),
+            Err(code) => Err(server_error(self.pool.server(), "get failed", &code).into()),
         }
     }
 
@@ -233,7 +176,7 @@ impl Inner {
         now: i64,
     ) -> Result<(), Fail> {
         if let Err(code) = conn.delete(record).await? {
-            return Err(server_error(&self.target, "delete failed", &code).into());
+            return Err(server_error(self.pool.server(), "delete failed", &code).into());
         }
         for m in collections {
             update(conn, m, key, 0, now).await?;
@@ -252,7 +195,7 @@ impl Inner {
             Ok(v) => Ok(collection::parse(v.as_bytes(), now)?),
             Err(code) if code == NOT_FOUND => Ok(SessionIndex::new()),
             Err(code) => {
-                Err(server_error(&self.target, "get of a collection failed", &code).into())
+                Err(server_error(self.pool.server(), "get of a collection failed", &code).into())
             }
         }
     }
@@ -302,13 +245,12 @@ impl DshmStorage {
     /// invalid (see [`DshmConfig::validate`]).
     pub fn from_config(config: DshmConfig) -> Result<Self, StorageError> {
         config.validate()?;
-        let target = config.target();
-        let pool = pool::build(target.clone(), config.limits())?;
+        let server = Server::new("dshm", "the DSHM protocol", config.target());
+        let pool = ConnPool::new(server, None, config.limits())?;
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
                 layout: KeyLayout::new(config.prefix, config.suffix),
-                target,
             }),
         })
     }
@@ -362,11 +304,12 @@ impl DshmStorage {
     /// When the server cannot be reached, does not answer in time, or answers something
     /// other than DSHM.
     pub async fn ping(&self) -> Result<(), StorageError> {
-        with_conn!(self, |conn| async {
+        let pool = &self.inner.pool;
+        with_conn!(pool, |conn| async {
             match conn.get("session-dshm-ping").await? {
                 Ok(_) => Ok(()),
                 Err(code) if code == NOT_FOUND => Ok(()),
-                Err(code) => Err(server_error(&self.inner.target, "ping failed", &code).into()),
+                Err(code) => Err(server_error(pool.server(), "ping failed", &code).into()),
             }
         })
     }
@@ -431,12 +374,12 @@ impl Backend for DshmStorage {
 impl Storage for DshmStorage {
     async fn set(&self, req: &SetRequest<'_>) -> Result<(), StorageError> {
         let plan = self.inner.plan_set(req)?;
-        with_conn!(self, |conn| self.inner.set(conn, req, &plan))
+        with_conn!(&self.inner.pool, |conn| self.inner.set(conn, req, &plan))
     }
 
     async fn get(&self, name: &str, key: &str, _now: i64) -> Result<Option<String>, StorageError> {
         let record = self.inner.wire_record(name, key);
-        with_conn!(self, |conn| self.inner.get(conn, &record))
+        with_conn!(&self.inner.pool, |conn| self.inner.get(conn, &record))
     }
 
     async fn delete(
@@ -448,7 +391,7 @@ impl Storage for DshmStorage {
     ) -> Result<(), StorageError> {
         let record = self.inner.wire_record(name, key);
         let collections = self.inner.wire_collections(name, metadata);
-        with_conn!(self, |conn| self.inner.delete(
+        with_conn!(&self.inner.pool, |conn| self.inner.delete(
             conn,
             &record,
             key,
@@ -465,7 +408,9 @@ impl Storage for DshmStorage {
         now: i64,
     ) -> Result<SessionIndex, StorageError> {
         let m = escape_key(&self.inner.layout.metadata_key(name, audience, subject));
-        with_conn!(self, |conn| self.inner.read_metadata(conn, &m, now))
+        with_conn!(&self.inner.pool, |conn| self
+            .inner
+            .read_metadata(conn, &m, now))
     }
 
     fn capability(&self) -> Capability {

@@ -329,6 +329,21 @@ impl Backends {
         self.entries.iter().map(BackendEntry::name)
     }
 
+    /// Every name and alias of the stores in the table: the options tables a configuration
+    /// may carry for them.
+    ///
+    /// ```
+    /// let names: Vec<_> = session::Backends::builtin().option_blocks().collect();
+    /// # #[cfg(feature = "postgres")]
+    /// assert!(names.contains(&"postgresql"));
+    /// # let _ = names;
+    /// ```
+    pub fn option_blocks(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.entries
+            .iter()
+            .flat_map(|e| std::iter::once(e.name()).chain(e.aliases().iter().copied()))
+    }
+
     /// The table row selected by `name`.
     ///
     /// ```
@@ -443,7 +458,10 @@ pub fn build(config: &Config) -> Result<SessionConfig, SetupError> {
 /// ```
 pub fn build_with(config: &Config, backends: &Backends) -> Result<SessionConfig, SetupError> {
     let storage = backends.storage(config)?;
-    let builder = config.clone().builder();
+    let builder = config
+        .clone()
+        .builder()
+        .option_blocks(backends.option_blocks());
     let builder = match storage {
         Some(storage) => builder.dyn_storage(storage),
         None => builder,
@@ -476,6 +494,14 @@ mod tests {
                 );
             }
         }
+        let mut lua: Vec<&str> = session_core::config::LUA_STORAGE_NAMES.to_vec();
+        let mut ours: Vec<&str> = FEATURES.iter().map(|f| f.0).collect();
+        lua.sort_unstable();
+        ours.sort_unstable();
+        assert_eq!(
+            ours, lua,
+            "FEATURES names every storage lua-resty-session knows"
+        );
         let names: Vec<&str> = FEATURES.iter().map(|f| f.0).collect();
         let mut unique = names.clone();
         unique.sort_unstable();

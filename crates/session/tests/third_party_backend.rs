@@ -172,3 +172,23 @@ fn without_registration_the_name_is_unknown() {
         "{err}"
     );
 }
+
+#[test]
+fn its_options_block_may_go_by_an_alias_while_an_unknown_block_is_refused() {
+    let backends = Backends::builtin().with::<JournalStorage>();
+    // `storage = "log"` (the alias) with the block under the store's main name, and the
+    // other way round: both build, because the table tells the engine every name it answers to.
+    for text in [
+        "secret = \"s\"\nstorage = \"log\"\n[journal]\nlabel = \"by-alias\"",
+        "secret = \"s\"\nstorage = \"journal\"\n[log]\nlabel = \"by-name\"",
+    ] {
+        let config = Config::from_text(text).unwrap();
+        let built = session::build_with(&config, &backends);
+        assert!(built.is_ok(), "{text}: {:?}", built.err());
+    }
+    // A table no store answers to is still an unknown option.
+    let typo = Config::from_text("secret = \"s\"\nstorage = \"journal\"\n[jornal]\nlabel = \"x\"")
+        .unwrap();
+    let err = session::build_with(&typo, &backends).unwrap_err();
+    assert!(err.to_string().contains("unknown option"), "{err}");
+}

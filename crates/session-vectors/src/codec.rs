@@ -1,5 +1,4 @@
-//! `cargo xtask vectors FILE`: checks a lua-resty-session vectors file
-//! (format `lua-resty-session-vectors/1`, see `shared/vectors/README.md`).
+//! The codec-level checks of a vectors case, and the verdict on a case.
 //!
 //! Each case gets the codec-level checks that apply to it (header fields,
 //! key derivation intermediates, MAC, decryption, inflation, byte-for-byte
@@ -7,65 +6,50 @@
 //! [`crate::engine`]. A case passes when every check that applies passes and
 //! at least one applied; it is skipped, with the reason, when none applied.
 
-use std::fmt::Write as _;
-
 use serde_json::Value;
 use session_codec::{
     BindValues, CookieKind, Error, Flags, Header, Ikm, Key, Keyring, MAX_PLAINTEXT_SIZE,
     RememberSafety, b64_decode, b64_encode, open_cookie, open_payload,
 };
-use sha2::{Digest, Sha256};
 
 use crate::engine::{self, Verdict};
 
 /// What one check produced.
 type Check = Result<(), String>;
 
-/// Runs every case of `path`; prints a line per case and the closing count.
-/// Returns whether no case failed.
-pub(crate) fn run(path: &str) -> Result<bool, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-    let doc: Value = serde_json::from_str(&text).map_err(|e| format!("{path}: not JSON: {e}"))?;
-    if doc["format"] != "lua-resty-session-vectors/1" {
-        return Err(format!(
-            "{path}: format is {}, expected \"lua-resty-session-vectors/1\"",
-            doc["format"]
-        ));
-    }
-    let cases = doc["cases"]
-        .as_array()
-        .ok_or_else(|| format!("{path}: no \"cases\" array"))?;
-    let (mut passed, mut failed, mut skipped) = (0usize, 0usize, 0usize);
-    let mut out = String::new();
-    for case in cases {
-        let name = case["name"].as_str().unwrap_or("<unnamed>");
-        match check_case(case) {
-            Outcome::Pass(how) => {
-                passed += 1;
-                let _ = writeln!(out, "pass  {name} ({how})");
-            }
-            Outcome::Fail(why) => {
-                failed += 1;
-                let _ = writeln!(out, "FAIL  {name}: {why}");
-            }
-            Outcome::Skip(why) => {
-                skipped += 1;
-                let _ = writeln!(out, "skip  {name}: {why}");
-            }
-        }
-    }
-    let _ = writeln!(out, "{passed} passed, {failed} failed, {skipped} skipped");
-    print!("{out}");
-    Ok(failed == 0)
-}
-
-enum Outcome {
+/// The verdict on one case of a vectors file.
+///
+/// ```
+/// use session_vectors::{Outcome, check_case};
+/// let case = serde_json::json!({"kind": "a kind from the future", "config": {"secret": "s"}});
+/// assert!(matches!(check_case(&case), Outcome::Skip(_)));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every check that applies passed; the text says which levels ran
+    /// (`codec`, `engine`, `codec + engine`).
     Pass(&'static str),
+    /// A check failed; the text says which and how.
     Fail(String),
+    /// No check applied; the text says why.
     Skip(String),
 }
 
-fn check_case(case: &Value) -> Outcome {
+/// Checks one case: the codec-level checks that apply to it, then the
+/// engine-level check of [`engine::check`].
+///
+/// ```
+/// use session_vectors::{Outcome, check_case};
+/// let case = serde_json::json!({
+///     "kind": "negative",
+///     "config": {"secret": "RaJKp8UQW1"},
+///     "open": {"request": {"cookie": null, "now": 1700000000}},
+///     "expected": {"ok": false, "err": "missing session cookie"},
+/// });
+/// assert_eq!(check_case(&case), Outcome::Pass("engine"));
+/// ```
+#[must_use]
+pub fn check_case(case: &Value) -> Outcome {
     let codec = codec_checks(case);
     let engine = engine::check(case);
     // Only these kinds are decided at byte level; the others (operations,
@@ -602,10 +586,4 @@ fn codec_negative(case: &Value) -> Option<Check> {
             strip_detail(expected),
         ),
     })
-}
-
-/// The SHA-256 of a file's bytes, for the run banner.
-pub(crate) fn digest(path: &str) -> Option<String> {
-    let bytes = std::fs::read(path).ok()?;
-    Some(hex::encode(&Sha256::digest(&bytes)[..8]))
 }

@@ -1,13 +1,97 @@
-//! The payload pipeline: JSON bytes → (deflate) → AES-256-GCM → base64url,
-//! and back; plus a one-call open of a cookie-storage value.
+//! The seal / open pipeline of a session payload, as named steps:
+//!
+//! - seal: JSON → [`pack`] (deflate when worth it) → [`seal_packed`]
+//!   (AES-256-GCM with a derived cipher key, header MAC, base64url);
+//! - open: [`decode_payload`] (length check, base64url) → [`unseal`]
+//!   (AES-256-GCM with a derived cipher key, inflate).
+//!
+//! The session engine runs these steps one by one (it derives the cipher key
+//! itself, possibly on a blocking thread, and checks timeouts in between);
+//! [`seal_payload`], [`open_payload`] and [`open_cookie`] chain the same steps
+//! in one call.
 
-use crate::b64::{b64_decode_into, b64_encode_into};
+use crate::b64::{b64_decode_into, b64_encode_into, encoded_len};
 use crate::chunk::assemble_payload;
 use crate::compress::{MAX_PLAINTEXT_SIZE, deflate, inflate, should_deflate};
 use crate::crypto::BindValues;
 use crate::error::Error;
 use crate::header::{Flags, HEADER_SIZE, Header};
-use crate::keys::{CookieKind, Keyring};
+use crate::keys::{CipherKey, CookieKind, Keyring, derive_cipher_key};
+
+/// A plaintext ready to be encrypted: the JSON bytes, deflated when that
+/// made them shorter (see [`pack`]).
+///
+/// ```
+/// let packed = session_codec::pack(b"[]".to_vec(), 1024);
+/// assert!(!packed.is_deflated());
+/// assert_eq!(packed.encoded_len(), 3);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packed {
+    bytes: Vec<u8>,
+    deflated: bool,
+}
+
+impl Packed {
+    /// Whether the bytes are raw DEFLATE (the header's DEFLATE flag).
+    ///
+    /// ```
+    /// let json = format!(r#"[[{{"big":"{}"}},"default"]]"#, "a".repeat(2000));
+    /// assert!(session_codec::pack(json.into_bytes(), 1024).is_deflated());
+    /// ```
+    #[must_use]
+    pub fn is_deflated(&self) -> bool {
+        self.deflated
+    }
+
+    /// The length of the sealed payload's base64url form: the header's data
+    /// size (AES-GCM keeps the length; the tag travels in the header).
+    ///
+    /// ```
+    /// assert_eq!(session_codec::pack(vec![0; 22], 0).encoded_len(), 30);
+    /// ```
+    #[must_use]
+    pub fn encoded_len(&self) -> usize {
+        encoded_len(self.bytes.len())
+    }
+
+    /// The bytes to encrypt.
+    ///
+    /// ```
+    /// assert_eq!(session_codec::pack(b"[]".to_vec(), 0).as_bytes(), b"[]");
+    /// ```
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// Seal step 1 (spec 04 §7 step 7): deflate `json` when
+/// `json.len() > compression_threshold` (threshold 0 disables) and the result
+/// is strictly shorter; otherwise keep `json` as it is (no copy).
+///
+/// ```
+/// use session_codec::pack;
+/// let json = format!(r#"[[{{"big":"{}"}},"default"]]"#, "a".repeat(2000));
+/// assert!(pack(json.clone().into_bytes(), 1024).is_deflated());
+/// assert!(!pack(json.into_bytes(), 0).is_deflated());
+/// ```
+#[must_use]
+pub fn pack(json: Vec<u8>, compression_threshold: usize) -> Packed {
+    let packed = should_deflate(json.len(), compression_threshold)
+        .then(|| deflate(&json))
+        .flatten();
+    match packed {
+        Some(bytes) => Packed {
+            bytes,
+            deflated: true,
+        },
+        None => Packed {
+            bytes: json,
+            deflated: false,
+        },
+    }
+}
 
 /// A sealed payload: the header (every field filled in), its 82 encoded
 /// bytes, and the base64url ciphertext.
@@ -22,44 +106,42 @@ pub struct Sealed {
     pub payload: String,
 }
 
-/// Seals a JSON plaintext the way the reference's save does (spec 04 §7
-/// steps 7–10): deflate when `json.len() > compression_threshold`
-/// (threshold 0 disables) and the result is strictly shorter — then the
-/// DEFLATE flag is set, otherwise cleared — then encrypt with the primary key
-/// and MAC the header.
+/// Seal step 2 (spec 04 §7 steps 8–10): set the header's DEFLATE flag from
+/// `packed`, encrypt with `cipher_key` (derived from the primary key for the
+/// header's session id), MAC the header with the primary key, and encode the
+/// ciphertext as base64url.
 ///
 /// `header` supplies flags (bind bits, FORGET, STORAGE), session id,
 /// creation time and rolling offset.
 ///
 /// # Errors
 ///
-/// The errors of [`Keyring::seal`].
+/// The errors of [`Keyring::seal_with_cipher_key`].
 ///
 /// ```
 /// use session_codec::*;
 ///
 /// let ring = Keyring::new(Key::new(Ikm::from_secret(b"secret")));
 /// let header = Header::new(Flags::NONE, SessionId::from_bytes([1; 32]), 1_700_000_000, 0);
-/// let sealed = seal_payload(&ring, header, CookieKind::Session, br#"[[{},"default"]]"#, 1024, &BindValues::default()).unwrap();
+/// let key = derive_cipher_key(&ring, 0, &header.sid, CookieKind::Session)?;
+/// let packed = pack(br#"[[{},"default"]]"#.to_vec(), 1024);
+/// let sealed = seal_packed(&ring, header, &key, packed, &BindValues::default())?;
 /// assert_eq!(sealed.payload.len(), 22);
-///
-/// let opened = open_payload(&ring, &sealed.header, 0, CookieKind::Session, &sealed.payload, MAX_PLAINTEXT_SIZE).unwrap();
-/// assert_eq!(opened, br#"[[{},"default"]]"#);
+/// # Ok::<(), Error>(())
 /// ```
-pub fn seal_payload(
+pub fn seal_packed(
     ring: &Keyring,
     mut header: Header,
-    kind: CookieKind,
-    json: &[u8],
-    compression_threshold: usize,
+    cipher_key: &CipherKey,
+    packed: Packed,
     bind: &BindValues<'_>,
 ) -> Result<Sealed, Error> {
-    let packed = should_deflate(json.len(), compression_threshold)
-        .then(|| deflate(json))
-        .flatten();
-    header.flags.set(Flags::DEFLATE, packed.is_some());
-    let mut buf = packed.unwrap_or_else(|| json.to_vec());
-    let raw_header = ring.seal(&mut header, kind, &mut buf, bind)?;
+    let Packed {
+        bytes: mut buf,
+        deflated,
+    } = packed;
+    header.flags.set(Flags::DEFLATE, deflated);
+    let raw_header = ring.seal_with_cipher_key(&mut header, cipher_key, &mut buf, bind)?;
     let mut payload = String::with_capacity(header.data_size as usize);
     b64_encode_into(&buf, &mut payload);
     Ok(Sealed {
@@ -69,15 +151,100 @@ pub fn seal_payload(
     })
 }
 
-/// Opens a base64url payload: checks its length against the header's data
-/// size, decodes, decrypts with the key at `key_index`, and inflates when the
-/// header's DEFLATE flag is set (at most `inflate_limit` bytes; use
-/// [`MAX_PLAINTEXT_SIZE`] when nothing smaller is known).
+/// Seals a JSON plaintext the way the reference's save does: [`pack`], then
+/// [`seal_packed`] with the primary key's cipher key for `kind`.
+///
+/// # Errors
+///
+/// The errors of [`Keyring::seal_with_cipher_key`].
+///
+/// ```
+/// use session_codec::*;
+///
+/// let ring = Keyring::new(Key::new(Ikm::from_secret(b"secret")));
+/// let header = Header::new(Flags::NONE, SessionId::from_bytes([1; 32]), 1_700_000_000, 0);
+/// let json = br#"[[{},"default"]]"#.to_vec();
+/// let sealed = seal_payload(&ring, header, CookieKind::Session, json, 1024, &BindValues::default()).unwrap();
+/// assert_eq!(sealed.payload.len(), 22);
+///
+/// let opened = open_payload(&ring, &sealed.header, 0, CookieKind::Session, &sealed.payload, MAX_PLAINTEXT_SIZE).unwrap();
+/// assert_eq!(opened, br#"[[{},"default"]]"#);
+/// ```
+pub fn seal_payload(
+    ring: &Keyring,
+    header: Header,
+    kind: CookieKind,
+    json: Vec<u8>,
+    compression_threshold: usize,
+    bind: &BindValues<'_>,
+) -> Result<Sealed, Error> {
+    let packed = pack(json, compression_threshold);
+    let cipher_key = derive_cipher_key(ring, 0, &header.sid, kind)?;
+    seal_packed(ring, header, &cipher_key, packed, bind)
+}
+
+/// Open step 1: check a base64url payload's length against the header's
+/// data size and decode it to the ciphertext.
+///
+/// # Errors
+///
+/// [`Error::InvalidPayload`] (wrong length), [`Error::PayloadBase64`].
+///
+/// ```
+/// use session_codec::*;
+/// let header = Header::new(Flags::NONE, SessionId::from_bytes([1; 32]), 1, 0);
+/// assert_eq!(decode_payload(&header, "AAAA"), Err(Error::InvalidPayload));
+/// ```
+pub fn decode_payload(header: &Header, payload: &str) -> Result<Vec<u8>, Error> {
+    if payload.len() != header.data_size as usize {
+        return Err(Error::InvalidPayload);
+    }
+    let mut ciphertext = Vec::new();
+    if !b64_decode_into(payload, &mut ciphertext) {
+        return Err(Error::PayloadBase64);
+    }
+    Ok(ciphertext)
+}
+
+/// Open step 2: decrypt `ciphertext` in place with `cipher_key` (the header's
+/// tag, its first 47 bytes as AAD), then inflate it when the header's DEFLATE
+/// flag is set (at most `inflate_limit` bytes; use [`MAX_PLAINTEXT_SIZE`]
+/// when nothing smaller is known).
+///
+/// # Errors
+///
+/// [`Error::Decrypt`], [`Error::Inflate`], [`Error::InflateLimit`].
+///
+/// ```
+/// use session_codec::*;
+/// let ring = Keyring::new(Key::new(Ikm::from_secret(b"secret")));
+/// let header = Header::new(Flags::NONE, SessionId::from_bytes([1; 32]), 1, 0);
+/// let key = derive_cipher_key(&ring, 0, &header.sid, CookieKind::Session)?;
+/// assert_eq!(unseal(&header, &key, b"junk".to_vec(), 100), Err(Error::Decrypt));
+/// # Ok::<(), Error>(())
+/// ```
+pub fn unseal(
+    header: &Header,
+    cipher_key: &CipherKey,
+    mut ciphertext: Vec<u8>,
+    inflate_limit: usize,
+) -> Result<Vec<u8>, Error> {
+    Keyring::open_with_cipher_key(header, cipher_key, &mut ciphertext)?;
+    if header.flags.contains(Flags::DEFLATE) {
+        inflate(&ciphertext, inflate_limit)
+    } else {
+        Ok(ciphertext)
+    }
+}
+
+/// Opens a base64url payload: [`decode_payload`], then [`unseal`] with the
+/// cipher key of the key at `key_index` for `kind`.
 ///
 /// # Errors
 ///
 /// [`Error::InvalidPayload`], [`Error::PayloadBase64`], [`Error::Decrypt`],
-/// [`Error::Inflate`], [`Error::InflateLimit`].
+/// [`Error::Inflate`], [`Error::InflateLimit`]; [`Error::InvalidMac`] when
+/// `key_index` names no key.
 ///
 /// ```
 /// use session_codec::*;
@@ -93,24 +260,15 @@ pub fn open_payload(
     payload: &str,
     inflate_limit: usize,
 ) -> Result<Vec<u8>, Error> {
-    if payload.len() != header.data_size as usize {
-        return Err(Error::InvalidPayload);
-    }
-    let mut buf = Vec::new();
-    if !b64_decode_into(payload, &mut buf) {
-        return Err(Error::PayloadBase64);
-    }
-    ring.open(header, key_index, kind, &mut buf)?;
-    if header.flags.contains(Flags::DEFLATE) {
-        inflate(&buf, inflate_limit)
-    } else {
-        Ok(buf)
-    }
+    let ciphertext = decode_payload(header, payload)?;
+    let cipher_key = derive_cipher_key(ring, key_index, &header.sid, kind)?;
+    unseal(header, &cipher_key, ciphertext, inflate_limit)
 }
 
-/// What [`open_cookie`] returns.
+/// What [`open_cookie`] returns: the opened cookie's header, the key that
+/// verified it, and its plaintext.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Opened {
+pub struct OpenedCookie {
     /// The decoded header.
     pub header: Header,
     /// Index of the key whose MAC matched (0 = primary, `n` = fallback `n`).
@@ -122,7 +280,7 @@ pub struct Opened {
 /// Opens a cookie-storage cookie in one call, at the byte level only:
 /// header (110 characters, base64url, every field), MAC (primary key then
 /// fallbacks, bind values chosen by the cookie's flags), payload reassembly
-/// across chunks, decryption and inflation.
+/// across chunks, then [`open_payload`].
 ///
 /// It does **not** check timeouts or whether the STORAGE flag matches a
 /// configuration: that is the engine's job, and the engine runs the same
@@ -150,7 +308,7 @@ pub fn open_cookie<'a, F>(
     first_value: &'a str,
     chunk: F,
     bind: &BindValues<'_>,
-) -> Result<Opened, Error>
+) -> Result<OpenedCookie, Error>
 where
     F: FnMut(usize) -> Option<&'a str>,
 {
@@ -158,7 +316,7 @@ where
     let key_index = ring.verify_mac(&raw, bind)?;
     let payload = assemble_payload(name_len, header.data_size as usize, first_value, chunk)?;
     let plaintext = open_payload(ring, &header, key_index, kind, &payload, MAX_PLAINTEXT_SIZE)?;
-    Ok(Opened {
+    Ok(OpenedCookie {
         header,
         key_index,
         plaintext,
@@ -181,6 +339,18 @@ mod tests {
 
     fn sid_from(start: u8) -> SessionId {
         SessionId::from_bytes(core::array::from_fn(|i| start.wrapping_add(i as u8)))
+    }
+
+    /// Opens a one-chunk session cookie without bind values.
+    fn open_session(ring: &Keyring, value: &str) -> Result<OpenedCookie, Error> {
+        open_cookie(
+            ring,
+            CookieKind::Session,
+            7,
+            value,
+            |_| None,
+            &BindValues::default(),
+        )
     }
 
     fn cookie_value(set_cookie: &str) -> &str {
@@ -206,7 +376,8 @@ mod tests {
         bind: &BindValues<'_>,
     ) -> String {
         let header = Header::new(flags, sid, NOW, 0);
-        let sealed = seal_payload(&ring(), header, kind, json.as_bytes(), 1024, bind).unwrap();
+        let sealed =
+            seal_payload(&ring(), header, kind, json.as_bytes().to_vec(), 1024, bind).unwrap();
         let mut s = String::new();
         sealed.header.encode_base64_into(&mut s).unwrap();
         s + &sealed.payload
@@ -229,15 +400,7 @@ mod tests {
     #[test]
     fn v2_touched_is_v2_with_new_idling_offset_and_mac() {
         let ring = ring();
-        let opened = open_cookie(
-            &ring,
-            CookieKind::Session,
-            7,
-            cookie_value(V2),
-            |_| None,
-            &BindValues::default(),
-        )
-        .unwrap();
+        let opened = open_session(&ring, cookie_value(V2)).unwrap();
         let mut header = opened.header;
         header.idling_offset = 100;
         let raw = ring
@@ -303,15 +466,7 @@ mod tests {
 
     #[test]
     fn v5_deflated_cookie_opens() {
-        let opened = open_cookie(
-            &ring(),
-            CookieKind::Session,
-            7,
-            cookie_value(V5),
-            |_| None,
-            &BindValues::default(),
-        )
-        .unwrap();
+        let opened = open_session(&ring(), cookie_value(V5)).unwrap();
         assert!(opened.header.flags.contains(Flags::DEFLATE));
         let expected = format!(r#"[[{{"big":"{}"}},"default"]]"#, "a".repeat(2000));
         assert_eq!(opened.plaintext, expected.as_bytes());
@@ -431,43 +586,11 @@ mod tests {
             "[]",
             &BindValues::default(),
         );
-        assert_eq!(
-            open_cookie(
-                &old,
-                CookieKind::Session,
-                7,
-                &value,
-                |_| None,
-                &BindValues::default()
-            )
-            .unwrap()
-            .key_index,
-            0
-        );
-        assert_eq!(
-            open_cookie(
-                &new,
-                CookieKind::Session,
-                7,
-                &value,
-                |_| None,
-                &BindValues::default()
-            )
-            .unwrap()
-            .key_index,
-            1
-        );
+        assert_eq!(open_session(&old, &value).unwrap().key_index, 0);
+        assert_eq!(open_session(&new, &value).unwrap().key_index, 1);
         let stranger = Keyring::new(Key::new(Ikm::from_secret(b"other")));
         assert_eq!(
-            open_cookie(
-                &stranger,
-                CookieKind::Session,
-                7,
-                &value,
-                |_| None,
-                &BindValues::default()
-            )
-            .unwrap_err(),
+            open_session(&stranger, &value).unwrap_err(),
             Error::InvalidMac
         );
     }
@@ -481,15 +604,7 @@ mod tests {
                 let mut bad = raw;
                 bad[byte] ^= 1 << bit;
                 let v = crate::b64_encode(&bad) + &value[110..];
-                let err = open_cookie(
-                    &ring(),
-                    CookieKind::Session,
-                    7,
-                    &v,
-                    |_| None,
-                    &BindValues::default(),
-                )
-                .unwrap_err();
+                let err = open_session(&ring(), &v).unwrap_err();
                 let expected = if byte == 0 {
                     Error::InvalidType
                 } else {
@@ -503,16 +618,7 @@ mod tests {
     #[test]
     fn tampered_or_truncated_payload_is_rejected() {
         let value = cookie_value(V2).to_string();
-        let open = |v: &str| {
-            open_cookie(
-                &ring(),
-                CookieKind::Session,
-                7,
-                v,
-                |_| None,
-                &BindValues::default(),
-            )
-        };
+        let open = |v: &str| open_session(&ring(), v);
         let mut flipped = value.clone().into_bytes();
         flipped[115] = if flipped[115] == b'A' { b'B' } else { b'A' };
         assert_eq!(
@@ -553,7 +659,7 @@ mod tests {
                 &ring(),
                 header,
                 CookieKind::Session,
-                &big,
+                big,
                 0,
                 &BindValues::default()
             )
@@ -576,7 +682,7 @@ mod tests {
             let ring = ring();
             let header = Header::new(Flags::from_bits(bits), SessionId::from_bytes(sid), ct, ro);
             let bind = BindValues { ip: Some("10.0.0.1"), scheme: Some("https"), user_agent: Some("ua") };
-            let sealed = seal_payload(&ring, header, CookieKind::Session, &json, threshold, &bind).unwrap();
+            let sealed = seal_payload(&ring, header, CookieKind::Session, json.clone(), threshold, &bind).unwrap();
             let mut value = String::new();
             sealed.header.encode_base64_into(&mut value).unwrap();
             value.push_str(&sealed.payload);

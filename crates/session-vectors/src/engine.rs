@@ -1,5 +1,7 @@
 //! Engine-level checks of a vectors case, through `session-core`.
 //!
+//! This is what session-core's `tests/vectors.rs` runs on every case.
+//!
 //! Every kind of case of `lua-resty-session-vectors/1` is replayed through the
 //! session engine, with the case's configuration, request values and clock:
 //!
@@ -30,9 +32,14 @@ use session_core::session_storage::memory::MemoryStorage;
 use session_core::{Config, Property, Request, Session, SessionConfig, State, block_on};
 
 /// The outcome of the engine-level check of one case.
-#[derive(Debug)]
-#[allow(dead_code)] // Skip is kept for kinds a future format may add.
-pub(crate) enum Verdict {
+///
+/// ```
+/// use session_vectors::engine::{Verdict, check};
+/// let case = serde_json::json!({"kind": "a kind from the future"});
+/// assert!(matches!(check(&case), Verdict::Skip(_)));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
     /// The engine reproduced what the case expects.
     Pass,
     /// The engine disagreed; the text says how.
@@ -44,7 +51,19 @@ pub(crate) enum Verdict {
 type Check = Result<(), String>;
 
 /// Checks one case through the session engine.
-pub(crate) fn check(case: &Value) -> Verdict {
+///
+/// ```
+/// use session_vectors::engine::{Verdict, check};
+/// let case = serde_json::json!({
+///     "kind": "negative",
+///     "config": {"secret": "RaJKp8UQW1"},
+///     "open": {"request": {"cookie": null, "now": 1700000000}},
+///     "expected": {"ok": false, "err": "missing session cookie"},
+/// });
+/// assert_eq!(check(&case), Verdict::Pass);
+/// ```
+#[must_use]
+pub fn check(case: &Value) -> Verdict {
     let kind = case["kind"].as_str().unwrap_or("?");
     let result = match kind {
         "roundtrip" => roundtrip(case),

@@ -1,9 +1,5 @@
-//! The module-level helpers of the Lua API (`new`, `open`, `start`,
-//! `logout`, `destroy`, spec 04 §3) and a tiny executor for storage-less use.
-
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+//! The module-level functions of the Lua API (`session.new`, `session.open`,
+//! `session.start`, `session.logout`, `session.destroy`, spec 04 §3).
 
 use crate::config::SessionConfig;
 use crate::error::Error;
@@ -94,25 +90,12 @@ pub async fn open(config: &SessionConfig, request: Request) -> Opened {
 /// # });
 /// ```
 pub async fn start(config: &SessionConfig, request: Request) -> Started {
-    let Opened {
-        mut session,
-        error,
-        exists,
-    } = open(config, request).await;
-    if !exists {
-        return Started {
-            session,
-            error,
-            exists: false,
-            refreshed: false,
-        };
-    }
-    let result = session.refresh().await;
+    let (opened, refreshed) = open_then(config, request, Then::Refresh).await;
     Started {
-        session,
-        refreshed: result.is_ok(),
-        error: result.err(),
-        exists: true,
+        session: opened.session,
+        error: opened.error,
+        exists: opened.exists,
+        refreshed,
     }
 }
 
@@ -128,7 +111,7 @@ pub async fn start(config: &SessionConfig, request: Request) -> Started {
 /// # });
 /// ```
 pub async fn logout(config: &SessionConfig, request: Request) -> Ended {
-    end(config, request, true).await
+    end(config, request, Then::Logout).await
 }
 
 /// Open the request's session and destroy it (Lua `session.destroy`).
@@ -142,53 +125,41 @@ pub async fn logout(config: &SessionConfig, request: Request) -> Ended {
 /// # });
 /// ```
 pub async fn destroy(config: &SessionConfig, request: Request) -> Ended {
-    end(config, request, false).await
+    end(config, request, Then::Destroy).await
 }
 
-async fn end(config: &SessionConfig, request: Request, logout: bool) -> Ended {
-    let Opened {
-        mut session,
-        error,
-        exists,
-    } = open(config, request).await;
-    if !exists {
-        return Ended {
-            session,
-            error,
-            exists: false,
-            done: false,
-        };
+/// What the Lua helpers do after a successful open.
+#[derive(Debug, Clone, Copy)]
+enum Then {
+    Refresh,
+    Logout,
+    Destroy,
+}
+
+/// Open the request's session and, when it exists, run `then` on it: the
+/// open's result (with `then`'s error, if any) and whether `then` succeeded.
+async fn open_then(config: &SessionConfig, request: Request, then: Then) -> (Opened, bool) {
+    let mut opened = open(config, request).await;
+    if !opened.exists {
+        return (opened, false);
     }
-    let result = if logout {
-        session.logout().await
-    } else {
-        session.destroy().await
+    let session = &mut opened.session;
+    let result = match then {
+        Then::Refresh => session.refresh().await,
+        Then::Logout => session.logout().await,
+        Then::Destroy => session.destroy().await,
     };
-    Ended {
-        session,
-        done: result.is_ok(),
-        error: result.err(),
-        exists: true,
-    }
+    let done = result.is_ok();
+    opened.error = result.err();
+    (opened, done)
 }
 
-/// Run a future to completion on the current thread, without a runtime.
-///
-/// Meant for cookie storage (whose futures are ready at once) and stores
-/// that need no reactor, such as the in-memory store; a future that waits
-/// for I/O driven by a runtime would spin. Use your runtime's `.await`
-/// otherwise.
-///
-/// ```
-/// assert_eq!(session_core::block_on(async { 1 + 1 }), 2);
-/// ```
-pub fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-        std::thread::yield_now();
+async fn end(config: &SessionConfig, request: Request, then: Then) -> Ended {
+    let (opened, done) = open_then(config, request, then).await;
+    Ended {
+        session: opened.session,
+        error: opened.error,
+        exists: opened.exists,
+        done,
     }
 }

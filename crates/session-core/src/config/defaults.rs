@@ -1,0 +1,165 @@
+//! The process-wide defaults of [`init`] (Lua `session.init`) and the key
+//! material options they share with every configuration.
+
+use std::sync::{Arc, OnceLock, RwLock};
+
+use session_codec::Ikm;
+
+use super::Config;
+use super::resolve::resolve;
+use crate::error::ConfigError;
+
+/// Process-wide defaults set by [`init`].
+pub(super) struct InitState {
+    pub(super) config: Config,
+    pub(super) ikm: Ikm,
+    pub(super) fallbacks: Option<Vec<Ikm>>,
+}
+
+fn init_state() -> &'static RwLock<Arc<InitState>> {
+    static STATE: OnceLock<RwLock<Arc<InitState>>> = OnceLock::new();
+    STATE.get_or_init(|| {
+        // The reference draws a random IKM once per process.
+        let ikm = crate::env::random_bytes()
+            .map(Ikm::from_bytes)
+            .unwrap_or_else(|_| Ikm::from_secret(&process_entropy()));
+        RwLock::new(Arc::new(InitState {
+            config: Config::default(),
+            ikm,
+            fallbacks: None,
+        }))
+    })
+}
+
+/// Last-resort entropy when the OS RNG fails at start-up: sessions then only
+/// work with an explicit secret or ikm, which every real deployment sets.
+fn process_entropy() -> Vec<u8> {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mut v = t.to_le_bytes().to_vec();
+    v.extend_from_slice(&std::process::id().to_le_bytes());
+    v
+}
+
+pub(super) fn current_init() -> Arc<InitState> {
+    match init_state().read() {
+        Ok(guard) => Arc::clone(&guard),
+        Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+    }
+}
+
+/// The configuration last given to [`init`] (the built-in defaults before
+/// any call), for code that builds what an option names — e.g. a facade
+/// creating the storage of `init({storage = "shm"})` for configurations that
+/// do not name one themselves.
+///
+/// ```
+/// use session_core::{Config, config::init_config};
+/// // Before any `init`, the built-in defaults: no storage (cookies).
+/// assert!(init_config().storage.is_none());
+/// ```
+#[must_use]
+pub fn init_config() -> Config {
+    current_init().config.clone()
+}
+
+/// Set the process-wide defaults, as Lua's `session.init(configuration)`.
+///
+/// Every default is recomputed from `config` and the built-in defaults
+/// (options not given go back to built-in defaults), except the primary key,
+/// which keeps its previous value (at first a random one) unless `config`
+/// gives `ikm`, `ikm_hex` or `secret`. Configurations built afterwards use
+/// these defaults; configurations already built are not affected.
+///
+/// # Errors
+///
+/// The validation errors of [`Config::build`].
+///
+/// ```
+/// use session_core::{init, Config, config::RememberSafetyOption};
+/// use session_core::session_codec::RememberSafety;
+/// let high = RememberSafetyOption::Name("High".into());
+/// init(Config { remember_safety: Some(high), ..Config::default() }).unwrap();
+/// let built = Config::default().build().unwrap();
+/// assert_eq!(built.remember_safety(), RememberSafety::High);
+/// init(Config::default()).unwrap();
+/// ```
+pub fn init(config: Config) -> Result<(), ConfigError> {
+    let previous = current_init();
+    let ikm = match primary_ikm(&config)? {
+        Some(ikm) => ikm,
+        None => previous.ikm.clone(),
+    };
+    let fallbacks = fallback_ikms(&config)?;
+    // Validate everything else once, against built-in defaults.
+    let state = InitState {
+        config: config.clone(),
+        ikm,
+        fallbacks,
+    };
+    // `init` only records options: a backend named here gets its instance
+    // when a configuration is built.
+    resolve(&Config::default(), &state, None, None, None, false, &[])?;
+    let mut guard = match init_state().write() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    *guard = Arc::new(state);
+    Ok(())
+}
+
+fn decode_hex32(option: &'static str, reason: &'static str, s: &str) -> Result<Ikm, ConfigError> {
+    let bytes = hex::decode(s.trim())
+        .map_err(|e| ConfigError::new(option, reason).with_detail(format!("not hex: {e}")))?;
+    Ikm::try_from_slice(&bytes).map_err(|_| {
+        ConfigError::new(option, reason)
+            .with_detail(format!("expected 32 bytes, got {}", bytes.len()))
+    })
+}
+
+pub(super) fn primary_ikm(config: &Config) -> Result<Option<Ikm>, ConfigError> {
+    match (&config.ikm, &config.ikm_hex) {
+        (Some(_), Some(_)) => Err(ConfigError::new("ikm", "invalid ikm size")
+            .with_detail("give either ikm or ikm_hex, not both")),
+        (Some(ikm), None) => Ikm::try_from_slice(ikm.as_bytes()).map(Some).map_err(|_| {
+            ConfigError::new("ikm", "invalid ikm size")
+                .with_detail(format!("expected 32 bytes, got {}", ikm.len()))
+        }),
+        (None, Some(hex)) => decode_hex32("ikm_hex", "invalid ikm size", hex).map(Some),
+        (None, None) => Ok(config
+            .secret
+            .as_ref()
+            .map(|s| Ikm::from_secret(s.as_bytes()))),
+    }
+}
+
+pub(super) fn fallback_ikms(config: &Config) -> Result<Option<Vec<Ikm>>, ConfigError> {
+    const REASON: &str = "invalid ikm size in ikm_fallbacks";
+    if let Some(list) = &config.ikm_fallbacks {
+        let mut out = Vec::with_capacity(list.len());
+        for ikm in list {
+            out.push(Ikm::try_from_slice(ikm.as_bytes()).map_err(|_| {
+                ConfigError::new("ikm_fallbacks", REASON)
+                    .with_detail(format!("expected 32 bytes, got {}", ikm.len()))
+            })?);
+        }
+        return Ok(Some(out));
+    }
+    if let Some(list) = &config.ikm_fallbacks_hex {
+        return list
+            .iter()
+            .map(|s| decode_hex32("ikm_fallbacks_hex", REASON, s))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some);
+    }
+    match &config.secret_fallbacks {
+        Some(list) if !list.is_empty() => Ok(Some(
+            list.iter()
+                .map(|s| Ikm::from_secret(s.as_bytes()))
+                .collect(),
+        )),
+        _ => Ok(None),
+    }
+}
