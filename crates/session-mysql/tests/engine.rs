@@ -14,6 +14,7 @@ use session_core::session_storage::Storage;
 use session_core::{Request, Session, SessionConfig, State};
 use session_mysql::MysqlStorage;
 use session_mysql::mysql_async::prelude::Queryable;
+use session_testsupport::clock::now;
 use session_testsupport::engine::{self, cookie_value, jar, open};
 
 fn config(store: &MysqlStorage, clock: &Arc<FixedClock>, json: Value) -> SessionConfig {
@@ -51,7 +52,7 @@ async fn rows(store: &MysqlStorage) -> (Vec<(String, String, i64)>, u64) {
 #[tokio::test]
 async fn save_open_regenerate_logout_and_destroy_through_the_engine() {
     let (store, _tables) = common::fresh("engine").await;
-    let now = common::now();
+    let now = now();
     let clock = Arc::new(FixedClock::new(u64::try_from(now).unwrap()));
     let config = config(
         &store,
@@ -136,7 +137,7 @@ async fn save_open_regenerate_logout_and_destroy_through_the_engine() {
 #[tokio::test]
 async fn remember_sessions_are_stored_under_the_remember_cookie_name() {
     let (store, _tables) = common::fresh("remember").await;
-    let now = common::now();
+    let now = now();
     let clock = Arc::new(FixedClock::new(u64::try_from(now).unwrap()));
     let config = config(&store, &clock, json!({"remember": true}));
     let mut s = Session::new(&config, Request::new());

@@ -5,10 +5,12 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{fresh, key, now};
+use common::{fresh, key};
 use session_mysql::mysql_async::prelude::Queryable;
 use session_mysql::{MysqlConfig, MysqlStorage};
 use session_storage::{ErrorKind, Metadata, SetRequest, Storage, StorageError};
+use session_testsupport::clock::now;
+use session_testsupport::names::unique;
 use session_testsupport::net::{MuteServer, closed_port};
 
 /// Runs every operation once (the storage ones, then a ping) and returns their errors.
@@ -170,8 +172,7 @@ async fn refused_credentials_unknown_database_and_missing_tables_are_config_erro
     assert_eq!(err.kind(), ErrorKind::Config, "{err}");
 
     let no_tables =
-        MysqlStorage::from_config(common::config().with_tables(common::unique_table("none"), None))
-            .unwrap();
+        MysqlStorage::from_config(common::config().with_tables(unique("none"), None)).unwrap();
     no_tables.ping().await.unwrap();
     for err in storage_ops_fail(&no_tables).await {
         assert_eq!(err.kind(), ErrorKind::Config, "{err}");

@@ -6,11 +6,12 @@
 
 mod common;
 
-use common::{fresh, key, now};
+use common::{fresh, key};
 use session_mysql::MysqlStorage;
 use session_mysql::mysql_async::prelude::Queryable;
 use session_mysql::mysql_async::{Conn, Row};
 use session_storage::{ErrorKind, Metadata, SetRequest, Storage};
+use session_testsupport::clock::now;
 
 async fn conn(store: &MysqlStorage) -> Conn {
     store.connection().await.unwrap()

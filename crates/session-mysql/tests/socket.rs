@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use session_mysql::{MysqlConfig, MysqlStorage};
 use session_storage::{ErrorKind, SetRequest, Storage};
+use session_testsupport::clock::now;
 
 #[tokio::test]
 async fn a_missing_socket_is_unavailable_at_once() {
@@ -16,7 +17,7 @@ async fn a_missing_socket_is_unavailable_at_once() {
     let store = MysqlStorage::from_config(config).unwrap();
     let started = Instant::now();
     let err = store
-        .get("session", &common::key("s"), common::now())
+        .get("session", &common::key("s"), now())
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
@@ -42,7 +43,7 @@ async fn the_store_works_over_the_servers_unix_socket() {
     );
     let config = common::config().with_socket(path);
     let (store, _tables) = common::fresh_with("sock", "ascii", config).await;
-    let (k, now) = (common::key("sock"), common::now());
+    let (k, now) = (common::key("sock"), now());
     store
         .set(&SetRequest::new("session", &k, "[\"x\"]", 60, now))
         .await

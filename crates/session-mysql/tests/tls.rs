@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use session_mysql::mysql_async::prelude::Queryable;
 use session_mysql::{MysqlConfig, MysqlStorage};
 use session_storage::{ErrorKind, SetRequest, Storage, StorageError};
+use session_testsupport::clock::now;
+use session_testsupport::names::unique;
 
 const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
 
@@ -26,7 +28,7 @@ async fn server_cipher(store: &MysqlStorage) -> String {
 }
 
 fn tables(config: MysqlConfig, tag: &str) -> MysqlConfig {
-    config.with_tables(common::unique_table(tag), None)
+    config.with_tables(unique(tag), None)
 }
 
 /// Set, get and delete over a connection the server says is encrypted.
@@ -35,7 +37,7 @@ async fn round_trip(config: MysqlConfig) {
     let cipher = server_cipher(&store).await;
     assert!(!cipher.is_empty(), "the connection is not encrypted");
     store.create_schema().await.unwrap();
-    let now = common::now();
+    let now = now();
     store
         .set(&SetRequest::new("session", KEY, "[\"tls\"]", 60, now))
         .await

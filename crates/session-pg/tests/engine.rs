@@ -7,6 +7,7 @@ mod common;
 use serde_json::{Value, json};
 use session_core::{Request, Session, State};
 use session_pg::PostgresStorage;
+use session_testsupport::clock::now;
 use session_testsupport::engine::{config_with, jar, open, storage_key};
 
 /// (name, data, exp) of the row of `key`, if any.
@@ -36,7 +37,7 @@ async fn save_open_rotate_and_destroy() {
 
     let mut s = Session::new(&config, Request::new());
     s.set("user", &json!({"name": "John", "n": 42})).unwrap();
-    let t = common::now();
+    let t = now();
     s.save().await.unwrap();
     let cookie = jar(s.set_cookies());
     let key = storage_key(&s);
@@ -65,7 +66,7 @@ async fn save_open_rotate_and_destroy() {
     assert_ne!(new_key, key);
     let new_cookie = jar(o.set_cookies());
     let (_, _, old_exp) = row(&store, &key).await.expect("old row kept while stale");
-    let now = common::now();
+    let now = now();
     assert!(
         old_exp <= now + 10,
         "old row expires within stale_ttl: {old_exp} vs {now}"
@@ -143,7 +144,7 @@ trait ReadNow {
 impl ReadNow for PostgresStorage {
     async fn read_metadata_now(&self, aud: &str, sub: &str) -> session_storage::SessionIndex {
         use session_storage::Storage;
-        self.read_metadata("session", aud, sub, common::now())
+        self.read_metadata("session", aud, sub, now())
             .await
             .unwrap()
     }

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use session_pg::{PostgresConfig, PostgresStorage};
 use session_storage::testkit::Keys;
 use session_storage::{BoxFuture, ErrorKind, SetRequest, Storage, StorageError};
+use session_testsupport::clock::now;
+use session_testsupport::env::postgres_url;
 use session_testsupport::net::{MuteServer, closed_port};
 
 const NAME: &str = "session";
@@ -73,7 +75,7 @@ async fn a_statement_blocked_by_a_lock_times_out_and_the_store_recovers() {
     let config = common::base_config().with_timeouts(2_000, 200, 300);
     let (store, _tables) = common::fresh_with("flt", config).await;
     let key = Keys::new().next();
-    let t = common::now();
+    let t = now();
     store
         .set(&SetRequest::new(NAME, &key, "v", 60, t))
         .await
@@ -159,6 +161,6 @@ async fn the_real_server_is_reachable() {
     // Fails loudly (instead of every other test failing obscurely) when SESSION_PG_URL is down.
     let store = PostgresStorage::connect(common::base_config())
         .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {} is not reachable: {e}", common::url()));
+        .unwrap_or_else(|e| panic!("PostgreSQL at {} is not reachable: {e}", postgres_url()));
     store.ping().await.unwrap();
 }

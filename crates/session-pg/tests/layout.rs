@@ -10,6 +10,8 @@ use std::collections::BTreeSet;
 use session_pg::PostgresStorage;
 use session_storage::testkit::Keys;
 use session_storage::{ErrorKind, Metadata, SetRequest, Storage};
+use session_testsupport::clock::now;
+use session_testsupport::names::unique;
 
 const NAME: &str = "session";
 
@@ -68,7 +70,7 @@ fn triple(a: &str, s: &str, k: &str) -> (String, String, String) {
 async fn set_writes_the_reference_row_and_upsert_keeps_the_name() {
     let (store, _tables) = common::fresh("lay").await;
     let key = Keys::new().next();
-    let t = common::now();
+    let t = now();
     store
         .set(&SetRequest::new(NAME, &key, "[\"payload\"]", 60, t))
         .await
@@ -109,7 +111,7 @@ async fn set_writes_the_reference_row_and_upsert_keeps_the_name() {
 async fn metadata_rows_are_aud_sub_sid_and_not_duplicated() {
     let (store, _tables) = common::fresh("lay").await;
     let key = Keys::new().next();
-    let t = common::now();
+    let t = now();
     let meta = Metadata::new(
         vec!["ZGVmYXVsdA".into(), "YXBwMg".into()],
         vec!["am9obg".into(), "raw subject@x".into()],
@@ -136,7 +138,7 @@ async fn old_key_is_shortened_only_and_keeps_its_metadata_rows() {
     let (store, _tables) = common::fresh("lay").await;
     let keys = Keys::new();
     let (old, new, short, missing) = (keys.next(), keys.next(), keys.next(), keys.next());
-    let t = common::now();
+    let t = now();
     let meta = Metadata::new(vec!["YQ".into()], vec!["cw".into()]);
     store
         .set(&SetRequest::new(NAME, &old, "old", 3600, t).with_metadata(&meta))
@@ -190,7 +192,7 @@ async fn old_key_is_shortened_only_and_keeps_its_metadata_rows() {
 async fn expiry_is_judged_with_now_inclusive_of_the_exp_second() {
     let (store, _tables) = common::fresh("lay").await;
     let key = Keys::new().next();
-    let t = common::now();
+    let t = now();
     let meta = Metadata::new(vec!["YQ".into()], vec!["cw".into()]);
     store
         .set(&SetRequest::new(NAME, &key, "v", 60, t).with_metadata(&meta))
@@ -226,7 +228,7 @@ async fn delete_removes_the_row_and_cascades_to_metadata() {
     let (store, _tables) = common::fresh("lay").await;
     let keys = Keys::new();
     let (gone, kept) = (keys.next(), keys.next());
-    let t = common::now();
+    let t = now();
     let meta = Metadata::new(vec!["YQ".into()], vec!["cw".into()]);
     for key in [&gone, &kept] {
         store
@@ -249,7 +251,7 @@ async fn cleanup_deletes_rows_expired_before_now_with_their_metadata() {
     let (store, _tables) = common::fresh("lay").await;
     let keys = Keys::new();
     let (expired, at_now, live) = (keys.next(), keys.next(), keys.next());
-    let t = common::now();
+    let t = now();
     let meta = Metadata::new(vec!["YQ".into()], vec!["cw".into()]);
     for (key, ttl) in [(&expired, 10), (&at_now, 20), (&live, 60)] {
         store
@@ -272,7 +274,7 @@ async fn rows_written_by_the_reference_statements_are_read() {
     let (store, _tables) = common::fresh("lay").await;
     let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
     let old = "old_key_iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii";
-    let t = common::now();
+    let t = now();
     let (table, meta) = (store.table().to_owned(), store.table_meta());
     // The reference's own text (spec 05 §11.3/§11.4): values spliced, statements joined by
     // ";\n" and sent as one simple query.
@@ -344,7 +346,7 @@ async fn rows_written_by_the_reference_statements_are_read() {
 async fn a_failing_multi_statement_set_is_all_or_nothing() {
     let (store, _tables) = common::fresh("lay").await;
     let key = Keys::new().next();
-    let t = common::now();
+    let t = now();
     store
         .connection()
         .await
@@ -373,7 +375,7 @@ async fn a_failing_multi_statement_set_is_all_or_nothing() {
 
 #[tokio::test]
 async fn missing_tables_and_bad_values_are_typed_errors() {
-    let config = common::base_config().with_tables(common::unique_table("none"), None);
+    let config = common::base_config().with_tables(unique("none"), None);
     let store = PostgresStorage::from_config(config).unwrap();
     let err = store.get(NAME, "k", 0).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config, "{err}");
@@ -390,7 +392,7 @@ async fn missing_tables_and_bad_values_are_typed_errors() {
 #[tokio::test]
 async fn columns_of_unexpected_types_are_invalid_records_not_panics() {
     let (store, _tables) = common::fresh("lay").await;
-    let t = common::now();
+    let t = now();
     let client = store.connection().await.unwrap();
     client
         .batch_execute(&format!(

@@ -7,6 +7,7 @@ mod common;
 
 use session_storage::testkit::Keys;
 use session_storage::{Metadata, SetRequest, Storage};
+use session_testsupport::clock::now;
 
 /// Suite case `records_are_namespaced_by_cookie_name`: `sid` alone is the primary key, so
 /// one key under two cookie names is one row. The upsert overwrites `data` and `exp` and
@@ -15,7 +16,7 @@ use session_storage::{Metadata, SetRequest, Storage};
 async fn one_key_under_two_cookie_names_is_one_row() {
     let (store, _tables) = common::fresh("dev").await;
     let key = Keys::new().next();
-    let t = common::now();
+    let t = now();
     store
         .set(&SetRequest::new("session", &key, "normal", 60, t))
         .await
@@ -54,7 +55,7 @@ async fn collections_are_per_audience_and_subject_not_per_cookie_name() {
     let (store, _tables) = common::fresh("dev").await;
     let keys = Keys::new();
     let (k1, k2) = (keys.next(), keys.next());
-    let t = common::now();
+    let t = now();
     let john = Metadata::new(vec!["Zm9v".into()], vec!["am9obg".into()]);
     let jane = Metadata::new(vec!["Zm9v".into()], vec!["amFuZQ".into()]);
     store

@@ -17,6 +17,8 @@ mod common;
 
 use session_pg::{PostgresConfig, PostgresStorage};
 use session_storage::{ErrorKind, SetRequest, Storage};
+use session_testsupport::clock::now;
+use session_testsupport::env::postgres_url;
 
 const SNAKEOIL: &str = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
 
@@ -61,7 +63,7 @@ async fn expect_tls(store: &PostgresStorage) {
         assert!(
             !e.message().contains("does not support TLS"),
             "the server at {} offers no TLS; set SESSION_PG_TLS=none if that is expected: {e}",
-            common::url()
+            postgres_url()
         );
         panic!(
             "TLS connection failed: {e} ({:?})",
@@ -93,7 +95,7 @@ async fn server_name(ca: &str) -> String {
     }
     panic!(
         "the certificate of {} is valid for none of the names tried (set SESSION_PG_TLS_SERVER_NAME): {tried:#?}",
-        common::url()
+        postgres_url()
     );
 }
 
@@ -110,7 +112,7 @@ async fn set_get_delete_over_tls_without_verification() {
         server_says_ssl(&store).await,
         "the connection is not encrypted"
     );
-    let now = common::now();
+    let now = now();
     let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
     store
         .set(&SetRequest::new("session", key, "[\"over tls\"]", 60, now))

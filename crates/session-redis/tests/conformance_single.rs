@@ -3,8 +3,9 @@
 mod common;
 
 use session_storage::testkit::Fresh;
+use session_testsupport::names::unique;
 
 session_storage::storage_conformance!(|| async {
-    let config = common::single_config().with_prefix(common::unique("single"));
+    let config = common::single_config().with_prefix(unique("single"));
     Fresh::new(common::store(config))
 });

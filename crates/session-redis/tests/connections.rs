@@ -6,11 +6,14 @@ mod common;
 
 use session_redis::{RedisConfig, RedisStorage};
 use session_storage::{ErrorKind, SetRequest, Storage};
+use session_testsupport::clock::now;
+use session_testsupport::env::var_or;
+use session_testsupport::names::unique;
 
 const K: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
 
 fn auth_url() -> String {
-    common::var_or("SESSION_REDIS_AUTH_URL", "redis://127.0.0.1:6390")
+    var_or("SESSION_REDIS_AUTH_URL", "redis://127.0.0.1:6390")
 }
 
 fn services_dir() -> std::path::PathBuf {
@@ -18,7 +21,7 @@ fn services_dir() -> std::path::PathBuf {
 }
 
 async fn round_trip(store: &RedisStorage) {
-    let now = common::now();
+    let now = now();
     store
         .set(&SetRequest::new("session", K, "[\"v\"]", 60, now))
         .await
@@ -33,7 +36,7 @@ async fn round_trip(store: &RedisStorage) {
 fn auth_config() -> RedisConfig {
     let mut c = RedisConfig::from_url(&auth_url()).unwrap();
     c.connect_timeout = Some(2_000);
-    c.with_prefix(common::unique("auth"))
+    c.with_prefix(unique("auth"))
 }
 
 #[tokio::test]
@@ -70,7 +73,7 @@ async fn wrong_password_is_a_config_error() {
 
 #[tokio::test]
 async fn unix_socket() {
-    let socket = common::var_or(
+    let socket = var_or(
         "SESSION_REDIS_SOCKET",
         &format!("unix:{}", services_dir().join("redis.sock").display()),
     );
@@ -81,16 +84,13 @@ async fn unix_socket() {
 }
 
 fn tls_config() -> RedisConfig {
-    let ca = common::var_or(
+    let ca = var_or(
         "SESSION_REDIS_TLS_CA",
         &services_dir().join("tls/ca.crt").display().to_string(),
     );
-    let mut c = RedisConfig::from_url(&common::var_or(
-        "SESSION_REDIS_TLS_URL",
-        "rediss://127.0.0.1:6391",
-    ))
-    .unwrap()
-    .with_prefix(common::unique("tls"));
+    let mut c = RedisConfig::from_url(&var_or("SESSION_REDIS_TLS_URL", "rediss://127.0.0.1:6391"))
+        .unwrap()
+        .with_prefix(unique("tls"));
     c.ssl_trusted_certificate = Some(ca.into());
     c.connect_timeout = Some(2_000);
     c
@@ -139,7 +139,7 @@ async fn store_from_url() {
     let url = format!(
         "{}?prefix={}&connect_timeout=2000",
         session_testsupport::env::redis_url(),
-        common::unique("url")
+        unique("url")
     );
     round_trip(&RedisStorage::from_url(&url).unwrap()).await;
 }
@@ -150,7 +150,7 @@ async fn lua_style_config_block() {
     let json = format!(
         r#"{{"prefix":"{}","password":"{}","sentinels":[{{"host":"127.0.0.1","port":26379}}],
             "sentinel_password":"{}","connect_timeout":1000,"read_timeout":5000,"send_timeout":5000}}"#,
-        common::unique("lua"),
+        unique("lua"),
         common::password(),
         common::sentinel_password(),
     );

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use session_redis::redis;
 use session_storage::{ErrorKind, Metadata, SetRequest, Storage};
+use session_testsupport::clock;
+use session_testsupport::names::unique;
 
 fn sentinel_ports() -> Vec<u16> {
     common::sentinels()
@@ -73,12 +75,12 @@ async fn failover_keeps_sessions_and_is_followed() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    let store = common::store(common::sentinel_config().with_prefix(common::unique("failover")));
+    let store = common::store(common::sentinel_config().with_prefix(unique("failover")));
     let meta = Metadata::new(vec!["YQ".into()], vec!["cw".into()]);
     let keys: Vec<String> = (0..10)
         .map(|i| format!("failover_key_{i:02}_iiiiiiiiiiiiiiiiiiiiiiiiiiiii"))
         .collect();
-    let now = common::now();
+    let now = clock::now();
     for key in &keys {
         store
             .set(&SetRequest::new("session", key, "[\"before\"]", 300, now).with_metadata(&meta))
@@ -110,7 +112,7 @@ async fn failover_keeps_sessions_and_is_followed() {
         let t = Instant::now();
         match store
             .set(
-                &SetRequest::new("session", new_key, "[\"after\"]", 300, common::now())
+                &SetRequest::new("session", new_key, "[\"after\"]", 300, clock::now())
                     .with_metadata(&meta),
             )
             .await
@@ -136,7 +138,7 @@ async fn failover_keeps_sessions_and_is_followed() {
     assert_ne!(new_master, old_master);
     assert_eq!(
         store
-            .get("session", new_key, common::now())
+            .get("session", new_key, clock::now())
             .await
             .unwrap()
             .as_deref(),
@@ -145,7 +147,7 @@ async fn failover_keeps_sessions_and_is_followed() {
     for key in &keys {
         assert_eq!(
             store
-                .get("session", key, common::now())
+                .get("session", key, clock::now())
                 .await
                 .unwrap()
                 .as_deref(),
@@ -154,7 +156,7 @@ async fn failover_keeps_sessions_and_is_followed() {
         );
     }
     let index = store
-        .read_metadata("session", "YQ", "cw", common::now())
+        .read_metadata("session", "YQ", "cw", clock::now())
         .await
         .unwrap();
     assert!(keys.iter().all(|k| index.contains_key(k)) && index.contains_key(new_key));
@@ -213,7 +215,7 @@ async fn failover_keeps_sessions_and_is_followed() {
     }
     for key in keys.iter().map(String::as_str).chain([new_key]) {
         store
-            .delete("session", key, common::now(), Some(&meta))
+            .delete("session", key, clock::now(), Some(&meta))
             .await
             .unwrap();
     }

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use session_redis::redis;
 use session_redis::{RedisConfig, RedisStorage};
 use session_storage::{Metadata, SetRequest, Storage};
-use session_testsupport::faults::is_outage;
+use session_testsupport::clock::now;
+use session_testsupport::faults::{every_operation_fails_in_time, is_outage, store_recovered};
+use session_testsupport::names::unique;
 use session_testsupport::net::{MuteServer, ServerProcess, closed_port};
 
 const K: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
@@ -64,46 +66,19 @@ async fn stopped_redis_gives_typed_errors_in_time_and_the_pool_recovers() {
     let store = RedisStorage::from_config(config).unwrap();
     let limit = store.operation_timeout() + Duration::from_millis(500);
     let meta = Metadata::new(vec!["YQ".into()], vec!["cw".into()]);
-    let now = common::now();
+    let now = now();
     let save = SetRequest::new("session", K, "[\"v\"]", 60, now).with_metadata(&meta);
     store.set(&save).await.unwrap();
     assert!(store.get("session", K, now).await.unwrap().is_some());
 
     server.stop();
     for _ in 0..3 {
-        let t = Instant::now();
-        let err = store.set(&save).await.unwrap_err();
-        assert!(is_outage(&err), "set: {err}");
-        assert!(t.elapsed() <= limit, "set took {:?}", t.elapsed());
-        let t = Instant::now();
-        let err = store.get("session", K, now).await.unwrap_err();
-        assert!(is_outage(&err), "get: {err}");
-        assert!(err.is_retryable());
-        assert!(t.elapsed() <= limit, "get took {:?}", t.elapsed());
-        let err = store
-            .delete("session", K, now, Some(&meta))
-            .await
-            .unwrap_err();
-        assert!(is_outage(&err), "delete: {err}");
-        let err = store
-            .read_metadata("session", "YQ", "cw", now)
-            .await
-            .unwrap_err();
-        assert!(is_outage(&err), "read_metadata: {err}");
+        every_operation_fails_in_time(&store, &save, limit).await;
     }
 
     // Back again (empty: it saves nothing): the same store works without being rebuilt.
     let _server = Server::start(port);
-    store.set(&save).await.expect("pool recovers after restart");
-    assert_eq!(
-        store.get("session", K, now).await.unwrap().as_deref(),
-        Some("[\"v\"]")
-    );
-    let index = store
-        .read_metadata("session", "YQ", "cw", now)
-        .await
-        .unwrap();
-    assert_eq!(index.get(K), Some(&(now + 60)));
+    store_recovered(&store, &save).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -168,12 +143,12 @@ async fn masters_and_owner(seed: u16, slot: i64) -> (Vec<(String, u16)>, u16) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_follows_ask_and_moved_while_a_slot_migrates() {
     // A hash tag in the prefix puts every key of this store in one slot.
-    let tag = common::unique("slot");
+    let tag = unique("slot");
     let config = common::cluster_config().with_prefix(format!("{{{tag}}}"));
     let seed = config.nodes.as_ref().unwrap()[0].port.unwrap();
     let store = RedisStorage::from_config(config).unwrap();
     let meta = Metadata::new(vec!["YQ".into()], vec!["cw".into()]);
-    let now = common::now();
+    let now = now();
     let keys: Vec<String> = (0..3).map(|i| format!("{}{i}", &K[..42])).collect();
     let value = |i: usize| format!("[\"v{i}\"]");
     store

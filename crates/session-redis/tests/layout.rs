@@ -8,6 +8,8 @@ mod common;
 use session_redis::redis::{self, AsyncCommands};
 use session_redis::{RedisConnection, RedisStorage};
 use session_storage::{Metadata, SetRequest, Storage};
+use session_testsupport::clock;
+use session_testsupport::names::unique;
 
 const K: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
 const OLD: &str = "old_key_iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii";
@@ -23,7 +25,7 @@ async fn ttl(c: &mut RedisConnection, key: &str) -> i64 {
 async fn layout_after_set_with_metadata(store: RedisStorage) {
     let prefix = store.layout().prefix.clone().unwrap();
     let mut c = conn(&store).await;
-    let now = common::now();
+    let now = clock::now();
     let meta = Metadata::new(vec!["ZGVmYXVsdA".into()], vec!["am9obg".into()]);
     store
         .set(&SetRequest::new("session", OLD, "[\"old\"]", 60, now))
@@ -95,31 +97,31 @@ async fn layout_after_set_with_metadata(store: RedisStorage) {
 
 #[tokio::test]
 async fn single_layout_matches_the_reference() {
-    let prefix = common::unique("layout");
+    let prefix = unique("layout");
     layout_after_set_with_metadata(common::store(common::single_config().with_prefix(prefix)))
         .await;
 }
 
 #[tokio::test]
 async fn cluster_layout_matches_the_reference() {
-    let prefix = common::unique("layout");
+    let prefix = unique("layout");
     layout_after_set_with_metadata(common::store(common::cluster_config().with_prefix(prefix)))
         .await;
 }
 
 #[tokio::test]
 async fn sentinel_layout_matches_the_reference() {
-    let prefix = common::unique("layout");
+    let prefix = unique("layout");
     layout_after_set_with_metadata(common::store(common::sentinel_config().with_prefix(prefix)))
         .await;
 }
 
 #[tokio::test]
 async fn foreign_records_never_panic() {
-    let prefix = common::unique("foreign");
+    let prefix = unique("foreign");
     let store = common::store(common::single_config().with_prefix(prefix.clone()));
     let mut c = conn(&store).await;
-    let now = common::now();
+    let now = clock::now();
     // Not UTF-8.
     let () = c
         .set_ex(format!("{prefix}:session:bin"), &[0xff_u8, 0xfe][..], 60)
@@ -237,7 +239,7 @@ async fn vectors_written_by_lua_open_here_and_match_what_we_write() {
     // The vectors use no prefix, as lua-resty-session's default; our copy goes under a
     // unique prefix so both can be compared side by side.
     let lua = common::store(common::single_config());
-    let prefix = common::unique("vectors");
+    let prefix = unique("vectors");
     let ours = common::store(common::single_config().with_prefix(prefix.clone()));
     let mut c = conn(&lua).await;
     for case in &cases {
@@ -245,7 +247,7 @@ async fn vectors_written_by_lua_open_here_and_match_what_we_write() {
         let now = case
             .metadata
             .first()
-            .map_or_else(common::now, |(_, _, members, _)| {
+            .map_or_else(clock::now, |(_, _, members, _)| {
                 members[0].1 - i64::try_from(case.ttl).unwrap()
             });
         // 1. Load what lua-resty-session stored, with the commands it uses.
@@ -260,13 +262,13 @@ async fn vectors_written_by_lua_open_here_and_match_what_we_write() {
         }
         // 2. This crate opens it, byte for byte, and lists it in its collections.
         let got = lua
-            .get(&case.cookie, &case.key, common::now())
+            .get(&case.cookie, &case.key, clock::now())
             .await
             .unwrap();
         assert_eq!(got.as_deref(), Some(case.value.as_str()), "{name}: get");
         for (aud, sub, members, _) in &case.metadata {
             let index = lua
-                .read_metadata(&case.cookie, aud, sub, common::now())
+                .read_metadata(&case.cookie, aud, sub, clock::now())
                 .await
                 .unwrap();
             for (member, score) in members {

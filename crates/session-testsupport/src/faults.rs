@@ -1,6 +1,8 @@
-//! What an outage looks like to a caller of `Storage`.
+//! What an outage looks like to a caller of `Storage`, and what recovering from one does.
 
-use session_storage::{ErrorKind, StorageError};
+use std::time::{Duration, Instant};
+
+use session_storage::{ErrorKind, SetRequest, Storage, StorageError};
 
 /// Whether `err` is a typed outage: the server is unavailable or did not answer in time (the
 /// two kinds a caller may retry on), as opposed to a configuration, protocol or data error.
@@ -14,4 +16,107 @@ use session_storage::{ErrorKind, StorageError};
 /// ```
 pub fn is_outage(err: &StorageError) -> bool {
     matches!(err.kind(), ErrorKind::Unavailable | ErrorKind::Timeout)
+}
+
+/// The audience and subject of the first collection of `save`'s metadata; panics when it has
+/// none.
+fn first_collection<'a>(save: &'a SetRequest<'_>) -> (&'a str, &'a str) {
+    save.metadata
+        .and_then(|m| m.pairs().next())
+        .unwrap_or_else(|| panic!("the save request needs metadata"))
+}
+
+/// One round of every `Storage` operation on a store whose server is down: `set(save)`, then
+/// `get`, `delete` (with the save's metadata) and `read_metadata` (of its first collection) of
+/// the save's name and key, each at `save.now`. Every one must fail with a typed outage
+/// ([`is_outage`]), the `get` error must be retryable, and `set` and `get` must each give up
+/// within `limit`.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use session_storage::{Metadata, SetRequest};
+/// use session_testsupport::faults::every_operation_fails_in_time;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # struct Down;
+/// # impl session_storage::Storage for Down {
+/// #     async fn set(&self, _: &SetRequest<'_>) -> Result<(), session_storage::StorageError> { Err(down()) }
+/// #     async fn get(&self, _: &str, _: &str, _: i64) -> Result<Option<String>, session_storage::StorageError> { Err(down()) }
+/// #     async fn delete(&self, _: &str, _: &str, _: i64, _: Option<&Metadata>) -> Result<(), session_storage::StorageError> { Err(down()) }
+/// #     async fn read_metadata(&self, _: &str, _: &str, _: &str, _: i64) -> Result<session_storage::SessionIndex, session_storage::StorageError> { Err(down()) }
+/// # }
+/// # fn down() -> session_storage::StorageError {
+/// #     session_storage::StorageError::new(session_storage::ErrorKind::Unavailable, "connection refused")
+/// # }
+/// // `Down`: a store whose every operation fails with `ErrorKind::Unavailable`.
+/// let meta = Metadata::new(vec!["YQ".into()], vec!["cw".into()]);
+/// let save = SetRequest::new("session", "k", "[\"v\"]", 60, 1_000).with_metadata(&meta);
+/// every_operation_fails_in_time(&Down, &save, Duration::from_secs(1)).await;
+/// # });
+/// ```
+pub async fn every_operation_fails_in_time<S: Storage>(
+    store: &S,
+    save: &SetRequest<'_>,
+    limit: Duration,
+) {
+    let (name, key, now) = (save.name, save.key, save.now);
+    let (audience, subject) = first_collection(save);
+    let t = Instant::now();
+    let err = expect_err(store.set(save).await, "set");
+    assert!(is_outage(&err), "set: {err}");
+    assert!(t.elapsed() <= limit, "set took {:?}", t.elapsed());
+    let t = Instant::now();
+    let err = expect_err(store.get(name, key, now).await, "get");
+    assert!(is_outage(&err), "get: {err}");
+    assert!(err.is_retryable());
+    assert!(t.elapsed() <= limit, "get took {:?}", t.elapsed());
+    let err = expect_err(store.delete(name, key, now, save.metadata).await, "delete");
+    assert!(is_outage(&err), "delete: {err}");
+    let err = expect_err(
+        store.read_metadata(name, audience, subject, now).await,
+        "read_metadata",
+    );
+    assert!(is_outage(&err), "read_metadata: {err}");
+}
+
+/// After the server is back (empty), the same store works without being rebuilt: `save`
+/// succeeds, its value reads back, and its key is listed in the first collection of its
+/// metadata with the record's expiry.
+///
+/// ```
+/// use session_storage::memory::MemoryStorage;
+/// use session_storage::{Metadata, SetRequest};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let meta = Metadata::new(vec!["YQ".into()], vec!["cw".into()]);
+/// let save = SetRequest::new("session", "k", "[\"v\"]", 60, 1_000).with_metadata(&meta);
+/// session_testsupport::faults::store_recovered(&MemoryStorage::new(), &save).await;
+/// # });
+/// ```
+pub async fn store_recovered<S: Storage>(store: &S, save: &SetRequest<'_>) {
+    let (audience, subject) = first_collection(save);
+    if let Err(e) = store.set(save).await {
+        panic!("pool recovers after restart: {e}");
+    }
+    let value = store.get(save.name, save.key, save.now).await;
+    assert_eq!(
+        value
+            .unwrap_or_else(|e| panic!("get after restart: {e}"))
+            .as_deref(),
+        Some(save.value)
+    );
+    let index = store
+        .read_metadata(save.name, audience, subject, save.now)
+        .await
+        .unwrap_or_else(|e| panic!("read_metadata after restart: {e}"));
+    assert_eq!(index.get(save.key), Some(&save.expires_at()));
+}
+
+/// The error of an operation that must fail.
+fn expect_err<T: std::fmt::Debug>(result: Result<T, StorageError>, op: &str) -> StorageError {
+    match result {
+        Ok(v) => panic!("{op} succeeded with the server down: {v:?}"),
+        Err(e) => e,
+    }
 }

@@ -1,7 +1,9 @@
 //! Servers for fault tests: a port nothing listens on, a server that accepts connections and
-//! never answers, and a server process of a test's own, killed when dropped.
+//! never answers, one that does what a test scripts with each connection, and a server process
+//! of a test's own, killed when dropped.
 
 use std::fmt;
+use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command};
 use std::sync::Arc;
@@ -104,6 +106,49 @@ impl Drop for MuteServer {
     }
 }
 
+/// A server on 127.0.0.1 that accepts connections and hands each to `behave`, on a thread of
+/// its own: garbage, truncated or oversized replies, a hang-up. Returns its port; it serves
+/// until the test process ends.
+///
+/// ```
+/// use std::io::{Read, Write};
+///
+/// use session_testsupport::net::{read_request, scripted_server};
+///
+/// let port = scripted_server(|mut s| {
+///     read_request(&mut s);
+///     let _ = s.write_all(b"garbage\r\n");
+/// });
+/// let mut client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+/// client.write_all(b"get k\r\n").unwrap();
+/// let mut reply = String::new();
+/// client.read_to_string(&mut reply).unwrap();
+/// assert_eq!(reply, "garbage\r\n");
+/// ```
+pub fn scripted_server(behave: fn(TcpStream)) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .unwrap_or_else(|e| panic!("cannot bind a port on 127.0.0.1: {e}"));
+    let port = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("no local address: {e}"))
+        .port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || behave(stream));
+        }
+    });
+    port
+}
+
+/// Reads what a client sent (one read of up to 4 KiB, enough for a test request), for a
+/// [`scripted_server`] to answer after it.
+///
+/// See [`scripted_server`] for an example.
+pub fn read_request(stream: &mut TcpStream) {
+    let mut buf = [0_u8; 4096];
+    let _ = stream.read(&mut buf);
+}
+
 /// Waits until something accepts connections on 127.0.0.1:`port`; panics, naming `what`, when
 /// nothing does within `timeout`.
 ///
@@ -144,12 +189,18 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Spawns `command` (panicking with `missing` when it cannot run) and waits up to
     /// [`START_TIMEOUT`] for it to listen on `port`.
-    pub fn start(mut command: Command, port: u16, missing: &str) -> Self {
-        let child = command.spawn().unwrap_or_else(|e| panic!("{missing}: {e}"));
-        let server = Self { child };
+    pub fn start(command: Command, port: u16, missing: &str) -> Self {
         let program = command.get_program().to_string_lossy().into_owned();
+        let server = Self::spawn(command, missing);
         wait_until_listening(port, &program, START_TIMEOUT);
         server
+    }
+
+    /// Spawns `command` (panicking with `missing` when it cannot run) without waiting: for a
+    /// server on a Unix socket, or on several ports, that the caller waits for itself.
+    pub fn spawn(mut command: Command, missing: &str) -> Self {
+        let child = command.spawn().unwrap_or_else(|e| panic!("{missing}: {e}"));
+        Self { child }
     }
 
     /// Kills the process and waits for it to exit (again after a first stop: nothing happens).

@@ -4,26 +4,20 @@
 //! test that cannot reach it fails, naming the URL. Every store gets its own uniquely named
 //! tables (process id, counter, clock), dropped when its [`Tables`] guard goes, so parallel
 //! runs never collide.
-#![allow(
-    dead_code,
-    unused_imports,
-    unreachable_pub,
-    clippy::unwrap_used,
-    clippy::expect_used
-)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use session_mysql::mysql_async::prelude::Queryable;
 use session_mysql::{MysqlConfig, MysqlStorage};
-pub use session_testsupport::clock::now;
-pub use session_testsupport::env::mysql_url as url;
-pub use session_testsupport::names::unique as unique_table;
+use session_testsupport::env::mysql_url;
+use session_testsupport::names::unique;
 
 /// The server's configuration, with test timeouts.
 pub fn config() -> MysqlConfig {
-    let mut c = MysqlConfig::from_url(&url()).expect("SESSION_MYSQL_URL is a valid mysql URL");
+    let mut c =
+        MysqlConfig::from_url(&mysql_url()).expect("SESSION_MYSQL_URL is a valid mysql URL");
     c.connect_timeout.get_or_insert(2_000);
     c.send_timeout.get_or_insert(10_000);
     c.read_timeout.get_or_insert(10_000);
@@ -88,7 +82,7 @@ impl Drop for Tables {
 /// A store on fresh tables created with the given table and connection character set
 /// (`ascii` is the reference's schema and default).
 pub async fn fresh_with(tag: &str, charset: &str, config: MysqlConfig) -> (MysqlStorage, Tables) {
-    let table = unique_table(tag);
+    let table = unique(tag);
     let config = config
         .with_tables(table.clone(), None)
         .with_charset(charset);
@@ -101,7 +95,7 @@ pub async fn fresh_with(tag: &str, charset: &str, config: MysqlConfig) -> (Mysql
         panic!(
             "cannot create test tables on the MySQL/MariaDB server at {} \
              (set SESSION_MYSQL_URL): {e} (source: {:?})",
-            url(),
+            mysql_url(),
             std::error::Error::source(&e)
         );
     }

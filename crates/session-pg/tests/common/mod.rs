@@ -4,22 +4,16 @@
 //! A test that cannot reach it fails. Every store gets its own tables, named after the
 //! process id and a counter, dropped when the returned guard is dropped, so parallel test
 //! binaries never collide.
-#![allow(
-    dead_code,
-    unused_imports,
-    unreachable_pub,
-    clippy::unwrap_used,
-    clippy::expect_used
-)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use session_pg::{PostgresConfig, PostgresStorage};
-pub use session_testsupport::clock::now;
-pub use session_testsupport::env::postgres_url as url;
-pub use session_testsupport::names::unique as unique_table;
+use session_testsupport::env::postgres_url;
+use session_testsupport::names::unique;
 
 /// The configuration of `SESSION_PG_URL` with test timeouts and a small pool.
 pub fn base_config() -> PostgresConfig {
-    let mut c = PostgresConfig::from_url(&url()).expect("SESSION_PG_URL is a valid postgres URL");
+    let mut c =
+        PostgresConfig::from_url(&postgres_url()).expect("SESSION_PG_URL is a valid postgres URL");
     c.connect_timeout.get_or_insert(2_000);
     c.send_timeout.get_or_insert(5_000);
     c.read_timeout.get_or_insert(5_000);
@@ -60,14 +54,14 @@ pub async fn fresh(tag: &str) -> (PostgresStorage, Tables) {
 }
 
 pub async fn fresh_with(tag: &str, config: PostgresConfig) -> (PostgresStorage, Tables) {
-    let table = unique_table(tag);
+    let table = unique(tag);
     let table_meta = format!("{table}_meta");
     let config = config.with_tables(&table, Some(&table_meta));
     let store = PostgresStorage::from_config(config.clone()).expect("valid test configuration");
     if let Err(e) = store.create_schema().await {
         panic!(
             "PostgreSQL at SESSION_PG_URL={} is not usable: {e} (source: {:?})",
-            url(),
+            postgres_url(),
             std::error::Error::source(&e)
         );
     }

@@ -2,18 +2,10 @@
 //!
 //! Addresses come from the environment, with defaults matching what `cargo xtask test`
 //! starts (see `xtask/src/services.rs`). A test that cannot reach its server fails.
-#![allow(
-    dead_code,
-    unused_imports,
-    unreachable_pub,
-    clippy::unwrap_used,
-    clippy::expect_used
-)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use session_redis::{NodeAddr, RedisConfig, RedisStorage};
-pub use session_testsupport::clock::now;
-pub use session_testsupport::env::var_or;
-pub use session_testsupport::names::unique;
+use session_testsupport::env::var_or;
 
 fn nodes(list: &str) -> Vec<NodeAddr> {
     list.split(',')
