@@ -4,9 +4,10 @@
 mod common;
 
 use session_storage::testkit::Fresh;
+use session_testsupport::names::unique;
 
 session_storage::storage_conformance!(|| async {
-    let config = common::config().with_prefix(common::unique_prefix("conf"));
+    let config = common::config().with_prefix(unique("conf"));
     Fresh::new(common::store_with(config))
 });
 
@@ -24,6 +25,6 @@ fn server_allows_the_suites_large_items() {
         max >= 4 * 1024 * 1024,
         "memcached at {} has item_size_max {max}: the conformance suite needs `-I 4m` \
          (`memcached -d -u root -l 127.0.0.1 -p 11211 -U 0 -m 64 -A -I 4m`)",
-        common::addr()
+        session_testsupport::env::memcached_addr()
     );
 }

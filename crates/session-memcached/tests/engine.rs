@@ -5,53 +5,22 @@
 mod common;
 
 use common::Raw;
-use serde_json::{Value, json};
-use session_core::{Config, Request, Session, SessionConfig, State};
+use serde_json::json;
+use session_core::{Request, Session, State};
 use session_memcached::MemcachedStorage;
 use session_storage::Storage;
-
-const SECRET: &str = "RaJKp8UQW1";
-
-fn config(store: &MemcachedStorage, mut json: Value) -> SessionConfig {
-    json["secret"] = json!(SECRET);
-    serde_json::from_value::<Config>(json)
-        .unwrap()
-        .builder()
-        .storage(store.clone())
-        .build()
-        .unwrap()
-}
+use session_testsupport::clock::now;
+use session_testsupport::engine::{config_with, jar, open, storage_key};
+use session_testsupport::names::unique;
 
 fn store() -> MemcachedStorage {
-    common::store_with(common::config().with_prefix(common::unique_prefix("engine")))
-}
-
-/// The `Cookie` header a browser sends after these `Set-Cookie` values.
-fn jar(set_cookies: &[String]) -> String {
-    set_cookies
-        .iter()
-        .filter_map(|c| c.split(';').next())
-        .filter(|p| !p.ends_with('='))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-fn storage_key(s: &Session) -> String {
-    s.get_property("id").unwrap().unwrap().to_string()
-}
-
-async fn open(config: &SessionConfig, cookie: &str) -> Result<Session, String> {
-    let mut s = Session::new(config, Request::new().with_cookie(cookie));
-    match s.open().await {
-        Ok(()) => Ok(s),
-        Err(e) => Err(e.to_string()),
-    }
+    common::store_with(common::config().with_prefix(unique("engine")))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn save_open_save_again_and_destroy() {
     let store = store();
-    let config = config(&store, json!({"subject": "john", "store_metadata": true}));
+    let config = config_with(&store, json!({"subject": "john", "store_metadata": true}));
     let mut s = Session::new(&config, Request::new());
     s.set("user", &"john").unwrap();
     s.set("n", &42).unwrap();
@@ -72,7 +41,7 @@ async fn save_open_save_again_and_destroy() {
     assert!((3_590..=3_600).contains(&ttl), "TTL {ttl}");
     // Listed under default/john (base64url-encoded).
     let index = store
-        .read_metadata("session", "ZGVmYXVsdA", "am9obg", common::now())
+        .read_metadata("session", "ZGVmYXVsdA", "am9obg", now())
         .await
         .unwrap();
     assert!(index.contains_key(&key), "{index:?}");
@@ -94,7 +63,7 @@ async fn save_open_save_again_and_destroy() {
         .expect("old record readable during stale_ttl");
     assert!((1..=10).contains(&old_ttl), "old TTL {old_ttl}");
     let index = store
-        .read_metadata("session", "ZGVmYXVsdA", "am9obg", common::now())
+        .read_metadata("session", "ZGVmYXVsdA", "am9obg", now())
         .await
         .unwrap();
     assert!(
@@ -108,7 +77,7 @@ async fn save_open_save_again_and_destroy() {
     assert_eq!(d.state(), State::Closed);
     assert_eq!(raw.get(&store.record_wire_key("session", &new_key)), None);
     let index = store
-        .read_metadata("session", "ZGVmYXVsdA", "am9obg", common::now())
+        .read_metadata("session", "ZGVmYXVsdA", "am9obg", now())
         .await
         .unwrap();
     assert!(!index.contains_key(&new_key), "{index:?}");
@@ -121,36 +90,21 @@ async fn save_open_save_again_and_destroy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logout_deletes_the_record() {
     let store = store();
-    let config = config(&store, json!({"subject": "jane", "store_metadata": true}));
+    let config = config_with(&store, json!({"subject": "jane", "store_metadata": true}));
     let mut s = Session::new(&config, Request::new());
     s.set("k", &"v").unwrap();
     s.save().await.unwrap();
     let cookie = jar(s.set_cookies());
     let key = storage_key(&s);
-    assert!(
-        store
-            .get("session", &key, common::now())
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(store.get("session", &key, now()).await.unwrap().is_some());
 
     let mut o = open(&config, &cookie).await.unwrap();
     o.logout().await.unwrap();
-    assert!(
-        store
-            .get("session", &key, common::now())
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(store.get("session", &key, now()).await.unwrap().is_none());
     assert_eq!(
         open(&config, &cookie).await.unwrap_err(),
         "unable to load session"
     );
     // Destroying an already deleted session is fine (NOT_FOUND is success here).
-    store
-        .delete("session", &key, common::now(), None)
-        .await
-        .unwrap();
+    store.delete("session", &key, now(), None).await.unwrap();
 }

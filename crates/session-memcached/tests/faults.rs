@@ -5,22 +5,17 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::process::{Child, Command, Stdio};
+use std::io::Write;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use session_memcached::{MemcachedConfig, MemcachedStorage};
-use session_storage::{ErrorKind, Metadata, SetRequest, Storage, StorageError};
+use session_storage::{ErrorKind, Metadata, SetRequest, Storage};
+use session_testsupport::clock::now;
+use session_testsupport::faults::{every_operation_fails_in_time, is_outage, store_recovered};
+use session_testsupport::net::{ServerProcess, closed_port, read_request, scripted_server};
 
 const K: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn local(port: u16) -> MemcachedConfig {
     MemcachedConfig::default()
@@ -29,64 +24,38 @@ fn local(port: u16) -> MemcachedConfig {
         .with_prefix("fault")
 }
 
-fn is_outage(err: &StorageError) -> bool {
-    matches!(err.kind(), ErrorKind::Unavailable | ErrorKind::Timeout)
+/// A memcached of this test's own (never the shared one) on `port`, killed on drop.
+fn private_server(port: u16) -> ServerProcess {
+    private_server_with(port, &[])
 }
 
-/// A memcached of this test's own (never the shared one), killed on drop.
-struct Server {
-    child: Child,
-}
-
-impl Server {
-    fn start(port: u16) -> Self {
-        Self::start_with(port, &[])
-    }
-
-    fn start_with(port: u16, extra: &[&str]) -> Self {
-        let child = Command::new("memcached")
-            .args(["-u", "root", "-l", "127.0.0.1", "-U", "0", "-m", "16"])
-            .args(["-p", &port.to_string()])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("memcached must be installed (apt-get install memcached)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "memcached on {port} did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Self { child }
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
-    }
+fn private_server_with(port: u16, extra: &[&str]) -> ServerProcess {
+    let mut command = Command::new("memcached");
+    command
+        .args(["-u", "root", "-l", "127.0.0.1", "-U", "0", "-m", "16"])
+        .args(["-p", &port.to_string()])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    ServerProcess::start(
+        command,
+        port,
+        "memcached must be installed (apt-get install memcached)",
+    )
 }
 
 #[tokio::test]
 async fn nothing_listening_is_unavailable_at_once() {
-    let store = MemcachedStorage::from_config(local(free_port())).unwrap();
+    let store = MemcachedStorage::from_config(local(closed_port())).unwrap();
     for _ in 0..3 {
         let t = Instant::now();
-        let err = store.get("session", K, common::now()).await.unwrap_err();
+        let err = store.get("session", K, now()).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
         assert!(err.is_retryable());
         assert!(err.message().contains("127.0.0.1"), "{err}");
         assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
     }
-    let err = MemcachedStorage::connect(local(free_port()))
+    let err = MemcachedStorage::connect(local(closed_port()))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
@@ -99,7 +68,7 @@ async fn unroutable_host_times_out_within_connect_timeout() {
     let config = local(11211).with_host("10.255.255.1", 11211);
     let store = MemcachedStorage::from_config(config).unwrap();
     let t = Instant::now();
-    let err = store.get("session", K, common::now()).await.unwrap_err();
+    let err = store.get("session", K, now()).await.unwrap_err();
     assert!(is_outage(&err), "{err}");
     assert!(
         t.elapsed() < Duration::from_millis(1_500),
@@ -108,32 +77,15 @@ async fn unroutable_host_times_out_within_connect_timeout() {
     );
 }
 
-/// A server that accepts and then does what `behave` does with each connection.
-fn fake_server(behave: fn(std::net::TcpStream)) -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || behave(stream));
-        }
-    });
-    port
-}
-
-fn read_request(stream: &mut std::net::TcpStream) {
-    let mut buf = [0_u8; 4096];
-    let _ = stream.read(&mut buf);
-}
-
 #[tokio::test]
 async fn silent_server_times_out_within_read_timeout() {
-    let port = fake_server(|mut s| {
+    let port = scripted_server(|mut s| {
         read_request(&mut s);
         std::thread::sleep(Duration::from_secs(10));
     });
     let store = MemcachedStorage::from_config(local(port)).unwrap();
     let t = Instant::now();
-    let err = store.get("session", K, common::now()).await.unwrap_err();
+    let err = store.get("session", K, now()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
     assert!(
         t.elapsed() < Duration::from_millis(1_000),
@@ -144,27 +96,27 @@ async fn silent_server_times_out_within_read_timeout() {
 
 #[tokio::test]
 async fn garbage_and_oversized_replies_are_backend_errors() {
-    let garbage = fake_server(|mut s| {
+    let garbage = scripted_server(|mut s| {
         read_request(&mut s);
         let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
     });
-    let huge = fake_server(|mut s| {
+    let huge = scripted_server(|mut s| {
         read_request(&mut s);
         // Announces 1 GiB and sends a trickle: refused before reading it.
         let key = format!("fault%3Asession%3A{K}");
         let _ = s.write_all(format!("VALUE {key} 0 1073741824\r\nxx").as_bytes());
         std::thread::sleep(Duration::from_secs(5));
     });
-    let wrong_key = fake_server(|mut s| {
+    let wrong_key = scripted_server(|mut s| {
         read_request(&mut s);
         let _ = s.write_all(b"VALUE other 0 1\r\nx\r\nEND\r\n");
     });
-    let endless_line = fake_server(|mut s| {
+    let endless_line = scripted_server(|mut s| {
         read_request(&mut s);
         let _ = s.write_all(&vec![b'A'; 100_000]);
         std::thread::sleep(Duration::from_secs(5));
     });
-    let hang_up = fake_server(|mut s| {
+    let hang_up = scripted_server(|mut s| {
         read_request(&mut s);
         let _ = s.write_all(b"VALUE fau");
     });
@@ -177,7 +129,7 @@ async fn garbage_and_oversized_replies_are_backend_errors() {
     ] {
         let store = MemcachedStorage::from_config(local(port)).unwrap();
         let t = Instant::now();
-        let err = store.get("session", K, common::now()).await.unwrap_err();
+        let err = store.get("session", K, now()).await.unwrap_err();
         assert_eq!(err.kind(), kind, "{port}: {err}");
         assert!(
             t.elapsed() < Duration::from_millis(1_000),
@@ -185,7 +137,7 @@ async fn garbage_and_oversized_replies_are_backend_errors() {
             t.elapsed()
         );
         let err = store
-            .read_metadata("session", "YQ", "cw", common::now())
+            .read_metadata("session", "YQ", "cw", now())
             .await
             .unwrap_err();
         assert!(
@@ -197,11 +149,11 @@ async fn garbage_and_oversized_replies_are_backend_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stopped_memcached_gives_typed_errors_in_time_and_the_pool_recovers() {
-    let port = free_port();
-    let mut server = Server::start(port);
+    let port = closed_port();
+    let mut server = private_server(port);
     let store = MemcachedStorage::from_config(local(port).with_pool_size(4)).unwrap();
     let meta = Metadata::new(vec!["YQ".into()], vec!["cw".into()]);
-    let now = common::now();
+    let now = now();
     let save = SetRequest::new("session", K, "[\"v\"]", 60, now).with_metadata(&meta);
     store.set(&save).await.unwrap();
     assert!(store.get("session", K, now).await.unwrap().is_some());
@@ -209,47 +161,17 @@ async fn stopped_memcached_gives_typed_errors_in_time_and_the_pool_recovers() {
     server.stop();
     let limit = Duration::from_millis(1_000);
     for _ in 0..3 {
-        let t = Instant::now();
-        let err = store.set(&save).await.unwrap_err();
-        assert!(is_outage(&err), "set: {err}");
-        assert!(t.elapsed() <= limit, "set took {:?}", t.elapsed());
-        let t = Instant::now();
-        let err = store.get("session", K, now).await.unwrap_err();
-        assert!(is_outage(&err), "get: {err}");
-        assert!(err.is_retryable());
-        assert!(t.elapsed() <= limit, "get took {:?}", t.elapsed());
-        let err = store
-            .delete("session", K, now, Some(&meta))
-            .await
-            .unwrap_err();
-        assert!(is_outage(&err), "delete: {err}");
-        let err = store
-            .read_metadata("session", "YQ", "cw", now)
-            .await
-            .unwrap_err();
-        assert!(is_outage(&err), "read_metadata: {err}");
+        every_operation_fails_in_time(&store, &save, limit).await;
     }
 
     // Back again (empty): the same store works without being rebuilt.
-    let mut server = Server::start(port);
-    store.set(&save).await.expect("pool recovers after restart");
-    assert_eq!(
-        store.get("session", K, now).await.unwrap().as_deref(),
-        Some("[\"v\"]")
-    );
-    assert_eq!(
-        store
-            .read_metadata("session", "YQ", "cw", now)
-            .await
-            .unwrap()
-            .get(K),
-        Some(&(now + 60))
-    );
+    let mut server = private_server(port);
+    store_recovered(&store, &save).await;
 
     // Restarted while connections sit idle in the pool: the first call after the restart
     // succeeds (dead pooled connections are noticed and replaced).
     server.stop();
-    let _server = Server::start(port);
+    let _server = private_server(port);
     store
         .set(&save)
         .await
@@ -279,10 +201,10 @@ async fn bad_ssl_settings_are_config_errors_naming_the_option() {
 
 #[tokio::test]
 async fn value_above_the_servers_item_limit_is_a_backend_error_and_the_store_goes_on() {
-    let port = free_port();
-    let _server = Server::start_with(port, &["-I", "1m"]);
+    let port = closed_port();
+    let _server = private_server_with(port, &["-I", "1m"]);
     let store = MemcachedStorage::from_config(local(port).with_pool_size(1)).unwrap();
-    let now = common::now();
+    let now = now();
     let big = format!("[\"{}\"]", "A".repeat(2 * 1024 * 1024));
     let err = store
         .set(&SetRequest::new("session", K, &big, 60, now))
@@ -305,14 +227,13 @@ async fn value_above_the_servers_item_limit_is_a_backend_error_and_the_store_goe
 async fn unix_socket_works() {
     let path = std::env::temp_dir().join(format!("session-memcached-{}.sock", std::process::id()));
     let _ = std::fs::remove_file(&path);
-    let child = Command::new("memcached")
+    let mut command = Command::new("memcached");
+    command
         .args(["-u", "root", "-m", "16", "-s"])
         .arg(&path)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("memcached must be installed");
-    let _server = Server { child };
+        .stderr(Stdio::null());
+    let _server = ServerProcess::spawn(command, "memcached must be installed");
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::os::unix::net::UnixStream::connect(&path).is_err() {
         assert!(
@@ -324,7 +245,7 @@ async fn unix_socket_works() {
     }
     let url = format!("memcache+unix://{}?prefix=sock", path.display());
     let store = MemcachedStorage::from_url(&url).unwrap();
-    let now = common::now();
+    let now = now();
     store
         .set(&SetRequest::new("session", K, "[\"u\"]", 60, now))
         .await

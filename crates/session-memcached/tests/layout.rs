@@ -9,6 +9,8 @@ use common::Raw;
 use session_memcached::{MemcachedStorage, escape_key};
 use session_storage::collection::{encode_entry, tombstone};
 use session_storage::{ErrorKind, Metadata, SetRequest, Storage};
+use session_testsupport::clock::now;
+use session_testsupport::names::unique;
 
 /// The reference's storage-test fixtures (spec 05 §14.1).
 const NAME: &str = "test_name";
@@ -50,9 +52,9 @@ fn fixtures_are_43_characters() {
 
 #[tokio::test]
 async fn record_is_stored_under_the_escaped_key_with_the_ttl() {
-    let prefix = common::unique_prefix("lay");
+    let prefix = unique("lay");
     let store = store(&prefix);
-    let now = common::now();
+    let now = now();
     store
         .set(&SetRequest::new(NAME, K, VALUE, 60, now))
         .await
@@ -80,8 +82,8 @@ async fn record_is_stored_under_the_escaped_key_with_the_ttl() {
 
 #[tokio::test]
 async fn prefix_and_suffix_variants_are_escaped_as_a_whole() {
-    let now = common::now();
-    let tag = common::unique_prefix("fix");
+    let now = now();
+    let tag = unique("fix");
     let cases = [
         (Some(tag.clone()), None, format!("{tag}%3Asession%3A{K}")),
         (None, Some(tag.clone()), format!("session%3A{K}%3A{tag}")),
@@ -114,10 +116,10 @@ async fn prefix_and_suffix_variants_are_escaped_as_a_whole() {
 
 #[tokio::test]
 async fn metadata_collection_holds_the_exact_appended_entries() {
-    let prefix = common::unique_prefix("lay");
+    let prefix = unique("lay");
     let store = store(&prefix);
     let mut raw = Raw::connect();
-    let now = common::now();
+    let now = now();
     let m = meta(&[("foo", "john"), ("bar", "jane")]);
 
     // A session with an old one: record, old record touched, per collection add + tombstone.
@@ -189,9 +191,9 @@ async fn metadata_collection_holds_the_exact_appended_entries() {
 
 #[tokio::test]
 async fn touch_of_the_old_key_is_unconditional_and_may_lengthen_it() {
-    let store = store(&common::unique_prefix("lay"));
+    let store = store(&unique("lay"));
     let mut raw = Raw::connect();
-    let now = common::now();
+    let now = now();
     store
         .set(&SetRequest::new(NAME, OLD, VALUE, 5, now))
         .await
@@ -218,14 +220,14 @@ async fn touch_of_the_old_key_is_unconditional_and_may_lengthen_it() {
 
 #[tokio::test]
 async fn compaction_on_set_rewrites_live_entries_with_an_exptime() {
-    let prefix = common::unique_prefix("lay");
+    let prefix = unique("lay");
     let store = common::store_with(
         common::config()
             .with_prefix(&prefix)
             .with_compaction_probability(1.0),
     );
     let mut raw = Raw::connect();
-    let now = common::now();
+    let now = now();
     let m = meta(&[("foo", "john")]);
     let mkey = store.metadata_wire_key(NAME, "foo", "john");
     // What another writer left: an expired entry, a tombstoned one, a live one.
@@ -256,10 +258,10 @@ async fn compaction_on_set_rewrites_live_entries_with_an_exptime() {
 
 #[tokio::test]
 async fn records_and_collections_written_by_the_reference_are_read() {
-    let prefix = common::unique_prefix("lay");
+    let prefix = unique("lay");
     let store = store(&prefix);
     let mut raw = Raw::connect();
-    let now = common::now();
+    let now = now();
     // The reference's `set`: `set <escaped key> 0 <ttl> <len>`.
     let record = "[\"AAECAwQ\",\"eyJ4IjoxfQ\"]";
     raw.set(
@@ -308,10 +310,10 @@ async fn records_and_collections_written_by_the_reference_are_read() {
 
 #[tokio::test]
 async fn malformed_stored_data_is_a_typed_error() {
-    let prefix = common::unique_prefix("lay");
+    let prefix = unique("lay");
     let store = store(&prefix);
     let mut raw = Raw::connect();
-    let now = common::now();
+    let now = now();
     raw.set(&store.record_wire_key(NAME, K), 60, b"\xff\xfe not utf-8");
     let err = store.get(NAME, K, now).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidRecord, "{err}");
@@ -335,8 +337,8 @@ async fn malformed_stored_data_is_a_typed_error() {
 
 #[tokio::test]
 async fn keys_too_long_for_memcached_are_refused_before_sending() {
-    let store = store(&common::unique_prefix("lay"));
-    let now = common::now();
+    let store = store(&unique("lay"));
+    let now = now();
     let long_name = "n".repeat(200);
     let err = store
         .set(&SetRequest::new(&long_name, K, VALUE, 60, now))
@@ -351,9 +353,9 @@ async fn keys_too_long_for_memcached_are_refused_before_sending() {
 async fn ttl_above_thirty_days_is_sent_unchanged_like_the_reference() {
     // Quirk (spec 05 §7.1): memcached reads an exptime above 2 592 000 as an absolute Unix
     // time, so the record is already expired.
-    let store = store(&common::unique_prefix("lay"));
+    let store = store(&unique("lay"));
     let mut raw = Raw::connect();
-    let now = common::now();
+    let now = now();
     store
         .set(&SetRequest::new(NAME, K, VALUE, 2_592_001, now))
         .await
@@ -369,7 +371,7 @@ async fn ttl_above_thirty_days_is_sent_unchanged_like_the_reference() {
 #[tokio::test]
 async fn raw_connection_speaks_every_command() {
     use session_memcached::Status;
-    let store = store(&common::unique_prefix("lay"));
+    let store = store(&unique("lay"));
     let key = store.record_wire_key(NAME, K);
     let mut conn = store.connection().await.unwrap();
     assert_eq!(conn.add(&key, 60, b"a").await.unwrap(), Status::Stored);

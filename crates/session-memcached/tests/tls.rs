@@ -9,23 +9,18 @@ mod common;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use session_memcached::{MemcachedConfig, MemcachedStorage};
 use session_storage::{ErrorKind, Metadata, SetRequest, Storage, StorageError};
+use session_testsupport::clock::now;
+use session_testsupport::names::unique;
+use session_testsupport::net::{START_TIMEOUT, ServerProcess, closed_port, wait_until_listening};
 
 const K: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
 const K2: &str = "HxAREhMUFRYXGBkaGxwdHh8AAECAwQFBgcICQoLDA0O";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn run(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl")
@@ -133,19 +128,20 @@ fn certs() -> &'static Certs {
 /// A TLS memcached of this test's own on `tls_port`, with a plain listener on `plain_port`;
 /// killed on drop.
 struct Server {
-    child: Child,
+    process: ServerProcess,
     tls_port: u16,
     plain_port: u16,
 }
 
 impl Server {
     fn start() -> Self {
-        Self::start_on(free_port(), free_port())
+        Self::start_on(closed_port(), closed_port())
     }
 
     fn start_on(tls_port: u16, plain_port: u16) -> Self {
         let c = certs();
-        let child = Command::new("memcached")
+        let mut command = Command::new("memcached");
+        command
             .args(["-u", "root", "-U", "0", "-m", "16", "-Z"])
             .arg("-o")
             .arg(format!(
@@ -156,21 +152,16 @@ impl Server {
             .arg("-l")
             .arg(format!("127.0.0.1:{tls_port},notls:127.0.0.1:{plain_port}"))
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("memcached must be installed (apt-get install memcached)");
-        let deadline = Instant::now() + Duration::from_secs(10);
+            .stderr(Stdio::null());
+        let process = ServerProcess::spawn(
+            command,
+            "memcached must be installed (apt-get install memcached)",
+        );
         for port in [tls_port, plain_port] {
-            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-                assert!(
-                    Instant::now() < deadline,
-                    "memcached -Z on {port} did not start (built without TLS?)"
-                );
-                std::thread::sleep(Duration::from_millis(20));
-            }
+            wait_until_listening(port, "memcached -Z (built without TLS?)", START_TIMEOUT);
         }
         Self {
-            child,
+            process,
             tls_port,
             plain_port,
         }
@@ -198,14 +189,7 @@ impl Server {
     }
 
     fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
+        self.process.stop();
     }
 }
 
@@ -213,7 +197,7 @@ fn tls(port: u16, verify: bool) -> MemcachedConfig {
     MemcachedConfig::default()
         .with_host("127.0.0.1", port)
         .with_timeouts(1_000, 1_000, 1_000)
-        .with_prefix(common::unique_prefix("tls"))
+        .with_prefix(unique("tls"))
         .with_ssl(verify)
 }
 
@@ -224,13 +208,10 @@ fn trusted(port: u16) -> MemcachedConfig {
 /// A failure that must come quickly and be typed (never a hang).
 async fn fails_in_time(store: &MemcachedStorage, within: Duration) -> StorageError {
     let t = Instant::now();
-    let err = tokio::time::timeout(
-        Duration::from_secs(10),
-        store.get("session", K, common::now()),
-    )
-    .await
-    .expect("the store hung")
-    .unwrap_err();
+    let err = tokio::time::timeout(Duration::from_secs(10), store.get("session", K, now()))
+        .await
+        .expect("the store hung")
+        .unwrap_err();
     assert!(t.elapsed() < within, "{:?}: {err}", t.elapsed());
     eprintln!("{:?}: {err}", t.elapsed());
     err
@@ -253,7 +234,7 @@ async fn unverified_tls_round_trips_records_and_metadata_on_reused_connections()
         connections = next;
         std::thread::sleep(Duration::from_millis(20));
     }
-    let now = common::now();
+    let now = now();
     let meta = Metadata::new(vec!["ZGVmYXVsdA".into()], vec!["am9obg".into()]);
 
     store
@@ -312,7 +293,7 @@ async fn unverified_tls_round_trips_records_and_metadata_on_reused_connections()
 #[tokio::test]
 async fn verified_tls_with_the_test_ca_works_by_name_and_by_ip() {
     let server = Server::start();
-    let now = common::now();
+    let now = now();
     // Host is an IP, the verified name (and SNI) is `server_name`.
     let store = MemcachedStorage::connect(trusted(server.tls_port).with_server_name("localhost"))
         .await
@@ -427,7 +408,7 @@ async fn a_tls_client_on_a_plain_port_fails_typed_and_in_time() {
         "{err}"
     );
     // Nothing listening at all: refused at once, as without TLS.
-    let store = MemcachedStorage::from_config(tls(free_port(), false)).unwrap();
+    let store = MemcachedStorage::from_config(tls(closed_port(), false)).unwrap();
     let err = fails_in_time(&store, Duration::from_millis(500)).await;
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
 }
@@ -437,7 +418,7 @@ async fn a_restarted_tls_server_gives_typed_errors_then_the_pool_recovers() {
     let mut server = Server::start();
     let (tls_port, plain_port) = (server.tls_port, server.plain_port);
     let store = MemcachedStorage::from_config(tls(tls_port, false).with_pool_size(2)).unwrap();
-    let now = common::now();
+    let now = now();
     store
         .set(&SetRequest::new("session", K, "[\"a\"]", 60, now))
         .await

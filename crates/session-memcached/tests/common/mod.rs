@@ -6,15 +6,10 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use session_memcached::{MemcachedConfig, MemcachedStorage};
-
-/// `host:port` of the shared memcached.
-pub fn addr() -> String {
-    std::env::var("SESSION_MEMCACHED_ADDR").unwrap_or_else(|_| "127.0.0.1:11211".to_owned())
-}
+use session_testsupport::env::memcached_addr as addr;
 
 /// Panics (the test fails) when the shared memcached does not accept connections.
 pub fn require_server() {
@@ -30,29 +25,6 @@ pub fn require_server() {
              SESSION_MEMCACHED_ADDR"
         );
     }
-}
-
-/// A prefix no other test (or earlier run) uses.
-pub fn unique_prefix(tag: &str) -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!(
-        "t-{tag}-{}-{nanos}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    )
-}
-
-pub fn now() -> i64 {
-    i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap()
 }
 
 /// A configuration for the shared server.
