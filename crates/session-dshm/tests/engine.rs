@@ -6,51 +6,18 @@ mod support;
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
-use session_core::{Config, Request, Session, SessionConfig, State};
-use session_dshm::DshmStorage;
+use serde_json::json;
+use session_core::{Request, Session, State};
 use session_storage::Storage;
+use session_testsupport::clock::now;
+use session_testsupport::engine::{config_with, jar, open, storage_key};
 use support::TestServer;
-
-const SECRET: &str = "RaJKp8UQW1";
-
-fn config(store: &DshmStorage, mut json: Value) -> SessionConfig {
-    json["secret"] = json!(SECRET);
-    serde_json::from_value::<Config>(json)
-        .unwrap()
-        .builder()
-        .storage(store.clone())
-        .build()
-        .unwrap()
-}
-
-/// The `Cookie` header a browser sends after these `Set-Cookie` values.
-fn jar(set_cookies: &[String]) -> String {
-    set_cookies
-        .iter()
-        .filter_map(|c| c.split(';').next())
-        .filter(|p| !p.ends_with('='))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-fn storage_key(s: &Session) -> String {
-    s.get_property("id").unwrap().unwrap().to_string()
-}
-
-async fn open(config: &SessionConfig, cookie: &str) -> Result<Session, String> {
-    let mut s = Session::new(config, Request::new().with_cookie(cookie));
-    match s.open().await {
-        Ok(()) => Ok(s),
-        Err(e) => Err(e.to_string()),
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn save_open_save_again_and_destroy() {
     let server = TestServer::start();
     let store = support::store(&server);
-    let config = config(&store, json!({"subject": "john", "store_metadata": true}));
+    let config = config_with(&store, json!({"subject": "john", "store_metadata": true}));
     let mut s = Session::new(&config, Request::new());
     s.set("user", &"john").unwrap();
     s.set("n", &42).unwrap();
@@ -74,7 +41,7 @@ async fn save_open_save_again_and_destroy() {
     );
     // Listed under default/john (base64url-encoded).
     let index = store
-        .read_metadata("session", "ZGVmYXVsdA", "am9obg", support::now())
+        .read_metadata("session", "ZGVmYXVsdA", "am9obg", now())
         .await
         .unwrap();
     assert!(index.contains_key(&key), "{index:?}");
@@ -98,7 +65,7 @@ async fn save_open_save_again_and_destroy() {
         .unwrap();
     assert!(old_ttl <= Duration::from_secs(10), "old TTL {old_ttl:?}");
     let index = store
-        .read_metadata("session", "ZGVmYXVsdA", "am9obg", support::now())
+        .read_metadata("session", "ZGVmYXVsdA", "am9obg", now())
         .await
         .unwrap();
     assert!(
@@ -115,7 +82,7 @@ async fn save_open_save_again_and_destroy() {
         None
     );
     let index = store
-        .read_metadata("session", "ZGVmYXVsdA", "am9obg", support::now())
+        .read_metadata("session", "ZGVmYXVsdA", "am9obg", now())
         .await
         .unwrap();
     assert!(!index.contains_key(&new_key), "{index:?}");
@@ -130,52 +97,37 @@ async fn save_open_save_again_and_destroy() {
 async fn logout_deletes_the_record() {
     let server = TestServer::start();
     let store = support::store(&server);
-    let config = config(&store, json!({"subject": "jane", "store_metadata": true}));
+    let config = config_with(&store, json!({"subject": "jane", "store_metadata": true}));
     let mut s = Session::new(&config, Request::new());
     s.set("k", &"v").unwrap();
     s.save().await.unwrap();
     let cookie = jar(s.set_cookies());
     let key = storage_key(&s);
-    assert!(
-        store
-            .get("session", &key, support::now())
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(store.get("session", &key, now()).await.unwrap().is_some());
 
     let mut o = open(&config, &cookie).await.unwrap();
     o.logout().await.unwrap();
-    assert!(
-        store
-            .get("session", &key, support::now())
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(store.get("session", &key, now()).await.unwrap().is_none());
     assert_eq!(
         open(&config, &cookie).await.unwrap_err(),
         "unable to load session"
     );
     // Destroying an already deleted session is fine.
-    store
-        .delete("session", &key, support::now(), None)
-        .await
-        .unwrap();
+    store.delete("session", &key, now(), None).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_missing_on_the_server_fails_to_open() {
     let server = TestServer::start();
     let store = support::store(&server);
-    let config = config(&store, json!({}));
+    let config = config_with(&store, json!({}));
     let mut s = Session::new(&config, Request::new());
     s.set("k", &"v").unwrap();
     s.save().await.unwrap();
     let cookie = jar(s.set_cookies());
     // The record is gone from the server: `ERROR not_found` → cannot open.
     store
-        .delete("session", &storage_key(&s), support::now(), None)
+        .delete("session", &storage_key(&s), now(), None)
         .await
         .unwrap();
     assert_eq!(

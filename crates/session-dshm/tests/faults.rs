@@ -10,19 +10,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use session_dshm::{DshmConfig, DshmStorage};
-use session_storage::{ErrorKind, Metadata, SetRequest, Storage, StorageError};
+use session_storage::{ErrorKind, Metadata, SetRequest, Storage};
+use session_testsupport::clock::now;
+use session_testsupport::faults::{every_operation_fails_in_time, is_outage, store_recovered};
+use session_testsupport::net::{closed_port, read_request, scripted_server};
 use support::TestServer;
 use support::server::Shared;
 
 const K: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn local(port: u16) -> DshmConfig {
     DshmConfig::default()
@@ -31,22 +26,20 @@ fn local(port: u16) -> DshmConfig {
         .with_prefix("fault")
 }
 
-fn is_outage(err: &StorageError) -> bool {
-    matches!(err.kind(), ErrorKind::Unavailable | ErrorKind::Timeout)
-}
-
 #[tokio::test]
 async fn nothing_listening_is_unavailable_at_once() {
-    let store = DshmStorage::from_config(local(free_port())).unwrap();
+    let store = DshmStorage::from_config(local(closed_port())).unwrap();
     for _ in 0..3 {
         let t = Instant::now();
-        let err = store.get("session", K, support::now()).await.unwrap_err();
+        let err = store.get("session", K, now()).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
         assert!(err.is_retryable());
         assert!(err.message().contains("127.0.0.1"), "{err}");
         assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
     }
-    let err = DshmStorage::connect(local(free_port())).await.unwrap_err();
+    let err = DshmStorage::connect(local(closed_port()))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
 }
 
@@ -57,7 +50,7 @@ async fn unroutable_host_times_out_within_connect_timeout() {
     let config = local(4321).with_host("10.255.255.1", 4321);
     let store = DshmStorage::from_config(config).unwrap();
     let t = Instant::now();
-    let err = store.get("session", K, support::now()).await.unwrap_err();
+    let err = store.get("session", K, now()).await.unwrap_err();
     assert!(is_outage(&err), "{err}");
     assert!(
         t.elapsed() < Duration::from_millis(1_500),
@@ -66,32 +59,15 @@ async fn unroutable_host_times_out_within_connect_timeout() {
     );
 }
 
-/// A server that accepts and then does what `behave` does with each connection.
-fn fake_server(behave: fn(std::net::TcpStream)) -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || behave(stream));
-        }
-    });
-    port
-}
-
-fn read_request(stream: &mut std::net::TcpStream) {
-    let mut buf = [0_u8; 4096];
-    let _ = stream.read(&mut buf);
-}
-
 #[tokio::test]
 async fn silent_server_times_out_within_read_timeout() {
-    let port = fake_server(|mut s| {
+    let port = scripted_server(|mut s| {
         read_request(&mut s);
         std::thread::sleep(Duration::from_secs(10));
     });
     let store = DshmStorage::from_config(local(port)).unwrap();
     let t = Instant::now();
-    let err = store.get("session", K, support::now()).await.unwrap_err();
+    let err = store.get("session", K, now()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
     assert!(
         t.elapsed() < Duration::from_millis(1_000),
@@ -99,13 +75,7 @@ async fn silent_server_times_out_within_read_timeout() {
         t.elapsed()
     );
     let err = store
-        .set(&SetRequest::new(
-            "session",
-            K,
-            "[\"v\"]",
-            60,
-            support::now(),
-        ))
+        .set(&SetRequest::new("session", K, "[\"v\"]", 60, now()))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
@@ -113,43 +83,43 @@ async fn silent_server_times_out_within_read_timeout() {
 
 #[tokio::test]
 async fn garbage_oversized_and_truncated_replies_are_typed_errors() {
-    let garbage = fake_server(|mut s| {
+    let garbage = scripted_server(|mut s| {
         read_request(&mut s);
         let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
     });
-    let readme_framing = fake_server(|mut s| {
+    let readme_framing = scripted_server(|mut s| {
         // The README's `\r\nRESPONSE arg\r\n` framing, which the server does not use.
         read_request(&mut s);
         let _ = s.write_all(b"\r\nLEN 1\r\nx\r\nDONE\r\n");
     });
-    let huge = fake_server(|mut s| {
+    let huge = scripted_server(|mut s| {
         read_request(&mut s);
         // Announces 1 GiB and sends a trickle: refused before reading it.
         let _ = s.write_all(b"LEN 1073741824\r\nxx");
         std::thread::sleep(Duration::from_secs(5));
     });
-    let endless_line = fake_server(|mut s| {
+    let endless_line = scripted_server(|mut s| {
         read_request(&mut s);
         let _ = s.write_all(&vec![b'A'; 100_000]);
         std::thread::sleep(Duration::from_secs(5));
     });
-    let wrong_trailer = fake_server(|mut s| {
+    let wrong_trailer = scripted_server(|mut s| {
         read_request(&mut s);
         let _ = s.write_all(b"LEN 2\r\nxyz\r\nDONE\r\n");
     });
-    let not_utf8 = fake_server(|mut s| {
+    let not_utf8 = scripted_server(|mut s| {
         read_request(&mut s);
         let _ = s.write_all(b"LEN 2\r\n\xff\xff\r\nDONE\r\n");
     });
-    let extra = fake_server(|mut s| {
+    let extra = scripted_server(|mut s| {
         read_request(&mut s);
         let _ = s.write_all(b"ERROR not_found\r\nDONE\r\n");
     });
-    let hang_up = fake_server(|mut s| {
+    let hang_up = scripted_server(|mut s| {
         read_request(&mut s);
         let _ = s.write_all(b"LEN 10\r\nabc");
     });
-    let hang_up_silently = fake_server(|mut s| {
+    let hang_up_silently = scripted_server(|mut s| {
         read_request(&mut s);
     });
     for (port, kind) in [
@@ -165,7 +135,7 @@ async fn garbage_oversized_and_truncated_replies_are_typed_errors() {
     ] {
         let store = DshmStorage::from_config(local(port)).unwrap();
         let t = Instant::now();
-        let err = store.get("session", K, support::now()).await.unwrap_err();
+        let err = store.get("session", K, now()).await.unwrap_err();
         assert_eq!(err.kind(), kind, "{port}: {err}");
         assert!(
             t.elapsed() < Duration::from_millis(1_000),
@@ -173,7 +143,7 @@ async fn garbage_oversized_and_truncated_replies_are_typed_errors() {
             t.elapsed()
         );
         let err = store
-            .read_metadata("session", "YQ", "cw", support::now())
+            .read_metadata("session", "YQ", "cw", now())
             .await
             .unwrap_err();
         assert!(
@@ -185,7 +155,7 @@ async fn garbage_oversized_and_truncated_replies_are_typed_errors() {
 
 #[tokio::test]
 async fn error_replies_other_than_not_found_are_backend_errors() {
-    let port = fake_server(|mut s| {
+    let port = scripted_server(|mut s| {
         let mut buf = [0_u8; 4096];
         while let Ok(n) = s.read(&mut buf) {
             if n == 0 {
@@ -196,7 +166,7 @@ async fn error_replies_other_than_not_found_are_backend_errors() {
         }
     });
     let store = DshmStorage::from_config(local(port).with_pool_size(1)).unwrap();
-    let now = support::now();
+    let now = now();
     let err = store.get("session", K, now).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Backend, "{err}");
     assert!(err.message().contains("bad_request"), "{err}");
@@ -224,7 +194,7 @@ async fn stopped_server_gives_typed_errors_in_time_and_the_pool_recovers() {
     let store = DshmStorage::from_config(local(port).with_pool_size(4)).unwrap();
     store.ping().await.unwrap();
     let meta = Metadata::new(vec!["YQ".into()], vec!["cw".into()]);
-    let now = support::now();
+    let now = now();
     let save = SetRequest::new("session", K, "[\"v\"]", 60, now).with_metadata(&meta);
     store.set(&save).await.unwrap();
     assert!(store.get("session", K, now).await.unwrap().is_some());
@@ -232,42 +202,12 @@ async fn stopped_server_gives_typed_errors_in_time_and_the_pool_recovers() {
     server.stop();
     let limit = Duration::from_millis(1_000);
     for _ in 0..3 {
-        let t = Instant::now();
-        let err = store.set(&save).await.unwrap_err();
-        assert!(is_outage(&err), "set: {err}");
-        assert!(t.elapsed() <= limit, "set took {:?}", t.elapsed());
-        let t = Instant::now();
-        let err = store.get("session", K, now).await.unwrap_err();
-        assert!(is_outage(&err), "get: {err}");
-        assert!(err.is_retryable());
-        assert!(t.elapsed() <= limit, "get took {:?}", t.elapsed());
-        let err = store
-            .delete("session", K, now, Some(&meta))
-            .await
-            .unwrap_err();
-        assert!(is_outage(&err), "delete: {err}");
-        let err = store
-            .read_metadata("session", "YQ", "cw", now)
-            .await
-            .unwrap_err();
-        assert!(is_outage(&err), "read_metadata: {err}");
+        every_operation_fails_in_time(&store, &save, limit).await;
     }
 
     // Back again (empty): the same store works without being rebuilt.
     let mut server = TestServer::start_on(port, Arc::new(Shared::default()));
-    store.set(&save).await.expect("pool recovers after restart");
-    assert_eq!(
-        store.get("session", K, now).await.unwrap().as_deref(),
-        Some("[\"v\"]")
-    );
-    assert_eq!(
-        store
-            .read_metadata("session", "YQ", "cw", now)
-            .await
-            .unwrap()
-            .get(K),
-        Some(&(now + 60))
-    );
+    store_recovered(&store, &save).await;
 
     // Restarted while connections sit idle in the pool (data kept, as a Hazelcast cluster
     // would): the first call after the restart succeeds.
@@ -303,7 +243,7 @@ async fn connect_checks_the_server_speaks_dshm() {
     let server = TestServer::start();
     let store = DshmStorage::connect(local(server.port())).await.unwrap();
     drop(store);
-    let http = fake_server(|mut s| {
+    let http = scripted_server(|mut s| {
         read_request(&mut s);
         let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
     });
@@ -315,18 +255,18 @@ async fn connect_checks_the_server_speaks_dshm() {
 async fn a_pooled_connection_dead_on_use_is_retried_once_on_a_fresh_one() {
     // Each connection answers its first request, then closes on the second without a reply
     // (it looks alive in the pool, and dies on use).
-    let port = fake_server(|mut s| {
+    let port = scripted_server(|mut s| {
         read_request(&mut s);
         let _ = s.write_all(b"ERROR not_found\r\n");
         read_request(&mut s);
     });
     let store = DshmStorage::from_config(local(port).with_pool_size(1)).unwrap();
-    let now = support::now();
+    let now = now();
     for _ in 0..4 {
         assert_eq!(store.get("session", K, now).await.unwrap(), None);
     }
     // A fresh connection that dies is not retried: the error comes back.
-    let port = fake_server(|mut s| read_request(&mut s));
+    let port = scripted_server(|mut s| read_request(&mut s));
     let store = DshmStorage::from_config(local(port).with_pool_size(1)).unwrap();
     let err = store.get("session", K, now).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");

@@ -6,21 +6,11 @@ pub mod server;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use session_dshm::{DshmConfig, DshmStorage};
 
 pub use server::TestServer;
-
-pub fn now() -> i64 {
-    i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap()
-}
 
 /// A configuration for a test server on `port`.
 pub fn config(port: u16) -> DshmConfig {
