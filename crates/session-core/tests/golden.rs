@@ -7,15 +7,13 @@
     missing_docs
 )]
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 
-use common::jar;
 use serde_json::{Value, json};
 use session_core::env::{FixedClock, SequentialSid};
 use session_core::session_storage::{Metadata, SessionIndex, SetRequest, Storage, StorageError};
-use session_core::{Config, Error, Property, Request, Session, SessionConfig, State, block_on};
+use session_core::{Error, Property, Request, Session, SessionConfig, State, block_on};
+use session_testsupport::engine::{self, jar};
 
 const NOW: u64 = 1_700_000_000;
 const ATTRS: &str = "; Path=/; SameSite=Lax; HttpOnly";
@@ -25,14 +23,8 @@ fn config(json: Value, sid: u8) -> (SessionConfig, Arc<FixedClock>) {
 }
 
 fn config_with(json: Value, sid: u8, store: Option<Recorder>) -> (SessionConfig, Arc<FixedClock>) {
-    let mut json = json;
-    if json.get("secret").is_none() && json.get("ikm").is_none() {
-        json["secret"] = json!("RaJKp8UQW1");
-    }
     let clock = Arc::new(FixedClock::new(NOW));
-    let mut builder = serde_json::from_value::<Config>(json)
-        .unwrap()
-        .builder()
+    let mut builder = engine::builder(json)
         .clock(clock.clone())
         .sid_source(Arc::new(SequentialSid::new(sid)));
     if let Some(store) = store {

@@ -11,18 +11,15 @@
 //! store judges expiry with the `now` the engine passes.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod common;
-
 use std::sync::Arc;
 
-use common::jar;
 use serde_json::{Value, json};
 use session_core::env::{Clock as _, FixedClock, SequentialSid};
 use session_core::session_codec::{
     Flags, HEADER_ENCODED_SIZE, Header, b64_decode, b64_encode, hash_storage_key, hash_subject,
 };
 use session_core::session_storage::memory::MemoryStorage;
-use session_core::session_storage::{DynStorage, SessionIndex, SetRequest};
+use session_core::session_storage::{DynStorage, SessionIndex, SetRequest, Storage, StorageError};
 use session_core::{Config, Request, Session, SessionConfig, State};
 use session_file::{FileConfig, FileStorage};
 use session_mysql::mysql_async::prelude::Queryable;
@@ -31,7 +28,9 @@ use session_pg::{PostgresConfig, PostgresStorage};
 use session_shm::{ShmStorage, ShmZone};
 
 const NOW: u64 = 1_700_000_000;
-const SECRET: &str = "RaJKp8UQW1";
+use session_testsupport::engine::{self, SECRET, cookie_value, jar, open};
+use session_testsupport::env;
+use session_testsupport::names::unique;
 
 /// One store under test, with the clock every config of the test shares.
 struct Store {
@@ -54,46 +53,28 @@ impl Drop for SqlTables {
             Self::Postgres(config, table) => (Some(config.clone()), None, table.clone()),
             Self::Mysql(config, table) => (None, Some(config.clone()), table.clone()),
         };
-        let dropped = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                let (pg, my, table) = job;
-                if let Some(config) = pg {
-                    let store = PostgresStorage::from_config(config).unwrap();
-                    let client = store.connection().await.unwrap();
-                    client
-                        .batch_execute(&format!("DROP TABLE {table}_meta; DROP TABLE {table}"))
-                        .await
-                        .unwrap();
-                }
-                if let Some(config) = my {
-                    let store = MysqlStorage::from_config(config).unwrap();
-                    let mut conn = store.connection().await.unwrap();
-                    conn.query_drop(format!("DROP TABLE {table}_meta, {table}"))
-                        .await
-                        .unwrap();
-                }
-            });
-        })
-        .join();
+        let dropped = session_testsupport::rt::block_on_own_thread(move || async move {
+            let (pg, my, table) = job;
+            if let Some(config) = pg {
+                let store = PostgresStorage::from_config(config).unwrap();
+                let client = store.connection().await.unwrap();
+                client
+                    .batch_execute(&format!("DROP TABLE {table}_meta; DROP TABLE {table}"))
+                    .await
+                    .unwrap();
+            }
+            if let Some(config) = my {
+                let store = MysqlStorage::from_config(config).unwrap();
+                let mut conn = store.connection().await.unwrap();
+                conn.query_drop(format!("DROP TABLE {table}_meta, {table}"))
+                    .await
+                    .unwrap();
+            }
+        });
         if dropped.is_err() && !std::thread::panicking() {
             panic!("could not drop the test tables");
         }
     }
-}
-
-/// A table name no other test (or test process) uses.
-fn table_name(kind: &str) -> String {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "engine_{kind}_{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 impl Store {
@@ -112,38 +93,41 @@ impl Store {
     }
 
     async fn postgres() -> Self {
-        let url = std::env::var("SESSION_PG_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let table = table_name("pg");
-        let mut config = PostgresConfig::from_url(&url)
+        let table = unique("pg");
+        let mut config = PostgresConfig::from_url(&env::postgres_url())
             .unwrap()
             .with_tables(table.clone(), None);
         config.pool_size = Some(4);
         let store = PostgresStorage::from_config(config.clone()).unwrap();
-        store
-            .create_schema()
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL at {url}: {e}"));
-        let mut s = Self::with("postgres", Arc::new(store), None);
-        s._tables = Some(SqlTables::Postgres(config, table));
-        s
+        let created = store.create_schema().await;
+        Self::sql(store, created, SqlTables::Postgres(config, table))
     }
 
     async fn mysql() -> Self {
-        let url = std::env::var("SESSION_MYSQL_URL")
-            .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into());
-        let table = table_name("my");
-        let mut config = MysqlConfig::from_url(&url)
+        let table = unique("my");
+        let mut config = MysqlConfig::from_url(&env::mysql_url())
             .unwrap()
             .with_tables(table.clone(), None);
         config.pool_size = Some(4);
         let store = MysqlStorage::from_config(config.clone()).unwrap();
-        store
-            .create_schema()
-            .await
-            .unwrap_or_else(|e| panic!("MariaDB at {url}: {e}"));
-        let mut s = Self::with("mysql", Arc::new(store), None);
-        s._tables = Some(SqlTables::Mysql(config, table));
+        let created = store.create_schema().await;
+        Self::sql(store, created, SqlTables::Mysql(config, table))
+    }
+
+    /// An SQL store on the fresh `tables` its `create_schema` made (`created`); fails loudly,
+    /// naming the server, when that did not work.
+    fn sql<S: Storage>(store: S, created: Result<(), StorageError>, tables: SqlTables) -> Self {
+        let (label, server) = match &tables {
+            SqlTables::Postgres(..) => {
+                ("postgres", format!("PostgreSQL at {}", env::postgres_url()))
+            }
+            SqlTables::Mysql(..) => ("mysql", format!("MariaDB at {}", env::mysql_url())),
+        };
+        if let Err(e) = created {
+            panic!("{server}: {e}");
+        }
+        let mut s = Self::with(label, Arc::new(store), None);
+        s._tables = Some(tables);
         s
     }
 
@@ -180,11 +164,8 @@ impl Store {
     }
 
     /// A config on this store and clock (secret added; random session ids).
-    fn config(&self, mut json: Value) -> SessionConfig {
-        json["secret"] = json!(SECRET);
-        serde_json::from_value::<Config>(json)
-            .unwrap()
-            .builder()
+    fn config(&self, json: Value) -> SessionConfig {
+        engine::builder(json)
             .dyn_storage(Arc::clone(&self.store))
             .clock(self.clock.clone())
             .build()
@@ -192,11 +173,8 @@ impl Store {
     }
 
     /// The same without a storage: cookie mode.
-    fn cookie_config(&self, mut json: Value) -> SessionConfig {
-        json["secret"] = json!(SECRET);
-        serde_json::from_value::<Config>(json)
-            .unwrap()
-            .builder()
+    fn cookie_config(&self, json: Value) -> SessionConfig {
+        engine::builder(json)
             .clock(self.clock.clone())
             .build()
             .unwrap()
@@ -258,15 +236,6 @@ on_every_store!(
     record_expires_with_the_storage_ttl,
 );
 
-/// The value of cookie `name` in a list of `Set-Cookie` values.
-fn cookie_value<'a>(set_cookies: &'a [String], name: &str) -> &'a str {
-    set_cookies
-        .iter()
-        .filter_map(|c| c.split(';').next())
-        .find_map(|p| p.strip_prefix(name)?.strip_prefix('='))
-        .unwrap_or_else(|| panic!("no {name} cookie in {set_cookies:?}"))
-}
-
 /// The decoded header of cookie `name`.
 fn header(set_cookies: &[String], name: &str) -> Header {
     Header::decode_base64(cookie_value(set_cookies, name))
@@ -304,14 +273,6 @@ async fn saved(config: &SessionConfig, cookie: Option<&str>, set: &[(&str, Value
     s
 }
 
-async fn opened(config: &SessionConfig, cookie: &str) -> Result<Session, String> {
-    let mut s = Session::new(config, Request::new().with_cookie(cookie));
-    match s.open().await {
-        Ok(()) => Ok(s),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
 async fn save_writes_a_header_only_cookie_with_the_storage_flag_and_a_payload_record(store: Store) {
     let config = store.config(json!({"audience": "app1"}));
     let s = saved(&config, None, &[("k", json!("v"))]).await;
@@ -347,7 +308,7 @@ async fn open_reads_the_record_back(store: Store) {
     let s = saved(&config, None, &[("k", json!("v")), ("n", json!(42))]).await;
     let cookie = jar(s.set_cookies());
     store.clock.advance(5);
-    let o = opened(&config, &cookie).await.unwrap();
+    let o = open(&config, &cookie).await.unwrap();
     assert_eq!(o.state(), State::Open);
     assert_eq!(o.get::<String>("k").unwrap().as_deref(), Some("v"));
     assert_eq!(o.get::<i64>("n").unwrap(), Some(42));
@@ -376,12 +337,12 @@ async fn hash_storage_key_stores_under_the_sha256_of_the_session_id(store: Store
             .await
             .is_none()
     );
-    let o = opened(&config, &jar(s.set_cookies())).await.unwrap();
+    let o = open(&config, &jar(s.set_cookies())).await.unwrap();
     assert_eq!(o.get::<String>("k").unwrap().as_deref(), Some("v"));
     // A config without hashing looks under the raw key and finds nothing.
     let plain = store.config(json!({}));
     assert_eq!(
-        opened(&plain, &jar(s.set_cookies())).await.unwrap_err(),
+        open(&plain, &jar(s.set_cookies())).await.unwrap_err(),
         "unable to load session"
     );
 }
@@ -496,9 +457,9 @@ async fn two_audiences_list_the_session_under_raw_subjects(store: Store) {
     assert!(idx2.contains_key(&key), "{}: {idx2:?}", store.label);
     // Both audiences open the new cookie.
     let cookie = jar(b.set_cookies());
-    let o1 = opened(&a1, &cookie).await.unwrap();
+    let o1 = open(&a1, &cookie).await.unwrap();
     assert_eq!(o1.get::<i64>("x").unwrap(), Some(1));
-    opened(&a2, &cookie).await.unwrap();
+    open(&a2, &cookie).await.unwrap();
 }
 
 async fn info_store_is_written_as_the_second_element_and_persists_across_requests(store: Store) {
@@ -517,7 +478,7 @@ async fn info_store_is_written_as_the_second_element_and_persists_across_request
 
     // Request 2: open, read, change the info alone and save it in place.
     store.clock.advance(3);
-    let mut o = opened(&config, &cookie).await.unwrap();
+    let mut o = open(&config, &cookie).await.unwrap();
     assert_eq!(o.info().get::<String>("ik").unwrap().as_deref(), Some("iv"));
     o.info().set("ik", "changed").unwrap();
     o.info().set("visits", &2).unwrap();
@@ -536,7 +497,7 @@ async fn info_store_is_written_as_the_second_element_and_persists_across_request
 
     // Request 3: the same cookie sees the new info; the data is untouched.
     store.clock.advance(3);
-    let mut o = opened(&config, &cookie).await.unwrap();
+    let mut o = open(&config, &cookie).await.unwrap();
     assert_eq!(
         o.info().get::<String>("ik").unwrap().as_deref(),
         Some("changed")
@@ -569,7 +530,7 @@ async fn destroy_deletes_the_record_and_its_metadata(store: Store) {
             .is_empty()
     );
     store.clock.advance(1);
-    let mut o = opened(&config, &cookie).await.unwrap();
+    let mut o = open(&config, &cookie).await.unwrap();
     o.destroy().await.unwrap();
     assert_eq!(o.state(), State::Closed);
     assert!(
@@ -589,7 +550,7 @@ async fn destroy_deletes_the_record_and_its_metadata(store: Store) {
             .is_empty()
     );
     assert_eq!(
-        opened(&config, &cookie).await.unwrap_err(),
+        open(&config, &cookie).await.unwrap_err(),
         "unable to load session"
     );
 }
@@ -599,7 +560,7 @@ async fn logout_of_the_only_audience_deletes_the_record(store: Store) {
     let s = saved(&config, None, &[]).await;
     let cookie = jar(s.set_cookies());
     let key = key_of(s.set_cookies(), "session");
-    let mut o = opened(&config, &cookie).await.unwrap();
+    let mut o = open(&config, &cookie).await.unwrap();
     o.logout().await.unwrap();
     assert!(
         store.get("session", &key).await.is_none(),
@@ -613,7 +574,7 @@ async fn logout_of_the_only_audience_deletes_the_record(store: Store) {
             .is_empty()
     );
     assert_eq!(
-        opened(&config, &cookie).await.unwrap_err(),
+        open(&config, &cookie).await.unwrap_err(),
         "unable to load session"
     );
 }
@@ -629,7 +590,7 @@ async fn logout_of_one_of_two_audiences_keeps_the_other_readable(store: Store) {
     b.save().await.unwrap();
     let both = jar(b.set_cookies());
 
-    let mut o = opened(&a2, &both).await.unwrap();
+    let mut o = open(&a2, &both).await.unwrap();
     o.logout().await.unwrap();
     assert_eq!(o.state(), State::Closed);
     let after = jar(o.set_cookies());
@@ -643,10 +604,10 @@ async fn logout_of_one_of_two_audiences_keeps_the_other_readable(store: Store) {
         "{}: a2's info left with a2",
         store.label
     );
-    let o1 = opened(&a1, &after).await.unwrap();
+    let o1 = open(&a1, &after).await.unwrap();
     assert_eq!(o1.get::<i64>("x").unwrap(), Some(1));
     assert_eq!(
-        opened(&a2, &after).await.unwrap_err(),
+        open(&a2, &after).await.unwrap_err(),
         "missing session audience"
     );
 }
@@ -665,7 +626,7 @@ async fn previous_record_stays_readable_for_stale_ttl_then_fails_to_load(store: 
     // stale TTL runs out.
     for dt in [0, 5, 9] {
         store.clock.set(u64::try_from(saved_at).unwrap() + dt);
-        let b = opened(&config, &old_cookie)
+        let b = open(&config, &old_cookie)
             .await
             .unwrap_or_else(|e| panic!("{} +{dt}s: {e}", store.label));
         assert_eq!(b.get::<i64>("v").unwrap(), Some(1));
@@ -678,14 +639,14 @@ async fn previous_record_stays_readable_for_stale_ttl_then_fails_to_load(store: 
     // keeps a record whose expiry equals `now`, so check one second later.)
     store.clock.set(u64::try_from(saved_at).unwrap() + 11);
     assert_eq!(
-        opened(&config, &old_cookie).await.unwrap_err(),
+        open(&config, &old_cookie).await.unwrap_err(),
         "unable to load session",
         "{}",
         store.label
     );
-    let a = opened(&config, &new_cookie).await.unwrap();
+    let a = open(&config, &new_cookie).await.unwrap();
     assert_eq!(a.get::<i64>("v").unwrap(), Some(2));
-    let b = opened(&config, &b_cookie).await.unwrap();
+    let b = open(&config, &b_cookie).await.unwrap();
     assert_eq!(b.get::<i64>("v").unwrap(), Some(3));
 }
 
@@ -718,7 +679,7 @@ async fn concurrent_requests_with_the_same_cookie_all_open_and_save(store: Store
     // Every new cookie opens with its own value, and all are listed under the subject.
     let index = store.index("session", "ZGVmYXVsdA", "am9obg").await;
     for (i, cookie) in &cookies {
-        let o = opened(&config, cookie).await.unwrap();
+        let o = open(&config, cookie).await.unwrap();
         assert_eq!(o.get::<i64>("n").unwrap(), Some(*i));
         let key = o.get_property("id").unwrap().unwrap().to_string();
         assert!(
@@ -779,7 +740,7 @@ async fn destroy_with_remember_deletes_both_records(store: Store) {
     let s = saved(&config, None, &[]).await;
     let session_key = key_of(s.set_cookies(), "session");
     let remember_key = key_of(s.set_cookies(), "remember");
-    let mut o = opened(&config, &jar(s.set_cookies())).await.unwrap();
+    let mut o = open(&config, &jar(s.set_cookies())).await.unwrap();
     o.destroy().await.unwrap();
     assert!(
         store.get("session", &session_key).await.is_none(),
@@ -798,16 +759,14 @@ async fn storage_cookie_is_refused_by_a_cookie_config_and_vice_versa(store: Stor
     let cookie_only = store.cookie_config(json!({}));
     let s = saved(&with_storage, None, &[]).await;
     assert_eq!(
-        opened(&cookie_only, &jar(s.set_cookies()))
-            .await
-            .unwrap_err(),
+        open(&cookie_only, &jar(s.set_cookies())).await.unwrap_err(),
         "invalid session flags",
         "{}",
         store.label
     );
     let c = saved(&cookie_only, None, &[]).await;
     assert_eq!(
-        opened(&with_storage, &jar(c.set_cookies()))
+        open(&with_storage, &jar(c.set_cookies()))
             .await
             .unwrap_err(),
         "invalid session flags"
@@ -829,7 +788,7 @@ async fn cookie_prefix_is_part_of_the_record_name(store: Store) {
         // The reference's SQL tables key by session id alone (spec 05 §11, §12).
         assert!(store.get("session", &key).await.is_some());
     }
-    opened(&config, &jar(s.set_cookies())).await.unwrap();
+    open(&config, &jar(s.set_cookies())).await.unwrap();
 }
 
 /// Golden vector V7 (spec 01 §12): the cookie and record the reference writes for
@@ -853,7 +812,7 @@ async fn record_in_the_reference_layout_opens(store: Store) {
     let config = store.config(json!({
         "audience": "app1", "subject": "john@example.com", "store_metadata": true,
     }));
-    let mut o = opened(&config, V7).await.unwrap();
+    let mut o = open(&config, V7).await.unwrap();
     assert_eq!(o.get::<String>("k").unwrap().as_deref(), Some("v"));
     assert_eq!(o.info().get::<String>("ik").unwrap().as_deref(), Some("iv"));
 
@@ -912,7 +871,7 @@ async fn record_expires_with_the_storage_ttl(store: Store) {
     );
     // The cookie itself is past its rolling timeout by now, which is what the engine reports.
     assert_eq!(
-        opened(&config, &cookie).await.unwrap_err(),
+        open(&config, &cookie).await.unwrap_err(),
         "session rolling timeout exceeded"
     );
 }
@@ -942,7 +901,7 @@ async fn remember_cookie_restores_a_session_whose_record_is_gone(store: Store) {
     assert_ne!(new_key, session_key);
     assert!(store.get("session", &new_key).await.is_some());
     // The restored session opens with its new cookies.
-    let o2 = opened(&config, &jar(o.set_cookies())).await.unwrap();
+    let o2 = open(&config, &jar(o.set_cookies())).await.unwrap();
     assert_eq!(o2.get::<String>("k").unwrap().as_deref(), Some("v"));
 }
 
@@ -957,7 +916,7 @@ async fn refresh_rotates_the_record_and_touch_leaves_it(store: Store) {
     // 70 s later (past the 60 s touch threshold, before 75 % of the rolling timeout):
     // touch, a new header for the same session id and record.
     store.clock.advance(70);
-    let mut o = opened(&config, &cookie).await.unwrap();
+    let mut o = open(&config, &cookie).await.unwrap();
     o.refresh().await.unwrap();
     assert_eq!(key_of(o.set_cookies(), "session"), key, "{}", store.label);
     assert_eq!(
@@ -969,7 +928,7 @@ async fn refresh_rotates_the_record_and_touch_leaves_it(store: Store) {
 
     // 160 s after the save: a rolling save under a new key; the old record turns stale.
     store.clock.advance(90);
-    let mut o = opened(&config, &touched).await.unwrap();
+    let mut o = open(&config, &touched).await.unwrap();
     o.refresh().await.unwrap();
     let new_key = key_of(o.set_cookies(), "session");
     assert_ne!(new_key, key);
@@ -980,7 +939,7 @@ async fn refresh_rotates_the_record_and_touch_leaves_it(store: Store) {
         "{}",
         store.label
     );
-    let o = opened(&config, &jar(o.set_cookies())).await.unwrap();
+    let o = open(&config, &jar(o.set_cookies())).await.unwrap();
     assert_eq!(o.get::<String>("k").unwrap().as_deref(), Some("v"));
 }
 
@@ -997,14 +956,14 @@ async fn stale_record_expires_in_real_time_with_the_system_clock(store: Store) {
     let s = saved(&config, None, &[("v", json!(1))]).await;
     let old = jar(s.set_cookies());
     let new = saved(&config, Some(&old), &[("v", json!(2))]).await;
-    opened(&config, &old).await.unwrap();
+    open(&config, &old).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     assert_eq!(
-        opened(&config, &old).await.unwrap_err(),
+        open(&config, &old).await.unwrap_err(),
         "unable to load session",
         "{}",
         store.label
     );
-    let o = opened(&config, &jar(new.set_cookies())).await.unwrap();
+    let o = open(&config, &jar(new.set_cookies())).await.unwrap();
     assert_eq!(o.get::<i64>("v").unwrap(), Some(2));
 }

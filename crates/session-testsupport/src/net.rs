@@ -22,12 +22,18 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 /// ```
 pub fn closed_port() -> u16 {
+    bind_local().1
+}
+
+/// A listener on a port of its own on 127.0.0.1, and that port.
+fn bind_local() -> (TcpListener, u16) {
     let listener = TcpListener::bind("127.0.0.1:0")
         .unwrap_or_else(|e| panic!("cannot bind a port on 127.0.0.1: {e}"));
-    listener
+    let port = listener
         .local_addr()
         .unwrap_or_else(|e| panic!("no local address: {e}"))
-        .port()
+        .port();
+    (listener, port)
 }
 
 /// A server on 127.0.0.1 that accepts every connection, holds it open and never reads or
@@ -55,12 +61,7 @@ pub struct MuteServer {
 impl MuteServer {
     /// Starts listening on a port of its own.
     pub fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .unwrap_or_else(|e| panic!("cannot bind a port on 127.0.0.1: {e}"));
-        let port = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("no local address: {e}"))
-            .port();
+        let (listener, port) = bind_local();
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = Arc::clone(&stop);
         let thread = std::thread::spawn(move || {
@@ -126,12 +127,7 @@ impl Drop for MuteServer {
 /// assert_eq!(reply, "garbage\r\n");
 /// ```
 pub fn scripted_server(behave: fn(TcpStream)) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .unwrap_or_else(|e| panic!("cannot bind a port on 127.0.0.1: {e}"));
-    let port = listener
-        .local_addr()
-        .unwrap_or_else(|e| panic!("no local address: {e}"))
-        .port();
+    let (listener, port) = bind_local();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             std::thread::spawn(move || behave(stream));
