@@ -8,14 +8,9 @@ use session_vectors::engine::{self, Verdict};
 
 #[test]
 fn every_vector_case_passes_through_the_engine() {
-    let path = std::env::var("SESSION_VECTORS").unwrap_or_else(|_| {
-        format!(
-            "{}/../../../shared/vectors/lua-resty-session-4.1.5.json",
-            env!("CARGO_MANIFEST_DIR")
-        )
-    });
+    let path = session_testsupport::env::vectors_path();
     let Ok(text) = std::fs::read_to_string(&path) else {
-        eprintln!("vectors file {path} not found; skipping");
+        eprintln!("vectors file {} not found; skipping", path.display());
         return;
     };
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
