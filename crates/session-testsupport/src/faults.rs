@@ -120,3 +120,35 @@ fn expect_err<T: std::fmt::Debug>(result: Result<T, StorageError>, op: &str) -> 
         Err(e) => e,
     }
 }
+
+/// The error of a `get` of (`session`, `key`) at the current time that must fail, checked to
+/// have come back within `limit` (never a hang).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use session_storage::ErrorKind;
+/// use session_testsupport::faults::get_fails_within;
+///
+/// # struct Refused;
+/// # impl session_storage::Storage for Refused {
+/// #     async fn set(&self, _: &session_storage::SetRequest<'_>) -> Result<(), session_storage::StorageError> { Err(refused()) }
+/// #     async fn get(&self, _: &str, _: &str, _: i64) -> Result<Option<String>, session_storage::StorageError> { Err(refused()) }
+/// #     async fn delete(&self, _: &str, _: &str, _: i64, _: Option<&session_storage::Metadata>) -> Result<(), session_storage::StorageError> { Err(refused()) }
+/// #     async fn read_metadata(&self, _: &str, _: &str, _: &str, _: i64) -> Result<session_storage::SessionIndex, session_storage::StorageError> { Err(refused()) }
+/// # }
+/// # fn refused() -> session_storage::StorageError {
+/// #     session_storage::StorageError::new(ErrorKind::Unavailable, "127.0.0.1: connection refused")
+/// # }
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// // `Refused`: a store whose server refuses every connection.
+/// let err = get_fails_within(&Refused, "k", Duration::from_secs(1)).await;
+/// assert_eq!(err.kind(), ErrorKind::Unavailable);
+/// # });
+/// ```
+pub async fn get_fails_within<S: Storage>(store: &S, key: &str, limit: Duration) -> StorageError {
+    let t = Instant::now();
+    let err = expect_err(store.get("session", key, crate::clock::now()).await, "get");
+    assert!(t.elapsed() < limit, "get took {:?}: {err}", t.elapsed());
+    err
+}
