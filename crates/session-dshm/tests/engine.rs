@@ -10,7 +10,7 @@ use serde_json::json;
 use session_core::{Request, Session, State};
 use session_storage::Storage;
 use session_testsupport::clock::now;
-use session_testsupport::engine::{config_with, jar, open, storage_key};
+use session_testsupport::engine::{self, config_with, jar, open, storage_key};
 use support::TestServer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -98,22 +98,7 @@ async fn logout_deletes_the_record() {
     let server = TestServer::start();
     let store = support::store(&server);
     let config = config_with(&store, json!({"subject": "jane", "store_metadata": true}));
-    let mut s = Session::new(&config, Request::new());
-    s.set("k", &"v").unwrap();
-    s.save().await.unwrap();
-    let cookie = jar(s.set_cookies());
-    let key = storage_key(&s);
-    assert!(store.get("session", &key, now()).await.unwrap().is_some());
-
-    let mut o = open(&config, &cookie).await.unwrap();
-    o.logout().await.unwrap();
-    assert!(store.get("session", &key, now()).await.unwrap().is_none());
-    assert_eq!(
-        open(&config, &cookie).await.unwrap_err(),
-        "unable to load session"
-    );
-    // Destroying an already deleted session is fine.
-    store.delete("session", &key, now(), None).await.unwrap();
+    engine::logout_deletes_the_record(&store, &config).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

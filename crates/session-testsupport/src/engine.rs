@@ -124,3 +124,86 @@ pub fn storage_key(s: &Session) -> String {
         other => panic!("no id property: {other:?}"),
     }
 }
+
+/// A session saved by a new request: the session, the `Cookie` header a browser sends back
+/// after it, and its storage key.
+#[derive(Debug)]
+pub struct Saved {
+    /// The session, after its save.
+    pub session: Session,
+    /// The `Cookie` header of the next request ([`jar`] of its `Set-Cookie` values).
+    pub cookie: String,
+    /// Its storage key ([`storage_key`]).
+    pub key: String,
+}
+
+/// Saves a new session of a new request with `values` set; panics when a step fails.
+///
+/// ```
+/// use serde_json::json;
+/// use session_core::block_on;
+/// use session_storage::memory::MemoryStorage;
+/// use session_testsupport::engine;
+///
+/// let config = engine::config_with(&MemoryStorage::new(), json!({}));
+/// let saved = block_on(engine::save_new(&config, &[("k", json!("v"))]));
+/// assert_eq!(saved.key.len(), 43);
+/// assert!(saved.cookie.starts_with("session="));
+/// ```
+pub async fn save_new(config: &SessionConfig, values: &[(&str, Value)]) -> Saved {
+    let mut session = Session::new(config, Request::new());
+    for (name, value) in values {
+        session
+            .set(name, value)
+            .unwrap_or_else(|e| panic!("set {name}: {e}"));
+    }
+    if let Err(e) = session.save().await {
+        panic!("save: {e}");
+    }
+    let cookie = jar(session.set_cookies());
+    let key = storage_key(&session);
+    Saved {
+        session,
+        cookie,
+        key,
+    }
+}
+
+/// The engine round trip that ends in a logout, on `store` under `config` (a configuration
+/// on that store with a subject and `store_metadata`): a saved session's record is in the
+/// store; a new request opens it and logs out; the record is gone, the cookie no longer
+/// opens (`unable to load session`), and deleting the gone record again is no error.
+///
+/// ```
+/// use serde_json::json;
+/// use session_core::block_on;
+/// use session_storage::memory::MemoryStorage;
+/// use session_testsupport::engine;
+///
+/// let store = MemoryStorage::new();
+/// let config = engine::config_with(&store, json!({"subject": "jane", "store_metadata": true}));
+/// block_on(engine::logout_deletes_the_record(&store, &config));
+/// ```
+pub async fn logout_deletes_the_record<S: Storage>(store: &S, config: &SessionConfig) {
+    let Saved { cookie, key, .. } = save_new(config, &[("k", json!("v"))]).await;
+    let now = crate::clock::now;
+    let stored = store.get("session", &key, now()).await;
+    assert!(stored.is_ok_and(|v| v.is_some()), "record stored");
+
+    let mut o = open(config, &cookie)
+        .await
+        .unwrap_or_else(|e| panic!("open: {e}"));
+    if let Err(e) = o.logout().await {
+        panic!("logout: {e}");
+    }
+    let stored = store.get("session", &key, now()).await;
+    assert!(stored.is_ok_and(|v| v.is_none()), "record deleted");
+    assert_eq!(
+        open(config, &cookie).await.err().as_deref(),
+        Some("unable to load session")
+    );
+    // Deleting an already deleted session is fine.
+    if let Err(e) = store.delete("session", &key, now(), None).await {
+        panic!("delete of a deleted record: {e}");
+    }
+}
