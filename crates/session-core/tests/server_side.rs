@@ -273,6 +273,27 @@ async fn saved(config: &SessionConfig, cookie: Option<&str>, set: &[(&str, Value
     s
 }
 
+/// The record of `key` and john's collection (default audience) are gone, and `cookie` no
+/// longer opens.
+async fn record_and_metadata_are_gone(
+    store: &Store,
+    config: &SessionConfig,
+    key: &str,
+    cookie: &str,
+) {
+    assert!(store.get("session", key).await.is_none(), "{}", store.label);
+    assert!(
+        store
+            .index("session", "ZGVmYXVsdA", "am9obg")
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        open(config, cookie).await.unwrap_err(),
+        "unable to load session"
+    );
+}
+
 async fn save_writes_a_header_only_cookie_with_the_storage_flag_and_a_payload_record(store: Store) {
     let config = store.config(json!({"audience": "app1"}));
     let s = saved(&config, None, &[("k", json!("v"))]).await;
@@ -538,21 +559,7 @@ async fn destroy_deletes_the_record_and_its_metadata(store: Store) {
         "{:?}",
         o.set_cookies()
     );
-    assert!(
-        store.get("session", &key).await.is_none(),
-        "{}",
-        store.label
-    );
-    assert!(
-        store
-            .index("session", "ZGVmYXVsdA", "am9obg")
-            .await
-            .is_empty()
-    );
-    assert_eq!(
-        open(&config, &cookie).await.unwrap_err(),
-        "unable to load session"
-    );
+    record_and_metadata_are_gone(&store, &config, &key, &cookie).await;
 }
 
 async fn logout_of_the_only_audience_deletes_the_record(store: Store) {
@@ -562,21 +569,7 @@ async fn logout_of_the_only_audience_deletes_the_record(store: Store) {
     let key = key_of(s.set_cookies(), "session");
     let mut o = open(&config, &cookie).await.unwrap();
     o.logout().await.unwrap();
-    assert!(
-        store.get("session", &key).await.is_none(),
-        "{}",
-        store.label
-    );
-    assert!(
-        store
-            .index("session", "ZGVmYXVsdA", "am9obg")
-            .await
-            .is_empty()
-    );
-    assert_eq!(
-        open(&config, &cookie).await.unwrap_err(),
-        "unable to load session"
-    );
+    record_and_metadata_are_gone(&store, &config, &key, &cookie).await;
 }
 
 async fn logout_of_one_of_two_audiences_keeps_the_other_readable(store: Store) {
