@@ -13,7 +13,8 @@ use session_memcached::{MemcachedConfig, MemcachedStorage};
 use session_storage::{ErrorKind, Metadata, SetRequest, Storage};
 use session_testsupport::clock::now;
 use session_testsupport::faults::{
-    every_operation_fails_in_time, get_fails_within, is_outage, store_recovered,
+    every_operation_fails_in_time, get_fails_within, is_outage, saved_before_the_outage,
+    store_recovered,
 };
 use session_testsupport::net::{ServerProcess, closed_port, read_request, scripted_server};
 
@@ -137,8 +138,7 @@ async fn stopped_memcached_gives_typed_errors_in_time_and_the_pool_recovers() {
     let meta = Metadata::new(vec!["YQ".into()], vec!["cw".into()]);
     let now = now();
     let save = SetRequest::new("session", K, "[\"v\"]", 60, now).with_metadata(&meta);
-    store.set(&save).await.unwrap();
-    assert!(store.get("session", K, now).await.unwrap().is_some());
+    saved_before_the_outage(&store, &save).await;
 
     server.stop();
     let limit = Duration::from_millis(1_000);

@@ -12,7 +12,9 @@ use session_redis::redis;
 use session_redis::{RedisConfig, RedisStorage};
 use session_storage::{Metadata, SetRequest, Storage};
 use session_testsupport::clock::now;
-use session_testsupport::faults::{every_operation_fails_in_time, is_outage, store_recovered};
+use session_testsupport::faults::{
+    every_operation_fails_in_time, is_outage, saved_before_the_outage, store_recovered,
+};
 use session_testsupport::names::unique;
 use session_testsupport::net::{MuteServer, ServerProcess, closed_port};
 
@@ -68,8 +70,7 @@ async fn stopped_redis_gives_typed_errors_in_time_and_the_pool_recovers() {
     let meta = Metadata::new(vec!["YQ".into()], vec!["cw".into()]);
     let now = now();
     let save = SetRequest::new("session", K, "[\"v\"]", 60, now).with_metadata(&meta);
-    store.set(&save).await.unwrap();
-    assert!(store.get("session", K, now).await.unwrap().is_some());
+    saved_before_the_outage(&store, &save).await;
 
     server.stop();
     for _ in 0..3 {

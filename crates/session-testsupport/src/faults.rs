@@ -152,3 +152,26 @@ pub async fn get_fails_within<S: Storage>(store: &S, key: &str, limit: Duration)
     assert!(t.elapsed() < limit, "get took {:?}: {err}", t.elapsed());
     err
 }
+
+/// Saves `save` while the server is up and checks that it reads back: where a fault test
+/// starts from before it stops the server.
+///
+/// ```
+/// use session_storage::memory::MemoryStorage;
+/// use session_storage::SetRequest;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let save = SetRequest::new("session", "k", "[\"v\"]", 60, 1_000);
+/// session_testsupport::faults::saved_before_the_outage(&MemoryStorage::new(), &save).await;
+/// # });
+/// ```
+pub async fn saved_before_the_outage<S: Storage>(store: &S, save: &SetRequest<'_>) {
+    if let Err(e) = store.set(save).await {
+        panic!("set before the outage: {e}");
+    }
+    let value = store.get(save.name, save.key, save.now).await;
+    assert!(
+        value.is_ok_and(|v| v.is_some()),
+        "the record saved before the outage reads back"
+    );
+}
