@@ -147,9 +147,41 @@ fn expect_err<T: std::fmt::Debug>(result: Result<T, StorageError>, op: &str) -> 
 /// # });
 /// ```
 pub async fn get_fails_within<S: Storage>(store: &S, key: &str, limit: Duration) -> StorageError {
+    fails_between(
+        store.get("session", key, crate::clock::now()),
+        Duration::ZERO,
+        limit,
+    )
+    .await
+}
+
+/// The error of an operation that must fail, checked to have taken at least `min` (a
+/// timeout that really waited) and less than `max` (never a hang).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use session_storage::{ErrorKind, StorageError};
+/// use session_testsupport::faults::fails_between;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let slow = async {
+///     tokio::time::sleep(Duration::from_millis(30)).await;
+///     Err::<(), _>(StorageError::new(ErrorKind::Timeout, "read timed out"))
+/// };
+/// let err = fails_between(slow, Duration::from_millis(20), Duration::from_secs(1)).await;
+/// assert_eq!(err.kind(), ErrorKind::Timeout);
+/// # });
+/// ```
+pub async fn fails_between<T: std::fmt::Debug>(
+    op: impl Future<Output = Result<T, StorageError>>,
+    min: Duration,
+    max: Duration,
+) -> StorageError {
     let t = Instant::now();
-    let err = expect_err(store.get("session", key, crate::clock::now()).await, "get");
-    assert!(t.elapsed() < limit, "get took {:?}: {err}", t.elapsed());
+    let err = expect_err(op.await, "the operation");
+    let took = t.elapsed();
+    assert!(took >= min && took < max, "took {took:?}: {err}");
     err
 }
 
