@@ -870,7 +870,7 @@ fn two_audiences_put_raw_subjects_in_metadata() {
         0x40,
         Some(store.clone()),
     );
-    let _ = second_audience(&c, "s1", "s2");
+    second_audience(&c, "s1", "s2");
     let sets = store.sets.lock().unwrap();
     assert_eq!(sets[0].7.as_ref().unwrap().subjects, ["czE"]);
     let last = sets.last().unwrap().7.clone().unwrap();

@@ -154,6 +154,8 @@ impl Default for Limits {
 ///
 /// | group | method (`#[must_use]`, consumes and returns `self`) |
 /// |---|---|
+/// | `prefix`, `suffix` | `with_prefix(prefix)`, `with_suffix(suffix)` (the key layout) |
+/// | `host` | `with_host(host, port)` |
 /// | `timeouts` | `with_timeouts(connect_ms, send_ms, read_ms)` |
 /// | `keepalive` | `with_keepalive_timeout(keepalive_ms)` |
 /// | `pool_size` | `with_pool_size(pool_size)` |
@@ -196,6 +198,46 @@ macro_rules! socket_options {
     ($ty:ident in $krate:ident: $($group:ident),+ $(,)?) => {
         impl $ty {
             $( $crate::socket_options!(@$group $ty, $krate); )+
+        }
+    };
+    (@prefix $ty:ident, $krate:ident) => {
+        #[doc = "Sets the key prefix."]
+        #[doc = ""]
+        #[doc = "```"]
+        #[doc = concat!("let config = ", stringify!($krate), "::", stringify!($ty), "::default().with_prefix(\"sessions\");")]
+        #[doc = "assert_eq!(config.prefix.as_deref(), Some(\"sessions\"));"]
+        #[doc = "```"]
+        #[must_use]
+        pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+            self.prefix = Some(prefix.into());
+            self
+        }
+    };
+    (@suffix $ty:ident, $krate:ident) => {
+        #[doc = "Sets the key suffix."]
+        #[doc = ""]
+        #[doc = "```"]
+        #[doc = concat!("let config = ", stringify!($krate), "::", stringify!($ty), "::default().with_suffix(\"s\");")]
+        #[doc = "assert_eq!(config.suffix.as_deref(), Some(\"s\"));"]
+        #[doc = "```"]
+        #[must_use]
+        pub fn with_suffix(mut self, suffix: impl Into<String>) -> Self {
+            self.suffix = Some(suffix.into());
+            self
+        }
+    };
+    (@host $ty:ident, $krate:ident) => {
+        #[doc = "Sets the server's host and port."]
+        #[doc = ""]
+        #[doc = "```"]
+        #[doc = concat!("let config = ", stringify!($krate), "::", stringify!($ty), "::default().with_host(\"10.0.0.2\", 4322);")]
+        #[doc = "assert_eq!((config.host.as_deref(), config.port), (Some(\"10.0.0.2\"), Some(4322)));"]
+        #[doc = "```"]
+        #[must_use]
+        pub fn with_host(mut self, host: impl Into<String>, port: u16) -> Self {
+            self.host = Some(host.into());
+            self.port = Some(port);
+            self
         }
     };
     (@timeouts $ty:ident, $krate:ident) => {

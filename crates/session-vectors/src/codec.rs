@@ -332,8 +332,49 @@ fn check_written_cookie(
         .ok_or_else(|| format!("no cookie {name} in the case's cookie map"))?;
     let (header, raw) =
         Header::decode_base64(value).map_err(|e| format!("header does not decode: {e}"))?;
+    check_header_fields(&header, &raw, fields)?;
+    let (payload, crypto) = locate_payload(case, cookies, name, value, &header, crypto)?;
+    if !crypto.is_object() {
+        return Err("no crypto block for this cookie".into());
+    }
+    let cookie = Written {
+        header: &header,
+        kind: config.kind_of(name),
+        index: usize::try_from(field_u64(crypto, "ikm_index")?).map_err(|e| e.to_string())?,
+        bind: bind_values(request),
+        payload: &payload,
+        crypto,
+    };
+    let key = config.ring.get(cookie.index).ok_or_else(|| {
+        format!(
+            "ikm_index {}: the configuration has no such key",
+            cookie.index
+        )
+    })?;
+    check_key_schedule(config, key, &cookie)?;
+    // 3. The MAC verifies, with that key.
+    let matched = config
+        .ring
+        .verify_mac(&raw, &cookie.bind)
+        .map_err(|e| format!("MAC does not verify: {e}"))?;
+    expect_eq("key that verified the MAC", matched, cookie.index)?;
+    check_plaintext(config, &cookie)?;
+    check_reseal(config, key, &cookie, value)
+}
 
-    // 1. Every decoded field.
+/// One written cookie as the checks below see it, once its header is decoded and its payload
+/// found.
+struct Written<'a> {
+    header: &'a Header,
+    kind: CookieKind,
+    index: usize,
+    bind: BindValues<'a>,
+    payload: &'a str,
+    crypto: &'a Value,
+}
+
+/// 1. Every decoded header field against the case's `fields`.
+fn check_header_fields(header: &Header, raw: &[u8], fields: &Value) -> Check {
     expect_eq("type", u64::from(raw[0]), field_u64(fields, "type")?)?;
     expect_eq(
         "flags",
@@ -378,15 +419,24 @@ fn check_written_cookie(
         "mac",
         b64_encode(&header.mac).as_str(),
         fields["mac"].as_str().unwrap_or(""),
-    )?;
+    )
+}
 
-    // Where the payload is: after the header (and in chunks), or in storage.
-    let stored;
-    let (payload, crypto): (String, &Value) = if header.flags.contains(Flags::STORAGE) {
+/// Where the payload is: after the header (and in chunks), or in storage; with the crypto
+/// block that describes it (a stored record's own when the cookie has none).
+fn locate_payload<'a>(
+    case: &'a Value,
+    cookies: &Value,
+    name: &str,
+    value: &str,
+    header: &Header,
+    crypto: &'a Value,
+) -> Result<(String, &'a Value), String> {
+    if header.flags.contains(Flags::STORAGE) {
         let storage = &case["storage"];
         let record: Value = serde_json::from_str(storage["value"].as_str().unwrap_or("null"))
             .map_err(|e| format!("storage.value is not JSON: {e}"))?;
-        stored = record[0]
+        let stored = record[0]
             .as_str()
             .ok_or("storage.value[0] is not a string")?
             .to_owned();
@@ -395,26 +445,20 @@ fn check_written_cookie(
         } else {
             &storage["crypto"]
         };
-        (stored, crypto)
+        Ok((stored, crypto))
     } else {
         let payload =
             session_codec::assemble_payload(name.len(), header.data_size as usize, value, |i| {
                 cookies[format!("{name}{i}")].as_str()
             })
             .map_err(|e| format!("payload does not reassemble: {e}"))?;
-        (payload.into_owned(), crypto)
-    };
-    if !crypto.is_object() {
-        return Err("no crypto block for this cookie".into());
+        Ok((payload.into_owned(), crypto))
     }
+}
 
-    // 2. Key schedule intermediates.
-    let kind = config.kind_of(name);
-    let index = usize::try_from(field_u64(crypto, "ikm_index")?).map_err(|e| e.to_string())?;
-    let key = config
-        .ring
-        .get(index)
-        .ok_or_else(|| format!("ikm_index {index}: the configuration has no such key"))?;
+/// 2. Key schedule intermediates: IKM, MAC key, bind suffix, AES key and IV.
+fn check_key_schedule(config: &CodecConfig, key: &Key, cookie: &Written<'_>) -> Check {
+    let (header, crypto) = (cookie.header, cookie.crypto);
     expect_eq(
         "ikm_hex",
         hex::encode(key.ikm().as_bytes()),
@@ -426,14 +470,14 @@ fn check_written_cookie(
         hex::encode(key.mac_key(&header.sid, derivation).as_bytes()),
         hex_field(crypto, "mac_key_hex")?,
     )?;
-    let bind = bind_values(request);
-    let suffix = bind
+    let suffix = cookie
+        .bind
         .suffix(header.flags)
         .map(hex::encode)
         .unwrap_or_default();
     let want_suffix = hex_field(crypto, "bind_suffix_hex")?;
     expect_eq("bind_suffix_hex", suffix.as_str(), want_suffix.as_str())?;
-    let cipher_key = key.cipher_key(&header.sid, kind, derivation);
+    let cipher_key = key.cipher_key(&header.sid, cookie.kind, derivation);
     expect_eq(
         "aes_key_hex",
         hex::encode(cipher_key.aes_key()),
@@ -443,26 +487,21 @@ fn check_written_cookie(
         "iv_hex",
         hex::encode(cipher_key.iv()),
         hex_field(crypto, "iv_hex")?,
-    )?;
+    )
+}
 
-    // 3. The MAC verifies, with that key.
-    let matched = config
-        .ring
-        .verify_mac(&raw, &bind)
-        .map_err(|e| format!("MAC does not verify: {e}"))?;
-    expect_eq("key that verified the MAC", matched, index)?;
-
-    // 4. Decrypt (and inflate) to the plaintext.
+/// 4. Decrypt (and inflate) to the plaintext.
+fn check_plaintext(config: &CodecConfig, cookie: &Written<'_>) -> Check {
     let plaintext = open_payload(
         &config.ring,
-        &header,
-        index,
-        kind,
-        &payload,
+        cookie.header,
+        cookie.index,
+        cookie.kind,
+        cookie.payload,
         MAX_PLAINTEXT_SIZE,
     )
     .map_err(|e| format!("payload does not open: {e}"))?;
-    let want_plain = crypto["plaintext"]
+    let want_plain = cookie.crypto["plaintext"]
         .as_str()
         .ok_or("crypto.plaintext missing")?;
     expect_eq(
@@ -470,34 +509,42 @@ fn check_written_cookie(
         String::from_utf8_lossy(&plaintext).as_ref(),
         want_plain,
     )?;
-    let deflated = header.flags.contains(Flags::DEFLATE);
-    if let Some(want) = crypto["deflated"].as_bool() {
-        expect_eq("deflated", deflated, want)?;
+    if let Some(want) = cookie.crypto["deflated"].as_bool() {
+        expect_eq(
+            "deflated",
+            cookie.header.flags.contains(Flags::DEFLATE),
+            want,
+        )?;
     }
+    Ok(())
+}
 
-    // 5. Re-seal with the decoded header fields: same bytes. A deflated
-    //    payload is re-sealed from its compressed bytes (zlib's exact output
-    //    is not something a writer must reproduce, spec 02 §10).
-    let mut body = b64_decode(&payload).ok_or("payload is not base64url")?;
+/// 5. Re-seal with the decoded header fields: same bytes. A deflated payload is re-sealed
+///    from its compressed bytes (zlib's exact output is not something a writer must
+///    reproduce, spec 02 §10).
+fn check_reseal(config: &CodecConfig, key: &Key, cookie: &Written<'_>, value: &str) -> Check {
+    let header = cookie.header;
+    let mut body = b64_decode(cookie.payload).ok_or("payload is not base64url")?;
     config
         .ring
-        .open(&header, index, kind, &mut body)
+        .open(header, cookie.index, cookie.kind, &mut body)
         .map_err(|e| format!("payload does not decrypt: {e}"))?;
-    if let Some(len) = crypto["deflated_len"].as_u64().filter(|_| deflated) {
+    let deflated = header.flags.contains(Flags::DEFLATE);
+    if let Some(len) = cookie.crypto["deflated_len"].as_u64().filter(|_| deflated) {
         expect_eq("deflated_len", body.len() as u64, len)?;
     }
-    let ring = Keyring::new(key.clone()).with_derivation(derivation);
+    let ring = Keyring::new(key.clone()).with_derivation(config.ring.derivation());
     let mut resealed = Header::new(
         header.flags,
         header.sid,
         header.creation_time,
         header.rolling_offset,
     );
-    ring.seal(&mut resealed, kind, &mut body, &bind)
+    ring.seal(&mut resealed, cookie.kind, &mut body, &cookie.bind)
         .map_err(|e| format!("re-seal failed: {e}"))?;
     if header.idling_offset != 0 {
         resealed.idling_offset = header.idling_offset;
-        ring.sign(&mut resealed, 0, &bind)
+        ring.sign(&mut resealed, 0, &cookie.bind)
             .map_err(|e| format!("re-sign failed: {e}"))?;
     }
     let mut again = String::new();
@@ -505,8 +552,7 @@ fn check_written_cookie(
         .encode_base64_into(&mut again)
         .map_err(|e| format!("re-encode failed: {e}"))?;
     expect_eq("re-sealed header", again.as_str(), &value[..110])?;
-    expect_eq("re-sealed payload", b64_encode(&body), payload)?;
-    Ok(())
+    expect_eq("re-sealed payload", b64_encode(&body).as_str(), cookie.payload)
 }
 
 /// A roundtrip opened with a different configuration (key rotation): the
