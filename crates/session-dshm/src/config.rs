@@ -78,46 +78,9 @@ pub struct DshmConfig {
     pub server_name: Option<String>,
 }
 
-session_net::socket_options!(DshmConfig in session_dshm: timeouts, keepalive, pool_size, limits);
+session_net::socket_options!(DshmConfig in session_dshm: affixes, host, timeouts, keepalive, pool_size, limits);
 
 impl DshmConfig {
-    /// Sets the key prefix.
-    ///
-    /// ```
-    /// let config = session_dshm::DshmConfig::default().with_prefix("sessions");
-    /// assert_eq!(config.prefix.as_deref(), Some("sessions"));
-    /// ```
-    #[must_use]
-    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = Some(prefix.into());
-        self
-    }
-
-    /// Sets the key suffix.
-    ///
-    /// ```
-    /// let config = session_dshm::DshmConfig::default().with_suffix("s");
-    /// assert_eq!(config.suffix.as_deref(), Some("s"));
-    /// ```
-    #[must_use]
-    pub fn with_suffix(mut self, suffix: impl Into<String>) -> Self {
-        self.suffix = Some(suffix.into());
-        self
-    }
-
-    /// Sets the server's host and port.
-    ///
-    /// ```
-    /// let config = session_dshm::DshmConfig::default().with_host("10.0.0.2", 4322);
-    /// assert_eq!(config.port, Some(4322));
-    /// ```
-    #[must_use]
-    pub fn with_host(mut self, host: impl Into<String>, port: u16) -> Self {
-        self.host = Some(host.into());
-        self.port = Some(port);
-        self
-    }
-
     /// A configuration from a URL, `dshm://host[:port][?options]` (IPv6 hosts in brackets).
     /// Every option can be given as a query parameter with its Lua name (values
     /// percent-decoded).

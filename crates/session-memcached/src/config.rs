@@ -107,58 +107,9 @@ pub struct MemcachedConfig {
 }
 
 session_net::socket_options!(MemcachedConfig in session_memcached:
-    timeouts, keepalive, pool_size, ssl, server_name, trusted_certificate, limits);
+    affixes, host, socket, timeouts, keepalive, pool_size, ssl, server_name, trusted_certificate, limits);
 
 impl MemcachedConfig {
-    /// Sets the key prefix.
-    ///
-    /// ```
-    /// let config = session_memcached::MemcachedConfig::default().with_prefix("sessions");
-    /// assert_eq!(config.prefix.as_deref(), Some("sessions"));
-    /// ```
-    #[must_use]
-    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = Some(prefix.into());
-        self
-    }
-
-    /// Sets the key suffix.
-    ///
-    /// ```
-    /// let config = session_memcached::MemcachedConfig::default().with_suffix("s");
-    /// assert_eq!(config.suffix.as_deref(), Some("s"));
-    /// ```
-    #[must_use]
-    pub fn with_suffix(mut self, suffix: impl Into<String>) -> Self {
-        self.suffix = Some(suffix.into());
-        self
-    }
-
-    /// Sets the server's host and port.
-    ///
-    /// ```
-    /// let config = session_memcached::MemcachedConfig::default().with_host("10.0.0.2", 11212);
-    /// assert_eq!(config.port, Some(11212));
-    /// ```
-    #[must_use]
-    pub fn with_host(mut self, host: impl Into<String>, port: u16) -> Self {
-        self.host = Some(host.into());
-        self.port = Some(port);
-        self
-    }
-
-    /// Sets the unix socket (replaces host and port).
-    ///
-    /// ```
-    /// let config = session_memcached::MemcachedConfig::default().with_socket("unix:/run/memcached.sock");
-    /// assert!(config.socket.is_some());
-    /// ```
-    #[must_use]
-    pub fn with_socket(mut self, socket: impl Into<String>) -> Self {
-        self.socket = Some(socket.into());
-        self
-    }
-
     /// Sets the (Rust-only) compaction probability of `set` with metadata.
     ///
     /// ```

@@ -186,10 +186,10 @@ fn bad(option: &str, why: impl fmt::Display) -> StorageError {
     StorageError::config(format!("{STORE} option `{option}`: {why}"))
 }
 
-// `with_timeouts`, `with_pool_size`, `with_ssl`, `with_server_name`,
+// `with_host`, `with_socket`, `with_timeouts`, `with_pool_size`, `with_ssl`, `with_server_name`,
 // `with_trusted_certificate` and `socket_limits`, as every networked store has them.
 session_net::socket_options!(
-    MysqlConfig in session_mysql: timeouts, pool_size, ssl, server_name, trusted_certificate, limits
+    MysqlConfig in session_mysql: host, socket, timeouts, pool_size, ssl, server_name, trusted_certificate, limits
 );
 
 /// Checks a table name: `name` or `database.name`, each part 1..=64 characters from
@@ -241,31 +241,6 @@ pub(crate) fn check_charset(option: &str, charset: &str) -> Result<(), StorageEr
 }
 
 impl MysqlConfig {
-    /// Sets host and port.
-    ///
-    /// ```
-    /// let config = session_mysql::MysqlConfig::default().with_host("10.0.0.5", 3307);
-    /// assert_eq!(config.port, Some(3307));
-    /// ```
-    #[must_use]
-    pub fn with_host(mut self, host: impl Into<String>, port: u16) -> Self {
-        self.host = Some(host.into());
-        self.port = Some(port);
-        self
-    }
-
-    /// Connects through a Unix socket (a bare path) instead of host and port.
-    ///
-    /// ```
-    /// let config = session_mysql::MysqlConfig::default().with_socket("/run/mysqld/mysqld.sock");
-    /// assert_eq!(config.socket.as_deref(), Some("/run/mysqld/mysqld.sock"));
-    /// ```
-    #[must_use]
-    pub fn with_socket(mut self, path: impl Into<String>) -> Self {
-        self.socket = Some(path.into());
-        self
-    }
-
     /// Sets user name and password.
     ///
     /// ```

@@ -154,6 +154,9 @@ impl Default for Limits {
 ///
 /// | group | method (`#[must_use]`, consumes and returns `self`) |
 /// |---|---|
+/// | `affixes` | `with_prefix(prefix)` and `with_suffix(suffix)` (the key prefix and suffix) |
+/// | `host` | `with_host(host, port)` |
+/// | `socket` | `with_socket(path)`: a unix socket instead of host and port |
 /// | `timeouts` | `with_timeouts(connect_ms, send_ms, read_ms)` |
 /// | `keepalive` | `with_keepalive_timeout(keepalive_ms)` |
 /// | `pool_size` | `with_pool_size(pool_size)` |
@@ -196,6 +199,58 @@ macro_rules! socket_options {
     ($ty:ident in $krate:ident: $($group:ident),+ $(,)?) => {
         impl $ty {
             $( $crate::socket_options!(@$group $ty, $krate); )+
+        }
+    };
+    (@affixes $ty:ident, $krate:ident) => {
+        #[doc = "Sets the key prefix."]
+        #[doc = ""]
+        #[doc = "```"]
+        #[doc = concat!("let config = ", stringify!($krate), "::", stringify!($ty), "::default().with_prefix(\"sessions\");")]
+        #[doc = "assert_eq!(config.prefix.as_deref(), Some(\"sessions\"));"]
+        #[doc = "```"]
+        #[must_use]
+        pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+            self.prefix = Some(prefix.into());
+            self
+        }
+
+        #[doc = "Sets the key suffix."]
+        #[doc = ""]
+        #[doc = "```"]
+        #[doc = concat!("let config = ", stringify!($krate), "::", stringify!($ty), "::default().with_suffix(\"s\");")]
+        #[doc = "assert_eq!(config.suffix.as_deref(), Some(\"s\"));"]
+        #[doc = "```"]
+        #[must_use]
+        pub fn with_suffix(mut self, suffix: impl Into<String>) -> Self {
+            self.suffix = Some(suffix.into());
+            self
+        }
+    };
+    (@host $ty:ident, $krate:ident) => {
+        #[doc = "Sets the server's host and port."]
+        #[doc = ""]
+        #[doc = "```"]
+        #[doc = concat!("let config = ", stringify!($krate), "::", stringify!($ty), "::default().with_host(\"10.0.0.2\", 4000);")]
+        #[doc = "assert_eq!((config.host.as_deref(), config.port), (Some(\"10.0.0.2\"), Some(4000)));"]
+        #[doc = "```"]
+        #[must_use]
+        pub fn with_host(mut self, host: impl Into<String>, port: u16) -> Self {
+            self.host = Some(host.into());
+            self.port = Some(port);
+            self
+        }
+    };
+    (@socket $ty:ident, $krate:ident) => {
+        #[doc = "Sets the unix socket, which replaces host and port (`unix:/path` or a bare path)."]
+        #[doc = ""]
+        #[doc = "```"]
+        #[doc = concat!("let config = ", stringify!($krate), "::", stringify!($ty), "::default().with_socket(\"/run/store.sock\");")]
+        #[doc = "assert_eq!(config.socket.as_deref(), Some(\"/run/store.sock\"));"]
+        #[doc = "```"]
+        #[must_use]
+        pub fn with_socket(mut self, socket: impl Into<String>) -> Self {
+            self.socket = Some(socket.into());
+            self
         }
     };
     (@timeouts $ty:ident, $krate:ident) => {

@@ -191,10 +191,10 @@ fn bad(option: &str, why: impl fmt::Display) -> StorageError {
     StorageError::config(format!("{STORE} option `{option}` {why}"))
 }
 
-// `with_timeouts`, `with_pool_size`, `with_server_name`, `with_trusted_certificate` and
-// `socket_limits`, as every networked store has them.
+// `with_host`, `with_timeouts`, `with_pool_size`, `with_server_name`,
+// `with_trusted_certificate` and `socket_limits`, as every networked store has them.
 session_net::socket_options!(
-    PostgresConfig in session_pg: timeouts, pool_size, server_name, trusted_certificate, limits
+    PostgresConfig in session_pg: host, timeouts, pool_size, server_name, trusted_certificate, limits
 );
 
 /// Checks a table name before it is spliced into SQL: one to three dot-separated parts, each
@@ -246,19 +246,6 @@ fn check_table(option: &str, name: &str) -> Result<(), StorageError> {
 }
 
 impl PostgresConfig {
-    /// Sets the server host and port.
-    ///
-    /// ```
-    /// let config = session_pg::PostgresConfig::default().with_host("10.0.0.2", 5433);
-    /// assert_eq!(config.port, Some(5433));
-    /// ```
-    #[must_use]
-    pub fn with_host(mut self, host: impl Into<String>, port: u16) -> Self {
-        self.host = Some(host.into());
-        self.port = Some(port);
-        self
-    }
-
     /// Sets the login role and, optionally, its password.
     ///
     /// ```

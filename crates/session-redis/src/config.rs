@@ -259,10 +259,11 @@ impl Limits {
 /// The store's name in error messages (and its options block).
 pub(crate) const STORE: &str = "redis";
 
-// `with_timeouts`, `with_pool_size`, `with_ssl`, `with_server_name`,
-// `with_trusted_certificate` and `socket_limits`, as every networked store has them.
+// `with_prefix`, `with_suffix`, `with_host`, `with_timeouts`, `with_pool_size`, `with_ssl`,
+// `with_server_name`, `with_trusted_certificate` and `socket_limits`, as every networked store
+// has them.
 session_net::socket_options!(
-    RedisConfig in session_redis: timeouts, pool_size, ssl, server_name, trusted_certificate, limits
+    RedisConfig in session_redis: affixes, host, timeouts, pool_size, ssl, server_name, trusted_certificate, limits
 );
 
 const fn ms(v: u64) -> Duration {
@@ -287,43 +288,6 @@ impl RedisConfig {
         } else {
             Mode::Single
         }
-    }
-
-    /// Sets the key prefix.
-    ///
-    /// ```
-    /// let config = session_redis::RedisConfig::default().with_prefix("sessions");
-    /// assert_eq!(config.prefix.as_deref(), Some("sessions"));
-    /// ```
-    #[must_use]
-    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = Some(prefix.into());
-        self
-    }
-
-    /// Sets the key suffix.
-    ///
-    /// ```
-    /// let config = session_redis::RedisConfig::default().with_suffix("s");
-    /// assert_eq!(config.suffix.as_deref(), Some("s"));
-    /// ```
-    #[must_use]
-    pub fn with_suffix(mut self, suffix: impl Into<String>) -> Self {
-        self.suffix = Some(suffix.into());
-        self
-    }
-
-    /// Sets the single server's host and port.
-    ///
-    /// ```
-    /// let config = session_redis::RedisConfig::default().with_host("10.0.0.2", 6380);
-    /// assert_eq!(config.port, Some(6380));
-    /// ```
-    #[must_use]
-    pub fn with_host(mut self, host: impl Into<String>, port: u16) -> Self {
-        self.host = Some(host.into());
-        self.port = Some(port);
-        self
     }
 
     /// Sets the Redis credentials (`username` may be `None` for the legacy one-argument AUTH).
