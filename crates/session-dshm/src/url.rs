@@ -29,28 +29,22 @@ fn apply_option(c: &mut DshmConfig, name: &str, v: String) -> Result<(), Storage
 }
 
 pub(crate) fn parse(url: &str) -> Result<DshmConfig, StorageError> {
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| URL.invalid("missing `scheme://`"))?;
-    let (location, query) = match rest.split_once('?') {
-        Some((l, q)) => (l, Some(q)),
-        None => (rest, None),
-    };
-    let mut c = DshmConfig::default();
-    if scheme != "dshm" {
-        return Err(URL.invalid(format!("unknown scheme `{scheme}` (expected dshm://)")));
+    let parts = URL.split(url, "missing `scheme://`")?;
+    if parts.scheme != "dshm" {
+        return Err(URL.invalid(format!(
+            "unknown scheme `{}` (expected dshm://)",
+            parts.scheme
+        )));
     }
-    let authority = location.strip_suffix('/').unwrap_or(location);
+    let authority = parts.location.strip_suffix('/').unwrap_or(parts.location);
     if authority.contains('/') || authority.contains('@') {
         return Err(URL.invalid("expected dshm://host[:port][?options]"));
     }
-    let (host, port) = URL.host_port(authority)?;
-    c.host = Some(host);
-    c.port = port;
-    for pair in URL.query_pairs(query) {
-        let (name, value) = pair?;
-        apply_option(&mut c, &name, value)?;
-    }
+    let mut c = DshmConfig::default();
+    (c.host, c.port) = URL
+        .host_port(authority)
+        .map(|(host, port)| (Some(host), port))?;
+    URL.apply_query(parts.query, |name, value| apply_option(&mut c, name, value))?;
     Ok(c)
 }
 

@@ -32,15 +32,10 @@ fn apply_option(c: &mut MemcachedConfig, name: &str, v: String) -> Result<(), St
 }
 
 pub(crate) fn parse(url: &str) -> Result<MemcachedConfig, StorageError> {
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| URL.invalid("missing `scheme://`"))?;
-    let (location, query) = match rest.split_once('?') {
-        Some((l, q)) => (l, Some(q)),
-        None => (rest, None),
-    };
+    let parts = URL.split(url, "missing `scheme://`")?;
+    let location = parts.location;
     let mut c = MemcachedConfig::default();
-    match scheme {
+    match parts.scheme {
         "memcache" | "memcached" => {
             let authority = location.strip_suffix('/').unwrap_or(location);
             if authority.contains('/') || authority.contains('@') {
@@ -58,10 +53,7 @@ pub(crate) fn parse(url: &str) -> Result<MemcachedConfig, StorageError> {
         }
         other => return Err(URL.invalid(format!("unknown scheme `{other}`"))),
     }
-    for pair in URL.query_pairs(query) {
-        let (name, value) = pair?;
-        apply_option(&mut c, &name, value)?;
-    }
+    URL.apply_query(parts.query, |name, value| apply_option(&mut c, name, value))?;
     Ok(c)
 }
 

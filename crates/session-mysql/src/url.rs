@@ -36,50 +36,24 @@ fn apply_option(c: &mut MysqlConfig, name: &str, v: String) -> Result<(), Storag
 }
 
 pub(crate) fn parse(url: &str) -> Result<MysqlConfig, StorageError> {
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| URL.invalid("missing scheme (mysql://, mariadb://, mysql+unix://)"))?;
-    let (rest, query) = match rest.split_once('?') {
-        Some((r, q)) => (r, Some(q)),
-        None => (rest, None),
-    };
-    if rest.contains('#') || query.is_some_and(|q| q.contains('#')) {
+    let parts = URL.split(url, "missing scheme (mysql://, mariadb://, mysql+unix://)")?;
+    if parts.has_fragment() {
         return Err(URL.invalid("fragments are not supported"));
     }
     let mut c = MysqlConfig::default();
-    match scheme {
+    match parts.scheme {
         "unix" | "mysql+unix" | "mariadb+unix" => {
-            if rest.is_empty() {
+            if parts.location.is_empty() {
                 return Err(URL.invalid("missing socket path"));
             }
-            c.socket = Some(URL.decode(rest)?);
+            c.socket = Some(URL.decode(parts.location)?);
         }
         "mysql" | "mariadb" => {
-            let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-            let hostport = match authority.rsplit_once('@') {
-                Some((userinfo, hostport)) => {
-                    let (user, pass) = match userinfo.split_once(':') {
-                        Some((u, p)) => (u, Some(p)),
-                        None => (userinfo, None),
-                    };
-                    if !user.is_empty() {
-                        c.username = Some(URL.decode(user)?);
-                    }
-                    if let Some(p) = pass {
-                        c.password = Some(URL.decode(p)?);
-                    }
-                    hostport
-                }
-                None => authority,
-            };
-            let (host, port) = URL.split_host_port(hostport)?;
-            if !host.is_empty() {
-                c.host = Some(URL.decode(host)?);
-            }
-            if let Some(p) = port {
-                c.port = Some(URL.number("port", p)?);
-            }
-            let path = path.trim_end_matches('/');
+            let authority = URL.authority(parts.location)?;
+            c.username = authority.username;
+            c.password = authority.password;
+            (c.host, c.port) = URL.optional_host_port(authority.hosts)?;
+            let path = authority.path.trim_end_matches('/');
             if !path.is_empty() {
                 if path.contains('/') {
                     return Err(URL.invalid("the path must be a single database name"));
@@ -93,10 +67,7 @@ pub(crate) fn parse(url: &str) -> Result<MysqlConfig, StorageError> {
             )));
         }
     }
-    for pair in URL.query_pairs(query) {
-        let (name, value) = pair?;
-        apply_option(&mut c, &name, value)?;
-    }
+    URL.apply_query(parts.query, |name, value| apply_option(&mut c, name, value))?;
     Ok(c)
 }
 
