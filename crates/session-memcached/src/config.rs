@@ -107,7 +107,7 @@ pub struct MemcachedConfig {
 }
 
 session_net::socket_options!(MemcachedConfig in session_memcached:
-    affixes, host, socket, timeouts, keepalive, pool_size, ssl, server_name, trusted_certificate, limits);
+    affixes, host, socket, timeouts, keepalive, pool_size, ssl, server_name, trusted_certificate, limits, options_mut);
 
 impl MemcachedConfig {
     /// Sets the (Rust-only) compaction probability of `set` with metadata.

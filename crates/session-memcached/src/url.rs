@@ -8,23 +8,15 @@ use crate::config::MemcachedConfig;
 const URL: UrlSyntax = UrlSyntax::new("memcached");
 
 fn apply_option(c: &mut MemcachedConfig, name: &str, v: String) -> Result<(), StorageError> {
+    if c.socket_options_mut().set(&URL, name, &v)? {
+        return Ok(());
+    }
     match name {
         "prefix" => c.prefix = Some(v),
         "suffix" => c.suffix = Some(v),
         "host" => c.host = Some(v),
         "port" => c.port = Some(URL.number(name, &v)?),
         "socket" => c.socket = Some(v),
-        "connect_timeout" => c.connect_timeout = Some(URL.number(name, &v)?),
-        "send_timeout" => c.send_timeout = Some(URL.number(name, &v)?),
-        "read_timeout" => c.read_timeout = Some(URL.number(name, &v)?),
-        "keepalive_timeout" => c.keepalive_timeout = Some(URL.number(name, &v)?),
-        "pool" => c.pool = Some(v),
-        "pool_size" => c.pool_size = Some(URL.number(name, &v)?),
-        "backlog" => c.backlog = Some(URL.number(name, &v)?),
-        "ssl" => c.ssl = Some(URL.boolean(name, &v)?),
-        "ssl_verify" => c.ssl_verify = Some(URL.boolean(name, &v)?),
-        "server_name" => c.server_name = Some(v),
-        "ssl_trusted_certificate" => c.ssl_trusted_certificate = Some(v.into()),
         "compaction_probability" => c.compaction_probability = Some(URL.number(name, &v)?),
         _ => return Err(URL.invalid(format!("unknown option `{name}`"))),
     }

@@ -189,7 +189,7 @@ fn bad(option: &str, why: impl fmt::Display) -> StorageError {
 // `with_host`, `with_socket`, `with_timeouts`, `with_pool_size`, `with_ssl`, `with_server_name`,
 // `with_trusted_certificate` and `socket_limits`, as every networked store has them.
 session_net::socket_options!(
-    MysqlConfig in session_mysql: host, socket, timeouts, pool_size, ssl, server_name, trusted_certificate, limits
+    MysqlConfig in session_mysql: host, socket, timeouts, pool_size, ssl, server_name, trusted_certificate, limits, options_mut
 );
 
 /// Checks a table name: `name` or `database.name`, each part 1..=64 characters from

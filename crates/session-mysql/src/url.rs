@@ -8,6 +8,9 @@ use crate::config::MysqlConfig;
 const URL: UrlSyntax = UrlSyntax::new("mysql");
 
 fn apply_option(c: &mut MysqlConfig, name: &str, v: String) -> Result<(), StorageError> {
+    if c.socket_options_mut().set(&URL, name, &v)? {
+        return Ok(());
+    }
     match name {
         "host" => c.host = Some(v),
         "port" => c.port = Some(URL.number(name, &v)?),
@@ -19,17 +22,6 @@ fn apply_option(c: &mut MysqlConfig, name: &str, v: String) -> Result<(), Storag
         "table" | "table_name" => c.table = Some(v),
         "table_meta" | "table_name_meta" => c.table_meta = Some(v),
         "max_packet_size" => c.max_packet_size = Some(URL.number(name, &v)?),
-        "connect_timeout" => c.connect_timeout = Some(URL.number(name, &v)?),
-        "send_timeout" => c.send_timeout = Some(URL.number(name, &v)?),
-        "read_timeout" => c.read_timeout = Some(URL.number(name, &v)?),
-        "keepalive_timeout" => c.keepalive_timeout = Some(URL.number(name, &v)?),
-        "pool" => c.pool = Some(v),
-        "pool_size" => c.pool_size = Some(URL.number(name, &v)?),
-        "backlog" => c.backlog = Some(URL.number(name, &v)?),
-        "ssl" => c.ssl = Some(URL.boolean(name, &v)?),
-        "ssl_verify" => c.ssl_verify = Some(URL.boolean(name, &v)?),
-        "server_name" => c.server_name = Some(v),
-        "ssl_trusted_certificate" => c.ssl_trusted_certificate = Some(v.into()),
         _ => return Err(URL.invalid(format!("unknown option `{name}`"))),
     }
     Ok(())

@@ -9,9 +9,12 @@
 //! messages) and the builder methods, which [`socket_options!`](crate::socket_options)
 //! writes into a store's configuration.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use session_storage::StorageError;
+
+use crate::url::UrlSyntax;
 
 /// OpenResty's socket timeouts and keepalive idle time when none is configured: 60 s.
 pub const DEFAULT_TIMEOUT_MS: u64 = 60_000;
@@ -146,6 +149,109 @@ impl Default for Limits {
     }
 }
 
+/// The socket option fields of a store's configuration, borrowed for writing: what a URL's
+/// query sets through [`set`](Self::set). `ssl_trusted_certificate` is `None` for a store
+/// without that option.
+///
+/// ```
+/// use session_net::options::SocketOptionsMut;
+/// use session_net::url::UrlSyntax;
+///
+/// let (mut connect, mut send, mut read, mut keepalive) = (None, None, None, None);
+/// let (mut pool, mut pool_size, mut backlog) = (None, None, None);
+/// let (mut ssl, mut ssl_verify, mut server_name) = (None, None, None);
+/// let mut options = SocketOptionsMut {
+///     connect_timeout: &mut connect,
+///     send_timeout: &mut send,
+///     read_timeout: &mut read,
+///     keepalive_timeout: &mut keepalive,
+///     pool: &mut pool,
+///     pool_size: &mut pool_size,
+///     backlog: &mut backlog,
+///     ssl: &mut ssl,
+///     ssl_verify: &mut ssl_verify,
+///     server_name: &mut server_name,
+///     ssl_trusted_certificate: None,
+/// };
+/// const URL: UrlSyntax = UrlSyntax::new("dshm");
+/// assert!(options.set(&URL, "read_timeout", "250")?);
+/// assert!(options.set(&URL, "ssl", "off")?);
+/// assert!(!options.set(&URL, "ssl_trusted_certificate", "/ca.pem")?);
+/// assert!(options.set(&URL, "pool_size", "x").is_err());
+/// drop(options);
+/// assert_eq!((read, ssl), (Some(250), Some(false)));
+/// # Ok::<_, session_storage::StorageError>(())
+/// ```
+#[derive(Debug)]
+pub struct SocketOptionsMut<'a> {
+    /// `connect_timeout`, milliseconds.
+    pub connect_timeout: &'a mut Option<u64>,
+    /// `send_timeout`, milliseconds.
+    pub send_timeout: &'a mut Option<u64>,
+    /// `read_timeout`, milliseconds.
+    pub read_timeout: &'a mut Option<u64>,
+    /// `keepalive_timeout`, milliseconds.
+    pub keepalive_timeout: &'a mut Option<u64>,
+    /// `pool`, the pool name.
+    pub pool: &'a mut Option<String>,
+    /// `pool_size`.
+    pub pool_size: &'a mut Option<usize>,
+    /// `backlog`.
+    pub backlog: &'a mut Option<usize>,
+    /// `ssl`.
+    pub ssl: &'a mut Option<bool>,
+    /// `ssl_verify`.
+    pub ssl_verify: &'a mut Option<bool>,
+    /// `server_name`.
+    pub server_name: &'a mut Option<String>,
+    /// `ssl_trusted_certificate`, when the store has it.
+    pub ssl_trusted_certificate: Option<&'a mut Option<PathBuf>>,
+}
+
+impl SocketOptionsMut<'_> {
+    /// Sets option `name` from its URL text `v` (numbers and booleans parsed by `url`);
+    /// `false` when `name` is not a socket option of this store.
+    ///
+    /// ```
+    /// # use session_net::options::SocketOptionsMut;
+    /// # let (mut a, mut b, mut c, mut d, mut e, mut f, mut g) = (None, None, None, None, None, None, None);
+    /// # let (mut h, mut i, mut j, mut k) = (None, None, None, None);
+    /// # let mut options = SocketOptionsMut {
+    /// #     connect_timeout: &mut a, send_timeout: &mut b, read_timeout: &mut c,
+    /// #     keepalive_timeout: &mut d, pool: &mut e, pool_size: &mut f, backlog: &mut g,
+    /// #     ssl: &mut h, ssl_verify: &mut i, server_name: &mut j, ssl_trusted_certificate: Some(&mut k),
+    /// # };
+    /// let url = session_net::url::UrlSyntax::new("memcached");
+    /// assert!(options.set(&url, "ssl_trusted_certificate", "/etc/ssl/ca.pem")?);
+    /// assert!(!options.set(&url, "prefix", "sessions")?);
+    /// # Ok::<_, session_storage::StorageError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A value that is not a number or a boolean where one is expected.
+    pub fn set(&mut self, url: &UrlSyntax, name: &str, v: &str) -> Result<bool, StorageError> {
+        match name {
+            "connect_timeout" => *self.connect_timeout = Some(url.number(name, v)?),
+            "send_timeout" => *self.send_timeout = Some(url.number(name, v)?),
+            "read_timeout" => *self.read_timeout = Some(url.number(name, v)?),
+            "keepalive_timeout" => *self.keepalive_timeout = Some(url.number(name, v)?),
+            "pool" => *self.pool = Some(v.to_owned()),
+            "pool_size" => *self.pool_size = Some(url.number(name, v)?),
+            "backlog" => *self.backlog = Some(url.number(name, v)?),
+            "ssl" => *self.ssl = Some(url.boolean(name, v)?),
+            "ssl_verify" => *self.ssl_verify = Some(url.boolean(name, v)?),
+            "server_name" => *self.server_name = Some(v.to_owned()),
+            "ssl_trusted_certificate" => match self.ssl_trusted_certificate.as_deref_mut() {
+                Some(path) => *path = Some(v.into()),
+                None => return Ok(false),
+            },
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
 /// Writes the socket-option builder methods into a store's configuration struct, whose
 /// fields carry the Lua names (`connect_timeout: Option<u64>`, `ssl: Option<bool>`...).
 ///
@@ -164,6 +270,7 @@ impl Default for Limits {
 /// | `server_name` | `with_server_name(name)` |
 /// | `trusted_certificate` | `with_trusted_certificate(path)` |
 /// | `limits` | `pub(crate) fn socket_limits(&self) -> SocketLimits` |
+/// | `options_mut` | `pub(crate) fn socket_options_mut(&mut self) -> SocketOptionsMut<'_>` (all eleven fields) |
 ///
 /// ```
 /// mod config {
@@ -333,6 +440,24 @@ macro_rules! socket_options {
         pub fn with_trusted_certificate(mut self, path: impl Into<::std::path::PathBuf>) -> Self {
             self.ssl_trusted_certificate = Some(path.into());
             self
+        }
+    };
+    (@options_mut $ty:ident, $krate:ident) => {
+        /// The socket option fields, for a URL's query to set.
+        pub(crate) fn socket_options_mut(&mut self) -> $crate::options::SocketOptionsMut<'_> {
+            $crate::options::SocketOptionsMut {
+                connect_timeout: &mut self.connect_timeout,
+                send_timeout: &mut self.send_timeout,
+                read_timeout: &mut self.read_timeout,
+                keepalive_timeout: &mut self.keepalive_timeout,
+                pool: &mut self.pool,
+                pool_size: &mut self.pool_size,
+                backlog: &mut self.backlog,
+                ssl: &mut self.ssl,
+                ssl_verify: &mut self.ssl_verify,
+                server_name: &mut self.server_name,
+                ssl_trusted_certificate: Some(&mut self.ssl_trusted_certificate),
+            }
         }
     };
     (@limits $ty:ident, $krate:ident) => {

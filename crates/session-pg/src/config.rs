@@ -194,7 +194,7 @@ fn bad(option: &str, why: impl fmt::Display) -> StorageError {
 // `with_host`, `with_timeouts`, `with_pool_size`, `with_server_name`,
 // `with_trusted_certificate` and `socket_limits`, as every networked store has them.
 session_net::socket_options!(
-    PostgresConfig in session_pg: host, timeouts, pool_size, server_name, trusted_certificate, limits
+    PostgresConfig in session_pg: host, timeouts, pool_size, server_name, trusted_certificate, limits, options_mut
 );
 
 /// Checks a table name before it is spliced into SQL: one to three dot-separated parts, each

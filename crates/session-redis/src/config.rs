@@ -263,7 +263,7 @@ pub(crate) const STORE: &str = "redis";
 // `with_server_name`, `with_trusted_certificate` and `socket_limits`, as every networked store
 // has them.
 session_net::socket_options!(
-    RedisConfig in session_redis: affixes, host, timeouts, pool_size, ssl, server_name, trusted_certificate, limits
+    RedisConfig in session_redis: affixes, host, timeouts, pool_size, ssl, server_name, trusted_certificate, limits, options_mut
 );
 
 const fn ms(v: u64) -> Duration {
