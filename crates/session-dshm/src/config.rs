@@ -168,63 +168,20 @@ mod tests {
 
     #[test]
     fn validation_names_the_option() {
+        let with = |set: fn(&mut DshmConfig)| {
+            let mut c = DshmConfig::default();
+            set(&mut c);
+            c
+        };
         let cases = [
-            (
-                DshmConfig {
-                    connect_timeout: Some(0),
-                    ..Default::default()
-                },
-                "connect_timeout",
-            ),
-            (
-                DshmConfig {
-                    send_timeout: Some(0),
-                    ..Default::default()
-                },
-                "send_timeout",
-            ),
-            (
-                DshmConfig {
-                    read_timeout: Some(0),
-                    ..Default::default()
-                },
-                "read_timeout",
-            ),
-            (
-                DshmConfig {
-                    keepalive_timeout: Some(0),
-                    ..Default::default()
-                },
-                "keepalive_timeout",
-            ),
-            (
-                DshmConfig {
-                    pool_size: Some(0),
-                    ..Default::default()
-                },
-                "pool_size",
-            ),
-            (
-                DshmConfig {
-                    ssl: Some(true),
-                    ..Default::default()
-                },
-                "ssl",
-            ),
-            (
-                DshmConfig {
-                    host: Some(String::new()),
-                    ..Default::default()
-                },
-                "host",
-            ),
-            (
-                DshmConfig {
-                    port: Some(0),
-                    ..Default::default()
-                },
-                "port",
-            ),
+            (with(|c| c.connect_timeout = Some(0)), "connect_timeout"),
+            (with(|c| c.send_timeout = Some(0)), "send_timeout"),
+            (with(|c| c.read_timeout = Some(0)), "read_timeout"),
+            (with(|c| c.keepalive_timeout = Some(0)), "keepalive_timeout"),
+            (with(|c| c.pool_size = Some(0)), "pool_size"),
+            (with(|c| c.ssl = Some(true)), "ssl"),
+            (with(|c| c.host = Some(String::new())), "host"),
+            (with(|c| c.port = Some(0)), "port"),
         ];
         for (config, name) in cases {
             let err = config.validate().unwrap_err();

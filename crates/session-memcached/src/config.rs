@@ -293,64 +293,29 @@ mod tests {
 
     #[test]
     fn validation_names_the_option() {
+        let with = |set: fn(&mut MemcachedConfig)| {
+            let mut c = MemcachedConfig::default();
+            set(&mut c);
+            c
+        };
         let cases = [
+            (with(|c| c.connect_timeout = Some(0)), "connect_timeout"),
+            (with(|c| c.read_timeout = Some(0)), "read_timeout"),
+            (with(|c| c.pool_size = Some(0)), "pool_size"),
             (
-                MemcachedConfig {
-                    connect_timeout: Some(0),
-                    ..Default::default()
-                },
-                "connect_timeout",
-            ),
-            (
-                MemcachedConfig {
-                    read_timeout: Some(0),
-                    ..Default::default()
-                },
-                "read_timeout",
-            ),
-            (
-                MemcachedConfig {
-                    pool_size: Some(0),
-                    ..Default::default()
-                },
-                "pool_size",
-            ),
-            (
-                MemcachedConfig {
-                    ssl: Some(true),
-                    socket: Some("/tmp/m.sock".into()),
-                    ..Default::default()
-                },
+                with(|c| {
+                    c.ssl = Some(true);
+                    c.socket = Some("/tmp/m.sock".into());
+                }),
                 "ssl",
             ),
+            (with(|c| c.port = Some(0)), "port"),
+            (with(|c| c.socket = Some("unix:".into())), "socket"),
             (
-                MemcachedConfig {
-                    port: Some(0),
-                    ..Default::default()
-                },
-                "port",
-            ),
-            (
-                MemcachedConfig {
-                    socket: Some("unix:".into()),
-                    ..Default::default()
-                },
-                "socket",
-            ),
-            (
-                MemcachedConfig {
-                    compaction_probability: Some(1.5),
-                    ..Default::default()
-                },
+                with(|c| c.compaction_probability = Some(1.5)),
                 "compaction_probability",
             ),
-            (
-                MemcachedConfig {
-                    prefix: Some("x".repeat(200)),
-                    ..Default::default()
-                },
-                "prefix",
-            ),
+            (with(|c| c.prefix = Some("x".repeat(200))), "prefix"),
         ];
         for (config, name) in cases {
             let err = config.validate().unwrap_err();
