@@ -252,6 +252,61 @@ impl SocketOptionsMut<'_> {
     }
 }
 
+/// Declares a store's configuration struct with its own fields followed by the Lua socket
+/// fields every networked store takes alike, with their Lua names and docs:
+/// `connect_timeout`, `send_timeout`, `read_timeout`, `keepalive_timeout` (milliseconds,
+/// `Option<u64>`), `pool` (`Option<String>`), `pool_size` and `backlog` (`Option<usize>`).
+///
+/// The struct's attributes (derives, `#[serde(default, deny_unknown_fields)]`,
+/// `#[non_exhaustive]`, docs) and its own fields pass through unchanged; the TLS fields stay
+/// with each store, whose docs say what its TLS does. (serde's `flatten` would share a
+/// struct instead, but it cannot be combined with `deny_unknown_fields`.)
+///
+/// ```
+/// session_net::socket_config! {
+///     /// A store's options.
+///     #[derive(Debug, Default, serde::Deserialize)]
+///     #[serde(default, deny_unknown_fields)]
+///     pub struct ToyConfig {
+///         /// Server host.
+///         pub host: Option<String>,
+///     }
+/// }
+/// let config: ToyConfig = serde_json::from_str(r#"{"host": "h", "read_timeout": 250}"#)?;
+/// assert_eq!((config.host.as_deref(), config.read_timeout), (Some("h"), Some(250)));
+/// assert!(serde_json::from_str::<ToyConfig>(r#"{"read_timeuot": 250}"#).is_err());
+/// # Ok::<_, serde_json::Error>(())
+/// ```
+#[macro_export]
+macro_rules! socket_config {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $( $(#[$field_meta:meta])* $field_vis:vis $field:ident : $field_ty:ty ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis struct $name {
+            $( $(#[$field_meta])* $field_vis $field : $field_ty, )*
+            /// Connect timeout, milliseconds. Default 60 000.
+            pub connect_timeout: ::core::option::Option<u64>,
+            /// Send timeout (each write of a request), milliseconds. Default 60 000.
+            pub send_timeout: ::core::option::Option<u64>,
+            /// Read timeout (each read of a reply), milliseconds. Default 60 000.
+            pub read_timeout: ::core::option::Option<u64>,
+            /// Longest idle time of a pooled connection, milliseconds. Default 60 000.
+            pub keepalive_timeout: ::core::option::Option<u64>,
+            /// Pool name (accepted; each store has its own pool).
+            pub pool: ::core::option::Option<::std::string::String>,
+            /// Largest number of open connections. Default 30.
+            pub pool_size: ::core::option::Option<usize>,
+            /// Queue length when the pool is exhausted (accepted; waiting is bounded by
+            /// `connect_timeout`).
+            pub backlog: ::core::option::Option<usize>,
+        }
+    };
+}
+
 /// Writes the socket-option builder methods into a store's configuration struct, whose
 /// fields carry the Lua names (`connect_timeout: Option<u64>`, `ssl: Option<bool>`...).
 ///

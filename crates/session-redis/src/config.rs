@@ -87,112 +87,101 @@ impl NodeAddr {
     }
 }
 
-/// The `redis` options block of lua-resty-session (spec 05 §6.5–§6.7), deserializable from the
-/// same names.
-///
-/// The deployment is chosen as the reference chooses it: a cluster when `nodes` is present
-/// (even empty), else Sentinel when `sentinels` is present, else a single server
-/// ([`mode`](Self::mode)). Unknown option names are rejected, so a typo in a security option
-/// does not go unnoticed. Timeouts are milliseconds, as in Lua.
-///
-/// Differences from the Lua library, all on the safe side:
-/// - `ssl_verify` defaults to **true** (OpenResty does not verify unless asked);
-///   `ssl_trusted_certificate` (Rust only, named after nginx's `lua_ssl_trusted_certificate`)
-///   adds a PEM file of trusted CAs;
-/// - `pool_size` caps open connections (each one multiplexed); waiting for a free one is
-///   bounded by `connect_timeout`;
-/// - `send_timeout` and `read_timeout` together bound each round trip (the driver has one
-///   response timeout);
-/// - `pool`, `backlog`, `force_auth`, `name`, `lock_zone` and `lock_prefix` are accepted for
-///   compatibility: connections are authenticated when opened and never shared between
-///   credentials, and no nginx shared dictionary exists here.
-///
-/// `Debug` hides the passwords.
-///
-/// ```
-/// use session_redis::{Mode, RedisConfig};
-///
-/// let config: RedisConfig = serde_json::from_str(r#"{
-///     "prefix": "sessions",
-///     "password": "secret",
-///     "sentinels": [{ "host": "127.0.0.1", "port": 26379 }],
-///     "master": "mymaster",
-///     "connect_timeout": 500
-/// }"#).unwrap();
-/// assert_eq!(config.mode(), Mode::Sentinel);
-/// assert!(!format!("{config:?}").contains("secret"));
-/// ```
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-#[non_exhaustive]
-pub struct RedisConfig {
-    /// Key prefix (spec 05 §5.1); an empty string still counts as set.
-    pub prefix: Option<String>,
-    /// Key suffix (spec 05 §5.1); an empty string still counts as set.
-    pub suffix: Option<String>,
-    /// Server host (single). Default `127.0.0.1`.
-    pub host: Option<String>,
-    /// Server port (single). Default 6379.
-    pub port: Option<u16>,
-    /// Unix socket (single), `unix:/path/to.sock` or a bare path; replaces host and port.
-    pub socket: Option<String>,
-    /// ACL user for the Redis server(s).
-    pub username: Option<String>,
-    /// Password for the Redis server(s).
-    pub password: Option<String>,
-    /// Database to `SELECT` (single and Sentinel).
-    pub database: Option<i64>,
-    /// Connect timeout, milliseconds.
-    pub connect_timeout: Option<u64>,
-    /// Send timeout, milliseconds.
-    pub send_timeout: Option<u64>,
-    /// Read timeout, milliseconds.
-    pub read_timeout: Option<u64>,
-    /// Longest idle time of a pooled connection, milliseconds.
-    pub keepalive_timeout: Option<u64>,
-    /// Pool name (accepted; each store has its own pool).
-    pub pool: Option<String>,
-    /// Largest number of pooled connections.
-    pub pool_size: Option<usize>,
-    /// Queue length when the pool is exhausted (accepted; waiting is bounded by
-    /// `connect_timeout`).
-    pub backlog: Option<usize>,
-    /// Use TLS.
-    pub ssl: Option<bool>,
-    /// Verify the server certificate (default true here).
-    pub ssl_verify: Option<bool>,
-    /// Name sent in SNI and checked against the certificate, when it differs from `host`.
-    pub server_name: Option<String>,
-    /// Rust only: a PEM file of CA certificates to trust instead of the web PKI roots.
-    pub ssl_trusted_certificate: Option<PathBuf>,
-    /// AUTH on every operation (accepted: connections are authenticated once, when opened).
-    pub force_auth: Option<bool>,
+// The struct below, plus the socket fields every networked store has (`connect_timeout`,
+// `send_timeout`, `read_timeout`, `keepalive_timeout`, `pool`, `pool_size`, `backlog`).
+session_net::socket_config! {
+    /// The `redis` options block of lua-resty-session (spec 05 §6.5–§6.7), deserializable from the
+    /// same names.
+    ///
+    /// The deployment is chosen as the reference chooses it: a cluster when `nodes` is present
+    /// (even empty), else Sentinel when `sentinels` is present, else a single server
+    /// ([`mode`](Self::mode)). Unknown option names are rejected, so a typo in a security option
+    /// does not go unnoticed. Timeouts are milliseconds, as in Lua.
+    ///
+    /// Differences from the Lua library, all on the safe side:
+    /// - `ssl_verify` defaults to **true** (OpenResty does not verify unless asked);
+    ///   `ssl_trusted_certificate` (Rust only, named after nginx's `lua_ssl_trusted_certificate`)
+    ///   adds a PEM file of trusted CAs;
+    /// - `pool_size` caps open connections (each one multiplexed); waiting for a free one is
+    ///   bounded by `connect_timeout`;
+    /// - `send_timeout` and `read_timeout` together bound each round trip (the driver has one
+    ///   response timeout);
+    /// - `pool`, `backlog`, `force_auth`, `name`, `lock_zone` and `lock_prefix` are accepted for
+    ///   compatibility: connections are authenticated when opened and never shared between
+    ///   credentials, and no nginx shared dictionary exists here.
+    ///
+    /// `Debug` hides the passwords.
+    ///
+    /// ```
+    /// use session_redis::{Mode, RedisConfig};
+    ///
+    /// let config: RedisConfig = serde_json::from_str(r#"{
+    ///     "prefix": "sessions",
+    ///     "password": "secret",
+    ///     "sentinels": [{ "host": "127.0.0.1", "port": 26379 }],
+    ///     "master": "mymaster",
+    ///     "connect_timeout": 500
+    /// }"#).unwrap();
+    /// assert_eq!(config.mode(), Mode::Sentinel);
+    /// assert!(!format!("{config:?}").contains("secret"));
+    /// ```
+    #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    #[non_exhaustive]
+    pub struct RedisConfig {
+        /// Key prefix (spec 05 §5.1); an empty string still counts as set.
+        pub prefix: Option<String>,
+        /// Key suffix (spec 05 §5.1); an empty string still counts as set.
+        pub suffix: Option<String>,
+        /// Server host (single). Default `127.0.0.1`.
+        pub host: Option<String>,
+        /// Server port (single). Default 6379.
+        pub port: Option<u16>,
+        /// Unix socket (single), `unix:/path/to.sock` or a bare path; replaces host and port.
+        pub socket: Option<String>,
+        /// ACL user for the Redis server(s).
+        pub username: Option<String>,
+        /// Password for the Redis server(s).
+        pub password: Option<String>,
+        /// Database to `SELECT` (single and Sentinel).
+        pub database: Option<i64>,
+        /// Use TLS.
+        pub ssl: Option<bool>,
+        /// Verify the server certificate (default true here).
+        pub ssl_verify: Option<bool>,
+        /// Name sent in SNI and checked against the certificate, when it differs from `host`.
+        pub server_name: Option<String>,
+        /// Rust only: a PEM file of CA certificates to trust instead of the web PKI roots.
+        pub ssl_trusted_certificate: Option<PathBuf>,
+        /// AUTH on every operation (accepted: connections are authenticated once, when opened).
+        pub force_auth: Option<bool>,
 
-    /// Sentinel: the master group name. Default `mymaster`.
-    pub master: Option<String>,
-    /// Sentinel: master (default) or replica.
-    pub role: Option<Role>,
-    /// Sentinel: the sentinels; its presence selects Sentinel mode.
-    pub sentinels: Option<Vec<NodeAddr>>,
-    /// Sentinel: ACL user for the sentinels.
-    pub sentinel_username: Option<String>,
-    /// Sentinel: password for the sentinels.
-    pub sentinel_password: Option<String>,
+        /// Sentinel: the master group name. Default `mymaster`.
+        pub master: Option<String>,
+        /// Sentinel: master (default) or replica.
+        pub role: Option<Role>,
+        /// Sentinel: the sentinels; its presence selects Sentinel mode.
+        pub sentinels: Option<Vec<NodeAddr>>,
+        /// Sentinel: ACL user for the sentinels.
+        pub sentinel_username: Option<String>,
+        /// Sentinel: password for the sentinels.
+        pub sentinel_password: Option<String>,
 
-    /// Cluster: the cluster's name (accepted; the slot map is per store).
-    pub name: Option<String>,
-    /// Cluster: seed nodes; its presence selects cluster mode.
-    pub nodes: Option<Vec<NodeAddr>>,
-    /// Cluster: nginx lock zone (accepted, unused).
-    pub lock_zone: Option<String>,
-    /// Cluster: lock name prefix (accepted, unused).
-    pub lock_prefix: Option<String>,
-    /// Cluster: how many `MOVED`/`ASK` redirections (and retries) to follow. Default 5.
-    pub max_redirections: Option<u32>,
-    /// Cluster: connection attempts per node. Default 3.
-    pub max_connection_attempts: Option<usize>,
-    /// Cluster: total time budget for opening a connection, milliseconds.
-    pub max_connection_timeout: Option<u64>,
+        /// Cluster: the cluster's name (accepted; the slot map is per store).
+        pub name: Option<String>,
+        /// Cluster: seed nodes; its presence selects cluster mode.
+        pub nodes: Option<Vec<NodeAddr>>,
+        /// Cluster: nginx lock zone (accepted, unused).
+        pub lock_zone: Option<String>,
+        /// Cluster: lock name prefix (accepted, unused).
+        pub lock_prefix: Option<String>,
+        /// Cluster: how many `MOVED`/`ASK` redirections (and retries) to follow. Default 5.
+        pub max_redirections: Option<u32>,
+        /// Cluster: connection attempts per node. Default 3.
+        pub max_connection_attempts: Option<usize>,
+        /// Cluster: total time budget for opening a connection, milliseconds.
+        pub max_connection_timeout: Option<u64>,
+    }
 }
 
 impl fmt::Debug for RedisConfig {
