@@ -133,8 +133,8 @@ session_net::socket_config! {
 
 impl fmt::Debug for MysqlConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MysqlConfig")
-            .field("host", &self.host)
+        let mut d = f.debug_struct("MysqlConfig");
+        d.field("host", &self.host)
             .field("port", &self.port)
             .field("socket", &self.socket)
             .field("username", &self.username)
@@ -143,14 +143,8 @@ impl fmt::Debug for MysqlConfig {
             .field("database", &self.database)
             .field("table", &self.table)
             .field("table_meta", &self.table_meta)
-            .field("max_packet_size", &self.max_packet_size)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("send_timeout", &self.send_timeout)
-            .field("read_timeout", &self.read_timeout)
-            .field("keepalive_timeout", &self.keepalive_timeout)
-            .field("pool", &self.pool)
-            .field("pool_size", &self.pool_size)
-            .field("backlog", &self.backlog)
+            .field("max_packet_size", &self.max_packet_size);
+        self.debug_socket_fields(&mut d)
             .field("ssl", &self.ssl)
             .field("ssl_verify", &self.ssl_verify)
             .field("server_name", &self.server_name)
@@ -178,7 +172,7 @@ fn bad(option: &str, why: impl fmt::Display) -> StorageError {
 // `with_host`, `with_socket`, `with_timeouts`, `with_pool_size`, `with_ssl`, `with_server_name`,
 // `with_trusted_certificate` and `socket_limits`, as every networked store has them.
 session_net::socket_options!(
-    MysqlConfig in session_mysql: host, socket, timeouts, pool_size, ssl, server_name, trusted_certificate, limits, options_mut
+    MysqlConfig in session_mysql: host, socket, timeouts, pool_size, ssl, server_name, trusted_certificate, limits, options_mut, debug
 );
 
 /// Checks a table name: `name` or `database.name`, each part 1..=64 characters from

@@ -325,6 +325,7 @@ macro_rules! socket_config {
 /// | `server_name` | `with_server_name(name)` |
 /// | `trusted_certificate` | `with_trusted_certificate(path)` |
 /// | `limits` | `pub(crate) fn socket_limits(&self) -> SocketLimits` |
+/// | `debug` | `pub(crate) fn debug_socket_fields(&self, &mut DebugStruct) -> &mut DebugStruct`: the seven [`socket_config!`](crate::socket_config) fields, for a hand-written `Debug` |
 /// | `options_mut` | `pub(crate) fn socket_options_mut(&mut self) -> SocketOptionsMut<'_>` (all eleven fields) |
 ///
 /// ```
@@ -495,6 +496,21 @@ macro_rules! socket_options {
         pub fn with_trusted_certificate(mut self, path: impl Into<::std::path::PathBuf>) -> Self {
             self.ssl_trusted_certificate = Some(path.into());
             self
+        }
+    };
+    (@debug $ty:ident, $krate:ident) => {
+        /// Adds the seven socket fields of [`socket_config!`] to a `Debug` output, in order.
+        pub(crate) fn debug_socket_fields<'a, 'b, 'c>(
+            &self,
+            d: &'a mut ::std::fmt::DebugStruct<'b, 'c>,
+        ) -> &'a mut ::std::fmt::DebugStruct<'b, 'c> {
+            d.field("connect_timeout", &self.connect_timeout)
+                .field("send_timeout", &self.send_timeout)
+                .field("read_timeout", &self.read_timeout)
+                .field("keepalive_timeout", &self.keepalive_timeout)
+                .field("pool", &self.pool)
+                .field("pool_size", &self.pool_size)
+                .field("backlog", &self.backlog)
         }
     };
     (@options_mut $ty:ident, $krate:ident) => {

@@ -118,22 +118,16 @@ session_net::socket_config! {
 
 impl fmt::Debug for PostgresConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PostgresConfig")
-            .field("host", &self.host)
+        let mut d = f.debug_struct("PostgresConfig");
+        d.field("host", &self.host)
             .field("port", &self.port)
             .field("application", &self.application)
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("database", &self.database)
             .field("table", &self.table)
-            .field("table_meta", &self.table_meta)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("send_timeout", &self.send_timeout)
-            .field("read_timeout", &self.read_timeout)
-            .field("keepalive_timeout", &self.keepalive_timeout)
-            .field("pool", &self.pool)
-            .field("pool_size", &self.pool_size)
-            .field("backlog", &self.backlog)
+            .field("table_meta", &self.table_meta);
+        self.debug_socket_fields(&mut d)
             .field("ssl", &self.ssl)
             .field("ssl_verify", &self.ssl_verify)
             .field("ssl_required", &self.ssl_required)
@@ -183,7 +177,7 @@ fn bad(option: &str, why: impl fmt::Display) -> StorageError {
 // `with_host`, `with_timeouts`, `with_pool_size`, `with_server_name`,
 // `with_trusted_certificate` and `socket_limits`, as every networked store has them.
 session_net::socket_options!(
-    PostgresConfig in session_pg: host, timeouts, pool_size, server_name, trusted_certificate, limits, options_mut
+    PostgresConfig in session_pg: host, timeouts, pool_size, server_name, trusted_certificate, limits, options_mut, debug
 );
 
 /// Checks a table name before it is spliced into SQL: one to three dot-separated parts, each

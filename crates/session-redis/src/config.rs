@@ -187,8 +187,8 @@ session_net::socket_config! {
 impl fmt::Debug for RedisConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let redact = |p: &Option<String>| p.as_ref().map(|_| "<redacted>");
-        f.debug_struct("RedisConfig")
-            .field("mode", &self.mode())
+        let mut d = f.debug_struct("RedisConfig");
+        d.field("mode", &self.mode())
             .field("prefix", &self.prefix)
             .field("suffix", &self.suffix)
             .field("host", &self.host)
@@ -196,14 +196,8 @@ impl fmt::Debug for RedisConfig {
             .field("socket", &self.socket)
             .field("username", &self.username)
             .field("password", &redact(&self.password))
-            .field("database", &self.database)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("send_timeout", &self.send_timeout)
-            .field("read_timeout", &self.read_timeout)
-            .field("keepalive_timeout", &self.keepalive_timeout)
-            .field("pool", &self.pool)
-            .field("pool_size", &self.pool_size)
-            .field("backlog", &self.backlog)
+            .field("database", &self.database);
+        self.debug_socket_fields(&mut d)
             .field("ssl", &self.ssl)
             .field("ssl_verify", &self.ssl_verify)
             .field("server_name", &self.server_name)
@@ -252,7 +246,7 @@ pub(crate) const STORE: &str = "redis";
 // `with_server_name`, `with_trusted_certificate` and `socket_limits`, as every networked store
 // has them.
 session_net::socket_options!(
-    RedisConfig in session_redis: affixes, host, timeouts, pool_size, ssl, server_name, trusted_certificate, limits, options_mut
+    RedisConfig in session_redis: affixes, host, timeouts, pool_size, ssl, server_name, trusted_certificate, limits, options_mut, debug
 );
 
 const fn ms(v: u64) -> Duration {
