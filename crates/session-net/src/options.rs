@@ -499,7 +499,7 @@ macro_rules! socket_options {
         }
     };
     (@debug $ty:ident, $krate:ident) => {
-        /// Adds the seven socket fields of [`socket_config!`] to a `Debug` output, in order.
+        /// Adds the seven socket fields of `session_net::socket_config!` to a `Debug` output, in order.
         pub(crate) fn debug_socket_fields<'a, 'b, 'c>(
             &self,
             d: &'a mut ::std::fmt::DebugStruct<'b, 'c>,
