@@ -10,76 +10,64 @@ const DEFAULT_HOST: &str = "127.0.0.1";
 /// The default port: 4321.
 const DEFAULT_PORT: u16 = 4321;
 
-/// The `dshm` options block of lua-resty-session (spec 05 §8.8), deserializable from the
-/// same names.
-///
-/// Unknown option names are rejected, so a typo does not go unnoticed (the reference's
-/// README also lists `force_auth` under dshm; it belongs to redis and is refused here).
-/// Timeouts are milliseconds, as in Lua; when absent they are OpenResty's socket defaults
-/// (60 s).
-///
-/// What differs from the Lua library:
-/// - `ssl = true` is refused with a [`Config`](session_storage::ErrorKind::Config) error:
-///   the DSHM server has no TLS and this crate speaks plain TCP only (put a TLS tunnel such
-///   as stunnel on both ends if the server is reached over an untrusted network).
-///   `ssl_verify` and `server_name` are accepted and unused;
-/// - `pool` (a pool name) and `backlog` are accepted: each store has its own pool, and
-///   waiting for a free connection is bounded by `connect_timeout`;
-/// - `pool_size` caps the connections open at once (default 30, OpenResty's pool size).
-///
-/// There is no `socket` option (the reference has none for dshm). There is no secret among
-/// the options, so `Debug` prints them all.
-///
-/// ```
-/// use session_dshm::DshmConfig;
-///
-/// let config: DshmConfig = serde_json::from_str(r#"{
-///     "prefix": "sessions",
-///     "host": "10.0.0.5", "port": 4321,
-///     "connect_timeout": 500, "send_timeout": 1000, "read_timeout": 1000,
-///     "keepalive_timeout": 30000, "pool_size": 16
-/// }"#).unwrap();
-/// assert_eq!(config.prefix.as_deref(), Some("sessions"));
-/// assert!(serde_json::from_str::<DshmConfig>(r#"{"hots": "x"}"#).is_err());
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-#[non_exhaustive]
-pub struct DshmConfig {
-    /// Key prefix (spec 05 §5.1); an empty string still counts as set. It is also the
-    /// server's region (Hazelcast map) of every key (spec 05 §8.3).
-    pub prefix: Option<String>,
-    /// Key suffix (spec 05 §5.1); an empty string still counts as set.
-    pub suffix: Option<String>,
-    /// Server host name or IP address. Default `127.0.0.1`.
-    pub host: Option<String>,
-    /// Server port. Default 4321.
-    pub port: Option<u16>,
-    /// Connect timeout, milliseconds. Default 60 000.
-    pub connect_timeout: Option<u64>,
-    /// Send timeout (each write of a request), milliseconds. Default 60 000.
-    pub send_timeout: Option<u64>,
-    /// Read timeout (each read of a reply), milliseconds. Default 60 000.
-    pub read_timeout: Option<u64>,
-    /// Longest idle time of a pooled connection, milliseconds. Default 60 000.
-    pub keepalive_timeout: Option<u64>,
-    /// Pool name (accepted; each store has its own pool).
-    pub pool: Option<String>,
-    /// Largest number of open connections. Default 30.
-    pub pool_size: Option<usize>,
-    /// Queue length when the pool is exhausted (accepted; waiting is bounded by
-    /// `connect_timeout`).
-    pub backlog: Option<usize>,
-    /// Use TLS. Only `false` (or absent) is supported.
-    pub ssl: Option<bool>,
-    /// Verify the server certificate (accepted, unused without TLS).
-    pub ssl_verify: Option<bool>,
-    /// SNI name (accepted, unused without TLS).
-    pub server_name: Option<String>,
+// The struct below, plus the socket fields every networked store has (`connect_timeout`,
+// `send_timeout`, `read_timeout`, `keepalive_timeout`, `pool`, `pool_size`, `backlog`).
+session_net::socket_config! {
+    /// The `dshm` options block of lua-resty-session (spec 05 §8.8), deserializable from the
+    /// same names.
+    ///
+    /// Unknown option names are rejected, so a typo does not go unnoticed (the reference's
+    /// README also lists `force_auth` under dshm; it belongs to redis and is refused here).
+    /// Timeouts are milliseconds, as in Lua; when absent they are OpenResty's socket defaults
+    /// (60 s).
+    ///
+    /// What differs from the Lua library:
+    /// - `ssl = true` is refused with a [`Config`](session_storage::ErrorKind::Config) error:
+    ///   the DSHM server has no TLS and this crate speaks plain TCP only (put a TLS tunnel such
+    ///   as stunnel on both ends if the server is reached over an untrusted network).
+    ///   `ssl_verify` and `server_name` are accepted and unused;
+    /// - `pool` (a pool name) and `backlog` are accepted: each store has its own pool, and
+    ///   waiting for a free connection is bounded by `connect_timeout`;
+    /// - `pool_size` caps the connections open at once (default 30, OpenResty's pool size).
+    ///
+    /// There is no `socket` option (the reference has none for dshm). There is no secret among
+    /// the options, so `Debug` prints them all.
+    ///
+    /// ```
+    /// use session_dshm::DshmConfig;
+    ///
+    /// let config: DshmConfig = serde_json::from_str(r#"{
+    ///     "prefix": "sessions",
+    ///     "host": "10.0.0.5", "port": 4321,
+    ///     "connect_timeout": 500, "send_timeout": 1000, "read_timeout": 1000,
+    ///     "keepalive_timeout": 30000, "pool_size": 16
+    /// }"#).unwrap();
+    /// assert_eq!(config.prefix.as_deref(), Some("sessions"));
+    /// assert!(serde_json::from_str::<DshmConfig>(r#"{"hots": "x"}"#).is_err());
+    /// ```
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    #[non_exhaustive]
+    pub struct DshmConfig {
+        /// Key prefix (spec 05 §5.1); an empty string still counts as set. It is also the
+        /// server's region (Hazelcast map) of every key (spec 05 §8.3).
+        pub prefix: Option<String>,
+        /// Key suffix (spec 05 §5.1); an empty string still counts as set.
+        pub suffix: Option<String>,
+        /// Server host name or IP address. Default `127.0.0.1`.
+        pub host: Option<String>,
+        /// Server port. Default 4321.
+        pub port: Option<u16>,
+        /// Use TLS. Only `false` (or absent) is supported.
+        pub ssl: Option<bool>,
+        /// Verify the server certificate (accepted, unused without TLS).
+        pub ssl_verify: Option<bool>,
+        /// SNI name (accepted, unused without TLS).
+        pub server_name: Option<String>,
+    }
 }
 
-session_net::socket_options!(DshmConfig in session_dshm:
-    prefix, suffix, host, timeouts, keepalive, pool_size, limits);
+session_net::socket_options!(DshmConfig in session_dshm: affixes, host, timeouts, keepalive, pool_size, limits);
 
 impl DshmConfig {
     /// A configuration from a URL, `dshm://host[:port][?options]` (IPv6 hosts in brackets).
@@ -169,63 +157,20 @@ mod tests {
 
     #[test]
     fn validation_names_the_option() {
+        let with = |set: fn(&mut DshmConfig)| {
+            let mut c = DshmConfig::default();
+            set(&mut c);
+            c
+        };
         let cases = [
-            (
-                DshmConfig {
-                    connect_timeout: Some(0),
-                    ..Default::default()
-                },
-                "connect_timeout",
-            ),
-            (
-                DshmConfig {
-                    send_timeout: Some(0),
-                    ..Default::default()
-                },
-                "send_timeout",
-            ),
-            (
-                DshmConfig {
-                    read_timeout: Some(0),
-                    ..Default::default()
-                },
-                "read_timeout",
-            ),
-            (
-                DshmConfig {
-                    keepalive_timeout: Some(0),
-                    ..Default::default()
-                },
-                "keepalive_timeout",
-            ),
-            (
-                DshmConfig {
-                    pool_size: Some(0),
-                    ..Default::default()
-                },
-                "pool_size",
-            ),
-            (
-                DshmConfig {
-                    ssl: Some(true),
-                    ..Default::default()
-                },
-                "ssl",
-            ),
-            (
-                DshmConfig {
-                    host: Some(String::new()),
-                    ..Default::default()
-                },
-                "host",
-            ),
-            (
-                DshmConfig {
-                    port: Some(0),
-                    ..Default::default()
-                },
-                "port",
-            ),
+            (with(|c| c.connect_timeout = Some(0)), "connect_timeout"),
+            (with(|c| c.send_timeout = Some(0)), "send_timeout"),
+            (with(|c| c.read_timeout = Some(0)), "read_timeout"),
+            (with(|c| c.keepalive_timeout = Some(0)), "keepalive_timeout"),
+            (with(|c| c.pool_size = Some(0)), "pool_size"),
+            (with(|c| c.ssl = Some(true)), "ssl"),
+            (with(|c| c.host = Some(String::new())), "host"),
+            (with(|c| c.port = Some(0)), "port"),
         ];
         for (config, name) in cases {
             let err = config.validate().unwrap_err();

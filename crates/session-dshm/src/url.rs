@@ -1,5 +1,6 @@
 //! URL form of [`DshmConfig`] (see [`DshmConfig::from_url`]).
 
+use session_net::options::SocketOptionsMut;
 use session_net::url::UrlSyntax;
 use session_storage::StorageError;
 
@@ -7,50 +8,54 @@ use crate::config::DshmConfig;
 
 const URL: UrlSyntax = UrlSyntax::new("dshm");
 
+/// DSHM's socket options (it has no `ssl_trusted_certificate`).
+fn socket_options(c: &mut DshmConfig) -> SocketOptionsMut<'_> {
+    SocketOptionsMut {
+        connect_timeout: &mut c.connect_timeout,
+        send_timeout: &mut c.send_timeout,
+        read_timeout: &mut c.read_timeout,
+        keepalive_timeout: &mut c.keepalive_timeout,
+        pool: &mut c.pool,
+        pool_size: &mut c.pool_size,
+        backlog: &mut c.backlog,
+        ssl: &mut c.ssl,
+        ssl_verify: &mut c.ssl_verify,
+        server_name: &mut c.server_name,
+        ssl_trusted_certificate: None,
+    }
+}
+
 fn apply_option(c: &mut DshmConfig, name: &str, v: String) -> Result<(), StorageError> {
+    if socket_options(c).set(&URL, name, &v)? {
+        return Ok(());
+    }
     match name {
         "prefix" => c.prefix = Some(v),
         "suffix" => c.suffix = Some(v),
         "host" => c.host = Some(v),
         "port" => c.port = Some(URL.number(name, &v)?),
-        "connect_timeout" => c.connect_timeout = Some(URL.number(name, &v)?),
-        "send_timeout" => c.send_timeout = Some(URL.number(name, &v)?),
-        "read_timeout" => c.read_timeout = Some(URL.number(name, &v)?),
-        "keepalive_timeout" => c.keepalive_timeout = Some(URL.number(name, &v)?),
-        "pool" => c.pool = Some(v),
-        "pool_size" => c.pool_size = Some(URL.number(name, &v)?),
-        "backlog" => c.backlog = Some(URL.number(name, &v)?),
-        "ssl" => c.ssl = Some(URL.boolean(name, &v)?),
-        "ssl_verify" => c.ssl_verify = Some(URL.boolean(name, &v)?),
-        "server_name" => c.server_name = Some(v),
         _ => return Err(URL.invalid(format!("unknown option `{name}`"))),
     }
     Ok(())
 }
 
 pub(crate) fn parse(url: &str) -> Result<DshmConfig, StorageError> {
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| URL.invalid("missing `scheme://`"))?;
-    let (location, query) = match rest.split_once('?') {
-        Some((l, q)) => (l, Some(q)),
-        None => (rest, None),
-    };
-    let mut c = DshmConfig::default();
-    if scheme != "dshm" {
-        return Err(URL.invalid(format!("unknown scheme `{scheme}` (expected dshm://)")));
+    let parts = URL.split(url, "missing `scheme://`")?;
+    if parts.scheme != "dshm" {
+        return Err(URL.invalid(format!(
+            "unknown scheme `{}` (expected dshm://)",
+            parts.scheme
+        )));
     }
-    let authority = location.strip_suffix('/').unwrap_or(location);
+    let authority = parts.location.strip_suffix('/').unwrap_or(parts.location);
     if authority.contains('/') || authority.contains('@') {
         return Err(URL.invalid("expected dshm://host[:port][?options]"));
     }
-    let (host, port) = URL.host_port(authority)?;
-    c.host = Some(host);
-    c.port = port;
-    for pair in URL.query_pairs(query) {
-        let (name, value) = pair?;
-        apply_option(&mut c, &name, value)?;
-    }
+    let mut c = DshmConfig::default();
+    (c.host, c.port) = URL
+        .host_port(authority)
+        .map(|(host, port)| (Some(host), port))?;
+    URL.apply_query(parts.query, |name, value| apply_option(&mut c, name, value))?;
     Ok(c)
 }
 

@@ -14,114 +14,91 @@ const DEFAULT_PORT: u16 = 11211;
 /// How often a `set` with metadata compacts each collection (spec 05 §5.6).
 const DEFAULT_COMPACTION_PROBABILITY: f64 = 0.1;
 
-/// The `memcached` options block of lua-resty-session (spec 05 §7.5), deserializable from the
-/// same names (the `memcache` block of the reference takes the same options).
-///
-/// Unknown option names are rejected, so a typo does not go unnoticed. Timeouts are
-/// milliseconds, as in Lua; when absent they are OpenResty's socket defaults (60 s).
-///
-/// What differs from the Lua library:
-/// - `ssl = true` opens every connection with TLS (rustls, TLS 1.2 or 1.3, over TCP only:
-///   with `socket` it is a [`Config`](session_storage::ErrorKind::Config) error). It needs
-///   the crate feature `tls` (on by default); without it `ssl = true` is a `Config` error;
-/// - `ssl_verify` defaults to **true** here, as in `session-redis` (OpenResty does not verify
-///   unless asked): the chain is checked against the CAs of `ssl_trusted_certificate` (only
-///   those), else the web PKI roots, and the name against `server_name` (or `host`).
-///   `ssl_verify = false`, Lua's default, accepts any certificate: the traffic is encrypted
-///   but the server is **not authenticated**, so anyone able to intercept the connection can
-///   impersonate memcached, exactly as with OpenResty's `sslhandshake` without verification;
-/// - `ssl_trusted_certificate` (Rust only, named after nginx's `lua_ssl_trusted_certificate`,
-///   as in `session-redis`): a PEM file of the CAs to trust instead of the web PKI roots;
-/// - `pool` (a pool name) and `backlog` are accepted: each store has its own pool, and
-///   waiting for a free connection is bounded by `connect_timeout`;
-/// - `pool_size` caps the connections open at once (default 30, OpenResty's pool size);
-/// - `compaction_probability` is Rust-only (see its field).
-///
-/// There is no secret among the options, so `Debug` prints them all.
-///
-/// ```
-/// use session_memcached::MemcachedConfig;
-///
-/// let config: MemcachedConfig = serde_json::from_str(r#"{
-///     "prefix": "sessions",
-///     "host": "10.0.0.5", "port": 11211,
-///     "connect_timeout": 500, "send_timeout": 1000, "read_timeout": 1000,
-///     "keepalive_timeout": 30000, "pool_size": 16
-/// }"#).unwrap();
-/// assert_eq!(config.prefix.as_deref(), Some("sessions"));
-/// assert!(serde_json::from_str::<MemcachedConfig>(r#"{"hots": "x"}"#).is_err());
-///
-/// // TLS, verifying the server against a private CA (feature `tls`).
-/// let tls: MemcachedConfig = serde_json::from_str(r#"{
-///     "host": "10.0.0.5", "port": 11211,
-///     "ssl": true, "ssl_verify": true, "server_name": "cache.internal",
-///     "ssl_trusted_certificate": "/etc/ssl/private-ca.pem"
-/// }"#).unwrap();
-/// assert_eq!(tls.server_name.as_deref(), Some("cache.internal"));
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-#[non_exhaustive]
-pub struct MemcachedConfig {
-    /// Key prefix (spec 05 §5.1); an empty string still counts as set.
-    pub prefix: Option<String>,
-    /// Key suffix (spec 05 §5.1); an empty string still counts as set.
-    pub suffix: Option<String>,
-    /// Server host name or IP address. Default `127.0.0.1`.
-    pub host: Option<String>,
-    /// Server port. Default 11211.
-    pub port: Option<u16>,
-    /// Unix socket, `unix:/path/to.sock` (OpenResty's form) or a bare path; replaces host and
-    /// port.
-    pub socket: Option<String>,
-    /// Connect timeout, milliseconds. Default 60 000.
-    pub connect_timeout: Option<u64>,
-    /// Send timeout (each write of a request), milliseconds. Default 60 000.
-    pub send_timeout: Option<u64>,
-    /// Read timeout (each read of a reply), milliseconds. Default 60 000.
-    pub read_timeout: Option<u64>,
-    /// Longest idle time of a pooled connection, milliseconds. Default 60 000.
-    pub keepalive_timeout: Option<u64>,
-    /// Pool name (accepted; each store has its own pool).
-    pub pool: Option<String>,
-    /// Largest number of open connections. Default 30.
-    pub pool_size: Option<usize>,
-    /// Queue length when the pool is exhausted (accepted; waiting is bounded by
-    /// `connect_timeout`).
-    pub backlog: Option<usize>,
-    /// Use TLS (over TCP; needs the feature `tls`). Default false.
-    pub ssl: Option<bool>,
-    /// Verify the server certificate chain and name (default **true** here; Lua's default
-    /// is false). `false` accepts any certificate: encryption without authentication.
-    pub ssl_verify: Option<bool>,
-    /// Name sent in SNI and checked against the certificate, when it differs from `host`
-    /// (for example when `host` is an IP address and the certificate names a host).
-    pub server_name: Option<String>,
-    /// Rust only: a PEM file of the CA certificates to trust, instead of the web PKI roots,
-    /// when verifying (named after nginx's `lua_ssl_trusted_certificate`).
-    pub ssl_trusted_certificate: Option<PathBuf>,
-    /// Rust only: the probability (0 to 1) that a `set` with metadata compacts each
-    /// collection it appends to. Default 0.1, as the reference. Only how often stale entries
-    /// are cleaned up depends on it; readers filter expired entries anyway.
-    pub compaction_probability: Option<f64>,
+// The struct below, plus the socket fields every networked store has (`connect_timeout`,
+// `send_timeout`, `read_timeout`, `keepalive_timeout`, `pool`, `pool_size`, `backlog`).
+session_net::socket_config! {
+    /// The `memcached` options block of lua-resty-session (spec 05 §7.5), deserializable from the
+    /// same names (the `memcache` block of the reference takes the same options).
+    ///
+    /// Unknown option names are rejected, so a typo does not go unnoticed. Timeouts are
+    /// milliseconds, as in Lua; when absent they are OpenResty's socket defaults (60 s).
+    ///
+    /// What differs from the Lua library:
+    /// - `ssl = true` opens every connection with TLS (rustls, TLS 1.2 or 1.3, over TCP only:
+    ///   with `socket` it is a [`Config`](session_storage::ErrorKind::Config) error). It needs
+    ///   the crate feature `tls` (on by default); without it `ssl = true` is a `Config` error;
+    /// - `ssl_verify` defaults to **true** here, as in `session-redis` (OpenResty does not verify
+    ///   unless asked): the chain is checked against the CAs of `ssl_trusted_certificate` (only
+    ///   those), else the web PKI roots, and the name against `server_name` (or `host`).
+    ///   `ssl_verify = false`, Lua's default, accepts any certificate: the traffic is encrypted
+    ///   but the server is **not authenticated**, so anyone able to intercept the connection can
+    ///   impersonate memcached, exactly as with OpenResty's `sslhandshake` without verification;
+    /// - `ssl_trusted_certificate` (Rust only, named after nginx's `lua_ssl_trusted_certificate`,
+    ///   as in `session-redis`): a PEM file of the CAs to trust instead of the web PKI roots;
+    /// - `pool` (a pool name) and `backlog` are accepted: each store has its own pool, and
+    ///   waiting for a free connection is bounded by `connect_timeout`;
+    /// - `pool_size` caps the connections open at once (default 30, OpenResty's pool size);
+    /// - `compaction_probability` is Rust-only (see its field).
+    ///
+    /// There is no secret among the options, so `Debug` prints them all.
+    ///
+    /// ```
+    /// use session_memcached::MemcachedConfig;
+    ///
+    /// let config: MemcachedConfig = serde_json::from_str(r#"{
+    ///     "prefix": "sessions",
+    ///     "host": "10.0.0.5", "port": 11211,
+    ///     "connect_timeout": 500, "send_timeout": 1000, "read_timeout": 1000,
+    ///     "keepalive_timeout": 30000, "pool_size": 16
+    /// }"#).unwrap();
+    /// assert_eq!(config.prefix.as_deref(), Some("sessions"));
+    /// assert!(serde_json::from_str::<MemcachedConfig>(r#"{"hots": "x"}"#).is_err());
+    ///
+    /// // TLS, verifying the server against a private CA (feature `tls`).
+    /// let tls: MemcachedConfig = serde_json::from_str(r#"{
+    ///     "host": "10.0.0.5", "port": 11211,
+    ///     "ssl": true, "ssl_verify": true, "server_name": "cache.internal",
+    ///     "ssl_trusted_certificate": "/etc/ssl/private-ca.pem"
+    /// }"#).unwrap();
+    /// assert_eq!(tls.server_name.as_deref(), Some("cache.internal"));
+    /// ```
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    #[non_exhaustive]
+    pub struct MemcachedConfig {
+        /// Key prefix (spec 05 §5.1); an empty string still counts as set.
+        pub prefix: Option<String>,
+        /// Key suffix (spec 05 §5.1); an empty string still counts as set.
+        pub suffix: Option<String>,
+        /// Server host name or IP address. Default `127.0.0.1`.
+        pub host: Option<String>,
+        /// Server port. Default 11211.
+        pub port: Option<u16>,
+        /// Unix socket, `unix:/path/to.sock` (OpenResty's form) or a bare path; replaces host and
+        /// port.
+        pub socket: Option<String>,
+        /// Use TLS (over TCP; needs the feature `tls`). Default false.
+        pub ssl: Option<bool>,
+        /// Verify the server certificate chain and name (default **true** here; Lua's default
+        /// is false). `false` accepts any certificate: encryption without authentication.
+        pub ssl_verify: Option<bool>,
+        /// Name sent in SNI and checked against the certificate, when it differs from `host`
+        /// (for example when `host` is an IP address and the certificate names a host).
+        pub server_name: Option<String>,
+        /// Rust only: a PEM file of the CA certificates to trust, instead of the web PKI roots,
+        /// when verifying (named after nginx's `lua_ssl_trusted_certificate`).
+        pub ssl_trusted_certificate: Option<PathBuf>,
+        /// Rust only: the probability (0 to 1) that a `set` with metadata compacts each
+        /// collection it appends to. Default 0.1, as the reference. Only how often stale entries
+        /// are cleaned up depends on it; readers filter expired entries anyway.
+        pub compaction_probability: Option<f64>,
+    }
 }
 
 session_net::socket_options!(MemcachedConfig in session_memcached:
-    prefix, suffix, host, timeouts, keepalive, pool_size, ssl, server_name, trusted_certificate, limits);
+    affixes, host, socket, timeouts, keepalive, pool_size, ssl, server_name, trusted_certificate, limits, options_mut);
 
 impl MemcachedConfig {
-    /// Sets the unix socket (replaces host and port).
-    ///
-    /// ```
-    /// let config = session_memcached::MemcachedConfig::default().with_socket("unix:/run/memcached.sock");
-    /// assert!(config.socket.is_some());
-    /// ```
-    #[must_use]
-    pub fn with_socket(mut self, socket: impl Into<String>) -> Self {
-        self.socket = Some(socket.into());
-        self
-    }
-
     /// Sets the (Rust-only) compaction probability of `set` with metadata.
     ///
     /// ```
@@ -305,64 +282,29 @@ mod tests {
 
     #[test]
     fn validation_names_the_option() {
+        let with = |set: fn(&mut MemcachedConfig)| {
+            let mut c = MemcachedConfig::default();
+            set(&mut c);
+            c
+        };
         let cases = [
+            (with(|c| c.connect_timeout = Some(0)), "connect_timeout"),
+            (with(|c| c.read_timeout = Some(0)), "read_timeout"),
+            (with(|c| c.pool_size = Some(0)), "pool_size"),
             (
-                MemcachedConfig {
-                    connect_timeout: Some(0),
-                    ..Default::default()
-                },
-                "connect_timeout",
-            ),
-            (
-                MemcachedConfig {
-                    read_timeout: Some(0),
-                    ..Default::default()
-                },
-                "read_timeout",
-            ),
-            (
-                MemcachedConfig {
-                    pool_size: Some(0),
-                    ..Default::default()
-                },
-                "pool_size",
-            ),
-            (
-                MemcachedConfig {
-                    ssl: Some(true),
-                    socket: Some("/tmp/m.sock".into()),
-                    ..Default::default()
-                },
+                with(|c| {
+                    c.ssl = Some(true);
+                    c.socket = Some("/tmp/m.sock".into());
+                }),
                 "ssl",
             ),
+            (with(|c| c.port = Some(0)), "port"),
+            (with(|c| c.socket = Some("unix:".into())), "socket"),
             (
-                MemcachedConfig {
-                    port: Some(0),
-                    ..Default::default()
-                },
-                "port",
-            ),
-            (
-                MemcachedConfig {
-                    socket: Some("unix:".into()),
-                    ..Default::default()
-                },
-                "socket",
-            ),
-            (
-                MemcachedConfig {
-                    compaction_probability: Some(1.5),
-                    ..Default::default()
-                },
+                with(|c| c.compaction_probability = Some(1.5)),
                 "compaction_probability",
             ),
-            (
-                MemcachedConfig {
-                    prefix: Some("x".repeat(200)),
-                    ..Default::default()
-                },
-                "prefix",
-            ),
+            (with(|c| c.prefix = Some("x".repeat(200))), "prefix"),
         ];
         for (config, name) in cases {
             let err = config.validate().unwrap_err();

@@ -8,23 +8,15 @@ use crate::config::MemcachedConfig;
 const URL: UrlSyntax = UrlSyntax::new("memcached");
 
 fn apply_option(c: &mut MemcachedConfig, name: &str, v: String) -> Result<(), StorageError> {
+    if c.socket_options_mut().set(&URL, name, &v)? {
+        return Ok(());
+    }
     match name {
         "prefix" => c.prefix = Some(v),
         "suffix" => c.suffix = Some(v),
         "host" => c.host = Some(v),
         "port" => c.port = Some(URL.number(name, &v)?),
         "socket" => c.socket = Some(v),
-        "connect_timeout" => c.connect_timeout = Some(URL.number(name, &v)?),
-        "send_timeout" => c.send_timeout = Some(URL.number(name, &v)?),
-        "read_timeout" => c.read_timeout = Some(URL.number(name, &v)?),
-        "keepalive_timeout" => c.keepalive_timeout = Some(URL.number(name, &v)?),
-        "pool" => c.pool = Some(v),
-        "pool_size" => c.pool_size = Some(URL.number(name, &v)?),
-        "backlog" => c.backlog = Some(URL.number(name, &v)?),
-        "ssl" => c.ssl = Some(URL.boolean(name, &v)?),
-        "ssl_verify" => c.ssl_verify = Some(URL.boolean(name, &v)?),
-        "server_name" => c.server_name = Some(v),
-        "ssl_trusted_certificate" => c.ssl_trusted_certificate = Some(v.into()),
         "compaction_probability" => c.compaction_probability = Some(URL.number(name, &v)?),
         _ => return Err(URL.invalid(format!("unknown option `{name}`"))),
     }
@@ -32,15 +24,10 @@ fn apply_option(c: &mut MemcachedConfig, name: &str, v: String) -> Result<(), St
 }
 
 pub(crate) fn parse(url: &str) -> Result<MemcachedConfig, StorageError> {
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| URL.invalid("missing `scheme://`"))?;
-    let (location, query) = match rest.split_once('?') {
-        Some((l, q)) => (l, Some(q)),
-        None => (rest, None),
-    };
+    let parts = URL.split(url, "missing `scheme://`")?;
+    let location = parts.location;
     let mut c = MemcachedConfig::default();
-    match scheme {
+    match parts.scheme {
         "memcache" | "memcached" => {
             let authority = location.strip_suffix('/').unwrap_or(location);
             if authority.contains('/') || authority.contains('@') {
@@ -58,10 +45,7 @@ pub(crate) fn parse(url: &str) -> Result<MemcachedConfig, StorageError> {
         }
         other => return Err(URL.invalid(format!("unknown scheme `{other}`"))),
     }
-    for pair in URL.query_pairs(query) {
-        let (name, value) = pair?;
-        apply_option(&mut c, &name, value)?;
-    }
+    URL.apply_query(parts.query, |name, value| apply_option(&mut c, name, value))?;
     Ok(c)
 }
 

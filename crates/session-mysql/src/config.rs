@@ -10,142 +10,131 @@ use session_storage::StorageError;
 /// Default sessions table (`table`).
 pub(crate) const DEFAULT_TABLE: &str = "sessions";
 
-/// The `mysql` (or `mariadb`) options block of lua-resty-session (spec 05 §12.2),
-/// deserializable from the same names.
-///
-/// | option | default | notes |
-/// |---|---|---|
-/// | `host` | `127.0.0.1` | |
-/// | `port` | `3306` | |
-/// | `socket` | none | Unix socket path; replaces host and port |
-/// | `username` | none | |
-/// | `password` | none | hidden by `Debug` |
-/// | `charset` | `ascii` | connection character set, sent as `SET NAMES` on every connection |
-/// | `database` | none | |
-/// | `table` (alias `table_name`) | `sessions` | may be `database.table` |
-/// | `table_meta` (alias `table_name_meta`) | `<table>_meta` | |
-/// | `max_packet_size` | the server's `max_allowed_packet` | largest packet accepted, bytes |
-/// | `connect_timeout` | 60 000 | milliseconds; also bounds waiting for a pooled connection |
-/// | `send_timeout`, `read_timeout` | 60 000 each | milliseconds; their sum bounds each statement |
-/// | `keepalive_timeout` | 60 000 | milliseconds an idle pooled connection is kept |
-/// | `pool_size` | 30 | largest number of open connections |
-/// | `pool`, `backlog` | — | accepted for compatibility; each store has its own pool, and waiting for a connection is bounded by `connect_timeout` |
-/// | `ssl` | `false` | connect with TLS (feature `tls`, on by default; without it `true` is a configuration error) |
-/// | `ssl_verify` | `true` (OpenResty: `false`) | with `ssl`: verify the certificate chain and the host name; `false` accepts any certificate |
-/// | `server_name` | `host` | Rust only: the name sent in SNI and checked against the certificate (useful when `host` is an IP address) |
-/// | `ssl_trusted_certificate` | web PKI roots | Rust only: a PEM file of CA certificates to trust (instead of the web PKI roots) when `ssl_verify` is true |
-///
-/// # TLS
-///
-/// With `ssl = true` the client asks the server to switch to TLS during the MySQL handshake
-/// (rustls, ring provider, TLS 1.2 or 1.3), before credentials are sent. A server that does
-/// not offer TLS makes the connection fail with a configuration error: there is no silent
-/// fall-back to plain text. `ssl = true` together with `socket` is a configuration error
-/// (TLS is not used over a Unix socket).
-///
-/// Certificates are verified unless `ssl_verify = false` — a deliberate difference from
-/// lua-resty-mysql, which verifies only when asked (as session-pg, session-redis and
-/// session-memcached do too): a Lua configuration with `ssl = true` against a self-signed
-/// server needs `ssl_verify = false` or `ssl_trusted_certificate` here. With
-/// `ssl_verify = false` any certificate is accepted: the traffic is encrypted but the server
-/// is **not authenticated**, so an active attacker on the path can impersonate it, exactly as
-/// with the Lua storage. When verifying, the chain must lead to a web PKI root (or, instead,
-/// to a CA of `ssl_trusted_certificate`, like OpenResty's `lua_ssl_trusted_certificate`) and
-/// the certificate must name `server_name` (default `host`; an IP address host is matched
-/// against the certificate's IP addresses). A certificate that fails verification is a
-/// configuration error (retrying will not help) whose message says so. The driver uses
-/// rustls's process-wide default crypto provider: building a store with `ssl = true` installs
-/// ring as that default unless the application has already installed one.
-///
-/// ```
-/// use session_mysql::MysqlConfig;
-///
-/// let config: MysqlConfig = serde_json::from_str(r#"{
-///     "host": "10.0.0.7",
-///     "ssl": true,
-///     "server_name": "db.internal",
-///     "ssl_trusted_certificate": "/etc/ssl/internal-ca.pem"
-/// }"#).unwrap();
-/// assert_eq!(config.server_name.as_deref(), Some("db.internal"));
-/// assert_eq!(config.validate().is_ok(), cfg!(feature = "tls"));
-/// ```
-///
-/// The reference code reads `table` and `table_meta`; its README calls them `table_name` and
-/// `table_name_meta`. Both spellings are accepted. Unknown option names are rejected, so a
-/// typo does not go unnoticed. `Debug` hides the password.
-///
-/// ```
-/// use session_mysql::MysqlConfig;
-///
-/// let config: MysqlConfig = serde_json::from_str(r#"{
-///     "host": "db.internal",
-///     "username": "app",
-///     "password": "secret",
-///     "database": "sessions_db",
-///     "table_name": "web_sessions",
-///     "connect_timeout": 500
-/// }"#).unwrap();
-/// assert_eq!(config.table_names(), ("web_sessions".to_owned(), "web_sessions_meta".to_owned()));
-/// assert!(!format!("{config:?}").contains("secret"));
-/// ```
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-#[non_exhaustive]
-pub struct MysqlConfig {
-    /// Server host. Default `127.0.0.1`.
-    pub host: Option<String>,
-    /// Server port. Default 3306.
-    pub port: Option<u16>,
-    /// Unix socket path (a bare path); when set, `host` and `port` are not used.
-    pub socket: Option<String>,
-    /// User name.
-    pub username: Option<String>,
-    /// Password.
-    pub password: Option<String>,
-    /// Connection character set. Default `ascii`, as in the reference.
-    pub charset: Option<String>,
-    /// Database (schema) to use.
-    pub database: Option<String>,
-    /// Sessions table. Default `sessions`.
-    #[serde(alias = "table_name")]
-    pub table: Option<String>,
-    /// Metadata table. Default `<table>_meta`.
-    #[serde(alias = "table_name_meta")]
-    pub table_meta: Option<String>,
-    /// Largest packet accepted, bytes. Default: the server's `max_allowed_packet`.
-    pub max_packet_size: Option<usize>,
-    /// Connect timeout, milliseconds. Default 60 000.
-    pub connect_timeout: Option<u64>,
-    /// Send timeout, milliseconds. Default 60 000.
-    pub send_timeout: Option<u64>,
-    /// Read timeout, milliseconds. Default 60 000.
-    pub read_timeout: Option<u64>,
-    /// Longest idle time of a pooled connection, milliseconds. Default 60 000.
-    pub keepalive_timeout: Option<u64>,
-    /// Pool name (accepted; each store has its own pool).
-    pub pool: Option<String>,
-    /// Largest number of open connections. Default 30.
-    pub pool_size: Option<usize>,
-    /// Queue length when the pool is exhausted (accepted; waiting is bounded by
-    /// `connect_timeout`).
-    pub backlog: Option<usize>,
-    /// Connect with TLS (needs the `tls` feature). Default false. See the
-    /// [TLS section](MysqlConfig#tls).
-    pub ssl: Option<bool>,
-    /// With `ssl`: verify the server certificate and name. Default **true** (OpenResty's
-    /// default is false; see the [TLS section](MysqlConfig#tls)).
-    pub ssl_verify: Option<bool>,
-    /// With `ssl`: the name sent in SNI and checked against the certificate. Default `host`.
-    pub server_name: Option<String>,
-    /// With `ssl`: a PEM file of CA certificates trusted instead of the web PKI roots when
-    /// `ssl_verify` is true. Read when the store is built.
-    pub ssl_trusted_certificate: Option<PathBuf>,
+// The struct below, plus the socket fields every networked store has (`connect_timeout`,
+// `send_timeout`, `read_timeout`, `keepalive_timeout`, `pool`, `pool_size`, `backlog`).
+session_net::socket_config! {
+    /// The `mysql` (or `mariadb`) options block of lua-resty-session (spec 05 §12.2),
+    /// deserializable from the same names.
+    ///
+    /// | option | default | notes |
+    /// |---|---|---|
+    /// | `host` | `127.0.0.1` | |
+    /// | `port` | `3306` | |
+    /// | `socket` | none | Unix socket path; replaces host and port |
+    /// | `username` | none | |
+    /// | `password` | none | hidden by `Debug` |
+    /// | `charset` | `ascii` | connection character set, sent as `SET NAMES` on every connection |
+    /// | `database` | none | |
+    /// | `table` (alias `table_name`) | `sessions` | may be `database.table` |
+    /// | `table_meta` (alias `table_name_meta`) | `<table>_meta` | |
+    /// | `max_packet_size` | the server's `max_allowed_packet` | largest packet accepted, bytes |
+    /// | `connect_timeout` | 60 000 | milliseconds; also bounds waiting for a pooled connection |
+    /// | `send_timeout`, `read_timeout` | 60 000 each | milliseconds; their sum bounds each statement |
+    /// | `keepalive_timeout` | 60 000 | milliseconds an idle pooled connection is kept |
+    /// | `pool_size` | 30 | largest number of open connections |
+    /// | `pool`, `backlog` | — | accepted for compatibility; each store has its own pool, and waiting for a connection is bounded by `connect_timeout` |
+    /// | `ssl` | `false` | connect with TLS (feature `tls`, on by default; without it `true` is a configuration error) |
+    /// | `ssl_verify` | `true` (OpenResty: `false`) | with `ssl`: verify the certificate chain and the host name; `false` accepts any certificate |
+    /// | `server_name` | `host` | Rust only: the name sent in SNI and checked against the certificate (useful when `host` is an IP address) |
+    /// | `ssl_trusted_certificate` | web PKI roots | Rust only: a PEM file of CA certificates to trust (instead of the web PKI roots) when `ssl_verify` is true |
+    ///
+    /// # TLS
+    ///
+    /// With `ssl = true` the client asks the server to switch to TLS during the MySQL handshake
+    /// (rustls, ring provider, TLS 1.2 or 1.3), before credentials are sent. A server that does
+    /// not offer TLS makes the connection fail with a configuration error: there is no silent
+    /// fall-back to plain text. `ssl = true` together with `socket` is a configuration error
+    /// (TLS is not used over a Unix socket).
+    ///
+    /// Certificates are verified unless `ssl_verify = false` — a deliberate difference from
+    /// lua-resty-mysql, which verifies only when asked (as session-pg, session-redis and
+    /// session-memcached do too): a Lua configuration with `ssl = true` against a self-signed
+    /// server needs `ssl_verify = false` or `ssl_trusted_certificate` here. With
+    /// `ssl_verify = false` any certificate is accepted: the traffic is encrypted but the server
+    /// is **not authenticated**, so an active attacker on the path can impersonate it, exactly as
+    /// with the Lua storage. When verifying, the chain must lead to a web PKI root (or, instead,
+    /// to a CA of `ssl_trusted_certificate`, like OpenResty's `lua_ssl_trusted_certificate`) and
+    /// the certificate must name `server_name` (default `host`; an IP address host is matched
+    /// against the certificate's IP addresses). A certificate that fails verification is a
+    /// configuration error (retrying will not help) whose message says so. The driver uses
+    /// rustls's process-wide default crypto provider: building a store with `ssl = true` installs
+    /// ring as that default unless the application has already installed one.
+    ///
+    /// ```
+    /// use session_mysql::MysqlConfig;
+    ///
+    /// let config: MysqlConfig = serde_json::from_str(r#"{
+    ///     "host": "10.0.0.7",
+    ///     "ssl": true,
+    ///     "server_name": "db.internal",
+    ///     "ssl_trusted_certificate": "/etc/ssl/internal-ca.pem"
+    /// }"#).unwrap();
+    /// assert_eq!(config.server_name.as_deref(), Some("db.internal"));
+    /// assert_eq!(config.validate().is_ok(), cfg!(feature = "tls"));
+    /// ```
+    ///
+    /// The reference code reads `table` and `table_meta`; its README calls them `table_name` and
+    /// `table_name_meta`. Both spellings are accepted. Unknown option names are rejected, so a
+    /// typo does not go unnoticed. `Debug` hides the password.
+    ///
+    /// ```
+    /// use session_mysql::MysqlConfig;
+    ///
+    /// let config: MysqlConfig = serde_json::from_str(r#"{
+    ///     "host": "db.internal",
+    ///     "username": "app",
+    ///     "password": "secret",
+    ///     "database": "sessions_db",
+    ///     "table_name": "web_sessions",
+    ///     "connect_timeout": 500
+    /// }"#).unwrap();
+    /// assert_eq!(config.table_names(), ("web_sessions".to_owned(), "web_sessions_meta".to_owned()));
+    /// assert!(!format!("{config:?}").contains("secret"));
+    /// ```
+    #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    #[non_exhaustive]
+    pub struct MysqlConfig {
+        /// Server host. Default `127.0.0.1`.
+        pub host: Option<String>,
+        /// Server port. Default 3306.
+        pub port: Option<u16>,
+        /// Unix socket path (a bare path); when set, `host` and `port` are not used.
+        pub socket: Option<String>,
+        /// User name.
+        pub username: Option<String>,
+        /// Password.
+        pub password: Option<String>,
+        /// Connection character set. Default `ascii`, as in the reference.
+        pub charset: Option<String>,
+        /// Database (schema) to use.
+        pub database: Option<String>,
+        /// Sessions table. Default `sessions`.
+        #[serde(alias = "table_name")]
+        pub table: Option<String>,
+        /// Metadata table. Default `<table>_meta`.
+        #[serde(alias = "table_name_meta")]
+        pub table_meta: Option<String>,
+        /// Largest packet accepted, bytes. Default: the server's `max_allowed_packet`.
+        pub max_packet_size: Option<usize>,
+        /// Connect with TLS (needs the `tls` feature). Default false. See the
+        /// [TLS section](MysqlConfig#tls).
+        pub ssl: Option<bool>,
+        /// With `ssl`: verify the server certificate and name. Default **true** (OpenResty's
+        /// default is false; see the [TLS section](MysqlConfig#tls)).
+        pub ssl_verify: Option<bool>,
+        /// With `ssl`: the name sent in SNI and checked against the certificate. Default `host`.
+        pub server_name: Option<String>,
+        /// With `ssl`: a PEM file of CA certificates trusted instead of the web PKI roots when
+        /// `ssl_verify` is true. Read when the store is built.
+        pub ssl_trusted_certificate: Option<PathBuf>,
+    }
 }
 
 impl fmt::Debug for MysqlConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MysqlConfig")
-            .field("host", &self.host)
+        let mut d = f.debug_struct("MysqlConfig");
+        d.field("host", &self.host)
             .field("port", &self.port)
             .field("socket", &self.socket)
             .field("username", &self.username)
@@ -154,14 +143,8 @@ impl fmt::Debug for MysqlConfig {
             .field("database", &self.database)
             .field("table", &self.table)
             .field("table_meta", &self.table_meta)
-            .field("max_packet_size", &self.max_packet_size)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("send_timeout", &self.send_timeout)
-            .field("read_timeout", &self.read_timeout)
-            .field("keepalive_timeout", &self.keepalive_timeout)
-            .field("pool", &self.pool)
-            .field("pool_size", &self.pool_size)
-            .field("backlog", &self.backlog)
+            .field("max_packet_size", &self.max_packet_size);
+        self.debug_socket_fields(&mut d)
             .field("ssl", &self.ssl)
             .field("ssl_verify", &self.ssl_verify)
             .field("server_name", &self.server_name)
@@ -186,10 +169,10 @@ fn bad(option: &str, why: impl fmt::Display) -> StorageError {
     StorageError::config(format!("{STORE} option `{option}`: {why}"))
 }
 
-// `with_timeouts`, `with_pool_size`, `with_ssl`, `with_server_name`,
+// `with_host`, `with_socket`, `with_timeouts`, `with_pool_size`, `with_ssl`, `with_server_name`,
 // `with_trusted_certificate` and `socket_limits`, as every networked store has them.
 session_net::socket_options!(
-    MysqlConfig in session_mysql: timeouts, pool_size, ssl, server_name, trusted_certificate, limits
+    MysqlConfig in session_mysql: host, socket, timeouts, pool_size, ssl, server_name, trusted_certificate, limits, options_mut, debug
 );
 
 /// Checks a table name: `name` or `database.name`, each part 1..=64 characters from
@@ -241,31 +224,6 @@ pub(crate) fn check_charset(option: &str, charset: &str) -> Result<(), StorageEr
 }
 
 impl MysqlConfig {
-    /// Sets host and port.
-    ///
-    /// ```
-    /// let config = session_mysql::MysqlConfig::default().with_host("10.0.0.5", 3307);
-    /// assert_eq!(config.port, Some(3307));
-    /// ```
-    #[must_use]
-    pub fn with_host(mut self, host: impl Into<String>, port: u16) -> Self {
-        self.host = Some(host.into());
-        self.port = Some(port);
-        self
-    }
-
-    /// Connects through a Unix socket (a bare path) instead of host and port.
-    ///
-    /// ```
-    /// let config = session_mysql::MysqlConfig::default().with_socket("/run/mysqld/mysqld.sock");
-    /// assert_eq!(config.socket.as_deref(), Some("/run/mysqld/mysqld.sock"));
-    /// ```
-    #[must_use]
-    pub fn with_socket(mut self, path: impl Into<String>) -> Self {
-        self.socket = Some(path.into());
-        self
-    }
-
     /// Sets user name and password.
     ///
     /// ```

@@ -8,6 +8,9 @@ use crate::config::MysqlConfig;
 const URL: UrlSyntax = UrlSyntax::new("mysql");
 
 fn apply_option(c: &mut MysqlConfig, name: &str, v: String) -> Result<(), StorageError> {
+    if c.socket_options_mut().set(&URL, name, &v)? {
+        return Ok(());
+    }
     match name {
         "host" => c.host = Some(v),
         "port" => c.port = Some(URL.number(name, &v)?),
@@ -19,67 +22,30 @@ fn apply_option(c: &mut MysqlConfig, name: &str, v: String) -> Result<(), Storag
         "table" | "table_name" => c.table = Some(v),
         "table_meta" | "table_name_meta" => c.table_meta = Some(v),
         "max_packet_size" => c.max_packet_size = Some(URL.number(name, &v)?),
-        "connect_timeout" => c.connect_timeout = Some(URL.number(name, &v)?),
-        "send_timeout" => c.send_timeout = Some(URL.number(name, &v)?),
-        "read_timeout" => c.read_timeout = Some(URL.number(name, &v)?),
-        "keepalive_timeout" => c.keepalive_timeout = Some(URL.number(name, &v)?),
-        "pool" => c.pool = Some(v),
-        "pool_size" => c.pool_size = Some(URL.number(name, &v)?),
-        "backlog" => c.backlog = Some(URL.number(name, &v)?),
-        "ssl" => c.ssl = Some(URL.boolean(name, &v)?),
-        "ssl_verify" => c.ssl_verify = Some(URL.boolean(name, &v)?),
-        "server_name" => c.server_name = Some(v),
-        "ssl_trusted_certificate" => c.ssl_trusted_certificate = Some(v.into()),
         _ => return Err(URL.invalid(format!("unknown option `{name}`"))),
     }
     Ok(())
 }
 
 pub(crate) fn parse(url: &str) -> Result<MysqlConfig, StorageError> {
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| URL.invalid("missing scheme (mysql://, mariadb://, mysql+unix://)"))?;
-    let (rest, query) = match rest.split_once('?') {
-        Some((r, q)) => (r, Some(q)),
-        None => (rest, None),
-    };
-    if rest.contains('#') || query.is_some_and(|q| q.contains('#')) {
+    let parts = URL.split(url, "missing scheme (mysql://, mariadb://, mysql+unix://)")?;
+    if parts.has_fragment() {
         return Err(URL.invalid("fragments are not supported"));
     }
     let mut c = MysqlConfig::default();
-    match scheme {
+    match parts.scheme {
         "unix" | "mysql+unix" | "mariadb+unix" => {
-            if rest.is_empty() {
+            if parts.location.is_empty() {
                 return Err(URL.invalid("missing socket path"));
             }
-            c.socket = Some(URL.decode(rest)?);
+            c.socket = Some(URL.decode(parts.location)?);
         }
         "mysql" | "mariadb" => {
-            let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-            let hostport = match authority.rsplit_once('@') {
-                Some((userinfo, hostport)) => {
-                    let (user, pass) = match userinfo.split_once(':') {
-                        Some((u, p)) => (u, Some(p)),
-                        None => (userinfo, None),
-                    };
-                    if !user.is_empty() {
-                        c.username = Some(URL.decode(user)?);
-                    }
-                    if let Some(p) = pass {
-                        c.password = Some(URL.decode(p)?);
-                    }
-                    hostport
-                }
-                None => authority,
-            };
-            let (host, port) = URL.split_host_port(hostport)?;
-            if !host.is_empty() {
-                c.host = Some(URL.decode(host)?);
-            }
-            if let Some(p) = port {
-                c.port = Some(URL.number("port", p)?);
-            }
-            let path = path.trim_end_matches('/');
+            let authority = URL.authority(parts.location)?;
+            c.username = authority.username;
+            c.password = authority.password;
+            (c.host, c.port) = URL.optional_host_port(authority.hosts)?;
+            let path = authority.path.trim_end_matches('/');
             if !path.is_empty() {
                 if path.contains('/') {
                     return Err(URL.invalid("the path must be a single database name"));
@@ -93,10 +59,7 @@ pub(crate) fn parse(url: &str) -> Result<MysqlConfig, StorageError> {
             )));
         }
     }
-    for pair in URL.query_pairs(query) {
-        let (name, value) = pair?;
-        apply_option(&mut c, &name, value)?;
-    }
+    URL.apply_query(parts.query, |name, value| apply_option(&mut c, name, value))?;
     Ok(c)
 }
 

@@ -9,9 +9,12 @@
 //! messages) and the builder methods, which [`socket_options!`](crate::socket_options)
 //! writes into a store's configuration.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use session_storage::StorageError;
+
+use crate::url::UrlSyntax;
 
 /// OpenResty's socket timeouts and keepalive idle time when none is configured: 60 s.
 pub const DEFAULT_TIMEOUT_MS: u64 = 60_000;
@@ -146,6 +149,164 @@ impl Default for Limits {
     }
 }
 
+/// The socket option fields of a store's configuration, borrowed for writing: what a URL's
+/// query sets through [`set`](Self::set). `ssl_trusted_certificate` is `None` for a store
+/// without that option.
+///
+/// ```
+/// use session_net::options::SocketOptionsMut;
+/// use session_net::url::UrlSyntax;
+///
+/// let (mut connect, mut send, mut read, mut keepalive) = (None, None, None, None);
+/// let (mut pool, mut pool_size, mut backlog) = (None, None, None);
+/// let (mut ssl, mut ssl_verify, mut server_name) = (None, None, None);
+/// let mut options = SocketOptionsMut {
+///     connect_timeout: &mut connect,
+///     send_timeout: &mut send,
+///     read_timeout: &mut read,
+///     keepalive_timeout: &mut keepalive,
+///     pool: &mut pool,
+///     pool_size: &mut pool_size,
+///     backlog: &mut backlog,
+///     ssl: &mut ssl,
+///     ssl_verify: &mut ssl_verify,
+///     server_name: &mut server_name,
+///     ssl_trusted_certificate: None,
+/// };
+/// const URL: UrlSyntax = UrlSyntax::new("dshm");
+/// assert!(options.set(&URL, "read_timeout", "250")?);
+/// assert!(options.set(&URL, "ssl", "off")?);
+/// assert!(!options.set(&URL, "ssl_trusted_certificate", "/ca.pem")?);
+/// assert!(options.set(&URL, "pool_size", "x").is_err());
+/// drop(options);
+/// assert_eq!((read, ssl), (Some(250), Some(false)));
+/// # Ok::<_, session_storage::StorageError>(())
+/// ```
+#[derive(Debug)]
+pub struct SocketOptionsMut<'a> {
+    /// `connect_timeout`, milliseconds.
+    pub connect_timeout: &'a mut Option<u64>,
+    /// `send_timeout`, milliseconds.
+    pub send_timeout: &'a mut Option<u64>,
+    /// `read_timeout`, milliseconds.
+    pub read_timeout: &'a mut Option<u64>,
+    /// `keepalive_timeout`, milliseconds.
+    pub keepalive_timeout: &'a mut Option<u64>,
+    /// `pool`, the pool name.
+    pub pool: &'a mut Option<String>,
+    /// `pool_size`.
+    pub pool_size: &'a mut Option<usize>,
+    /// `backlog`.
+    pub backlog: &'a mut Option<usize>,
+    /// `ssl`.
+    pub ssl: &'a mut Option<bool>,
+    /// `ssl_verify`.
+    pub ssl_verify: &'a mut Option<bool>,
+    /// `server_name`.
+    pub server_name: &'a mut Option<String>,
+    /// `ssl_trusted_certificate`, when the store has it.
+    pub ssl_trusted_certificate: Option<&'a mut Option<PathBuf>>,
+}
+
+impl SocketOptionsMut<'_> {
+    /// Sets option `name` from its URL text `v` (numbers and booleans parsed by `url`);
+    /// `false` when `name` is not a socket option of this store.
+    ///
+    /// ```
+    /// # use session_net::options::SocketOptionsMut;
+    /// # let (mut a, mut b, mut c, mut d, mut e, mut f, mut g) = (None, None, None, None, None, None, None);
+    /// # let (mut h, mut i, mut j, mut k) = (None, None, None, None);
+    /// # let mut options = SocketOptionsMut {
+    /// #     connect_timeout: &mut a, send_timeout: &mut b, read_timeout: &mut c,
+    /// #     keepalive_timeout: &mut d, pool: &mut e, pool_size: &mut f, backlog: &mut g,
+    /// #     ssl: &mut h, ssl_verify: &mut i, server_name: &mut j, ssl_trusted_certificate: Some(&mut k),
+    /// # };
+    /// let url = session_net::url::UrlSyntax::new("memcached");
+    /// assert!(options.set(&url, "ssl_trusted_certificate", "/etc/ssl/ca.pem")?);
+    /// assert!(!options.set(&url, "prefix", "sessions")?);
+    /// # Ok::<_, session_storage::StorageError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A value that is not a number or a boolean where one is expected.
+    pub fn set(&mut self, url: &UrlSyntax, name: &str, v: &str) -> Result<bool, StorageError> {
+        match name {
+            "connect_timeout" => *self.connect_timeout = Some(url.number(name, v)?),
+            "send_timeout" => *self.send_timeout = Some(url.number(name, v)?),
+            "read_timeout" => *self.read_timeout = Some(url.number(name, v)?),
+            "keepalive_timeout" => *self.keepalive_timeout = Some(url.number(name, v)?),
+            "pool" => *self.pool = Some(v.to_owned()),
+            "pool_size" => *self.pool_size = Some(url.number(name, v)?),
+            "backlog" => *self.backlog = Some(url.number(name, v)?),
+            "ssl" => *self.ssl = Some(url.boolean(name, v)?),
+            "ssl_verify" => *self.ssl_verify = Some(url.boolean(name, v)?),
+            "server_name" => *self.server_name = Some(v.to_owned()),
+            "ssl_trusted_certificate" => match self.ssl_trusted_certificate.as_deref_mut() {
+                Some(path) => *path = Some(v.into()),
+                None => return Ok(false),
+            },
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+/// Declares a store's configuration struct with its own fields followed by the Lua socket
+/// fields every networked store takes alike, with their Lua names and docs:
+/// `connect_timeout`, `send_timeout`, `read_timeout`, `keepalive_timeout` (milliseconds,
+/// `Option<u64>`), `pool` (`Option<String>`), `pool_size` and `backlog` (`Option<usize>`).
+///
+/// The struct's attributes (derives, `#[serde(default, deny_unknown_fields)]`,
+/// `#[non_exhaustive]`, docs) and its own fields pass through unchanged; the TLS fields stay
+/// with each store, whose docs say what its TLS does. (serde's `flatten` would share a
+/// struct instead, but it cannot be combined with `deny_unknown_fields`.)
+///
+/// ```
+/// session_net::socket_config! {
+///     /// A store's options.
+///     #[derive(Debug, Default, serde::Deserialize)]
+///     #[serde(default, deny_unknown_fields)]
+///     pub struct ToyConfig {
+///         /// Server host.
+///         pub host: Option<String>,
+///     }
+/// }
+/// let config: ToyConfig = serde_json::from_str(r#"{"host": "h", "read_timeout": 250}"#)?;
+/// assert_eq!((config.host.as_deref(), config.read_timeout), (Some("h"), Some(250)));
+/// assert!(serde_json::from_str::<ToyConfig>(r#"{"read_timeuot": 250}"#).is_err());
+/// # Ok::<_, serde_json::Error>(())
+/// ```
+#[macro_export]
+macro_rules! socket_config {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $( $(#[$field_meta:meta])* $field_vis:vis $field:ident : $field_ty:ty ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis struct $name {
+            $( $(#[$field_meta])* $field_vis $field : $field_ty, )*
+            /// Connect timeout, milliseconds. Default 60 000.
+            pub connect_timeout: ::core::option::Option<u64>,
+            /// Send timeout (each write of a request), milliseconds. Default 60 000.
+            pub send_timeout: ::core::option::Option<u64>,
+            /// Read timeout (each read of a reply), milliseconds. Default 60 000.
+            pub read_timeout: ::core::option::Option<u64>,
+            /// Longest idle time of a pooled connection, milliseconds. Default 60 000.
+            pub keepalive_timeout: ::core::option::Option<u64>,
+            /// Pool name (accepted; each store has its own pool).
+            pub pool: ::core::option::Option<::std::string::String>,
+            /// Largest number of open connections. Default 30.
+            pub pool_size: ::core::option::Option<usize>,
+            /// Queue length when the pool is exhausted (accepted; waiting is bounded by
+            /// `connect_timeout`).
+            pub backlog: ::core::option::Option<usize>,
+        }
+    };
+}
+
 /// Writes the socket-option builder methods into a store's configuration struct, whose
 /// fields carry the Lua names (`connect_timeout: Option<u64>`, `ssl: Option<bool>`...).
 ///
@@ -154,8 +315,9 @@ impl Default for Limits {
 ///
 /// | group | method (`#[must_use]`, consumes and returns `self`) |
 /// |---|---|
-/// | `prefix`, `suffix` | `with_prefix(prefix)`, `with_suffix(suffix)` (the key layout) |
+/// | `affixes` | `with_prefix(prefix)` and `with_suffix(suffix)` (the key prefix and suffix) |
 /// | `host` | `with_host(host, port)` |
+/// | `socket` | `with_socket(path)`: a unix socket instead of host and port |
 /// | `timeouts` | `with_timeouts(connect_ms, send_ms, read_ms)` |
 /// | `keepalive` | `with_keepalive_timeout(keepalive_ms)` |
 /// | `pool_size` | `with_pool_size(pool_size)` |
@@ -163,6 +325,8 @@ impl Default for Limits {
 /// | `server_name` | `with_server_name(name)` |
 /// | `trusted_certificate` | `with_trusted_certificate(path)` |
 /// | `limits` | `pub(crate) fn socket_limits(&self) -> SocketLimits` |
+/// | `debug` | `pub(crate) fn debug_socket_fields(&self, &mut DebugStruct) -> &mut DebugStruct`: the seven [`socket_config!`](crate::socket_config) fields, for a hand-written `Debug` |
+/// | `options_mut` | `pub(crate) fn socket_options_mut(&mut self) -> SocketOptionsMut<'_>` (all eleven fields) |
 ///
 /// ```
 /// mod config {
@@ -200,7 +364,7 @@ macro_rules! socket_options {
             $( $crate::socket_options!(@$group $ty, $krate); )+
         }
     };
-    (@prefix $ty:ident, $krate:ident) => {
+    (@affixes $ty:ident, $krate:ident) => {
         #[doc = "Sets the key prefix."]
         #[doc = ""]
         #[doc = "```"]
@@ -212,8 +376,7 @@ macro_rules! socket_options {
             self.prefix = Some(prefix.into());
             self
         }
-    };
-    (@suffix $ty:ident, $krate:ident) => {
+
         #[doc = "Sets the key suffix."]
         #[doc = ""]
         #[doc = "```"]
@@ -230,13 +393,26 @@ macro_rules! socket_options {
         #[doc = "Sets the server's host and port."]
         #[doc = ""]
         #[doc = "```"]
-        #[doc = concat!("let config = ", stringify!($krate), "::", stringify!($ty), "::default().with_host(\"10.0.0.2\", 4322);")]
-        #[doc = "assert_eq!((config.host.as_deref(), config.port), (Some(\"10.0.0.2\"), Some(4322)));"]
+        #[doc = concat!("let config = ", stringify!($krate), "::", stringify!($ty), "::default().with_host(\"10.0.0.2\", 4000);")]
+        #[doc = "assert_eq!((config.host.as_deref(), config.port), (Some(\"10.0.0.2\"), Some(4000)));"]
         #[doc = "```"]
         #[must_use]
         pub fn with_host(mut self, host: impl Into<String>, port: u16) -> Self {
             self.host = Some(host.into());
             self.port = Some(port);
+            self
+        }
+    };
+    (@socket $ty:ident, $krate:ident) => {
+        #[doc = "Sets the unix socket, which replaces host and port (`unix:/path` or a bare path)."]
+        #[doc = ""]
+        #[doc = "```"]
+        #[doc = concat!("let config = ", stringify!($krate), "::", stringify!($ty), "::default().with_socket(\"/run/store.sock\");")]
+        #[doc = "assert_eq!(config.socket.as_deref(), Some(\"/run/store.sock\"));"]
+        #[doc = "```"]
+        #[must_use]
+        pub fn with_socket(mut self, socket: impl Into<String>) -> Self {
+            self.socket = Some(socket.into());
             self
         }
     };
@@ -320,6 +496,39 @@ macro_rules! socket_options {
         pub fn with_trusted_certificate(mut self, path: impl Into<::std::path::PathBuf>) -> Self {
             self.ssl_trusted_certificate = Some(path.into());
             self
+        }
+    };
+    (@debug $ty:ident, $krate:ident) => {
+        /// Adds the seven socket fields of `session_net::socket_config!` to a `Debug` output, in order.
+        pub(crate) fn debug_socket_fields<'a, 'b, 'c>(
+            &self,
+            d: &'a mut ::std::fmt::DebugStruct<'b, 'c>,
+        ) -> &'a mut ::std::fmt::DebugStruct<'b, 'c> {
+            d.field("connect_timeout", &self.connect_timeout)
+                .field("send_timeout", &self.send_timeout)
+                .field("read_timeout", &self.read_timeout)
+                .field("keepalive_timeout", &self.keepalive_timeout)
+                .field("pool", &self.pool)
+                .field("pool_size", &self.pool_size)
+                .field("backlog", &self.backlog)
+        }
+    };
+    (@options_mut $ty:ident, $krate:ident) => {
+        /// The socket option fields, for a URL's query to set.
+        pub(crate) fn socket_options_mut(&mut self) -> $crate::options::SocketOptionsMut<'_> {
+            $crate::options::SocketOptionsMut {
+                connect_timeout: &mut self.connect_timeout,
+                send_timeout: &mut self.send_timeout,
+                read_timeout: &mut self.read_timeout,
+                keepalive_timeout: &mut self.keepalive_timeout,
+                pool: &mut self.pool,
+                pool_size: &mut self.pool_size,
+                backlog: &mut self.backlog,
+                ssl: &mut self.ssl,
+                ssl_verify: &mut self.ssl_verify,
+                server_name: &mut self.server_name,
+                ssl_trusted_certificate: Some(&mut self.ssl_trusted_certificate),
+            }
         }
     };
     (@limits $ty:ident, $krate:ident) => {

@@ -172,8 +172,9 @@ impl ConnPool {
         self.pool.manager().tls.is_some()
     }
 
-    /// Checks a connection out, for commands outside [`run`](Self::run)'s retry rule. It goes
-    /// back to the pool when dropped, unless a request on it was cut short or failed.
+    /// Checks a connection out, for commands outside [`with_conn!`](crate::with_conn)'s retry
+    /// rule. It goes back to the pool when dropped, unless a request on it was cut short or
+    /// failed.
     ///
     /// ```no_run
     /// # async fn demo(pool: session_net::pool::ConnPool) -> Result<(), session_storage::StorageError> {

@@ -207,6 +207,181 @@ impl UrlSyntax {
     }
 }
 
+/// A store URL cut at its delimiters, nothing decoded yet:
+/// `scheme://location[?query]`.
+///
+/// ```
+/// use session_net::url::UrlSyntax;
+/// let parts = UrlSyntax::new("redis").split("redis://h:1/2?db=3", "missing scheme")?;
+/// assert_eq!((parts.scheme, parts.location, parts.query), ("redis", "h:1/2", Some("db=3")));
+/// assert!(!parts.has_fragment());
+/// # Ok::<_, session_storage::StorageError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UrlParts<'a> {
+    /// What comes before `://`.
+    pub scheme: &'a str,
+    /// What comes between `://` and the first `?`.
+    pub location: &'a str,
+    /// What comes after the first `?`, when there is one.
+    pub query: Option<&'a str>,
+}
+
+impl UrlParts<'_> {
+    /// Whether the URL has a `#` anywhere after its scheme (the stores support no fragment).
+    ///
+    /// ```
+    /// use session_net::url::UrlSyntax;
+    /// assert!(UrlSyntax::new("pg").split("postgres://h?a=1#x", "")?.has_fragment());
+    /// # Ok::<_, session_storage::StorageError>(())
+    /// ```
+    #[must_use]
+    pub fn has_fragment(&self) -> bool {
+        self.location.contains('#') || self.query.is_some_and(|q| q.contains('#'))
+    }
+}
+
+/// The `[user[:password]@]hosts[/path]` of a [`UrlParts::location`]: the credentials
+/// decoded (an empty user name is `None`), the hosts and the path undecoded.
+///
+/// ```
+/// use session_net::url::UrlSyntax;
+/// let url = UrlSyntax::new("mysql");
+/// let a = url.authority("app:s%40cret@[::1]:3306/db")?;
+/// assert_eq!((a.username.as_deref(), a.password.as_deref()), (Some("app"), Some("s@cret")));
+/// assert_eq!((a.hosts, a.path), ("[::1]:3306", "db"));
+/// # Ok::<_, session_storage::StorageError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Authority<'a> {
+    /// The user name, decoded; `None` when absent or empty.
+    pub username: Option<String>,
+    /// The password, decoded; `None` when there is no `:` in the user information.
+    pub password: Option<String>,
+    /// The host part (`host[:port]`, or several separated by commas), undecoded.
+    pub hosts: &'a str,
+    /// What follows the first `/` after the authority, undecoded; empty when none.
+    pub path: &'a str,
+}
+
+impl UrlSyntax {
+    /// Cuts `url` into scheme, location and query; `missing_scheme` is the error text when
+    /// there is no `://`.
+    ///
+    /// ```
+    /// use session_net::url::UrlSyntax;
+    /// let err = UrlSyntax::new("dshm").split("h:1", "missing `scheme://`").unwrap_err();
+    /// assert_eq!(err.message(), "invalid dshm URL: missing `scheme://`");
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When `url` has no `://`.
+    pub fn split<'a>(
+        &self,
+        url: &'a str,
+        missing_scheme: &str,
+    ) -> Result<UrlParts<'a>, StorageError> {
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| self.invalid(missing_scheme))?;
+        let (location, query) = match rest.split_once('?') {
+            Some((l, q)) => (l, Some(q)),
+            None => (rest, None),
+        };
+        Ok(UrlParts {
+            scheme,
+            location,
+            query,
+        })
+    }
+
+    /// Splits a location into credentials, hosts and path (see [`Authority`]).
+    ///
+    /// ```
+    /// let a = session_net::url::UrlSyntax::new("redis").authority(":pw@a:1,b:2/m/4")?;
+    /// assert_eq!((a.username, a.password.as_deref()), (None, Some("pw")));
+    /// assert_eq!((a.hosts, a.path), ("a:1,b:2", "m/4"));
+    /// # Ok::<_, session_storage::StorageError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A user name or password that does not [`decode`](Self::decode).
+    pub fn authority<'a>(&self, location: &'a str) -> Result<Authority<'a>, StorageError> {
+        let (authority, path) = location.split_once('/').unwrap_or((location, ""));
+        let (userinfo, hosts) = match authority.rsplit_once('@') {
+            Some((userinfo, hosts)) => (Some(userinfo), hosts),
+            None => (None, authority),
+        };
+        let (user, pass) = match userinfo.map(|u| u.split_once(':').ok_or(u)) {
+            Some(Ok((u, p))) => (u, Some(p)),
+            Some(Err(u)) => (u, None),
+            None => ("", None),
+        };
+        Ok(Authority {
+            username: (!user.is_empty()).then(|| self.decode(user)).transpose()?,
+            password: pass.map(|p| self.decode(p)).transpose()?,
+            hosts,
+            path,
+        })
+    }
+
+    /// `host[:port]` decoded, either part optional: an empty host is `None`.
+    ///
+    /// ```
+    /// let url = session_net::url::UrlSyntax::new("postgres");
+    /// assert_eq!(url.optional_host_port(":5433")?, (None, Some(5433)));
+    /// assert_eq!(url.optional_host_port("db")?, (Some("db".to_owned()), None));
+    /// # Ok::<_, session_storage::StorageError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`split_host_port`](Self::split_host_port), a bad port.
+    pub fn optional_host_port(
+        &self,
+        s: &str,
+    ) -> Result<(Option<String>, Option<u16>), StorageError> {
+        let (host, port) = self.split_host_port(s)?;
+        Ok((
+            (!host.is_empty()).then(|| self.decode(host)).transpose()?,
+            port.map(|p| self.number("port", p)).transpose()?,
+        ))
+    }
+
+    /// Calls `apply` with each decoded `name=value` pair of `query`
+    /// (see [`query_pairs`](Self::query_pairs)), stopping at the first error.
+    ///
+    /// ```
+    /// let url = session_net::url::UrlSyntax::new("redis");
+    /// let mut seen = Vec::new();
+    /// url.apply_query(Some("a=1&b=%32"), |name, value| {
+    ///     seen.push(format!("{name}={value}"));
+    ///     Ok(())
+    /// })?;
+    /// assert_eq!(seen, ["a=1", "b=2"]);
+    /// # Ok::<_, session_storage::StorageError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A pair that does not decode, or the first error of `apply`.
+    pub fn apply_query(
+        &self,
+        query: Option<&str>,
+        mut apply: impl FnMut(&str, String) -> Result<(), StorageError>,
+    ) -> Result<(), StorageError> {
+        for pair in self.query_pairs(query) {
+            let (name, value) = pair?;
+            apply(&name, value)?;
+        }
+        Ok(())
+    }
+}
+
 fn hex(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),

@@ -10,141 +10,124 @@ use session_storage::StorageError;
 /// Default sessions table (spec 05 §11.2).
 pub const DEFAULT_TABLE: &str = "sessions";
 
-/// The `postgres` (or `postgresql`) options block of lua-resty-session (spec 05 §11.2),
-/// deserializable from the same names.
-///
-/// | option | default | notes |
-/// |---|---|---|
-/// | `host` | `127.0.0.1` | a path starting with `/` is a unix-socket directory |
-/// | `port` | `5432` | |
-/// | `application` | none (the server shows no name) | `application_name`; pgmoon would send `pgmoon` |
-/// | `username` | `postgres` | as pgmoon |
-/// | `password` | none | hidden by `Debug` |
-/// | `database` | none (the server uses the user name) | |
-/// | `table` (alias `table_name`) | `sessions` | may be schema-qualified (`app.sessions`) |
-/// | `table_meta` (alias `table_name_meta`) | `<table>_meta` | |
-/// | `connect_timeout` | 60 000 ms | connecting, and waiting for a pooled connection |
-/// | `send_timeout` + `read_timeout` | 60 000 ms each | their sum bounds the statements of one operation |
-/// | `keepalive_timeout` | 60 000 ms | a pooled connection idle longer is closed instead of reused |
-/// | `pool_size` | 30 | most connections open at once |
-/// | `pool`, `backlog` | — | accepted for compatibility; each store has its own pool |
-/// | `ssl` | `false` | ask the server for TLS (feature `tls`, on by default; without it `true` is a configuration error) |
-/// | `ssl_required` | `false` | with `ssl`: fail when the server does not offer TLS; otherwise fall back to plain text, as pgmoon does |
-/// | `ssl_verify` | `true` (pgmoon: `false`) | with `ssl`: verify the certificate chain and the host name; `false` accepts any certificate |
-/// | `server_name` | `host` | Rust only: the name sent in SNI and checked against the certificate (useful when `host` is an IP address) |
-/// | `ssl_trusted_certificate` | web PKI roots | Rust only: a PEM file of CA certificates to trust (instead of the web PKI roots) when `ssl_verify` is true |
-///
-/// # TLS
-///
-/// As with pgmoon, `ssl = true` sends PostgreSQL's `SSLRequest`. If the server accepts, the
-/// connection is TLS (rustls, ring provider, TLS 1.2 or 1.3). If it declines, the connection
-/// fails with `ssl_required = true` and continues **in plain text** otherwise, so set
-/// `ssl_required = true` whenever the traffic must be encrypted. `ssl_required = true` without
-/// `ssl = true` is a configuration error (pgmoon silently ignores it).
-///
-/// Certificates are verified unless `ssl_verify = false` — a deliberate difference from
-/// pgmoon, which verifies only when asked (as session-redis and session-memcached do too): a
-/// Lua configuration with `ssl = true` against a self-signed server needs `ssl_verify = false`
-/// or `ssl_trusted_certificate` here. With `ssl_verify = false` any certificate is accepted:
-/// the traffic is encrypted but the server is **not authenticated**, so an active attacker on
-/// the path can impersonate it, exactly as with the Lua storage. When verifying, the chain must
-/// lead to a web PKI root (or to a CA of `ssl_trusted_certificate`, like OpenResty's
-/// `lua_ssl_trusted_certificate`) and the certificate must name `server_name` (default
-/// `host`; an IP address host is matched against the certificate's IP addresses). SCRAM
-/// authentication does not use channel binding. TLS over a unix socket is not attempted
-/// (the server declines it).
-///
-/// The timeout defaults are OpenResty's socket defaults, which the reference inherits.
-/// Unknown option names are rejected, so a typo does not go unnoticed. Timeouts are
-/// milliseconds, as in Lua. There is no prefix, suffix or socket option (as in the reference).
-///
-/// ```
-/// use session_pg::PostgresConfig;
-///
-/// let config: PostgresConfig = serde_json::from_str(r#"{
-///     "host": "127.0.0.1", "port": 5432,
-///     "username": "app", "password": "secret", "database": "app",
-///     "table_name": "sessions", "connect_timeout": 1000
-/// }"#).unwrap();
-/// assert_eq!(config.table_name(), "sessions");
-/// assert_eq!(config.table_meta_name(), "sessions_meta");
-/// assert!(!format!("{config:?}").contains("secret"));
-/// ```
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-#[non_exhaustive]
-pub struct PostgresConfig {
-    /// Server host name or IP address (or a unix-socket directory starting with `/`).
-    /// Default `127.0.0.1`.
-    pub host: Option<String>,
-    /// Server port. Default 5432.
-    pub port: Option<u16>,
-    /// `application_name` reported to the server.
-    #[serde(alias = "application_name")]
-    pub application: Option<String>,
-    /// Role to log in as. Default `postgres`.
-    #[serde(alias = "user")]
-    pub username: Option<String>,
-    /// Password of `username`.
-    pub password: Option<String>,
-    /// Database. Default: the server's default (the user name).
-    pub database: Option<String>,
-    /// Sessions table, optionally schema-qualified. Default `sessions`. The reference's
-    /// README calls it `table_name`, its code reads `table`; both are accepted.
-    #[serde(alias = "table_name")]
-    pub table: Option<String>,
-    /// Metadata table. Default `<table>_meta`. README name `table_name_meta` accepted.
-    #[serde(alias = "table_name_meta")]
-    pub table_meta: Option<String>,
-    /// Connect timeout, milliseconds.
-    pub connect_timeout: Option<u64>,
-    /// Send timeout, milliseconds.
-    pub send_timeout: Option<u64>,
-    /// Read timeout, milliseconds.
-    pub read_timeout: Option<u64>,
-    /// Longest idle time of a pooled connection, milliseconds.
-    pub keepalive_timeout: Option<u64>,
-    /// Pool name (accepted; each store has its own pool).
-    pub pool: Option<String>,
-    /// Largest number of pooled connections. Default 30.
-    pub pool_size: Option<usize>,
-    /// Queue length when the pool is exhausted (accepted; waiting is bounded by
-    /// `connect_timeout`).
-    pub backlog: Option<usize>,
-    /// Ask the server for TLS (needs the `tls` feature). Default false.
-    pub ssl: Option<bool>,
-    /// Verify the server certificate chain and host name. Default true (pgmoon: false);
-    /// `false` accepts any certificate, which encrypts without authenticating the server.
-    pub ssl_verify: Option<bool>,
-    /// Fail when the server does not offer TLS instead of continuing in plain text. Needs
-    /// `ssl = true`. Default false.
-    pub ssl_required: Option<bool>,
-    /// Rust only: name sent in SNI and checked against the certificate, when it differs
-    /// from `host` (for example when `host` is an IP address). Default: `host`.
-    pub server_name: Option<String>,
-    /// Rust only: a PEM file of CA certificates to trust instead of the web PKI roots, unless
-    /// `ssl_verify` is false. Read when the store is built.
-    pub ssl_trusted_certificate: Option<PathBuf>,
+// The struct below, plus the socket fields every networked store has (`connect_timeout`,
+// `send_timeout`, `read_timeout`, `keepalive_timeout`, `pool`, `pool_size`, `backlog`).
+session_net::socket_config! {
+    /// The `postgres` (or `postgresql`) options block of lua-resty-session (spec 05 §11.2),
+    /// deserializable from the same names.
+    ///
+    /// | option | default | notes |
+    /// |---|---|---|
+    /// | `host` | `127.0.0.1` | a path starting with `/` is a unix-socket directory |
+    /// | `port` | `5432` | |
+    /// | `application` | none (the server shows no name) | `application_name`; pgmoon would send `pgmoon` |
+    /// | `username` | `postgres` | as pgmoon |
+    /// | `password` | none | hidden by `Debug` |
+    /// | `database` | none (the server uses the user name) | |
+    /// | `table` (alias `table_name`) | `sessions` | may be schema-qualified (`app.sessions`) |
+    /// | `table_meta` (alias `table_name_meta`) | `<table>_meta` | |
+    /// | `connect_timeout` | 60 000 ms | connecting, and waiting for a pooled connection |
+    /// | `send_timeout` + `read_timeout` | 60 000 ms each | their sum bounds the statements of one operation |
+    /// | `keepalive_timeout` | 60 000 ms | a pooled connection idle longer is closed instead of reused |
+    /// | `pool_size` | 30 | most connections open at once |
+    /// | `pool`, `backlog` | — | accepted for compatibility; each store has its own pool |
+    /// | `ssl` | `false` | ask the server for TLS (feature `tls`, on by default; without it `true` is a configuration error) |
+    /// | `ssl_required` | `false` | with `ssl`: fail when the server does not offer TLS; otherwise fall back to plain text, as pgmoon does |
+    /// | `ssl_verify` | `true` (pgmoon: `false`) | with `ssl`: verify the certificate chain and the host name; `false` accepts any certificate |
+    /// | `server_name` | `host` | Rust only: the name sent in SNI and checked against the certificate (useful when `host` is an IP address) |
+    /// | `ssl_trusted_certificate` | web PKI roots | Rust only: a PEM file of CA certificates to trust (instead of the web PKI roots) when `ssl_verify` is true |
+    ///
+    /// # TLS
+    ///
+    /// As with pgmoon, `ssl = true` sends PostgreSQL's `SSLRequest`. If the server accepts, the
+    /// connection is TLS (rustls, ring provider, TLS 1.2 or 1.3). If it declines, the connection
+    /// fails with `ssl_required = true` and continues **in plain text** otherwise, so set
+    /// `ssl_required = true` whenever the traffic must be encrypted. `ssl_required = true` without
+    /// `ssl = true` is a configuration error (pgmoon silently ignores it).
+    ///
+    /// Certificates are verified unless `ssl_verify = false` — a deliberate difference from
+    /// pgmoon, which verifies only when asked (as session-redis and session-memcached do too): a
+    /// Lua configuration with `ssl = true` against a self-signed server needs `ssl_verify = false`
+    /// or `ssl_trusted_certificate` here. With `ssl_verify = false` any certificate is accepted:
+    /// the traffic is encrypted but the server is **not authenticated**, so an active attacker on
+    /// the path can impersonate it, exactly as with the Lua storage. When verifying, the chain must
+    /// lead to a web PKI root (or to a CA of `ssl_trusted_certificate`, like OpenResty's
+    /// `lua_ssl_trusted_certificate`) and the certificate must name `server_name` (default
+    /// `host`; an IP address host is matched against the certificate's IP addresses). SCRAM
+    /// authentication does not use channel binding. TLS over a unix socket is not attempted
+    /// (the server declines it).
+    ///
+    /// The timeout defaults are OpenResty's socket defaults, which the reference inherits.
+    /// Unknown option names are rejected, so a typo does not go unnoticed. Timeouts are
+    /// milliseconds, as in Lua. There is no prefix, suffix or socket option (as in the reference).
+    ///
+    /// ```
+    /// use session_pg::PostgresConfig;
+    ///
+    /// let config: PostgresConfig = serde_json::from_str(r#"{
+    ///     "host": "127.0.0.1", "port": 5432,
+    ///     "username": "app", "password": "secret", "database": "app",
+    ///     "table_name": "sessions", "connect_timeout": 1000
+    /// }"#).unwrap();
+    /// assert_eq!(config.table_name(), "sessions");
+    /// assert_eq!(config.table_meta_name(), "sessions_meta");
+    /// assert!(!format!("{config:?}").contains("secret"));
+    /// ```
+    #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    #[non_exhaustive]
+    pub struct PostgresConfig {
+        /// Server host name or IP address (or a unix-socket directory starting with `/`).
+        /// Default `127.0.0.1`.
+        pub host: Option<String>,
+        /// Server port. Default 5432.
+        pub port: Option<u16>,
+        /// `application_name` reported to the server.
+        #[serde(alias = "application_name")]
+        pub application: Option<String>,
+        /// Role to log in as. Default `postgres`.
+        #[serde(alias = "user")]
+        pub username: Option<String>,
+        /// Password of `username`.
+        pub password: Option<String>,
+        /// Database. Default: the server's default (the user name).
+        pub database: Option<String>,
+        /// Sessions table, optionally schema-qualified. Default `sessions`. The reference's
+        /// README calls it `table_name`, its code reads `table`; both are accepted.
+        #[serde(alias = "table_name")]
+        pub table: Option<String>,
+        /// Metadata table. Default `<table>_meta`. README name `table_name_meta` accepted.
+        #[serde(alias = "table_name_meta")]
+        pub table_meta: Option<String>,
+        /// Ask the server for TLS (needs the `tls` feature). Default false.
+        pub ssl: Option<bool>,
+        /// Verify the server certificate chain and host name. Default true (pgmoon: false);
+        /// `false` accepts any certificate, which encrypts without authenticating the server.
+        pub ssl_verify: Option<bool>,
+        /// Fail when the server does not offer TLS instead of continuing in plain text. Needs
+        /// `ssl = true`. Default false.
+        pub ssl_required: Option<bool>,
+        /// Rust only: name sent in SNI and checked against the certificate, when it differs
+        /// from `host` (for example when `host` is an IP address). Default: `host`.
+        pub server_name: Option<String>,
+        /// Rust only: a PEM file of CA certificates to trust instead of the web PKI roots, unless
+        /// `ssl_verify` is false. Read when the store is built.
+        pub ssl_trusted_certificate: Option<PathBuf>,
+    }
 }
 
 impl fmt::Debug for PostgresConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PostgresConfig")
-            .field("host", &self.host)
+        let mut d = f.debug_struct("PostgresConfig");
+        d.field("host", &self.host)
             .field("port", &self.port)
             .field("application", &self.application)
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("database", &self.database)
             .field("table", &self.table)
-            .field("table_meta", &self.table_meta)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("send_timeout", &self.send_timeout)
-            .field("read_timeout", &self.read_timeout)
-            .field("keepalive_timeout", &self.keepalive_timeout)
-            .field("pool", &self.pool)
-            .field("pool_size", &self.pool_size)
-            .field("backlog", &self.backlog)
+            .field("table_meta", &self.table_meta);
+        self.debug_socket_fields(&mut d)
             .field("ssl", &self.ssl)
             .field("ssl_verify", &self.ssl_verify)
             .field("ssl_required", &self.ssl_required)
@@ -191,10 +174,10 @@ fn bad(option: &str, why: impl fmt::Display) -> StorageError {
     StorageError::config(format!("{STORE} option `{option}` {why}"))
 }
 
-// `with_timeouts`, `with_pool_size`, `with_server_name`, `with_trusted_certificate` and
-// `socket_limits`, as every networked store has them.
+// `with_host`, `with_timeouts`, `with_pool_size`, `with_server_name`,
+// `with_trusted_certificate` and `socket_limits`, as every networked store has them.
 session_net::socket_options!(
-    PostgresConfig in session_pg: timeouts, pool_size, server_name, trusted_certificate, limits
+    PostgresConfig in session_pg: host, timeouts, pool_size, server_name, trusted_certificate, limits, options_mut, debug
 );
 
 /// Checks a table name before it is spliced into SQL: one to three dot-separated parts, each
@@ -246,19 +229,6 @@ fn check_table(option: &str, name: &str) -> Result<(), StorageError> {
 }
 
 impl PostgresConfig {
-    /// Sets the server host and port.
-    ///
-    /// ```
-    /// let config = session_pg::PostgresConfig::default().with_host("10.0.0.2", 5433);
-    /// assert_eq!(config.port, Some(5433));
-    /// ```
-    #[must_use]
-    pub fn with_host(mut self, host: impl Into<String>, port: u16) -> Self {
-        self.host = Some(host.into());
-        self.port = Some(port);
-        self
-    }
-
     /// Sets the login role and, optionally, its password.
     ///
     /// ```

@@ -8,6 +8,9 @@ use crate::config::PostgresConfig;
 const URL: UrlSyntax = UrlSyntax::new("postgres");
 
 fn apply_option(c: &mut PostgresConfig, name: &str, v: String) -> Result<(), StorageError> {
+    if c.socket_options_mut().set(&URL, name, &v)? {
+        return Ok(());
+    }
     match name {
         "host" => c.host = Some(v),
         "port" => c.port = Some(URL.number(name, &v)?),
@@ -17,18 +20,8 @@ fn apply_option(c: &mut PostgresConfig, name: &str, v: String) -> Result<(), Sto
         "database" | "dbname" => c.database = Some(v),
         "table" | "table_name" => c.table = Some(v),
         "table_meta" | "table_name_meta" => c.table_meta = Some(v),
-        "connect_timeout" => c.connect_timeout = Some(URL.number(name, &v)?),
-        "send_timeout" => c.send_timeout = Some(URL.number(name, &v)?),
-        "read_timeout" => c.read_timeout = Some(URL.number(name, &v)?),
-        "keepalive_timeout" => c.keepalive_timeout = Some(URL.number(name, &v)?),
-        "pool" => c.pool = Some(v),
-        "pool_size" => c.pool_size = Some(URL.number(name, &v)?),
-        "backlog" => c.backlog = Some(URL.number(name, &v)?),
-        "ssl" => c.ssl = Some(URL.boolean(name, &v)?),
-        "ssl_verify" => c.ssl_verify = Some(URL.boolean(name, &v)?),
         "ssl_required" => c.ssl_required = Some(URL.boolean(name, &v)?),
-        "server_name" => c.server_name = Some(v),
-        "ssl_trusted_certificate" | "sslrootcert" => c.ssl_trusted_certificate = Some(v.into()),
+        "sslrootcert" => c.ssl_trusted_certificate = Some(v.into()),
         "sslmode" => match v.as_str() {
             "disable" | "allow" => {
                 c.ssl = Some(false);
@@ -54,57 +47,29 @@ fn apply_option(c: &mut PostgresConfig, name: &str, v: String) -> Result<(), Sto
 }
 
 pub(crate) fn parse(url: &str) -> Result<PostgresConfig, StorageError> {
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| URL.invalid("missing scheme (postgres:// or postgresql://)"))?;
-    if scheme != "postgres" && scheme != "postgresql" {
-        return Err(URL.invalid(format!("unknown scheme `{scheme}`")));
+    let parts = URL.split(url, "missing scheme (postgres:// or postgresql://)")?;
+    if parts.scheme != "postgres" && parts.scheme != "postgresql" {
+        return Err(URL.invalid(format!("unknown scheme `{}`", parts.scheme)));
     }
-    let (rest, query) = match rest.split_once('?') {
-        Some((r, q)) => (r, Some(q)),
-        None => (rest, None),
-    };
-    if rest.contains('#') || query.is_some_and(|q| q.contains('#')) {
+    if parts.has_fragment() {
         return Err(URL.invalid("fragments are not supported"));
     }
     let mut c = PostgresConfig::default();
-    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let hostport = match authority.rsplit_once('@') {
-        Some((userinfo, hostport)) => {
-            let (user, pass) = match userinfo.split_once(':') {
-                Some((u, p)) => (u, Some(p)),
-                None => (userinfo, None),
-            };
-            if !user.is_empty() {
-                c.username = Some(URL.decode(user)?);
-            }
-            if let Some(pass) = pass {
-                c.password = Some(URL.decode(pass)?);
-            }
-            hostport
-        }
-        None => authority,
-    };
-    if hostport.contains(',') {
+    let authority = URL.authority(parts.location)?;
+    c.username = authority.username;
+    c.password = authority.password;
+    if authority.hosts.contains(',') {
         return Err(URL.invalid("only one host is supported"));
     }
-    let (host, port) = URL.split_host_port(hostport)?;
-    if !host.is_empty() {
-        c.host = Some(URL.decode(host)?);
-    }
-    if let Some(port) = port {
-        c.port = Some(URL.number("port", port)?);
-    }
+    (c.host, c.port) = URL.optional_host_port(authority.hosts)?;
+    let path = authority.path;
     if !path.is_empty() {
         if path.contains('/') {
             return Err(URL.invalid("unexpected path segments"));
         }
         c.database = Some(URL.decode(path)?);
     }
-    for pair in URL.query_pairs(query) {
-        let (name, value) = pair?;
-        apply_option(&mut c, &name, value)?;
-    }
+    URL.apply_query(parts.query, |name, value| apply_option(&mut c, name, value))?;
     Ok(c)
 }
 

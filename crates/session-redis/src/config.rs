@@ -87,119 +87,108 @@ impl NodeAddr {
     }
 }
 
-/// The `redis` options block of lua-resty-session (spec 05 §6.5–§6.7), deserializable from the
-/// same names.
-///
-/// The deployment is chosen as the reference chooses it: a cluster when `nodes` is present
-/// (even empty), else Sentinel when `sentinels` is present, else a single server
-/// ([`mode`](Self::mode)). Unknown option names are rejected, so a typo in a security option
-/// does not go unnoticed. Timeouts are milliseconds, as in Lua.
-///
-/// Differences from the Lua library, all on the safe side:
-/// - `ssl_verify` defaults to **true** (OpenResty does not verify unless asked);
-///   `ssl_trusted_certificate` (Rust only, named after nginx's `lua_ssl_trusted_certificate`)
-///   adds a PEM file of trusted CAs;
-/// - `pool_size` caps open connections (each one multiplexed); waiting for a free one is
-///   bounded by `connect_timeout`;
-/// - `send_timeout` and `read_timeout` together bound each round trip (the driver has one
-///   response timeout);
-/// - `pool`, `backlog`, `force_auth`, `name`, `lock_zone` and `lock_prefix` are accepted for
-///   compatibility: connections are authenticated when opened and never shared between
-///   credentials, and no nginx shared dictionary exists here.
-///
-/// `Debug` hides the passwords.
-///
-/// ```
-/// use session_redis::{Mode, RedisConfig};
-///
-/// let config: RedisConfig = serde_json::from_str(r#"{
-///     "prefix": "sessions",
-///     "password": "secret",
-///     "sentinels": [{ "host": "127.0.0.1", "port": 26379 }],
-///     "master": "mymaster",
-///     "connect_timeout": 500
-/// }"#).unwrap();
-/// assert_eq!(config.mode(), Mode::Sentinel);
-/// assert!(!format!("{config:?}").contains("secret"));
-/// ```
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-#[non_exhaustive]
-pub struct RedisConfig {
-    /// Key prefix (spec 05 §5.1); an empty string still counts as set.
-    pub prefix: Option<String>,
-    /// Key suffix (spec 05 §5.1); an empty string still counts as set.
-    pub suffix: Option<String>,
-    /// Server host (single). Default `127.0.0.1`.
-    pub host: Option<String>,
-    /// Server port (single). Default 6379.
-    pub port: Option<u16>,
-    /// Unix socket (single), `unix:/path/to.sock` or a bare path; replaces host and port.
-    pub socket: Option<String>,
-    /// ACL user for the Redis server(s).
-    pub username: Option<String>,
-    /// Password for the Redis server(s).
-    pub password: Option<String>,
-    /// Database to `SELECT` (single and Sentinel).
-    pub database: Option<i64>,
-    /// Connect timeout, milliseconds.
-    pub connect_timeout: Option<u64>,
-    /// Send timeout, milliseconds.
-    pub send_timeout: Option<u64>,
-    /// Read timeout, milliseconds.
-    pub read_timeout: Option<u64>,
-    /// Longest idle time of a pooled connection, milliseconds.
-    pub keepalive_timeout: Option<u64>,
-    /// Pool name (accepted; each store has its own pool).
-    pub pool: Option<String>,
-    /// Largest number of pooled connections.
-    pub pool_size: Option<usize>,
-    /// Queue length when the pool is exhausted (accepted; waiting is bounded by
-    /// `connect_timeout`).
-    pub backlog: Option<usize>,
-    /// Use TLS.
-    pub ssl: Option<bool>,
-    /// Verify the server certificate (default true here).
-    pub ssl_verify: Option<bool>,
-    /// Name sent in SNI and checked against the certificate, when it differs from `host`.
-    pub server_name: Option<String>,
-    /// Rust only: a PEM file of CA certificates to trust instead of the web PKI roots.
-    pub ssl_trusted_certificate: Option<PathBuf>,
-    /// AUTH on every operation (accepted: connections are authenticated once, when opened).
-    pub force_auth: Option<bool>,
+// The struct below, plus the socket fields every networked store has (`connect_timeout`,
+// `send_timeout`, `read_timeout`, `keepalive_timeout`, `pool`, `pool_size`, `backlog`).
+session_net::socket_config! {
+    /// The `redis` options block of lua-resty-session (spec 05 §6.5–§6.7), deserializable from the
+    /// same names.
+    ///
+    /// The deployment is chosen as the reference chooses it: a cluster when `nodes` is present
+    /// (even empty), else Sentinel when `sentinels` is present, else a single server
+    /// ([`mode`](Self::mode)). Unknown option names are rejected, so a typo in a security option
+    /// does not go unnoticed. Timeouts are milliseconds, as in Lua.
+    ///
+    /// Differences from the Lua library, all on the safe side:
+    /// - `ssl_verify` defaults to **true** (OpenResty does not verify unless asked);
+    ///   `ssl_trusted_certificate` (Rust only, named after nginx's `lua_ssl_trusted_certificate`)
+    ///   adds a PEM file of trusted CAs;
+    /// - `pool_size` caps open connections (each one multiplexed); waiting for a free one is
+    ///   bounded by `connect_timeout`;
+    /// - `send_timeout` and `read_timeout` together bound each round trip (the driver has one
+    ///   response timeout);
+    /// - `pool`, `backlog`, `force_auth`, `name`, `lock_zone` and `lock_prefix` are accepted for
+    ///   compatibility: connections are authenticated when opened and never shared between
+    ///   credentials, and no nginx shared dictionary exists here.
+    ///
+    /// `Debug` hides the passwords.
+    ///
+    /// ```
+    /// use session_redis::{Mode, RedisConfig};
+    ///
+    /// let config: RedisConfig = serde_json::from_str(r#"{
+    ///     "prefix": "sessions",
+    ///     "password": "secret",
+    ///     "sentinels": [{ "host": "127.0.0.1", "port": 26379 }],
+    ///     "master": "mymaster",
+    ///     "connect_timeout": 500
+    /// }"#).unwrap();
+    /// assert_eq!(config.mode(), Mode::Sentinel);
+    /// assert!(!format!("{config:?}").contains("secret"));
+    /// ```
+    #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    #[non_exhaustive]
+    pub struct RedisConfig {
+        /// Key prefix (spec 05 §5.1); an empty string still counts as set.
+        pub prefix: Option<String>,
+        /// Key suffix (spec 05 §5.1); an empty string still counts as set.
+        pub suffix: Option<String>,
+        /// Server host (single). Default `127.0.0.1`.
+        pub host: Option<String>,
+        /// Server port (single). Default 6379.
+        pub port: Option<u16>,
+        /// Unix socket (single), `unix:/path/to.sock` or a bare path; replaces host and port.
+        pub socket: Option<String>,
+        /// ACL user for the Redis server(s).
+        pub username: Option<String>,
+        /// Password for the Redis server(s).
+        pub password: Option<String>,
+        /// Database to `SELECT` (single and Sentinel).
+        pub database: Option<i64>,
+        /// Use TLS.
+        pub ssl: Option<bool>,
+        /// Verify the server certificate (default true here).
+        pub ssl_verify: Option<bool>,
+        /// Name sent in SNI and checked against the certificate, when it differs from `host`.
+        pub server_name: Option<String>,
+        /// Rust only: a PEM file of CA certificates to trust instead of the web PKI roots.
+        pub ssl_trusted_certificate: Option<PathBuf>,
+        /// AUTH on every operation (accepted: connections are authenticated once, when opened).
+        pub force_auth: Option<bool>,
 
-    /// Sentinel: the master group name. Default `mymaster`.
-    pub master: Option<String>,
-    /// Sentinel: master (default) or replica.
-    pub role: Option<Role>,
-    /// Sentinel: the sentinels; its presence selects Sentinel mode.
-    pub sentinels: Option<Vec<NodeAddr>>,
-    /// Sentinel: ACL user for the sentinels.
-    pub sentinel_username: Option<String>,
-    /// Sentinel: password for the sentinels.
-    pub sentinel_password: Option<String>,
+        /// Sentinel: the master group name. Default `mymaster`.
+        pub master: Option<String>,
+        /// Sentinel: master (default) or replica.
+        pub role: Option<Role>,
+        /// Sentinel: the sentinels; its presence selects Sentinel mode.
+        pub sentinels: Option<Vec<NodeAddr>>,
+        /// Sentinel: ACL user for the sentinels.
+        pub sentinel_username: Option<String>,
+        /// Sentinel: password for the sentinels.
+        pub sentinel_password: Option<String>,
 
-    /// Cluster: the cluster's name (accepted; the slot map is per store).
-    pub name: Option<String>,
-    /// Cluster: seed nodes; its presence selects cluster mode.
-    pub nodes: Option<Vec<NodeAddr>>,
-    /// Cluster: nginx lock zone (accepted, unused).
-    pub lock_zone: Option<String>,
-    /// Cluster: lock name prefix (accepted, unused).
-    pub lock_prefix: Option<String>,
-    /// Cluster: how many `MOVED`/`ASK` redirections (and retries) to follow. Default 5.
-    pub max_redirections: Option<u32>,
-    /// Cluster: connection attempts per node. Default 3.
-    pub max_connection_attempts: Option<usize>,
-    /// Cluster: total time budget for opening a connection, milliseconds.
-    pub max_connection_timeout: Option<u64>,
+        /// Cluster: the cluster's name (accepted; the slot map is per store).
+        pub name: Option<String>,
+        /// Cluster: seed nodes; its presence selects cluster mode.
+        pub nodes: Option<Vec<NodeAddr>>,
+        /// Cluster: nginx lock zone (accepted, unused).
+        pub lock_zone: Option<String>,
+        /// Cluster: lock name prefix (accepted, unused).
+        pub lock_prefix: Option<String>,
+        /// Cluster: how many `MOVED`/`ASK` redirections (and retries) to follow. Default 5.
+        pub max_redirections: Option<u32>,
+        /// Cluster: connection attempts per node. Default 3.
+        pub max_connection_attempts: Option<usize>,
+        /// Cluster: total time budget for opening a connection, milliseconds.
+        pub max_connection_timeout: Option<u64>,
+    }
 }
 
 impl fmt::Debug for RedisConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let redact = |p: &Option<String>| p.as_ref().map(|_| "<redacted>");
-        f.debug_struct("RedisConfig")
-            .field("mode", &self.mode())
+        let mut d = f.debug_struct("RedisConfig");
+        d.field("mode", &self.mode())
             .field("prefix", &self.prefix)
             .field("suffix", &self.suffix)
             .field("host", &self.host)
@@ -207,14 +196,8 @@ impl fmt::Debug for RedisConfig {
             .field("socket", &self.socket)
             .field("username", &self.username)
             .field("password", &redact(&self.password))
-            .field("database", &self.database)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("send_timeout", &self.send_timeout)
-            .field("read_timeout", &self.read_timeout)
-            .field("keepalive_timeout", &self.keepalive_timeout)
-            .field("pool", &self.pool)
-            .field("pool_size", &self.pool_size)
-            .field("backlog", &self.backlog)
+            .field("database", &self.database);
+        self.debug_socket_fields(&mut d)
             .field("ssl", &self.ssl)
             .field("ssl_verify", &self.ssl_verify)
             .field("server_name", &self.server_name)
@@ -259,10 +242,11 @@ impl Limits {
 /// The store's name in error messages (and its options block).
 pub(crate) const STORE: &str = "redis";
 
-// `with_timeouts`, `with_pool_size`, `with_ssl`, `with_server_name`,
-// `with_trusted_certificate` and `socket_limits`, as every networked store has them.
+// `with_prefix`, `with_suffix`, `with_host`, `with_timeouts`, `with_pool_size`, `with_ssl`,
+// `with_server_name`, `with_trusted_certificate` and `socket_limits`, as every networked store
+// has them.
 session_net::socket_options!(
-    RedisConfig in session_redis: timeouts, pool_size, ssl, server_name, trusted_certificate, limits
+    RedisConfig in session_redis: affixes, host, timeouts, pool_size, ssl, server_name, trusted_certificate, limits, options_mut, debug
 );
 
 const fn ms(v: u64) -> Duration {
@@ -287,43 +271,6 @@ impl RedisConfig {
         } else {
             Mode::Single
         }
-    }
-
-    /// Sets the key prefix.
-    ///
-    /// ```
-    /// let config = session_redis::RedisConfig::default().with_prefix("sessions");
-    /// assert_eq!(config.prefix.as_deref(), Some("sessions"));
-    /// ```
-    #[must_use]
-    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = Some(prefix.into());
-        self
-    }
-
-    /// Sets the key suffix.
-    ///
-    /// ```
-    /// let config = session_redis::RedisConfig::default().with_suffix("s");
-    /// assert_eq!(config.suffix.as_deref(), Some("s"));
-    /// ```
-    #[must_use]
-    pub fn with_suffix(mut self, suffix: impl Into<String>) -> Self {
-        self.suffix = Some(suffix.into());
-        self
-    }
-
-    /// Sets the single server's host and port.
-    ///
-    /// ```
-    /// let config = session_redis::RedisConfig::default().with_host("10.0.0.2", 6380);
-    /// assert_eq!(config.port, Some(6380));
-    /// ```
-    #[must_use]
-    pub fn with_host(mut self, host: impl Into<String>, port: u16) -> Self {
-        self.host = Some(host.into());
-        self.port = Some(port);
-        self
     }
 
     /// Sets the Redis credentials (`username` may be `None` for the legacy one-argument AUTH).

@@ -9,34 +9,23 @@ const URL: UrlSyntax = UrlSyntax::new("redis");
 
 /// `host[:port]` with an IPv6 literal in brackets allowed.
 fn host_port(s: &str) -> Result<NodeAddr, StorageError> {
-    let (host, port) = URL.split_host_port(s)?;
-    if host.is_empty() {
-        return Err(URL.invalid("empty host"));
-    }
+    let (host, port) = URL.host_port(s)?;
     Ok(NodeAddr {
-        host: Some(URL.decode(host)?),
-        port: port.map(|p| URL.number("port", p)).transpose()?,
+        host: Some(host),
+        port,
     })
 }
 
 fn apply_option(c: &mut RedisConfig, name: &str, v: String) -> Result<(), StorageError> {
+    if c.socket_options_mut().set(&URL, name, &v)? {
+        return Ok(());
+    }
     match name {
         "prefix" => c.prefix = Some(v),
         "suffix" => c.suffix = Some(v),
         "username" => c.username = Some(v),
         "password" => c.password = Some(v),
         "database" | "db" => c.database = Some(URL.number(name, &v)?),
-        "connect_timeout" => c.connect_timeout = Some(URL.number(name, &v)?),
-        "send_timeout" => c.send_timeout = Some(URL.number(name, &v)?),
-        "read_timeout" => c.read_timeout = Some(URL.number(name, &v)?),
-        "keepalive_timeout" => c.keepalive_timeout = Some(URL.number(name, &v)?),
-        "pool" => c.pool = Some(v),
-        "pool_size" => c.pool_size = Some(URL.number(name, &v)?),
-        "backlog" => c.backlog = Some(URL.number(name, &v)?),
-        "ssl" => c.ssl = Some(URL.boolean(name, &v)?),
-        "ssl_verify" => c.ssl_verify = Some(URL.boolean(name, &v)?),
-        "server_name" => c.server_name = Some(v),
-        "ssl_trusted_certificate" => c.ssl_trusted_certificate = Some(v.into()),
         "force_auth" => c.force_auth = Some(URL.boolean(name, &v)?),
         "master" => c.master = Some(v),
         "role" => {
@@ -60,78 +49,45 @@ fn apply_option(c: &mut RedisConfig, name: &str, v: String) -> Result<(), Storag
 }
 
 pub(crate) fn parse(url: &str) -> Result<RedisConfig, StorageError> {
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| URL.invalid("missing scheme (redis://, rediss://, redis+unix://, redis+sentinel://, redis+cluster://)"))?;
-    let (rest, query) = match rest.split_once('?') {
-        Some((r, q)) => (r, Some(q)),
-        None => (rest, None),
-    };
-    if rest.contains('#') || query.is_some_and(|q| q.contains('#')) {
+    let parts = URL.split(
+        url,
+        "missing scheme (redis://, rediss://, redis+unix://, redis+sentinel://, redis+cluster://)",
+    )?;
+    if parts.has_fragment() {
         return Err(URL.invalid("fragments are not supported; use ?ssl_verify=false"));
     }
     let mut c = RedisConfig::default();
-    match scheme {
+    match parts.scheme {
         "unix" | "redis+unix" => {
-            if rest.is_empty() {
+            if parts.location.is_empty() {
                 return Err(URL.invalid("missing socket path"));
             }
-            c.socket = Some(URL.decode(rest)?);
+            c.socket = Some(URL.decode(parts.location)?);
         }
-        "redis" | "rediss" | "redis+sentinel" | "redis+cluster" => {
-            let (authority, path) = match rest.split_once('/') {
-                Some((a, p)) => (a, p),
-                None => (rest, ""),
-            };
-            let hosts = match authority.rsplit_once('@') {
-                Some((userinfo, hosts)) => {
-                    let (user, pass) = match userinfo.split_once(':') {
-                        Some((u, p)) => (u, Some(p)),
-                        None => (userinfo, None),
-                    };
-                    if !user.is_empty() {
-                        c.username = Some(URL.decode(user)?);
-                    }
-                    if let Some(pass) = pass {
-                        c.password = Some(URL.decode(pass)?);
-                    }
-                    hosts
-                }
-                None => authority,
-            };
-            let nodes = hosts
+        scheme @ ("redis" | "rediss" | "redis+sentinel" | "redis+cluster") => {
+            let authority = URL.authority(parts.location)?;
+            c.username = authority.username;
+            c.password = authority.password;
+            let nodes = authority
+                .hosts
                 .split(',')
                 .filter(|h| !h.is_empty())
                 .map(host_port)
                 .collect::<Result<Vec<_>, _>>()?;
-            let mut segments = path.split('/').filter(|s| !s.is_empty());
+            let mut segments = authority.path.split('/').filter(|s| !s.is_empty());
             match scheme {
+                "redis+sentinel" if nodes.is_empty() => {
+                    return Err(URL.invalid("no sentinel given"));
+                }
                 "redis+sentinel" => {
-                    if nodes.is_empty() {
-                        return Err(URL.invalid("no sentinel given"));
-                    }
                     c.sentinels = Some(nodes);
                     c.master = segments.next().map(|s| URL.decode(s)).transpose()?;
                 }
-                "redis+cluster" => {
-                    if nodes.is_empty() {
-                        return Err(URL.invalid("no cluster node given"));
-                    }
-                    c.nodes = Some(nodes);
+                "redis+cluster" if nodes.is_empty() => {
+                    return Err(URL.invalid("no cluster node given"));
                 }
-                _ => {
-                    let mut nodes = nodes.into_iter();
-                    if let Some(node) = nodes.next() {
-                        c.host = node.host;
-                        c.port = node.port;
-                    }
-                    if nodes.next().is_some() {
-                        return Err(URL.invalid("a single-server URL names one host"));
-                    }
-                    if scheme == "rediss" {
-                        c.ssl = Some(true);
-                    }
-                }
+                "redis+cluster" => c.nodes = Some(nodes),
+                _ => single_server(&mut c, scheme, nodes)?,
             }
             if let Some(db) = segments.next() {
                 c.database = Some(URL.number("database", db)?);
@@ -142,12 +98,29 @@ pub(crate) fn parse(url: &str) -> Result<RedisConfig, StorageError> {
         }
         other => return Err(URL.invalid(format!("unknown scheme `{other}`"))),
     }
-    for pair in URL.query_pairs(query) {
-        let (name, value) = pair?;
-        apply_option(&mut c, &name, value)?;
-    }
+    URL.apply_query(parts.query, |name, value| apply_option(&mut c, name, value))?;
     c.validate()?;
     Ok(c)
+}
+
+/// The host of a `redis://` or `rediss://` URL (at most one), and TLS for `rediss`.
+fn single_server(
+    c: &mut RedisConfig,
+    scheme: &str,
+    nodes: Vec<NodeAddr>,
+) -> Result<(), StorageError> {
+    let mut nodes = nodes.into_iter();
+    if let Some(node) = nodes.next() {
+        c.host = node.host;
+        c.port = node.port;
+    }
+    if nodes.next().is_some() {
+        return Err(URL.invalid("a single-server URL names one host"));
+    }
+    if scheme == "rediss" {
+        c.ssl = Some(true);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
