@@ -1,4 +1,4 @@
-//! The cookie chunk plan (spec 01 §6): `split_payload` then `assemble_payload` gives the
+//! The cookie chunk plan (docs/cookie-format.md §6): `split_payload` then `assemble_payload` gives the
 //! payload back for any name length, and assembling arbitrary chunk values never panics
 //! and never returns a payload of another length than announced.
 #![no_main]

@@ -1,4 +1,4 @@
-//! Metadata collections (spec 05 §5.4), as memcached, dshm, file and shm store them:
+//! Metadata collections (docs/storage.md §5.4), as memcached, dshm, file and shm store them:
 //! `session_storage::collection::parse` never panics on arbitrary bytes, agrees with
 //! `parse_into` on an empty map, returns only live entries (expiry > now) with 43-byte keys,
 //! and what it returns re-encodes (compaction) to a collection that parses to the same map.

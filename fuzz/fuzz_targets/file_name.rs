@@ -1,4 +1,4 @@
-//! `session_file::validate_file_name` (spec 05 §10.6), the check the file store's cleanup
+//! `session_file::validate_file_name` (docs/storage.md §10.6), the check the file store's cleanup
 //! applies before deleting anything: never panics; whatever it accepts has the shape
 //! `[prefix_]name_rest[.suffix]` with `rest` of at least 3 bytes; and every record file name
 //! the store itself writes (`[prefix_]name_<43-byte key>[.suffix]`) is accepted.

@@ -1,4 +1,4 @@
-//! The storage record parse (`[payload, info?]`, spec 03 §6) the engine runs on every
+//! The storage record parse (`[payload, info?]`, docs/payload.md §6) the engine runs on every
 //! server-side open: `session_codec::parse_stored_record`, no engine needed.
 //!
 //! Two passes per input: (1) the input as the whole record, whose result must be what a

@@ -1,4 +1,4 @@
-//! Unpadded base64url, with the decoding tolerance of the reference (spec 01 §2).
+//! Unpadded base64url, with the decoding tolerance of the reference (docs/cookie-format.md §2).
 
 use base64::Engine as _;
 use base64::alphabet;

@@ -1,4 +1,4 @@
-//! The cookie chunk plan (spec 01 §6): how many cookies a payload needs, how
+//! The cookie chunk plan (docs/cookie-format.md §6): how many cookies a payload needs, how
 //! to split it, and how to put it back together.
 
 use std::borrow::Cow;
@@ -118,7 +118,7 @@ pub fn split_payload(name_len: usize, payload: &str) -> Result<Vec<&str>, Error>
     Ok(parts)
 }
 
-/// Reassembles the payload of a cookie-storage session (spec 01 §6.3).
+/// Reassembles the payload of a cookie-storage session (docs/cookie-format.md §6.3).
 ///
 /// `first_value` is the value of cookie `NAME` (header included);
 /// `chunk(i)` returns the value of cookie `NAME{i}` for `i` in `2..=n`.

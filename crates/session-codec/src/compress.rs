@@ -1,5 +1,5 @@
 //! Raw DEFLATE (window bits −15) with a hard bound on the inflated size
-//! (spec 02 §10).
+//! (docs/crypto.md §10).
 
 use flate2::write::DeflateEncoder;
 use flate2::{Compression, Decompress, FlushDecompress, Status};

@@ -1,5 +1,5 @@
 //! AES-256-GCM seal / open and the header MAC with optional binding
-//! (spec 02 §5–§7).
+//! (docs/crypto.md §5–§7).
 
 use aes_gcm::aead::{AeadInOut, Nonce, Tag};
 use aes_gcm::{Aes256Gcm, KeyInit};
@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::header::{AAD_SIZE, Flags, HEADER_SIZE, Header, MAC_INPUT_SIZE, MAX_DATA_SIZE};
 use crate::keys::{CipherKey, CookieKind, Key, Keyring, MacKey};
 
-/// The request values a bound cookie mixes into its MAC (spec 02 §7).
+/// The request values a bound cookie mixes into its MAC (docs/crypto.md §7).
 ///
 /// Which of them count is decided by the cookie's flags (`BIND_IP`,
 /// `BIND_SCHEME`, `BIND_USER_AGENT`); missing and empty values are skipped.

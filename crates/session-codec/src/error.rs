@@ -3,7 +3,7 @@
 /// Everything that can go wrong while encoding or decoding a session cookie.
 ///
 /// The `Display` text of each variant is the reason lua-resty-session 4.1.5
-/// gives for the same failure (spec 04 §18), so logs read the same on both
+/// gives for the same failure (docs/semantics.md §18), so logs read the same on both
 /// sides. Crypto failures carry no detail from the crypto backend.
 ///
 /// ```

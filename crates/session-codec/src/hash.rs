@@ -1,4 +1,4 @@
-//! Storage-key and subject hashing (spec 02 §11).
+//! Storage-key and subject hashing (docs/crypto.md §11).
 
 use sha2::{Digest, Sha256};
 

@@ -1,4 +1,4 @@
-//! The 82-byte binary header (spec 01 §3) and its flags (spec 01 §4).
+//! The 82-byte binary header (docs/cookie-format.md §3) and its flags (docs/cookie-format.md §4).
 
 use core::fmt;
 

@@ -1,4 +1,4 @@
-//! The key schedule (spec 02 §2–§9): IKM, cached HKDF-extract, per-session
+//! The key schedule (docs/crypto.md §2–§9): IKM, cached HKDF-extract, per-session
 //! HKDF-expand or PBKDF2, and the FIPS variant.
 
 use core::fmt;
@@ -94,13 +94,13 @@ pub enum KeyDerivation {
     #[default]
     Hkdf,
     /// PBKDF2-HMAC-SHA256 with one iteration for both keys, as the reference
-    /// does when its OpenSSL runs in FIPS mode (spec 02 §9). Cookies written
+    /// does when its OpenSSL runs in FIPS mode (docs/crypto.md §9). Cookies written
     /// this way are not readable by a non-FIPS deployment and vice versa.
     Fips,
 }
 
 /// `remember_safety`: the cost of the remember cookie's encryption key
-/// (spec 02 §8). The header MAC key is never affected.
+/// (docs/crypto.md §8). The header MAC key is never affected.
 ///
 /// ```
 /// use session_codec::RememberSafety;
@@ -398,7 +398,7 @@ impl fmt::Debug for Key {
     }
 }
 
-/// A primary key and its ordered fallbacks (key rotation, spec 02 §3).
+/// A primary key and its ordered fallbacks (key rotation, docs/crypto.md §3).
 ///
 /// Opening tries the primary key, then each fallback in order; saving always
 /// uses the primary key.

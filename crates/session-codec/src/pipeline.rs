@@ -66,7 +66,7 @@ impl Packed {
     }
 }
 
-/// Seal step 1 (spec 04 §7 step 7): deflate `json` when
+/// Seal step 1 (docs/semantics.md §7 step 7): deflate `json` when
 /// `json.len() > compression_threshold` (threshold 0 disables) and the result
 /// is strictly shorter; otherwise keep `json` as it is (no copy).
 ///
@@ -106,7 +106,7 @@ pub struct Sealed {
     pub payload: String,
 }
 
-/// Seal step 2 (spec 04 §7 steps 8–10): set the header's DEFLATE flag from
+/// Seal step 2 (docs/semantics.md §7 steps 8–10): set the header's DEFLATE flag from
 /// `packed`, encrypt with `cipher_key` (derived from the primary key for the
 /// header's session id), MAC the header with the primary key, and encode the
 /// ciphertext as base64url.

@@ -1,4 +1,4 @@
-//! The server-side storage record (spec 03 §6): the JSON array
+//! The server-side storage record (docs/payload.md §6): the JSON array
 //! `["<payload>", "<info>"?]` a store keeps under the session's key, where
 //! `<payload>` is the base64url ciphertext that the cookie no longer carries
 //! and `<info>`, when present, is base64url of the info store's JSON object.

@@ -3,19 +3,19 @@
 //! session cookies from a request `Cookie` header for proxying.
 //!
 //! Everything here works on header values only, so any HTTP framework can use
-//! it. The formats are the reference's, byte for byte (spec 01 §7-§11).
+//! it. The formats are the reference's, byte for byte (docs/cookie-format.md §7-§11).
 
-/// The attribute suffix of a deleting cookie (spec 01 §7.3).
+/// The attribute suffix of a deleting cookie (docs/cookie-format.md §7.3).
 pub const EXPIRED_SUFFIX: &str = "; Expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0";
 
-/// Maximum number of chunk cookies a session may use (spec 01 §6).
+/// Maximum number of chunk cookies a session may use (docs/cookie-format.md §6).
 pub const MAX_CHUNKS: usize = 9;
 
-/// Longest remember `Max-Age`, 400 days (spec 01 §7.2).
+/// Longest remember `Max-Age`, 400 days (docs/cookie-format.md §7.2).
 pub const MAX_REMEMBER_MAX_AGE: u64 = 34_560_000;
 
 /// Find the value of cookie `name` in the request's `Cookie` header values,
-/// with nginx's `$cookie_NAME` semantics (spec 01 §10).
+/// with nginx's `$cookie_NAME` semantics (docs/cookie-format.md §10).
 ///
 /// Pairs are separated by `;` (or `,`), spaces after a separator are skipped,
 /// the name is matched ASCII case-insensitively and may be followed by spaces
@@ -73,7 +73,7 @@ fn find_in_header<'a>(value: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
 }
 
 /// The name of chunk `index` (1-based) of cookie `name`: `name` for the first
-/// chunk, `name2` … `name9` for the others (spec 01 §6.2).
+/// chunk, `name2` … `name9` for the others (docs/cookie-format.md §6.2).
 ///
 /// ```
 /// use session_core::cookie::chunk_name;
@@ -88,7 +88,7 @@ pub fn chunk_name(name: &str, index: usize) -> String {
     }
 }
 
-/// The cookie attributes that shape the attribute string (spec 01 §7.1, §8),
+/// The cookie attributes that shape the attribute string (docs/cookie-format.md §7.1, §8),
 /// after prefix processing.
 ///
 /// ```
@@ -184,7 +184,7 @@ impl CookieAttributes {
     }
 }
 
-/// The `; Expires=…; Max-Age=…` suffix of a remember cookie (spec 01 §7.2):
+/// The `; Expires=…; Max-Age=…` suffix of a remember cookie (docs/cookie-format.md §7.2):
 /// `max_age` is `remember_rolling_timeout`, or 400 days when that is 0 or
 /// larger; `Expires` is `creation_time + max_age`.
 ///
@@ -253,7 +253,7 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-/// A deleting `Set-Cookie` value for `name` (spec 01 §7.3).
+/// A deleting `Set-Cookie` value for `name` (docs/cookie-format.md §7.3).
 ///
 /// ```
 /// use session_core::cookie::expired_cookie;
@@ -272,7 +272,7 @@ pub fn expired_cookie(name: &str, attributes: &str) -> String {
 }
 
 /// Merge one `Set-Cookie` value for cookie `name` into a response's list
-/// (spec 01 §9): the first value that starts with `name=` is replaced in
+/// (docs/cookie-format.md §9): the first value that starts with `name=` is replaced in
 /// place, otherwise the new value is appended.
 ///
 /// ```
@@ -324,7 +324,7 @@ fn trim(mut s: &[u8]) -> &[u8] {
 
 /// Remove cookie `name` (and, when `chunks > 1`, its chunk cookies
 /// `name2..name{chunks}`) from a request `Cookie` header value, with the
-/// reference's tokenizer (spec 01 §11), whose output format is observable.
+/// reference's tokenizer (docs/cookie-format.md §11), whose output format is observable.
 ///
 /// Returns `None` when the input is empty (the reference reports failure),
 /// `Some(vec![])` when nothing is left (remove the header), otherwise the new

@@ -1,5 +1,5 @@
 //! The engine's error types. Every `Display` text is the reason
-//! lua-resty-session 4.1.5 gives for the same failure (spec 04 §4.2, §18), so
+//! lua-resty-session 4.1.5 gives for the same failure (docs/semantics.md §4.2, §18), so
 //! logs read the same on both sides; a lower layer's detail, when there is one,
 //! follows in parentheses as the reference formats it.
 //!
@@ -75,7 +75,7 @@ impl Operation {
     /// session (where the reference raises).
     ///
     /// One deliberate difference: `get_data` says "get" (the reference says
-    /// `unable to set session data on closed session`, spec 04 §19 #5).
+    /// `unable to set session data on closed session`, docs/semantics.md §19 #5).
     ///
     /// ```
     /// use session_core::Operation;

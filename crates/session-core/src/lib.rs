@@ -86,7 +86,7 @@
 //!
 //! Attach a store with [`SessionConfigBuilder::storage`] (generic) or
 //! [`SessionConfigBuilder::dyn_storage`] (chosen at run time). The engine
-//! calls it exactly where the reference does (spec 04 §17). Without a store,
+//! calls it exactly where the reference does (docs/semantics.md §17). Without a store,
 //! the `async` operations complete at once; [`block_on`] runs them without a
 //! runtime.
 //!

@@ -1,5 +1,5 @@
 //! The module-level functions of the Lua API (`session.new`, `session.open`,
-//! `session.start`, `session.logout`, `session.destroy`, spec 04 §3).
+//! `session.start`, `session.logout`, `session.destroy`, docs/semantics.md §3).
 
 use crate::config::SessionConfig;
 use crate::error::Error;

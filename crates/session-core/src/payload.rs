@@ -1,5 +1,5 @@
 //! The plaintext model: an array of audience entries `[data, audience,
-//! subject?]` (spec 03 §1), written the way lua-cjson writes it and read
+//! subject?]` (docs/payload.md §1), written the way lua-cjson writes it and read
 //! leniently, as everything Lua may write must open.
 
 use serde_json::{Map, Value};
@@ -63,7 +63,7 @@ fn write_str(out: &mut Vec<u8>, value: &str) -> Result<(), serde_json::Error> {
 }
 
 /// Encode entries as the reference writes them: compact, subject omitted when
-/// absent, `null` for a missing audience (spec 03 §4 writer rules).
+/// absent, `null` for a missing audience (docs/payload.md §4 writer rules).
 pub(crate) fn encode_entries(
     entries: &[Entry],
     out: &mut Vec<u8>,
@@ -100,7 +100,7 @@ pub(crate) fn encode_value<T: serde::Serialize + ?Sized>(
     Ok(out)
 }
 
-/// Decode the plaintext leniently (spec 03 §4 reader rules): entries of 2 or
+/// Decode the plaintext leniently (docs/payload.md §4 reader rules): entries of 2 or
 /// 3 elements, `null` subject or audience, any JSON value as data.
 pub(crate) fn decode_entries(bytes: &[u8]) -> Result<Vec<Entry>, serde_json::Error> {
     let value: Value = serde_json::from_slice(bytes)?;

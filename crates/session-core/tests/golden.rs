@@ -1,4 +1,4 @@
-//! Golden vectors V1–V10 of spec 01 §12 and the behaviours of spec 04 §21,
+//! Golden vectors V1–V10 of docs/cookie-format.md §12 and the behaviours of docs/semantics.md §21,
 //! each test named after what it checks.
 #![allow(
     clippy::unwrap_used,
@@ -423,7 +423,7 @@ fn v10_shrinking_expires_surplus_chunks_and_destroy_expires_all() {
     );
 }
 
-// ------------------------------------------------------------ spec 04 §21.1
+// ------------------------------------------------------------ docs/semantics.md §21.1
 
 fn full_cycle(extra: Value) -> Session {
     let mut cfg =
@@ -566,7 +566,7 @@ fn remember_is_off_by_default_and_set_remember_writes_it() {
     assert!(s.set_cookies()[1].starts_with("remember=AQAA"));
 }
 
-// ------------------------------------------------------------ spec 04 §21.4
+// ------------------------------------------------------------ docs/semantics.md §21.4
 
 #[test]
 fn open_error_texts_match_the_reference() {
@@ -896,7 +896,7 @@ fn storage_ttl_examples() {
     let mut o = opened(&c, &jar(s.set_cookies()));
     block_on(o.save()).unwrap();
     let ttls: Vec<u64> = store.sets.lock().unwrap().iter().map(|s| s.3).collect();
-    assert_eq!(ttls, [1000, 500]); // the reference gives 1500 the second time (spec 04 §19 #1)
+    assert_eq!(ttls, [1000, 500]); // the reference gives 1500 the second time (docs/semantics.md §19 #1)
     let store = Recorder::default();
     let (c, _) = config_with(
         json!({"storage": "redis", "remember": true, "remember_safety": "None"}),

@@ -154,7 +154,7 @@ impl Store {
     }
 
     /// Whether a save with an old key leaves the old key in the metadata collections until
-    /// its stale expiry (the SQL stores, spec 05 §13.3) rather than removing it at once.
+    /// its stale expiry (the SQL stores, docs/storage.md §13.3) rather than removing it at once.
     fn keeps_old_metadata(&self) -> bool {
         matches!(self.label, "postgres" | "mysql")
     }
@@ -778,13 +778,13 @@ async fn cookie_prefix_is_part_of_the_record_name(store: Store) {
     if store.store.dyn_capability().name_scoped {
         assert!(store.get("session", &key).await.is_none());
     } else {
-        // The reference's SQL tables key by session id alone (spec 05 §11, §12).
+        // The reference's SQL tables key by session id alone (docs/storage.md §11, §12).
         assert!(store.get("session", &key).await.is_some());
     }
     open(&config, &jar(s.set_cookies())).await.unwrap();
 }
 
-/// Golden vector V7 (spec 01 §12): the cookie and record the reference writes for
+/// Golden vector V7 (docs/cookie-format.md §12): the cookie and record the reference writes for
 /// `k = "v"` with info `ik = "iv"`, session id 0x40.., audience `app1`.
 async fn record_in_the_reference_layout_opens(store: Store) {
     const V7: &str = "session=AQEAQEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8A8VNlAAAAAAA0AACzAZ5bD5zAdhft52POV4efAAAAxSSWwGW_Alb1-wtdyFgszg";

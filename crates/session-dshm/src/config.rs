@@ -13,7 +13,7 @@ const DEFAULT_PORT: u16 = 4321;
 // The struct below, plus the socket fields every networked store has (`connect_timeout`,
 // `send_timeout`, `read_timeout`, `keepalive_timeout`, `pool`, `pool_size`, `backlog`).
 session_net::socket_config! {
-    /// The `dshm` options block of lua-resty-session (spec 05 §8.8), deserializable from the
+    /// The `dshm` options block of lua-resty-session (docs/storage.md §8.8), deserializable from the
     /// same names.
     ///
     /// Unknown option names are rejected, so a typo does not go unnoticed (the reference's
@@ -49,10 +49,10 @@ session_net::socket_config! {
     #[serde(default, deny_unknown_fields)]
     #[non_exhaustive]
     pub struct DshmConfig {
-        /// Key prefix (spec 05 §5.1); an empty string still counts as set. It is also the
-        /// server's region (Hazelcast map) of every key (spec 05 §8.3).
+        /// Key prefix (docs/storage.md §5.1); an empty string still counts as set. It is also the
+        /// server's region (Hazelcast map) of every key (docs/storage.md §8.3).
         pub prefix: Option<String>,
-        /// Key suffix (spec 05 §5.1); an empty string still counts as set.
+        /// Key suffix (docs/storage.md §5.1); an empty string still counts as set.
         pub suffix: Option<String>,
         /// Server host name or IP address. Default `127.0.0.1`.
         pub host: Option<String>,

@@ -1,4 +1,4 @@
-//! Key escaping on the wire (spec 05 §5.5): the DSHM Lua client splits the key on `:`,
+//! Key escaping on the wire (docs/storage.md §5.5): the DSHM Lua client splits the key on `:`,
 //! escapes each piece with `ngx.escape_uri` (URI-component mode) and joins the pieces with
 //! `:` again, so colons survive and every other byte outside the unreserved set is escaped.
 

@@ -4,7 +4,7 @@
 //! [DSHM](https://github.com/grrolland/ngx-distributed-shm) is a networked shared-memory
 //! server (Hazelcast underneath) with its own small text protocol. [`DshmStorage`]
 //! implements [`session_storage::Storage`] with exactly the keys, values, exptimes and
-//! metadata collections of lua-resty-session's `dshm` storage (spec 05 §8), so an OpenResty
+//! metadata collections of lua-resty-session's `dshm` storage (docs/storage.md §8), so an OpenResty
 //! service and a Rust service can share one DSHM server and open each other's sessions. It
 //! speaks the protocol itself over TCP, with a `deadpool` connection pool.
 //!
@@ -65,7 +65,7 @@
 //!   as a failed read is in the reference.
 //!
 //! Where the Lua client differs and this crate does not copy it:
-//! - every `ERROR` reply comes out of the Lua client as `"protocol_error"` (spec 05 §8.6);
+//! - every `ERROR` reply comes out of the Lua client as `"protocol_error"` (docs/storage.md §8.6);
 //!   here `ERROR not_found` is a miss (`Ok(None)`, or an empty collection) and any other
 //!   `ERROR` is a typed error;
 //! - the server's `LEN <n>` counts UTF-16 code units (a Java string length). The Lua client
@@ -93,7 +93,7 @@
 //!
 //! The real ngx-distributed-shm server (Java, Hazelcast) was not available where this crate
 //! was written. Its tests run against an in-process test server written from the server's
-//! protocol as spec 05 §8 describes it (framing, commands, replies, regions, TTLs in real
+//! protocol as docs/storage.md §8 describes it (framing, commands, replies, regions, TTLs in real
 //! time, refusal of malformed requests), and compare the bytes the client sends with the
 //! bytes the Lua client sends, written out by hand from the spec.
 #![forbid(unsafe_code)]

@@ -1,4 +1,4 @@
-//! The DSHM line protocol (spec 05 §8.1, §8.2): request encoding and a strict, bounded reply
+//! The DSHM line protocol (docs/storage.md §8.1, §8.2): request encoding and a strict, bounded reply
 //! parser.
 //!
 //! The parser is a pure function over the bytes received so far. It refuses a reply line
@@ -155,7 +155,7 @@ pub(crate) fn parse(buf: &[u8]) -> Result<Parsed, ProtocolError> {
     Ok(Parsed::Done(total, Reply::Value(value)))
 }
 
-/// `set <key> <exptime> <length>\r\n<data>`: **no** CRLF after the data (spec 05 §8.1).
+/// `set <key> <exptime> <length>\r\n<data>`: **no** CRLF after the data (docs/storage.md §8.1).
 pub(crate) fn set_command(key: &str, exptime: u64, data: &[u8]) -> Vec<u8> {
     let header = format!("set {key} {exptime} {}\r\n", data.len());
     let mut out = Vec::with_capacity(header.len() + data.len());

@@ -1,4 +1,4 @@
-//! The store: spec 05 §8.4–§8.7 command sequences over the pool.
+//! The store: docs/storage.md §8.4–§8.7 command sequences over the pool.
 
 use std::fmt;
 use std::sync::Arc;
@@ -139,7 +139,7 @@ impl Inner {
         })
     }
 
-    /// spec 05 §8.4.
+    /// docs/storage.md §8.4.
     async fn set(&self, conn: &mut Conn, req: &SetRequest<'_>, plan: &SetPlan) -> Result<(), Fail> {
         conn.set(&plan.record, plan.ttl, req.value.as_bytes())
             .await?;
@@ -156,17 +156,17 @@ impl Inner {
         Ok(())
     }
 
-    /// spec 05 §8.5.
+    /// docs/storage.md §8.5.
     async fn get(&self, conn: &mut Conn, record: &str) -> Result<Option<String>, Fail> {
         match conn.get(record).await? {
             Ok(v) => Ok(Some(v)),
-            // The Lua client reports this as "protocol_error" (spec 05 §8.6); a miss here.
+            // The Lua client reports this as "protocol_error" (docs/storage.md §8.6); a miss here.
             Err(code) if code == NOT_FOUND => Ok(None),
             Err(code) => Err(server_error(self.pool.server(), "get failed", &code).into()),
         }
     }
 
-    /// spec 05 §8.5: `delete`, then per collection a read-modify-write removing `key`.
+    /// docs/storage.md §8.5: `delete`, then per collection a read-modify-write removing `key`.
     async fn delete(
         &self,
         conn: &mut Conn,
@@ -184,7 +184,7 @@ impl Inner {
         Ok(())
     }
 
-    /// spec 05 §8.5: `get M`, parsed without write-back.
+    /// docs/storage.md §8.5: `get M`, parsed without write-back.
     async fn read_metadata(
         &self,
         conn: &mut Conn,
@@ -201,7 +201,7 @@ impl Inner {
     }
 }
 
-/// spec 05 §8.7 `update(M, key, exp)`: `get M` (any error, a miss or a collection that does
+/// docs/storage.md §8.7 `update(M, key, exp)`: `get M` (any error, a miss or a collection that does
 /// not parse count as empty), set or remove `key`, then `set M (max_exp - now)` of the live
 /// entries, or `delete M` when none is left. Answers are ignored as in the reference; only a
 /// connection failure is an error. Not concurrency-safe, exactly like the reference: two
@@ -327,7 +327,7 @@ impl DshmStorage {
     }
 
     /// The key a record is stored under on the wire: the layout's record key, escaped per
-    /// `:`-separated piece (spec 05 §5.5).
+    /// `:`-separated piece (docs/storage.md §5.5).
     ///
     /// ```
     /// let store = session_dshm::DshmStorage::from_url("dshm://127.0.0.1?prefix=sessions")?;
@@ -339,7 +339,7 @@ impl DshmStorage {
         self.inner.wire_record(name, key)
     }
 
-    /// The key a metadata collection is stored under on the wire, escaped (spec 05 §5.5).
+    /// The key a metadata collection is stored under on the wire, escaped (docs/storage.md §5.5).
     ///
     /// ```
     /// let store = session_dshm::DshmStorage::from_url("dshm://127.0.0.1")?;

@@ -1,6 +1,6 @@
-//! What goes over the wire (spec 05 §8, §14.4 IT-6): the exact bytes the client sends for
+//! What goes over the wire (docs/storage.md §8, §14.4 IT-6): the exact bytes the client sends for
 //! each operation, compared with the bytes the Lua client sends, written out by hand from
-//! the spec; the test server's own replies checked against spec 05 §8.2; and records and
+//! the spec; the test server's own replies checked against docs/storage.md §8.2; and records and
 //! collections laid out by the reference read by this store.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -12,13 +12,13 @@ use session_dshm::{DshmStorage, escape_key};
 use session_storage::{ErrorKind, Metadata, SetRequest, Storage};
 use support::{Raw, TestServer};
 
-/// The reference's storage-test fixtures (spec 05 §14.1).
+/// The reference's storage-test fixtures (docs/storage.md §14.1).
 const NAME: &str = "test_name";
 const VALUE: &str = "test_value";
 const K: &str = "test_key_1iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii";
 const K1: &str = "test_key_2iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii";
 const OLD: &str = "old_key_iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii";
-/// `now` such that `now + 60` = 1 700 003 600, whose `<exp7>` is `EP9TZQA` (spec 05 §5.3).
+/// `now` such that `now + 60` = 1 700 003 600, whose `<exp7>` is `EP9TZQA` (docs/storage.md §5.3).
 const NOW: i64 = 1_700_003_540;
 
 fn meta(pairs: &[(&str, &str)]) -> Metadata {
@@ -55,7 +55,7 @@ async fn fast_path_set_get_delete_send_the_lua_bytes() {
         .set(&SetRequest::new(NAME, K, VALUE, 60, NOW))
         .await
         .unwrap();
-    // No CRLF after the data (spec 05 §8.1).
+    // No CRLF after the data (docs/storage.md §8.1).
     assert_eq!(
         text(&server.take_received()),
         "set sessions:test_name:test_key_1iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii 60 10\r\ntest_value"
@@ -132,7 +132,7 @@ async fn set_with_old_key_and_metadata_sends_touch_and_read_modify_writes() {
     );
     let mttl = server.ttl("sessions:test_name:foo:john").unwrap().unwrap();
     assert!(mttl > Duration::from_secs(58), "{mttl:?}");
-    // Every key lands in the region named by the prefix (spec 05 §8.3).
+    // Every key lands in the region named by the prefix (docs/storage.md §8.3).
     assert_eq!(server.region_holding(rec).as_deref(), Some("sessions"));
     assert_eq!(
         server
@@ -267,7 +267,7 @@ async fn keys_are_escaped_per_piece_and_prefix_suffix_follow_the_layout() {
 async fn records_and_collections_written_by_the_reference_are_read() {
     let server = TestServer::start();
     let store = store(&server, Some("sessions"), None);
-    // As the Lua client stores them (spec 05 §5.3): a live K, a tombstoned OLD, a live K1
+    // As the Lua client stores them (docs/storage.md §5.3): a live K, a tombstoned OLD, a live K1
     // expired at NOW.
     server.put(
         "sessions:test_name:test_key_1iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii",
@@ -336,7 +336,7 @@ async fn arguments_the_server_would_refuse_are_refused_before_sending() {
     assert!(text(&server.take_received()).contains(" 2147483647 10\r\n"));
 }
 
-/// The test server answers as spec 05 §8.2 says the real one does.
+/// The test server answers as docs/storage.md §8.2 says the real one does.
 #[test]
 fn test_server_replies_as_spec_8_2() {
     let server = TestServer::start();

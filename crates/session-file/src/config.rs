@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-/// Options of the file store, with the reference's names (spec 05 §10.1).
+/// Options of the file store, with the reference's names (docs/storage.md §10.1).
 ///
 /// An empty `prefix` or `suffix` counts as none. `pool` is accepted and ignored.
 ///

@@ -134,7 +134,7 @@ pub(crate) fn set_mtime_if_exists(path: &Path, mtime: i64) -> Result<(), Storage
 }
 
 /// Appends to a metadata file (created 0600 if missing), then sets its mtime to
-/// `max(wall clock, floor)`, the on-disk result of the reference (spec 05 §10.4).
+/// `max(wall clock, floor)`, the on-disk result of the reference (docs/storage.md §10.4).
 pub(crate) fn append(path: &Path, bytes: &[u8], floor: i64) -> Result<(), StorageError> {
     let mut file = open_options()
         .append(true)

@@ -1,5 +1,5 @@
 //! File-system session storage, compatible with lua-resty-session's `file` backend
-//! (spec 05 §10): one file per session in a directory, which a Rust service and OpenResty on
+//! (docs/storage.md §10): one file per session in a directory, which a Rust service and OpenResty on
 //! the same file system can share.
 //!
 //! - File names: `[prefix_]<name>_<key>[.suffix]` for records and

@@ -1,4 +1,4 @@
-//! File names (spec 05 §10.2) and the reference's file-name check (§10.6).
+//! File names (docs/storage.md §10.2) and the reference's file-name check (§10.6).
 
 use session_storage::StorageError;
 
@@ -42,7 +42,7 @@ pub(crate) fn file_name(
     Ok(out)
 }
 
-/// The reference's `validate_file_name(prefix, suffix, name, filename)` (spec 05 §10.6):
+/// The reference's `validate_file_name(prefix, suffix, name, filename)` (docs/storage.md §10.6):
 /// whether `filename` (a bare name) is a record or metadata file of cookie `name`.
 /// Cleanup only ever deletes files that pass it.
 ///

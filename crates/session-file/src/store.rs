@@ -189,7 +189,7 @@ impl FileStorage {
     }
 
     /// Deletes this cookie name's record and metadata files whose expiry (mtime) is before
-    /// `now` (spec 05 §10.5); returns how many were deleted. Only names that pass
+    /// `now` (docs/storage.md §10.5); returns how many were deleted. Only names that pass
     /// [`validate_file_name`] are touched.
     ///
     /// ```

@@ -1,4 +1,4 @@
-//! Byte-level layout checks against the reference (spec 05 §10, IT-7).
+//! Byte-level layout checks against the reference (docs/storage.md §10, IT-7).
 
 use super::*;
 use session_storage::collection::{encode_entry, tombstone};

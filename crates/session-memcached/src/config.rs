@@ -11,13 +11,13 @@ use session_storage::StorageError;
 const DEFAULT_HOST: &str = "127.0.0.1";
 /// The default port: 11211.
 const DEFAULT_PORT: u16 = 11211;
-/// How often a `set` with metadata compacts each collection (spec 05 §5.6).
+/// How often a `set` with metadata compacts each collection (docs/storage.md §5.6).
 const DEFAULT_COMPACTION_PROBABILITY: f64 = 0.1;
 
 // The struct below, plus the socket fields every networked store has (`connect_timeout`,
 // `send_timeout`, `read_timeout`, `keepalive_timeout`, `pool`, `pool_size`, `backlog`).
 session_net::socket_config! {
-    /// The `memcached` options block of lua-resty-session (spec 05 §7.5), deserializable from the
+    /// The `memcached` options block of lua-resty-session (docs/storage.md §7.5), deserializable from the
     /// same names (the `memcache` block of the reference takes the same options).
     ///
     /// Unknown option names are rejected, so a typo does not go unnoticed. Timeouts are
@@ -66,9 +66,9 @@ session_net::socket_config! {
     #[serde(default, deny_unknown_fields)]
     #[non_exhaustive]
     pub struct MemcachedConfig {
-        /// Key prefix (spec 05 §5.1); an empty string still counts as set.
+        /// Key prefix (docs/storage.md §5.1); an empty string still counts as set.
         pub prefix: Option<String>,
-        /// Key suffix (spec 05 §5.1); an empty string still counts as set.
+        /// Key suffix (docs/storage.md §5.1); an empty string still counts as set.
         pub suffix: Option<String>,
         /// Server host name or IP address. Default `127.0.0.1`.
         pub host: Option<String>,

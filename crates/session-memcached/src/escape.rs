@@ -1,4 +1,4 @@
-//! Key escaping on the wire (spec 05 §5.5): OpenResty's `ngx.escape_uri` in its default
+//! Key escaping on the wire (docs/storage.md §5.5): OpenResty's `ngx.escape_uri` in its default
 //! ("URI component") mode, applied by lua-resty-memcached to the whole key.
 
 /// The largest key memcached accepts, in bytes (after escaping). Longer keys are refused

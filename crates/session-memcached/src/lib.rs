@@ -2,7 +2,7 @@
 //!
 //! [`MemcachedStorage`] implements [`session_storage::Storage`] with exactly the keys, values,
 //! exptimes and appended metadata collections of lua-resty-session's `memcached` storage
-//! (spec 05 §7), so an OpenResty service and a Rust service can share one memcached and open
+//! (docs/storage.md §7), so an OpenResty service and a Rust service can share one memcached and open
 //! each other's sessions. It speaks the memcached text protocol itself, over TCP, TLS (feature
 //! `tls`, on by default) or a unix socket, with a `deadpool` connection pool.
 //!
@@ -88,7 +88,7 @@
 //! These come from the reference and are kept so both sides store the same thing:
 //! - the ttl is sent as memcached's exptime unchanged, so a ttl above 30 days
 //!   (2 592 000 s) is read by memcached as an absolute Unix time in 1970 and the record
-//!   expires at once (spec 05 §7.1);
+//!   expires at once (docs/storage.md §7.1);
 //! - the old key is `touch`ed to `stale_ttl` unconditionally, which can lengthen its life;
 //! - collections are added with exptime 0 and get an expiry only when compacted.
 //!

@@ -1,4 +1,4 @@
-//! The store: spec 05 §7 command sequences over the pool.
+//! The store: docs/storage.md §7 command sequences over the pool.
 
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
@@ -152,7 +152,7 @@ impl Inner {
         }
     }
 
-    /// spec 05 §7.2.
+    /// docs/storage.md §7.2.
     async fn set(&self, conn: &mut Conn, req: &SetRequest<'_>, plan: &SetPlan) -> Result<(), Fail> {
         let answer = conn
             .store("set", &plan.record, 0, req.ttl, req.value.as_bytes(), None)
@@ -184,7 +184,7 @@ impl Inner {
         Ok(())
     }
 
-    /// spec 05 §7.3.
+    /// docs/storage.md §7.3.
     async fn get(&self, conn: &mut Conn, key: &str) -> Result<Option<String>, Fail> {
         match conn.retrieve("get", key).await? {
             Ok(None) => Ok(None),
@@ -195,7 +195,7 @@ impl Inner {
         }
     }
 
-    /// spec 05 §7.3: `delete`, then per collection a tombstone and a compaction.
+    /// docs/storage.md §7.3: `delete`, then per collection a tombstone and a compaction.
     async fn delete(
         &self,
         conn: &mut Conn,
@@ -205,7 +205,7 @@ impl Inner {
         now: i64,
     ) -> Result<(), Fail> {
         let deleted = match conn.delete(record).await? {
-            // The reference reports NOT_FOUND as an error; spec 05 §4.6 maps it to success.
+            // The reference reports NOT_FOUND as an error; docs/storage.md §4.6 maps it to success.
             Ok(Status::Deleted | Status::NotFound) => Ok(()),
             Ok(status) => Err(StorageError::backend(format!(
                 "{}: delete answered {status}",
@@ -223,7 +223,7 @@ impl Inner {
         Ok(deleted?)
     }
 
-    /// spec 05 §7.3: `get M`, parsed without compaction.
+    /// docs/storage.md §7.3: `get M`, parsed without compaction.
     async fn read_metadata(
         &self,
         conn: &mut Conn,
@@ -240,7 +240,7 @@ impl Inner {
     }
 }
 
-/// spec 05 §7.4: `gets M`, parse, then `cas` the live entries with exptime
+/// docs/storage.md §7.4: `gets M`, parse, then `cas` the live entries with exptime
 /// `max_exp - now`, or `delete M` when nothing is live. Misses, server errors, a collection
 /// that does not parse and a failed `cas` end it quietly, as in the reference; only a
 /// connection failure is an error.
@@ -386,7 +386,7 @@ impl MemcachedStorage {
     }
 
     /// The key a record is stored under on the wire: the layout's record key, escaped
-    /// (spec 05 §5.5).
+    /// (docs/storage.md §5.5).
     ///
     /// ```
     /// let store = session_memcached::MemcachedStorage::from_url("memcache://127.0.0.1?prefix=sessions")?;
@@ -398,7 +398,7 @@ impl MemcachedStorage {
         escape_key(&self.inner.layout.record_key(name, key))
     }
 
-    /// The key a metadata collection is stored under on the wire, escaped (spec 05 §5.5).
+    /// The key a metadata collection is stored under on the wire, escaped (docs/storage.md §5.5).
     ///
     /// ```
     /// let store = session_memcached::MemcachedStorage::from_url("memcache://127.0.0.1")?;

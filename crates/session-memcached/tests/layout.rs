@@ -1,4 +1,4 @@
-//! What is really stored (spec 05 §7, §14.4 IT-5): wire keys, values, exptimes and collection
+//! What is really stored (docs/storage.md §7, §14.4 IT-5): wire keys, values, exptimes and collection
 //! bytes after each operation, read back with a raw text-protocol client; and records laid
 //! out by the reference are read by the store.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -12,7 +12,7 @@ use session_storage::{ErrorKind, Metadata, SetRequest, Storage};
 use session_testsupport::clock::now;
 use session_testsupport::names::unique;
 
-/// The reference's storage-test fixtures (spec 05 §14.1).
+/// The reference's storage-test fixtures (docs/storage.md §14.1).
 const NAME: &str = "test_name";
 const VALUE: &str = "test_value";
 const K: &str = "test_key_1iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii";
@@ -351,7 +351,7 @@ async fn keys_too_long_for_memcached_are_refused_before_sending() {
 
 #[tokio::test]
 async fn ttl_above_thirty_days_is_sent_unchanged_like_the_reference() {
-    // Quirk (spec 05 §7.1): memcached reads an exptime above 2 592 000 as an absolute Unix
+    // Quirk (docs/storage.md §7.1): memcached reads an exptime above 2 592 000 as an absolute Unix
     // time, so the record is already expired.
     let store = store(&unique("lay"));
     let mut raw = Raw::connect();

@@ -13,7 +13,7 @@ pub(crate) const DEFAULT_TABLE: &str = "sessions";
 // The struct below, plus the socket fields every networked store has (`connect_timeout`,
 // `send_timeout`, `read_timeout`, `keepalive_timeout`, `pool`, `pool_size`, `backlog`).
 session_net::socket_config! {
-    /// The `mysql` (or `mariadb`) options block of lua-resty-session (spec 05 §12.2),
+    /// The `mysql` (or `mariadb`) options block of lua-resty-session (docs/storage.md §12.2),
     /// deserializable from the same names.
     ///
     /// | option | default | notes |

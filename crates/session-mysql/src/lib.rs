@@ -2,7 +2,7 @@
 //!
 //! [`MysqlStorage`] implements [`session_storage::Storage`] on [`mysql_async`] (its built-in
 //! connection pool; TLS with rustls under the default `tls` feature) with the tables, columns and statements of lua-resty-session
-//! 4.1.5's `mysql` storage (spec 05 §12), so an OpenResty service and a Rust service can share
+//! 4.1.5's `mysql` storage (docs/storage.md §12), so an OpenResty service and a Rust service can share
 //! one database:
 //!
 //! | operation | statements (`{T}` sessions table, `{TM}` metadata table) |
@@ -23,20 +23,20 @@
 //! Differences, none of which changes what is stored:
 //! - values are bound as parameters of prepared statements, never spliced into the SQL text;
 //! - the upsert uses `VALUES(data)` instead of the reference's `AS new … new.data` row
-//!   alias, which MariaDB cannot parse (spec 05 §12.4); on MySQL both mean the same;
+//!   alias, which MariaDB cannot parse (docs/storage.md §12.4); on MySQL both mean the same;
 //! - the statements of a `set` run in one transaction (the reference sends them as one
 //!   multi-statement query that is not atomic), and a deadlock is retried;
 //! - `read_metadata` reads `exp` as Unix seconds with `UNIX_TIMESTAMP(exp)` (the inverse of
 //!   `FROM_UNIXTIME` in the same session time zone) instead of the driver's text.
 //!
-//! The connection's `time_zone` is never changed (spec 05 §12.5): every statement converts
+//! The connection's `time_zone` is never changed (docs/storage.md §12.5): every statement converts
 //! through `FROM_UNIXTIME`, so a Lua and a Rust client agree as long as they use the same
 //! server default. The connection character set (`charset`, default `ascii`) is set with
 //! `SET NAMES` on every connection.
 //!
 //! # Schema
 //!
-//! [`MysqlStorage::create_schema`] creates the reference's tables (spec 05 §12.1):
+//! [`MysqlStorage::create_schema`] creates the reference's tables (docs/storage.md §12.1):
 //!
 //! ```sql
 //! CREATE TABLE IF NOT EXISTS sessions (

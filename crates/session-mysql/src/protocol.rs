@@ -1,4 +1,4 @@
-//! The reference's statements (spec 05 §12.3), with bound parameters in place of the values
+//! The reference's statements (docs/storage.md §12.3), with bound parameters in place of the values
 //! lua-resty-session splices into the text.
 
 use crate::config::quote_table;
@@ -31,7 +31,7 @@ impl Statements {
         Self {
             // The reference writes `VALUES (...) AS new ON DUPLICATE KEY UPDATE data =
             // new.data`, which MariaDB cannot parse; `VALUES(data)` means the same and runs on
-            // MariaDB and MySQL alike (spec 05 §12.4). Only `data` is updated: `exp` and `name`
+            // MariaDB and MySQL alike (docs/storage.md §12.4). Only `data` is updated: `exp` and `name`
             // keep their old values, as in the reference.
             set: format!(
                 "INSERT INTO {t} (sid, name, data, exp) VALUES (?, ?, ?, FROM_UNIXTIME(?)) \
@@ -63,7 +63,7 @@ impl Statements {
         )
     }
 
-    /// The reference schema (spec 05 §12.1) with the given table character set.
+    /// The reference schema (docs/storage.md §12.1) with the given table character set.
     pub(crate) fn schema(&self, charset: &str) -> [String; 2] {
         let (t, tm) = (&self.table, &self.table_meta);
         [

@@ -1,4 +1,4 @@
-//! The store: spec 05 §12 statements over `mysql_async`'s pool.
+//! The store: docs/storage.md §12 statements over `mysql_async`'s pool.
 
 use std::fmt;
 use std::future::Future;
@@ -21,7 +21,7 @@ const CLEANUP_ONE_IN: u64 = 1000;
 const DEADLOCK_ATTEMPTS: usize = 3;
 
 /// A MySQL / MariaDB session store, sharing its tables with lua-resty-session 4.1.5's `mysql`
-/// storage (spec 05 §12).
+/// storage (docs/storage.md §12).
 ///
 /// Cheap to clone: clones share one `mysql_async` connection pool. Built without I/O by
 /// [`from_config`](Self::from_config) or [`from_url`](Self::from_url); connections are opened
@@ -163,7 +163,7 @@ impl MysqlStorage {
             // Never switch a TCP connection to a local socket behind the user's back.
             .prefer_socket(false)
             // `SET NAMES` on every new or reset connection; `time_zone` is left alone
-            // (spec 05 §12.5).
+            // (docs/storage.md §12.5).
             .setup(vec![format!("SET NAMES {}", config.charset_name())])
             .pool_opts(pool_opts)
             .max_allowed_packet(config.max_packet_size);
@@ -255,7 +255,7 @@ impl MysqlStorage {
         (&self.inner.tables.0, &self.inner.tables.1)
     }
 
-    /// The reference schema (spec 05 §12.1) for this store's tables, as two `CREATE TABLE IF
+    /// The reference schema (docs/storage.md §12.1) for this store's tables, as two `CREATE TABLE IF
     /// NOT EXISTS` statements, with `CHARACTER SET ascii` as documented by the reference.
     ///
     /// ```
@@ -290,7 +290,7 @@ impl MysqlStorage {
     /// Creates the reference schema with another table character set (same columns, types
     /// and keys). With the reference's `ascii` tables and `ascii` connection, MariaDB keeps
     /// the bytes it is given (everything lua-resty-session stores is ASCII anyway, except raw
-    /// subjects, spec 05 §2.7); `utf8mb4` tables with a `utf8mb4` connection (`charset`) make
+    /// subjects, docs/storage.md §2.7); `utf8mb4` tables with a `utf8mb4` connection (`charset`) make
     /// the server treat non-ASCII text as characters.
     ///
     /// ```no_run
@@ -478,7 +478,7 @@ impl MysqlStorage {
         ];
         let mut conn = self.conn().await?;
         if req.old_key.is_none() && req.metadata.is_none() {
-            // Fast path: the single upsert, no cleanup (spec 05 §4.1).
+            // Fast path: the single upsert, no cleanup (docs/storage.md §4.1).
             return self
                 .run(&mut conn, "storing a session", &sql.set, set_params)
                 .await;
@@ -606,7 +606,7 @@ impl Storage for MysqlStorage {
     }
 
     fn capability(&self) -> Capability {
-        // The reference's tables key records and metadata by `sid` alone (spec 05 §12.1).
+        // The reference's tables key records and metadata by `sid` alone (docs/storage.md §12.1).
         Capability::new(ExpiryClock::Argument).without_name_scope()
     }
 }

@@ -1,5 +1,5 @@
 //! The stored layout, read back with raw SQL: exactly the rows and columns lua-resty-session
-//! 4.1.5's `mysql` storage writes (spec 05 §12, IT-8), on the reference schema
+//! 4.1.5's `mysql` storage writes (docs/storage.md §12, IT-8), on the reference schema
 //! (`CHARACTER SET ascii`, connection `ascii`); and rows written the way the reference writes
 //! them are read by the store.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -136,7 +136,7 @@ async fn upsert_replaces_data_only_keeping_exp_and_name() {
         .set(&SetRequest::new("session", &k, "first", 60, now))
         .await
         .unwrap();
-    // info:save re-sets the same key; MySQL keeps the old exp (spec 05 §12.3 quirk).
+    // info:save re-sets the same key; MySQL keeps the old exp (docs/storage.md §12.3 quirk).
     store
         .set(&SetRequest::new("remember", &k, "second", 600, now + 30))
         .await
@@ -432,7 +432,7 @@ async fn connections_keep_the_server_time_zone_and_use_the_configured_charset() 
             .unwrap();
         assert_eq!(
             tz, global_tz,
-            "time_zone must not be changed (spec 05 §12.5)"
+            "time_zone must not be changed (docs/storage.md §12.5)"
         );
         assert_eq!(charset, "ascii");
     }

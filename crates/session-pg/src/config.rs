@@ -7,13 +7,13 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use session_storage::StorageError;
 
-/// Default sessions table (spec 05 §11.2).
+/// Default sessions table (docs/storage.md §11.2).
 pub const DEFAULT_TABLE: &str = "sessions";
 
 // The struct below, plus the socket fields every networked store has (`connect_timeout`,
 // `send_timeout`, `read_timeout`, `keepalive_timeout`, `pool`, `pool_size`, `backlog`).
 session_net::socket_config! {
-    /// The `postgres` (or `postgresql`) options block of lua-resty-session (spec 05 §11.2),
+    /// The `postgres` (or `postgresql`) options block of lua-resty-session (docs/storage.md §11.2),
     /// deserializable from the same names.
     ///
     /// | option | default | notes |

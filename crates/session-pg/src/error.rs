@@ -38,7 +38,7 @@ pub(crate) fn pg_error(e: tokio_postgres::Error, what: &str) -> StorageError {
     if let Some(db) = e.as_db_error() {
         let kind = kind_of_state(db.code());
         let hint = if *db.code() == SqlState::UNDEFINED_TABLE {
-            " (create the tables of spec 05 §11.1, see PostgresStorage::create_schema)"
+            " (create the tables of docs/storage.md §11.1, see PostgresStorage::create_schema)"
         } else {
             ""
         };

@@ -1,7 +1,7 @@
 //! PostgreSQL storage for sessions, pooled.
 //!
 //! [`PostgresStorage`] implements [`session_storage::Storage`] with exactly the tables and
-//! statements of lua-resty-session 4.1.5's `postgres` storage (spec 05 §11), so an OpenResty
+//! statements of lua-resty-session 4.1.5's `postgres` storage (docs/storage.md §11), so an OpenResty
 //! service and a Rust service can share one database and open each other's sessions. Values
 //! are bound as parameters instead of spliced into the SQL text (the reference does not
 //! escape them), but the SQL expressions around them are the reference's, so the stored rows
@@ -16,7 +16,7 @@
 //! | `read_metadata` | `SELECT sid, exp FROM sessions_meta JOIN sessions USING (sid) WHERE aud = $1 AND sub = $2 AND exp >= TO_TIMESTAMP(now)` |
 //!
 //! Statements are prepared once per connection (deadpool-postgres's statement cache).
-//! [`PostgresStorage::create_schema`] creates the reference's tables (spec 05 §11.1).
+//! [`PostgresStorage::create_schema`] creates the reference's tables (docs/storage.md §11.1).
 //!
 //! **Most applications use the `session` facade** with its `postgres` feature and configure
 //! this store through the `postgres = { ... }` block ([`PostgresConfig`], the Lua option
@@ -33,7 +33,7 @@
 //! - Time zone: `TO_TIMESTAMP(x) AT TIME ZONE 'UTC'` is a timestamp without time zone read
 //!   back in the connection's `TimeZone`. With the server's `TimeZone = UTC` (recommended)
 //!   everything is exact; otherwise `set`/`get` stay consistent but `read_metadata` and
-//!   CLEANUP are shifted, exactly as in the reference (spec 05 §11.6). This crate does not
+//!   CLEANUP are shifted, exactly as in the reference (docs/storage.md §11.6). This crate does not
 //!   change the session's `TimeZone`, so it behaves like a Lua client on the same server.
 //!
 //! # TLS

@@ -1,4 +1,4 @@
-//! The reference's statements (spec 05 §11.3) with bound parameters instead of spliced
+//! The reference's statements (docs/storage.md §11.3) with bound parameters instead of spliced
 //! values. Table names are spliced, as in the reference (they come from the configuration
 //! and are checked to be SQL identifiers).
 
@@ -61,7 +61,7 @@ impl Statements {
     }
 }
 
-/// The schema of spec 05 §11.1 for these tables, made idempotent: `IF NOT EXISTS` on the
+/// The schema of docs/storage.md §11.1 for these tables, made idempotent: `IF NOT EXISTS` on the
 /// tables and on the `exp` index, which gets the name PostgreSQL gives `CREATE INDEX ON
 /// table (exp)` (`<table>_exp_idx`).
 pub(crate) fn schema(table: &str, table_meta: &str) -> String {

@@ -1,4 +1,4 @@
-//! [`PostgresStorage`]: the storage operations of spec 05 §11.
+//! [`PostgresStorage`]: the storage operations of docs/storage.md §11.
 
 use std::collections::hash_map::RandomState;
 use std::error::Error as StdError;
@@ -22,7 +22,7 @@ use crate::config::{Limits, PostgresConfig};
 use crate::error::{pg_error, pool_error};
 use crate::protocol::{self, Statements};
 
-/// One in this many multi-statement `set`s and `delete`s also runs CLEANUP (spec 05 §5.6).
+/// One in this many multi-statement `set`s and `delete`s also runs CLEANUP (docs/storage.md §5.6).
 const CLEANUP_ONE_IN: u64 = 1_000;
 
 /// Most (aud, sub) pairs bound in one SET_META statement (PostgreSQL allows 65 535
@@ -68,7 +68,7 @@ struct Inner {
 }
 
 /// PostgreSQL storage with the tables and statements of lua-resty-session 4.1.5's `postgres`
-/// storage (spec 05 §11), pooled by deadpool-postgres.
+/// storage (docs/storage.md §11), pooled by deadpool-postgres.
 ///
 /// Cheap to clone: clones share the pool. Expiry is judged with the `now` each call passes
 /// ([`ExpiryClock::Argument`]); rows are removed lazily by CLEANUP.
@@ -287,7 +287,7 @@ impl PostgresStorage {
         finish(client, res, WHAT)
     }
 
-    /// Creates the tables and index of spec 05 §11.1 if they do not exist, with the
+    /// Creates the tables and index of docs/storage.md §11.1 if they do not exist, with the
     /// configured names, in one transaction:
     ///
     /// ```sql
@@ -391,7 +391,7 @@ fn finish<T>(
 
 impl Storage for PostgresStorage {
     /// SET, or in one transaction SET, EXPIRE (with an old key), SET_META (with metadata)
-    /// and, once in 1000, CLEANUP (spec 05 §11.4).
+    /// and, once in 1000, CLEANUP (docs/storage.md §11.4).
     async fn set(&self, req: &SetRequest<'_>) -> Result<(), StorageError> {
         const WHAT: &str = "postgres set";
         let sql = &self.inner.sql;
@@ -521,7 +521,7 @@ impl Storage for PostgresStorage {
     }
 
     fn capability(&self) -> Capability {
-        // The reference's tables key records and metadata by `sid` alone (spec 05 §11.1).
+        // The reference's tables key records and metadata by `sid` alone (docs/storage.md §11.1).
         Capability::new(ExpiryClock::Argument).without_name_scope()
     }
 }

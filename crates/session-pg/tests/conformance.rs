@@ -1,7 +1,7 @@
 //! The storage conformance suite against the real PostgreSQL, each case on its own tables.
 //!
 //! The reference's schema keys records and metadata by `sid` alone, with no cookie-name
-//! column (spec 05 §11.1), so the store reports `Capability::without_name_scope` and the two
+//! column (docs/storage.md §11.1), so the store reports `Capability::without_name_scope` and the two
 //! name cases check that behaviour (one record per key, one collection whatever the name);
 //! `reference_deviations.rs` pins it in detail.
 

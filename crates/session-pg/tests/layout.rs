@@ -1,4 +1,4 @@
-//! The rows the store writes and reads, checked with raw SQL against spec 05 §11 and IT-8:
+//! The rows the store writes and reads, checked with raw SQL against docs/storage.md §11 and IT-8:
 //! what the reference writes, the store writes; what the reference writes (its exact spliced
 //! statements, run by hand), the store reads.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -90,7 +90,7 @@ async fn set_writes_the_reference_row_and_upsert_keeps_the_name() {
         "fast path writes no metadata"
     );
 
-    // The upsert updates data and exp, not name (spec 05 §11.3 SET).
+    // The upsert updates data and exp, not name (docs/storage.md §11.3 SET).
     store
         .set(&SetRequest::new(
             "remember",
@@ -155,7 +155,7 @@ async fn old_key_is_shortened_only_and_keeps_its_metadata_rows() {
     assert_eq!(row(&store, &old).await.unwrap().2, t + 10, "EXPIRE old");
     assert!(exp_is_reference_expression(&store, &old, t + 10).await);
     assert_eq!(row(&store, &new).await.unwrap().2, t + 3600);
-    // SQL backends do not remove the old key's metadata rows (spec 05 §11.4).
+    // SQL backends do not remove the old key's metadata rows (docs/storage.md §11.4).
     assert_eq!(
         meta_rows(&store).await,
         BTreeSet::from([triple("YQ", "cw", &old), triple("YQ", "cw", &new)])
@@ -276,7 +276,7 @@ async fn rows_written_by_the_reference_statements_are_read() {
     let old = "old_key_iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii";
     let t = now();
     let (table, meta) = (store.table().to_owned(), store.table_meta());
-    // The reference's own text (spec 05 §11.3/§11.4): values spliced, statements joined by
+    // The reference's own text (docs/storage.md §11.3/§11.4): values spliced, statements joined by
     // ";\n" and sent as one simple query.
     let lua = [
         format!(

@@ -1,5 +1,5 @@
 //! What the store does where the conformance suite expects per-cookie-name namespacing,
-//! which the reference's PostgreSQL layout does not have (spec 05 §11.1, §11.3): these are
+//! which the reference's PostgreSQL layout does not have (docs/storage.md §11.1, §11.3): these are
 //! the two suite cases `conformance.rs` does not run, pinned to the reference's behaviour.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use session_storage::StorageError;
 
-/// Which deployment a [`RedisConfig`] describes (spec 05 §4.7).
+/// Which deployment a [`RedisConfig`] describes (docs/storage.md §4.7).
 ///
 /// ```
 /// use session_redis::{Mode, RedisConfig};
@@ -90,7 +90,7 @@ impl NodeAddr {
 // The struct below, plus the socket fields every networked store has (`connect_timeout`,
 // `send_timeout`, `read_timeout`, `keepalive_timeout`, `pool`, `pool_size`, `backlog`).
 session_net::socket_config! {
-    /// The `redis` options block of lua-resty-session (spec 05 §6.5–§6.7), deserializable from the
+    /// The `redis` options block of lua-resty-session (docs/storage.md §6.5–§6.7), deserializable from the
     /// same names.
     ///
     /// The deployment is chosen as the reference chooses it: a cluster when `nodes` is present
@@ -129,9 +129,9 @@ session_net::socket_config! {
     #[serde(default, deny_unknown_fields)]
     #[non_exhaustive]
     pub struct RedisConfig {
-        /// Key prefix (spec 05 §5.1); an empty string still counts as set.
+        /// Key prefix (docs/storage.md §5.1); an empty string still counts as set.
         pub prefix: Option<String>,
-        /// Key suffix (spec 05 §5.1); an empty string still counts as set.
+        /// Key suffix (docs/storage.md §5.1); an empty string still counts as set.
         pub suffix: Option<String>,
         /// Server host (single). Default `127.0.0.1`.
         pub host: Option<String>,
@@ -254,7 +254,7 @@ const fn ms(v: u64) -> Duration {
 }
 
 impl RedisConfig {
-    /// The deployment this configuration selects (spec 05 §4.7): cluster when `nodes` is
+    /// The deployment this configuration selects (docs/storage.md §4.7): cluster when `nodes` is
     /// present, else Sentinel when `sentinels` is present, else single.
     ///
     /// ```

@@ -2,7 +2,7 @@
 //!
 //! [`RedisStorage`] implements [`session_storage::Storage`] with exactly the keys, values,
 //! TTLs, metadata sorted sets and command sequences of lua-resty-session 4.1.5's `redis`,
-//! `redis.sentinel` and `redis.cluster` storages (spec 05 §6), so an OpenResty service and a
+//! `redis.sentinel` and `redis.cluster` storages (docs/storage.md §6), so an OpenResty service and a
 //! Rust service can share one Redis and open each other's sessions:
 //!
 //! | operation | commands |

@@ -1,6 +1,6 @@
 //! Connection pooling: one deadpool `Manager` for the three deployments.
 //!
-//! deadpool-redis's own managers cannot take what spec 05 §6.5–§6.7 asks for (a trusted CA
+//! deadpool-redis's own managers cannot take what docs/storage.md §6.5–§6.7 asks for (a trusted CA
 //! file, an SNI name that differs from the address, Sentinel timeouts, the cluster's
 //! redirection limit and timeouts), so this is a manager on `deadpool::managed` — the crate
 //! deadpool-redis itself is built on — over the `redis` crate's clients.

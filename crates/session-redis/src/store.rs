@@ -1,4 +1,4 @@
-//! The store: spec 05 §6 command sequences over the pool.
+//! The store: docs/storage.md §6 command sequences over the pool.
 
 use std::fmt;
 use std::sync::Arc;
@@ -395,7 +395,7 @@ async fn old_ttl(conn: &mut pool::Conn, key: &str) -> Result<Option<i64>, RedisE
     match redis::cmd("TTL").arg(key).query_async::<i64>(conn).await {
         Ok(ttl) => Ok(Some(ttl)),
         // A connection failure fails the save; an error reply means "no TTL known"
-        // (spec 05 §6.1: the old key then gets the stale TTL).
+        // (docs/storage.md §6.1: the old key then gets the stale TTL).
         Err(e) if is_connection_error(&e) => Err(e),
         Err(_) => Ok(None),
     }

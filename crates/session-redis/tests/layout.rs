@@ -1,4 +1,4 @@
-//! The stored layout, byte for byte (spec 05 §14.4 IT-4), and the shared vectors' redis cases:
+//! The stored layout, byte for byte (docs/storage.md §14.4 IT-4), and the shared vectors' redis cases:
 //! what lua-resty-session 4.1.5 stored is loaded into a real Redis with raw commands, opened
 //! through this crate, and compared with what this crate stores for the same save.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::type_complexity)]

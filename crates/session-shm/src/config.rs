@@ -7,7 +7,7 @@ pub const DEFAULT_ZONE: &str = "sessions";
 /// The default zone capacity: 64 MiB.
 pub const DEFAULT_CAPACITY: u64 = 64 * 1024 * 1024;
 
-/// Options of the shm store, with the reference's names (spec 05 §9.1).
+/// Options of the shm store, with the reference's names (docs/storage.md §9.1).
 ///
 /// Unknown fields (the reference's tests pass timeouts) are ignored.
 ///

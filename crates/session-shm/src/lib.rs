@@ -1,5 +1,5 @@
 //! In-process session storage, the counterpart of lua-resty-session's `shm` backend
-//! (an OpenResty `lua_shared_dict`, spec 05 §9).
+//! (an OpenResty `lua_shared_dict`, docs/storage.md §9).
 //!
 //! [`ShmStorage`] is a cheap-to-clone handle on a [`ShmZone`], a byte-bounded dictionary shared
 //! by every task and thread of the process. Nginx shared memory cannot be shared with a Rust

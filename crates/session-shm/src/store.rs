@@ -148,7 +148,7 @@ impl ShmStorage {
                     now,
                 ));
             }
-            // Compaction (spec 05 §9.3): fold every element in order, then rewrite live ones.
+            // Compaction (docs/storage.md §9.3): fold every element in order, then rewrite live ones.
             let mut map = SessionIndex::new();
             for element in &elements {
                 if let Err(e) = parse_into(&mut map, element.as_bytes(), now) {

@@ -1,4 +1,4 @@
-//! The appended metadata collections of memcached, dshm, file and shm (spec 05 §5.3, §5.4).
+//! The appended metadata collections of memcached, dshm, file and shm (docs/storage.md §5.3, §5.4).
 //!
 //! A collection is a concatenation of entries: a live entry `<key>:<exp7>;` where `<exp7>` is
 //! base64url (no padding) of the expiry as 5 little-endian bytes, or a tombstone `<key>;`.
@@ -156,7 +156,7 @@ pub fn encode_live(map: &SessionIndex) -> Result<String, StorageError> {
     Ok(out)
 }
 
-/// Parses a collection (spec 05 §5.4) into the map of live entries at `now`.
+/// Parses a collection (docs/storage.md §5.4) into the map of live entries at `now`.
 ///
 /// Later entries win; a tombstone or an entry with `exp <= now` removes the key. The walk is
 /// the reference's fixed-width walk (43-byte key, one delimiter byte, 7 expiry characters, one

@@ -1,4 +1,4 @@
-//! Key building shared by redis, memcached, dshm and shm (spec 05 §5.1).
+//! Key building shared by redis, memcached, dshm and shm (docs/storage.md §5.1).
 
 /// Prefix and suffix of a store's keys, with the reference's joining rules.
 ///

@@ -1,6 +1,6 @@
 //! The storage trait for server-side sessions, compatible with lua-resty-session 4.1.5.
 //!
-//! A session engine hands a store four operations (spec 05 §4): [`Storage::set`] (with TTL,
+//! A session engine hands a store four operations (docs/storage.md §4): [`Storage::set`] (with TTL,
 //! old key and stale TTL, metadata), [`Storage::get`], [`Storage::delete`] and
 //! [`Storage::read_metadata`]. This crate holds that trait, the values it takes
 //! ([`SetRequest`], [`Metadata`]), its error type ([`StorageError`]), the encodings shared by

@@ -9,7 +9,7 @@ use std::fmt;
 /// ```
 pub const MAX_TTL: u64 = 34_560_000;
 
-/// Which metadata collections a session belongs to (spec 05 §2.7).
+/// Which metadata collections a session belongs to (docs/storage.md §2.7).
 ///
 /// Two parallel lists: `audiences[i]` goes with `subjects[i]`. The session engine has already
 /// encoded them (base64url audience; base64url or hashed subject, or, with several audiences,
@@ -61,7 +61,7 @@ impl Metadata {
     }
 }
 
-/// Everything a `set` needs (spec 05 §4.1).
+/// Everything a `set` needs (docs/storage.md §4.1).
 ///
 /// Build one with [`SetRequest::new`] and the `with_*` methods; the struct is
 /// `#[non_exhaustive]` so fields can be added without breaking stores.
@@ -80,7 +80,7 @@ impl Metadata {
 #[derive(Clone, Copy)]
 #[non_exhaustive]
 pub struct SetRequest<'a> {
-    /// Cookie name, including any `__Host-`/`__Secure-` prefix (spec 05 §2.1).
+    /// Cookie name, including any `__Host-`/`__Secure-` prefix (docs/storage.md §2.1).
     pub name: &'a str,
     /// The new storage key (43 base64url characters from the engine).
     pub key: &'a str,
@@ -97,7 +97,7 @@ pub struct SetRequest<'a> {
     /// Collections `key` joins (and `old_key` leaves).
     pub metadata: Option<&'a Metadata>,
     /// Whether this is the remember (persistent) session. Stores must not change behaviour
-    /// because of it (4.1.5 semantics, spec 05 §2.8); it is here for logging.
+    /// because of it (4.1.5 semantics, docs/storage.md §2.8); it is here for logging.
     pub remember: bool,
 }
 

@@ -50,7 +50,7 @@ pub struct Capability {
     /// Whether records and metadata collections are kept apart per cookie name (`name`), as
     /// every key-value store does by putting the name in the key. The SQL stores share the
     /// reference's tables, where the session id alone is the key and no query filters on
-    /// the name (spec 05 §11, §12): there one key saved under two names is one record.
+    /// the name (docs/storage.md §11, §12): there one key saved under two names is one record.
     /// The engine never relies on either: session ids are random and unique.
     pub name_scoped: bool,
 }
@@ -92,12 +92,12 @@ impl Default for Capability {
     }
 }
 
-/// A server-side session store (spec 05 §4).
+/// A server-side session store (docs/storage.md §4).
 ///
 /// Methods return `impl Future + Send`, so generic callers pay no boxing. For a store chosen
 /// at run time use [`BoxedStorage`] (or `Arc<dyn DynStorage>`), which implements this trait too.
 ///
-/// Conventions (spec 05 §4.6):
+/// Conventions (docs/storage.md §4.6):
 /// - a miss or an expired record is `Ok(None)`, never an error;
 /// - deleting a missing record is `Ok(())`;
 /// - `read_metadata` returns an empty map when there is no collection;
@@ -108,7 +108,7 @@ impl Default for Capability {
 pub trait Storage: Send + Sync + 'static {
     /// Stores `req.value` under (`req.name`, `req.key`) for `req.ttl` seconds (an upsert),
     /// shortens the old record to `req.stale_ttl` and updates metadata collections
-    /// (spec 05 §4.1).
+    /// (docs/storage.md §4.1).
     ///
     /// ```
     /// # use session_storage::{Storage, SetRequest, memory::MemoryStorage};
@@ -120,7 +120,7 @@ pub trait Storage: Send + Sync + 'static {
     fn set(&self, req: &SetRequest<'_>) -> impl Future<Output = Result<(), StorageError>> + Send;
 
     /// The record stored under (`name`, `key`), or `None` if missing or expired at `now`
-    /// (spec 05 §4.2).
+    /// (docs/storage.md §4.2).
     ///
     /// ```
     /// # use session_storage::{Storage, SetRequest, memory::MemoryStorage};
@@ -137,7 +137,7 @@ pub trait Storage: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<String>, StorageError>> + Send;
 
     /// Removes the record and, with `metadata`, takes `key` out of those collections
-    /// (spec 05 §4.3). `now` is the session's last-save timestamp on destroy.
+    /// (docs/storage.md §4.3). `now` is the session's last-save timestamp on destroy.
     ///
     /// ```
     /// # use session_storage::{Storage, memory::MemoryStorage};
@@ -155,7 +155,7 @@ pub trait Storage: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), StorageError>> + Send;
 
     /// The live sessions (expiry > `now`) of the collection (`name`, `audience`, `subject`);
-    /// `audience` and `subject` are encoded as the engine stored them (spec 05 §4.4).
+    /// `audience` and `subject` are encoded as the engine stored them (docs/storage.md §4.4).
     ///
     /// ```
     /// # use session_storage::{Storage, memory::MemoryStorage};

@@ -521,7 +521,7 @@ fn check_plaintext(config: &CodecConfig, cookie: &Written<'_>) -> Check {
 
 /// 5. Re-seal with the decoded header fields: same bytes. A deflated payload is re-sealed
 ///    from its compressed bytes (zlib's exact output is not something a writer must
-///    reproduce, spec 02 §10).
+///    reproduce, docs/crypto.md §10).
 fn check_reseal(config: &CodecConfig, key: &Key, cookie: &Written<'_>, value: &str) -> Check {
     let header = cookie.header;
     let mut body = b64_decode(cookie.payload).ok_or("payload is not base64url")?;

@@ -454,7 +454,7 @@ fn roundtrip(case: &Value) -> Check {
             session.set_audience(aud).map_err(|e| e.to_string())?;
         }
         // The open may report a missing audience: that is how a second
-        // audience joins (spec 03 §2).
+        // audience joins (docs/payload.md §2).
         let _ = block_on(session.open());
     }
     apply_input(&mut session, input)?;

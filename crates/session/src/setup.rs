@@ -1,5 +1,5 @@
 //! Building a [`SessionConfig`] from a [`Config`], with the storage the configuration names
-//! (lua-resty-session's `storage = "..."` and its options block, spec 05 §4.7).
+//! (lua-resty-session's `storage = "..."` and its options block, docs/storage.md §4.7).
 //!
 //! The table of stores is built from each store's own description
 //! ([`Backend`]: name, aliases, options type, constructor), one [`entry`] per store, so a

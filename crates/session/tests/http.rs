@@ -241,7 +241,7 @@ async fn route_suite_on_mysql() {
     .unwrap();
 }
 
-/// The in-process DSHM server session-dshm's tests use (written from spec 05 §8; the real
+/// The in-process DSHM server session-dshm's tests use (written from docs/storage.md §8; the real
 /// Java server is not available here).
 #[path = "../../session-dshm/tests/support/server.rs"]
 mod dshm_server;

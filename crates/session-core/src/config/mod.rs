@@ -1,5 +1,5 @@
 //! Configuration: every option of lua-resty-session 4.1.5 under its Lua name
-//! and default (spec 04 §1), deserializable from JSON or TOML, validated once
+//! and default (docs/semantics.md §1), deserializable from JSON or TOML, validated once
 //! when built into a [`SessionConfig`], which caches everything a request
 //! needs (keys with their HKDF-extract state, cookie names, the attribute
 //! string).

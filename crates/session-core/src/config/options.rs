@@ -72,15 +72,15 @@ impl RememberSafetyOption {
     }
 }
 
-/// Session options, with the Lua option names (spec 04 §1). Every field is
+/// Session options, with the Lua option names (docs/semantics.md §1). Every field is
 /// optional: an absent option takes the [`init`] default, else the built-in
 /// default. Build it once (at start-up) with [`Config::build`] or
 /// [`Config::builder`].
 ///
 /// Extra keys beyond the Lua names: `ikm_hex` / `ikm_fallbacks_hex` (binary
-/// keys as hex), `fips` (FIPS-compatible key derivation, spec 02 §9), and the
+/// keys as hex), `fips` (FIPS-compatible key derivation, docs/crypto.md §9), and the
 /// compatibility switches `compat_reference_storage_ttl` and
-/// `compat_raw_multi_subjects` (spec 04 §19 #1, #2). Backend tables (`redis`,
+/// `compat_raw_multi_subjects` (docs/semantics.md §19 #1, #2). Backend tables (`redis`,
 /// `shm`, …) are kept in [`Config::backends`] for the storage crates.
 ///
 /// `Debug` never prints secrets or keys.
@@ -174,13 +174,13 @@ pub struct Config {
     pub response_headers: Option<Vec<String>>,
     /// `false` / `"cookie"` (cookie storage) or a backend name.
     pub storage: Option<StorageOption>,
-    /// FIPS-compatible key derivation (spec 02 §9; extension, default false).
+    /// FIPS-compatible key derivation (docs/crypto.md §9; extension, default false).
     pub fips: Option<bool>,
-    /// Compute the storage TTL with the reference's swapped times (spec 04
+    /// Compute the storage TTL with the reference's swapped times (docs/semantics.md
     /// §16.1; extension, default false = the intended formula).
     pub compat_reference_storage_ttl: Option<bool>,
     /// With several audiences, put raw subjects in storage metadata as the
-    /// reference does (spec 03 §8; extension, default true).
+    /// reference does (docs/payload.md §8; extension, default true).
     pub compat_raw_multi_subjects: Option<bool>,
     /// Backend tables (`redis`, `shm`, `file`, …) and any other keys,
     /// untouched, for the storage crates.
@@ -243,7 +243,7 @@ impl fmt::Debug for Config {
     }
 }
 
-/// A session property that can be sent as a header (spec 04 §15).
+/// A session property that can be sent as a header (docs/semantics.md §15).
 ///
 /// ```
 /// use session_core::config::HeaderProperty;

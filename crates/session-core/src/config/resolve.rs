@@ -156,7 +156,7 @@ struct CookieSetup {
     attributes: String,
 }
 
-/// Cookie names and attributes (spec 01 §8): prefixes, `SameSite=None` and
+/// Cookie names and attributes (docs/cookie-format.md §8): prefixes, `SameSite=None` and
 /// SameParty force `Secure`; names must be HTTP tokens.
 fn cookie_setup(own: &Config, d: &Config) -> Result<CookieSetup, ConfigError> {
     let cookie_name = pick(&own.cookie_name, &d.cookie_name).unwrap_or_else(|| "session".into());

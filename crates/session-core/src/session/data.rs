@@ -48,7 +48,7 @@ impl Session {
     }
 
     /// Set one value (Lua `set(key, value)`). With cookie storage a key
-    /// starting with `@` is stored as `$@key` (spec 03 §3.5).
+    /// starting with `@` is stored as `$@key` (docs/payload.md §3.5).
     ///
     /// # Errors
     ///
@@ -234,7 +234,7 @@ impl Session {
     }
 
     /// Turn persistent ("remember me") cookies on or off (Lua
-    /// `set_remember`, spec 04 §8).
+    /// `set_remember`, docs/semantics.md §8).
     ///
     /// # Errors
     ///
@@ -253,7 +253,7 @@ impl Session {
         Ok(())
     }
 
-    /// Whether a remember cookie is written (Lua `get_remember`, spec 04 §12):
+    /// Whether a remember cookie is written (Lua `get_remember`, docs/semantics.md §12):
     /// false once the session cookie carries FORGET.
     ///
     /// # Errors
@@ -284,7 +284,7 @@ impl Session {
         self.remember
     }
 
-    /// A session property (Lua `get_property`, spec 04 §16): `id`, `nonce`,
+    /// A session property (Lua `get_property`, docs/semantics.md §16): `id`, `nonce`,
     /// `audience`, `subject`, `timeout`, `idling-timeout`, `rolling-timeout`,
     /// `absolute-timeout` (also with `_`), or a metadata field (`timestamp`,
     /// `flags`, `sid`, `creation_time`, `rolling_offset`, `data_size`,

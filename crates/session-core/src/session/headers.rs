@@ -1,5 +1,5 @@
 //! Session headers on the request and the response (Lua `set_headers`,
-//! spec 04 §15), putting the session's output on HTTP headers, and clearing
+//! docs/semantics.md §15), putting the session's output on HTTP headers, and clearing
 //! the session cookies from a request before it is proxied.
 
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -64,7 +64,7 @@ impl Session {
     }
 
     /// Put the session's output on a response's headers: its `Set-Cookie`
-    /// values merged with those already there (spec 01 §9), and the session
+    /// values merged with those already there (docs/cookie-format.md §9), and the session
     /// headers from [`Session::set_response_headers`].
     ///
     /// ```
@@ -131,7 +131,7 @@ impl Session {
     }
 
     /// Remove the session cookies from the request's `Cookie` header before
-    /// proxying it (Lua `clear_request_cookie`, spec 04 §14, 01 §11).
+    /// proxying it (Lua `clear_request_cookie`, docs/semantics.md §14, 01 §11).
     ///
     /// # Errors
     ///

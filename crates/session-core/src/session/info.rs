@@ -1,4 +1,4 @@
-//! The info store (Lua `session.info`, spec 03 §7).
+//! The info store (Lua `session.info`, docs/payload.md §7).
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -8,7 +8,7 @@ use session_storage::SetRequest;
 use super::{MAX_TTL, Session};
 use crate::error::{Error, Operation};
 
-/// The info store of a session (Lua `session.info`, spec 03 §7): with a
+/// The info store of a session (Lua `session.info`, docs/payload.md §7): with a
 /// server-side storage a per-audience object kept next to the payload (not
 /// encrypted); with cookie storage the data keys `@key`.
 #[derive(Debug)]
@@ -17,7 +17,7 @@ pub struct Info<'a> {
 }
 
 impl Session {
-    /// The info store (Lua `session.info`, spec 03 §7).
+    /// The info store (Lua `session.info`, docs/payload.md §7).
     ///
     /// ```
     /// # use session_core::*;
@@ -100,7 +100,7 @@ impl Info<'_> {
     /// Persist the info store (`info:save`): with a storage, rewrite the
     /// current record (no new session id, no cookie); with cookie storage,
     /// a full [`Session::save`]. Returns success (the reference returns
-    /// nothing, spec 04 §19 #3).
+    /// nothing, docs/semantics.md §19 #3).
     ///
     /// # Errors
     ///

@@ -7,7 +7,7 @@ use crate::cookie::{chunk_name, expired_cookie, merge_set_cookie};
 use crate::error::{Error, Operation};
 
 impl Session {
-    /// Renew the idle timer without a new session id (Lua `touch`, spec 04 §9).
+    /// Renew the idle timer without a new session id (Lua `touch`, docs/semantics.md §9).
     ///
     /// # Errors
     ///
@@ -55,7 +55,7 @@ impl Session {
         Ok(())
     }
 
-    /// Save or touch when due (Lua `refresh`, spec 04 §10).
+    /// Save or touch when due (Lua `refresh`, docs/semantics.md §10).
     ///
     /// # Errors
     ///
@@ -93,7 +93,7 @@ impl Session {
         Ok(())
     }
 
-    /// Log out of the current audience (Lua `logout`, spec 04 §11): with one
+    /// Log out of the current audience (Lua `logout`, docs/semantics.md §11): with one
     /// audience this is [`Session::destroy`]; otherwise the other audiences
     /// are saved without this one.
     ///
@@ -138,7 +138,7 @@ impl Session {
         Ok(())
     }
 
-    /// Delete the session (Lua `destroy`, spec 04 §13): expiring cookies (and
+    /// Delete the session (Lua `destroy`, docs/semantics.md §13): expiring cookies (and
     /// storage records) for the session and, when active, the remember cookie.
     ///
     /// # Errors

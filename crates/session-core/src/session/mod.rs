@@ -1,4 +1,4 @@
-//! The session engine: one [`Session`] per request (spec 04).
+//! The session engine: one [`Session`] per request (docs/semantics.md).
 //!
 //! The engine is split by what a reader looks for:
 //!
@@ -55,7 +55,7 @@ impl Kind {
     }
 }
 
-/// One session, bound to one request (spec 04). Build it with
+/// One session, bound to one request (docs/semantics.md). Build it with
 /// [`Session::new`] (or the helpers [`crate::open`], [`crate::start`], …),
 /// call the Lua-named operations, then hand the response its cookies with
 /// [`Session::apply_response_headers`] (or read [`Session::set_cookies`]).
@@ -145,7 +145,7 @@ impl Session {
     }
 
     /// Start from the `Set-Cookie` values already on the response, so the
-    /// session's cookies are merged with them (spec 01 §9).
+    /// session's cookies are merged with them (docs/cookie-format.md §9).
     ///
     /// ```
     /// use session_core::{Config, Request, Session};

@@ -1,4 +1,4 @@
-//! Opening a session or remember cookie (Lua `open`, spec 04 §5-§6), as
+//! Opening a session or remember cookie (Lua `open`, docs/semantics.md §5-§6), as
 //! named steps: find the cookie, decode the header, check the storage flag
 //! and the age, verify the MAC, load the payload (from the store or the
 //! cookie chunks), record the metadata, decrypt, decode the entries, pick
@@ -34,7 +34,7 @@ struct Loaded {
 }
 
 impl Session {
-    /// Open the session from the request's cookies (Lua `open`, spec 04
+    /// Open the session from the request's cookies (Lua `open`, docs/semantics.md
     /// §5-§6), falling back to the remember cookie when enabled.
     ///
     /// # Errors
@@ -126,7 +126,7 @@ impl Session {
         Ok((value, tail_invalid))
     }
 
-    /// The age checks (spec 04 §5): lifetime, absolute and rolling timeouts,
+    /// The age checks (docs/semantics.md §5): lifetime, absolute and rolling timeouts,
     /// then the idling timeout (session cookie) or a zero idling offset
     /// (remember cookie).
     fn check_age(&self, kind: Kind, header: &Header, now: u64) -> Result<(), Error> {
@@ -165,7 +165,7 @@ impl Session {
     }
 
     /// Server-side storage: the record under the session id's key, parsed
-    /// (spec 03 §6), its payload checked and decoded.
+    /// (docs/payload.md §6), its payload checked and decoded.
     async fn load_stored(
         storage: &dyn DynStorage,
         config: &SessionConfig,
@@ -190,7 +190,7 @@ impl Session {
     }
 
     /// Cookie storage: the payload after the header, across chunk cookies
-    /// `NAME2`…`NAMEn` (spec 01 §6.3), decoded.
+    /// `NAME2`…`NAMEn` (docs/cookie-format.md §6.3), decoded.
     fn load_chunks(
         &self,
         name: &str,
@@ -222,7 +222,7 @@ impl Session {
         })
     }
 
-    /// Install a loaded record's info store (spec 03 §7.2), keeping this
+    /// Install a loaded record's info store (docs/payload.md §7.2), keeping this
     /// instance's own entry when the record has none for its audience.
     fn install_info(&mut self, stored: Option<Map<String, Value>>) {
         self.info = match stored {
@@ -241,7 +241,7 @@ impl Session {
 
     /// Make the opened entries the session's, current on this instance's
     /// audience; without one, keep them for the next save and append this
-    /// instance's own entry (`missing session audience`, spec 03 §2).
+    /// instance's own entry (`missing session audience`, docs/payload.md §2).
     fn select_audience(&mut self, mut entries: Vec<Entry>) -> Result<(), Error> {
         let audience = self.entry().audience.as_deref();
         let found = entries

@@ -1,4 +1,4 @@
-//! Saving a session or remember cookie (Lua `save`, spec 04 §7), as named
+//! Saving a session or remember cookie (Lua `save`, docs/semantics.md §7), as named
 //! steps: the next header (new session id, creation time kept), the
 //! plaintext (entries as JSON, deflated when worth it), the size check,
 //! sealing, then writing the record to the store or the payload to the
@@ -21,7 +21,7 @@ use crate::error::{Error, Operation};
 use crate::payload::{encode_entries, encode_value};
 
 impl Session {
-    /// Save the session (Lua `save`, spec 04 §7): a new session id, the
+    /// Save the session (Lua `save`, docs/semantics.md §7): a new session id, the
     /// creation time kept, new `Set-Cookie` values (and a remember cookie
     /// when remember is active).
     ///
@@ -177,7 +177,7 @@ impl Session {
             index += 1;
             keep
         });
-        // The reference leaves the index stale (spec 04 §19 #4); adjust it.
+        // The reference leaves the index stale (docs/semantics.md §19 #4); adjust it.
         self.current = new_current;
     }
 
@@ -243,7 +243,7 @@ impl Session {
         Ok(encode_stored_record(payload, info.as_deref()))
     }
 
-    /// The storage metadata (spec 03 §8): audiences and subjects of the
+    /// The storage metadata (docs/payload.md §8): audiences and subjects of the
     /// entries that have both, when `store_metadata` is on.
     pub(super) fn metadata(&self) -> Option<Metadata> {
         if !self.config.store_metadata() {
@@ -304,7 +304,7 @@ fn first_cookie(
 }
 
 /// Cookie storage: the header and payload split over `NAME`, `NAME2`, …
-/// (spec 01 §6), merged into `working`. Returns the length of the part the
+/// (docs/cookie-format.md §6), merged into `working`. Returns the length of the part the
 /// first cookie carries.
 fn write_chunks(
     working: &mut Vec<String>,

@@ -6,7 +6,7 @@ use std::fmt;
 use serde_json::Value;
 use session_codec::{Flags, Header, SessionId, b64_encode};
 
-/// The state of a session (spec 04 §4.1).
+/// The state of a session (docs/semantics.md §4.1).
 ///
 /// ```
 /// assert_eq!(session_core::State::Open.as_str(), "open");

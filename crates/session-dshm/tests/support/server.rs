@@ -1,4 +1,4 @@
-//! An in-process DSHM test server, written from spec 05 §8 and the ngx-distributed-shm
+//! An in-process DSHM test server, written from docs/storage.md §8 and the ngx-distributed-shm
 //! sources it describes (the real Java server is not available here).
 //!
 //! What it does like the real server:

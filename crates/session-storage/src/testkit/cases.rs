@@ -108,7 +108,7 @@ pub async fn delete_removes_record<S: Storage>(s: Arc<S>, clock: Clock) {
     assert_eq!(get(&*s, NAME, &key, now).await, None);
 }
 
-/// Deleting a key that does not exist succeeds (spec 05 §4.6).
+/// Deleting a key that does not exist succeeds (docs/storage.md §4.6).
 pub async fn delete_of_missing_key_succeeds<S: Storage>(s: Arc<S>, clock: Clock) {
     let keys = Keys::new();
     let key = keys.next();
@@ -500,7 +500,7 @@ pub async fn delete_with_metadata_removes_key_from_collection<S: Storage>(s: Arc
     assert!(got.contains(&kept), "delete removed another key");
 }
 
-/// With several audiences the reference stores subjects unencoded (spec 05 §2.7): raw
+/// With several audiences the reference stores subjects unencoded (docs/storage.md §2.7): raw
 /// subjects with `@`, `.`, `:`, spaces, `+`, `=` and non-ASCII work as collection names.
 pub async fn metadata_with_raw_subjects_works<S: Storage>(s: Arc<S>, clock: Clock) {
     let keys = Keys::new();
