@@ -552,7 +552,11 @@ fn check_reseal(config: &CodecConfig, key: &Key, cookie: &Written<'_>, value: &s
         .encode_base64_into(&mut again)
         .map_err(|e| format!("re-encode failed: {e}"))?;
     expect_eq("re-sealed header", again.as_str(), &value[..110])?;
-    expect_eq("re-sealed payload", b64_encode(&body).as_str(), cookie.payload)
+    expect_eq(
+        "re-sealed payload",
+        b64_encode(&body).as_str(),
+        cookie.payload,
+    )
 }
 
 /// A roundtrip opened with a different configuration (key rotation): the
