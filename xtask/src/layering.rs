@@ -25,7 +25,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("session-memcached", &["session-storage", "session-net"]),
     ("session-dshm", &["session-storage", "session-net"]),
     (
-        "session",
+        "resty-session",
         &[
             "session-core",
             "session-codec",

@@ -31,7 +31,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::service::TowerToHyperService;
-use session::{SessionHandle, SessionLayer};
+use resty_session::{SessionHandle, SessionLayer};
 use tokio::net::TcpListener;
 
 type Body = BoxBody<Bytes, hyper::Error>;

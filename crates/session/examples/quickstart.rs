@@ -1,6 +1,6 @@
 //! The README's quick start: `cargo run --example quickstart`, then open http://127.0.0.1:3000.
 use axum::{Router, routing::get};
-use session::{Config, HttpError, SessionHandle, SessionLayer};
+use resty_session::{Config, HttpError, SessionHandle, SessionLayer};
 
 async fn hello(session: SessionHandle) -> Result<String, HttpError> {
     let mut s = session.start().await; // Lua: require "resty.session".start()

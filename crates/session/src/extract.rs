@@ -12,12 +12,12 @@ use crate::handle::SessionHandle;
 ///
 /// ```
 /// use axum_core::response::IntoResponse;
-/// let response = session::MissingSessionLayer.into_response();
+/// let response = resty_session::MissingSessionLayer.into_response();
 /// assert_eq!(response.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
 /// ```
 #[derive(Debug, Clone, Copy, Default, thiserror::Error)]
 #[error(
-    "no session layer: add `.layer(session::SessionLayer::from_config(&config)?)` to the router \
+    "no session layer: add `.layer(resty_session::SessionLayer::from_config(&config)?)` to the router \
      (after the routes that use the session)"
 )]
 pub struct MissingSessionLayer;
@@ -61,7 +61,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for SessionHandle {
 ///
 /// ```
 /// use axum_core::response::IntoResponse;
-/// let err = session::HttpError::from(session::Error::MissingCookie);
+/// let err = resty_session::HttpError::from(resty_session::Error::MissingCookie);
 /// assert_eq!(err.into_response().status(), http::StatusCode::INTERNAL_SERVER_ERROR);
 /// ```
 #[derive(Debug, thiserror::Error)]

@@ -86,9 +86,9 @@ pub(crate) struct Shared {
 /// (`handle.destroy()` would wait for the guard you hold).
 ///
 /// ```no_run
-/// use session::SessionHandle;
+/// use resty_session::SessionHandle;
 ///
-/// async fn visits(session: SessionHandle) -> Result<String, session::Error> {
+/// async fn visits(session: SessionHandle) -> Result<String, resty_session::Error> {
 ///     let mut s = session.start().await;
 ///     let visits = s.get::<u64>("visits")?.unwrap_or(0) + 1;
 ///     s.set("visits", &visits)?;
@@ -127,11 +127,11 @@ impl SessionHandle {
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// let config = session::Config::default().build()?;
-    /// let handle = session::SessionHandle::from_headers(config, &http::HeaderMap::new());
+    /// let config = resty_session::Config::default().build()?;
+    /// let handle = resty_session::SessionHandle::from_headers(config, &http::HeaderMap::new());
     /// let s = handle.open().await;
     /// assert!(!s.exists());
-    /// # Ok::<_, session::Error>(()) }).unwrap();
+    /// # Ok::<_, resty_session::Error>(()) }).unwrap();
     /// ```
     pub fn from_headers(config: SessionConfig, headers: &http::HeaderMap) -> Self {
         Self::new(config, capture(headers, None, None), false)
@@ -177,10 +177,10 @@ impl SessionHandle {
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// let handle = session::SessionHandle::from_headers(session::Config::default().build()?, &http::HeaderMap::new());
+    /// let handle = resty_session::SessionHandle::from_headers(resty_session::Config::default().build()?, &http::HeaderMap::new());
     /// let s = handle.open().await;
     /// assert_eq!(s.open_error().unwrap().to_string(), "missing session cookie");
-    /// # Ok::<_, session::Error>(()) }).unwrap();
+    /// # Ok::<_, resty_session::Error>(()) }).unwrap();
     /// ```
     pub async fn open(&self) -> SessionGuard {
         let mut slot = self.lock().await;
@@ -194,10 +194,10 @@ impl SessionHandle {
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// let handle = session::SessionHandle::from_headers(session::Config::default().build()?, &http::HeaderMap::new());
+    /// let handle = resty_session::SessionHandle::from_headers(resty_session::Config::default().build()?, &http::HeaderMap::new());
     /// let s = handle.start().await;
     /// assert!(!s.exists());
-    /// # Ok::<_, session::Error>(()) }).unwrap();
+    /// # Ok::<_, resty_session::Error>(()) }).unwrap();
     /// ```
     pub async fn start(&self) -> SessionGuard {
         let mut slot = self.lock().await;
@@ -225,12 +225,12 @@ impl SessionHandle {
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// let handle = session::SessionHandle::from_headers(session::Config::default().build()?, &http::HeaderMap::new());
+    /// let handle = resty_session::SessionHandle::from_headers(resty_session::Config::default().build()?, &http::HeaderMap::new());
     /// let mut s = handle.new_session().await;
     /// s.set_subject(Some("OpenResty Fan"))?;
     /// s.save().await?;
     /// assert!(s.set_cookies()[0].starts_with("session="));
-    /// # Ok::<_, session::Error>(()) }).unwrap();
+    /// # Ok::<_, resty_session::Error>(()) }).unwrap();
     /// ```
     pub async fn new_session(&self) -> SessionGuard {
         let mut slot = self.lock().await;
@@ -260,9 +260,9 @@ impl SessionHandle {
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// let handle = session::SessionHandle::from_headers(session::Config::default().build()?, &http::HeaderMap::new());
+    /// let handle = resty_session::SessionHandle::from_headers(resty_session::Config::default().build()?, &http::HeaderMap::new());
     /// assert!(!handle.destroy().await?);
-    /// # Ok::<_, session::Error>(()) }).unwrap();
+    /// # Ok::<_, resty_session::Error>(()) }).unwrap();
     /// ```
     pub async fn destroy(&self) -> Result<bool, Error> {
         let mut s = self.open().await;
@@ -281,9 +281,9 @@ impl SessionHandle {
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// let handle = session::SessionHandle::from_headers(session::Config::default().build()?, &http::HeaderMap::new());
+    /// let handle = resty_session::SessionHandle::from_headers(resty_session::Config::default().build()?, &http::HeaderMap::new());
     /// assert!(!handle.logout().await?);
-    /// # Ok::<_, session::Error>(()) }).unwrap();
+    /// # Ok::<_, resty_session::Error>(()) }).unwrap();
     /// ```
     pub async fn logout(&self) -> Result<bool, Error> {
         let mut s = self.open().await;
@@ -298,11 +298,11 @@ impl SessionHandle {
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// let handle = session::SessionHandle::from_headers(session::Config::default().build()?, &http::HeaderMap::new());
+    /// let handle = resty_session::SessionHandle::from_headers(resty_session::Config::default().build()?, &http::HeaderMap::new());
     /// assert!(!handle.is_loaded().await);
     /// let _ = handle.open().await;
     /// assert!(handle.is_loaded().await);
-    /// # Ok::<_, session::Error>(()) }).unwrap();
+    /// # Ok::<_, resty_session::Error>(()) }).unwrap();
     /// ```
     pub async fn is_loaded(&self) -> bool {
         self.shared.slot.lock().await.is_some()
@@ -313,11 +313,11 @@ impl SessionHandle {
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// let handle = session::SessionHandle::from_headers(session::Config::default().build()?, &http::HeaderMap::new());
+    /// let handle = resty_session::SessionHandle::from_headers(resty_session::Config::default().build()?, &http::HeaderMap::new());
     /// assert!(handle.log_id().await.is_none());
     /// handle.new_session().await.save().await?;
     /// assert_eq!(handle.log_id().await.unwrap().to_string().chars().count(), 9);
-    /// # Ok::<_, session::Error>(()) }).unwrap();
+    /// # Ok::<_, resty_session::Error>(()) }).unwrap();
     /// ```
     pub async fn log_id(&self) -> Option<LogId> {
         let slot = self.shared.slot.lock().await;
@@ -331,12 +331,12 @@ impl SessionHandle {
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// let handle = session::SessionHandle::from_headers(session::Config::default().build()?, &http::HeaderMap::new());
+    /// let handle = resty_session::SessionHandle::from_headers(resty_session::Config::default().build()?, &http::HeaderMap::new());
     /// handle.new_session().await.save().await?;
     /// let mut headers = http::HeaderMap::new();
     /// handle.finish(&mut headers).await;
     /// assert!(headers.contains_key(http::header::SET_COOKIE));
-    /// # Ok::<_, session::Error>(()) }).unwrap();
+    /// # Ok::<_, resty_session::Error>(()) }).unwrap();
     /// ```
     pub async fn finish(&self, headers: &mut http::HeaderMap) {
         let mut slot = self.shared.slot.lock().await;
@@ -368,12 +368,12 @@ fn unreachable_slot() -> ! {
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// let handle = session::SessionHandle::from_headers(session::Config::default().build()?, &http::HeaderMap::new());
+/// let handle = resty_session::SessionHandle::from_headers(resty_session::Config::default().build()?, &http::HeaderMap::new());
 /// let mut s = handle.open().await;
 /// s.set("quote", "The quick brown fox jumps over the lazy dog")?;
 /// s.save().await?;
 /// assert!(s.exists());
-/// # Ok::<_, session::Error>(()) }).unwrap();
+/// # Ok::<_, resty_session::Error>(()) }).unwrap();
 /// ```
 pub struct SessionGuard {
     inner: OwnedMappedMutexGuard<Option<Slot>, Slot>,
@@ -394,12 +394,12 @@ impl SessionGuard {
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// # let handle = session::SessionHandle::from_headers(session::Config::default().build()?, &http::HeaderMap::new());
+    /// # let handle = resty_session::SessionHandle::from_headers(resty_session::Config::default().build()?, &http::HeaderMap::new());
     /// let mut s = handle.open().await;
     /// assert!(!s.exists());
     /// s.save().await?;
     /// assert!(s.exists());
-    /// # Ok::<_, session::Error>(()) }).unwrap();
+    /// # Ok::<_, resty_session::Error>(()) }).unwrap();
     /// ```
     pub fn exists(&self) -> bool {
         self.inner.session.state() == State::Open
@@ -410,10 +410,10 @@ impl SessionGuard {
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// # let handle = session::SessionHandle::from_headers(session::Config::default().build()?, &http::HeaderMap::new());
+    /// # let handle = resty_session::SessionHandle::from_headers(resty_session::Config::default().build()?, &http::HeaderMap::new());
     /// let s = handle.open().await;
-    /// assert!(matches!(s.open_error(), Some(session::Error::MissingCookie)));
-    /// # Ok::<_, session::Error>(()) }).unwrap();
+    /// assert!(matches!(s.open_error(), Some(resty_session::Error::MissingCookie)));
+    /// # Ok::<_, resty_session::Error>(()) }).unwrap();
     /// ```
     pub fn open_error(&self) -> Option<&Error> {
         self.inner.error.as_ref()
@@ -428,10 +428,10 @@ impl SessionGuard {
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// # let handle = session::SessionHandle::from_headers(session::Config::default().build()?, &http::HeaderMap::new());
+    /// # let handle = resty_session::SessionHandle::from_headers(resty_session::Config::default().build()?, &http::HeaderMap::new());
     /// let mut s = handle.new_session().await;
     /// s.save().await?;
-    /// # Ok::<_, session::Error>(()) }).unwrap();
+    /// # Ok::<_, resty_session::Error>(()) }).unwrap();
     /// ```
     pub async fn save(&mut self) -> Result<(), Error> {
         self.inner.session.save().await?;
@@ -460,7 +460,7 @@ impl DerefMut for SessionGuard {
 /// session through a log, not enough to be worth stealing.
 ///
 /// ```
-/// let id = session::LogId::new("QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8");
+/// let id = resty_session::LogId::new("QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8");
 /// assert_eq!(id.to_string(), "QEFCQ0RF…");
 /// ```
 #[derive(Clone, PartialEq, Eq)]
@@ -470,7 +470,7 @@ impl LogId {
     /// Keep the first 8 bytes of `id` (base64url text).
     ///
     /// ```
-    /// assert_eq!(session::LogId::new("abc").to_string(), "abc…");
+    /// assert_eq!(resty_session::LogId::new("abc").to_string(), "abc…");
     /// ```
     pub fn new(id: &str) -> Self {
         let mut out = [0u8; 8];

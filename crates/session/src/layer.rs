@@ -25,7 +25,7 @@ type RemoteAddrFn = dyn Fn(&http::Extensions, &http::HeaderMap) -> Option<IpAddr
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use axum::{Router, routing::get};
-/// use session::{Config, SessionHandle, SessionLayer};
+/// use resty_session::{Config, SessionHandle, SessionLayer};
 ///
 /// async fn hello(session: SessionHandle) -> String {
 ///     let s = session.start().await;
@@ -68,10 +68,10 @@ impl SessionLayer {
     /// A layer for a built configuration (storage already attached).
     ///
     /// ```
-    /// let config = session::Config::default().build()?;
-    /// let layer = session::SessionLayer::new(config);
+    /// let config = resty_session::Config::default().build()?;
+    /// let layer = resty_session::SessionLayer::new(config);
     /// # let _ = layer;
-    /// # Ok::<_, session::ConfigError>(())
+    /// # Ok::<_, resty_session::ConfigError>(())
     /// ```
     pub fn new(config: SessionConfig) -> Self {
         Self {
@@ -90,10 +90,10 @@ impl SessionLayer {
     /// feature is off, ...).
     ///
     /// ```
-    /// let config = session::Config::from_text(r#"secret = "change me""#).unwrap();
-    /// let layer = session::SessionLayer::from_config(&config)?;
+    /// let config = resty_session::Config::from_text(r#"secret = "change me""#).unwrap();
+    /// let layer = resty_session::SessionLayer::from_config(&config)?;
     /// # let _ = layer;
-    /// # Ok::<_, session::SetupError>(())
+    /// # Ok::<_, resty_session::SetupError>(())
     /// ```
     pub fn from_config(config: &Config) -> Result<Self, SetupError> {
         Ok(Self::new(build(config)?))
@@ -104,10 +104,10 @@ impl SessionLayer {
     /// Lua, a handler calls `save()`.
     ///
     /// ```
-    /// let layer = session::SessionLayer::new(session::Config::default().build()?)
+    /// let layer = resty_session::SessionLayer::new(resty_session::Config::default().build()?)
     ///     .with_save_when_modified(true);
     /// # let _ = layer;
-    /// # Ok::<_, session::ConfigError>(())
+    /// # Ok::<_, resty_session::ConfigError>(())
     /// ```
     pub fn with_save_when_modified(mut self, on: bool) -> Self {
         self.save_when_modified = on;
@@ -121,12 +121,12 @@ impl SessionLayer {
     ///
     /// ```
     /// use std::net::IpAddr;
-    /// let layer = session::SessionLayer::new(session::Config::default().build()?)
+    /// let layer = resty_session::SessionLayer::new(resty_session::Config::default().build()?)
     ///     .with_remote_addr(|_ext, headers| {
     ///         headers.get("x-real-ip")?.to_str().ok()?.parse::<IpAddr>().ok()
     ///     });
     /// # let _ = layer;
-    /// # Ok::<_, session::ConfigError>(())
+    /// # Ok::<_, resty_session::ConfigError>(())
     /// ```
     pub fn with_remote_addr<F>(mut self, f: F) -> Self
     where
@@ -139,9 +139,9 @@ impl SessionLayer {
     /// The configuration this layer uses.
     ///
     /// ```
-    /// let layer = session::SessionLayer::new(session::Config::default().build()?);
+    /// let layer = resty_session::SessionLayer::new(resty_session::Config::default().build()?);
     /// assert_eq!(layer.config().cookie_name(), "session");
-    /// # Ok::<_, session::ConfigError>(())
+    /// # Ok::<_, resty_session::ConfigError>(())
     /// ```
     pub fn config(&self) -> &SessionConfig {
         &self.config
@@ -151,10 +151,10 @@ impl SessionLayer {
     /// frameworks that are not tower-based).
     ///
     /// ```
-    /// let layer = session::SessionLayer::new(session::Config::default().build()?);
+    /// let layer = resty_session::SessionLayer::new(resty_session::Config::default().build()?);
     /// let handle = layer.handle_for(&http::Request::new(()));
     /// # let _ = handle;
-    /// # Ok::<_, session::ConfigError>(())
+    /// # Ok::<_, resty_session::ConfigError>(())
     /// ```
     pub fn handle_for<B>(&self, request: &http::Request<B>) -> SessionHandle {
         let remote = (self.remote_addr)(request.extensions(), request.headers());
@@ -178,10 +178,10 @@ impl<S> tower_layer::Layer<S> for SessionLayer {
 ///
 /// ```
 /// use tower_layer::Layer;
-/// let layer = session::SessionLayer::new(session::Config::default().build()?);
-/// let service: session::SessionService<()> = layer.layer(());
+/// let layer = resty_session::SessionLayer::new(resty_session::Config::default().build()?);
+/// let service: resty_session::SessionService<()> = layer.layer(());
 /// # let _ = service;
-/// # Ok::<_, session::ConfigError>(())
+/// # Ok::<_, resty_session::ConfigError>(())
 /// ```
 #[derive(Clone)]
 pub struct SessionService<S> {
@@ -202,7 +202,7 @@ impl<S: fmt::Debug> fmt::Debug for SessionService<S> {
 /// cookies and headers applied.
 ///
 /// ```
-/// fn boxed() -> session::ResponseFuture<http::Response<()>, std::convert::Infallible> {
+/// fn boxed() -> resty_session::ResponseFuture<http::Response<()>, std::convert::Infallible> {
 ///     Box::pin(async { Ok(http::Response::new(())) })
 /// }
 /// # let _ = boxed();

@@ -2,7 +2,7 @@
 //!
 //! ```no_run
 //! use axum::{Router, routing::get};
-//! use session::{Config, HttpError, SessionHandle, SessionLayer};
+//! use resty_session::{Config, HttpError, SessionHandle, SessionLayer};
 //!
 //! async fn hello(session: SessionHandle) -> Result<String, HttpError> {
 //!     let mut s = session.start().await;               // Lua: session.start()
@@ -67,17 +67,17 @@
 //! |---|---|---|
 //! | `axum` | yes | the [`SessionHandle`] extractor and [`HttpError`] (implies `tower`) |
 //! | `tower` | via `axum` | [`SessionLayer`], [`SessionHandle`] |
-//! | `shm` | no | `storage = "shm"`: in-process store, byte-bounded, LRU (`session::shm`) |
-//! | `redis` | no | `storage = "redis"`: single server, Sentinel or Cluster (`session::redis`) |
+//! | `shm` | no | `storage = "shm"`: in-process store, byte-bounded, LRU (`resty_session::shm`) |
+//! | `redis` | no | `storage = "redis"`: single server, Sentinel or Cluster (`resty_session::redis`) |
 //! | `redis-tls` | no | TLS to Redis (rustls), with `redis` |
-//! | `file` | no | `storage = "file"`: one file per session, shareable with OpenResty (`session::file`) |
-//! | `postgres` | no | `storage = "postgres"`: the reference's tables (`session::postgres`) |
+//! | `file` | no | `storage = "file"`: one file per session, shareable with OpenResty (`resty_session::file`) |
+//! | `postgres` | no | `storage = "postgres"`: the reference's tables (`resty_session::postgres`) |
 //! | `postgres-tls` | no | TLS to PostgreSQL (rustls), with `postgres` |
-//! | `mysql` | no | `storage = "mysql"` / `"mariadb"`: the reference's tables (`session::mysql`) |
+//! | `mysql` | no | `storage = "mysql"` / `"mariadb"`: the reference's tables (`resty_session::mysql`) |
 //! | `mysql-tls` | no | TLS to MySQL / MariaDB (rustls), with `mysql` |
-//! | `memcached` | no | `storage = "memcached"` (`session::memcached`) |
+//! | `memcached` | no | `storage = "memcached"` (`resty_session::memcached`) |
 //! | `memcached-tls` | no | TLS to memcached (rustls), with `memcached` |
-//! | `dshm` | no | `storage = "dshm"`: ngx-distributed-shm (`session::dshm`) |
+//! | `dshm` | no | `storage = "dshm"`: ngx-distributed-shm (`resty_session::dshm`) |
 //!
 //! # Proxies
 //!
@@ -86,12 +86,12 @@
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-//! # let config = session::Config::default().build()?;
+//! # let config = resty_session::Config::default().build()?;
 //! # let mut h = http::HeaderMap::new();
-//! # let mut s0 = session::Session::new(&config, session::Request::new());
+//! # let mut s0 = resty_session::Session::new(&config, resty_session::Request::new());
 //! # s0.set_subject(Some("john"))?; s0.save().await?;
 //! # h.insert(http::header::COOKIE, format!("{}; theme=dark", s0.set_cookies()[0].split(';').next().unwrap()).parse().unwrap());
-//! # let handle = session::SessionHandle::from_headers(config, &h);
+//! # let handle = resty_session::SessionHandle::from_headers(config, &h);
 //! let mut upstream = http::Request::builder().uri("http://backend/").body(())?;
 //! *upstream.headers_mut() = h.clone();
 //! let mut s = handle.open().await;
@@ -144,7 +144,7 @@ pub use session_storage::{
 /// The crates under the facade, for what it does not re-export.
 ///
 /// ```
-/// use session::crates::codec::RememberSafety;
+/// use resty_session::crates::codec::RememberSafety;
 /// assert_eq!(RememberSafety::from_name("Medium"), RememberSafety::Medium);
 /// ```
 pub mod crates {
@@ -156,12 +156,12 @@ pub mod crates {
 /// The in-memory reference store ([`MemoryStorage`](memory::MemoryStorage)), for tests.
 ///
 /// ```
-/// let config = session::Config::default()
+/// let config = resty_session::Config::default()
 ///     .builder()
-///     .storage(session::memory::MemoryStorage::new())
+///     .storage(resty_session::memory::MemoryStorage::new())
 ///     .build()?;
 /// assert!(config.has_storage());
-/// # Ok::<_, session::ConfigError>(())
+/// # Ok::<_, resty_session::ConfigError>(())
 /// ```
 pub mod memory {
     pub use session_storage::memory::MemoryStorage;
@@ -171,9 +171,9 @@ pub mod memory {
 /// (`storage = "shm"`, options `prefix`, `suffix`, `zone`, `capacity`).
 ///
 /// ```
-/// use session::shm::{ShmConfig, ShmStorage};
+/// use resty_session::shm::{ShmConfig, ShmStorage};
 /// let store = ShmStorage::from_config(ShmConfig::default().with_zone("docs"))?;
-/// let config = session::Config::default().builder().storage(store).build()?;
+/// let config = resty_session::Config::default().builder().storage(store).build()?;
 /// assert!(config.has_storage());
 /// # Ok::<_, Box<dyn std::error::Error>>(())
 /// ```
@@ -187,9 +187,9 @@ pub mod shm {
 /// `path`, `prefix`, `suffix`, `pool`). Needs a Tokio runtime.
 ///
 /// ```
-/// use session::file::{FileConfig, FileStorage};
+/// use resty_session::file::{FileConfig, FileStorage};
 /// let store = FileStorage::from_config(FileConfig::default().with_suffix("session"))?;
-/// let config = session::Config::default().builder().storage(store).build()?;
+/// let config = resty_session::Config::default().builder().storage(store).build()?;
 /// assert!(config.has_storage());
 /// # Ok::<_, Box<dyn std::error::Error>>(())
 /// ```
@@ -204,16 +204,16 @@ pub mod file {
 /// single server, as in Lua). No connection is opened before the first request.
 ///
 /// ```
-/// let config = session::Config::from_text(r#"
+/// let config = resty_session::Config::from_text(r#"
 ///     storage = "redis"
 ///     [redis]
 ///     host = "127.0.0.1"
 ///     port = 6379
 ///     prefix = "sessions"
 /// "#).unwrap();
-/// let built = session::build(&config)?;
+/// let built = resty_session::build(&config)?;
 /// assert!(built.has_storage());
-/// # Ok::<_, session::SetupError>(())
+/// # Ok::<_, resty_session::SetupError>(())
 /// ```
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
@@ -228,16 +228,16 @@ pub mod redis {
 /// or the reference's SQL.
 ///
 /// ```
-/// let config = session::Config::from_text(r#"
+/// let config = resty_session::Config::from_text(r#"
 ///     storage = "postgres"
 ///     [postgres]
 ///     host = "127.0.0.1"
 ///     username = "app"
 ///     database = "app"
 /// "#).unwrap();
-/// let built = session::build(&config)?;
+/// let built = resty_session::build(&config)?;
 /// assert!(built.has_storage());
-/// # Ok::<_, session::SetupError>(())
+/// # Ok::<_, resty_session::SetupError>(())
 /// ```
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
@@ -250,16 +250,16 @@ pub mod postgres {
 /// in a `memcached` block). Pooled; no connection is opened before the first request.
 ///
 /// ```
-/// let config = session::Config::from_text(r#"
+/// let config = resty_session::Config::from_text(r#"
 ///     storage = "memcached"
 ///     [memcached]
 ///     host = "127.0.0.1"
 ///     port = 11211
 ///     prefix = "sessions"
 /// "#).unwrap();
-/// let built = session::build(&config)?;
+/// let built = resty_session::build(&config)?;
 /// assert!(built.has_storage());
-/// # Ok::<_, session::SetupError>(())
+/// # Ok::<_, resty_session::SetupError>(())
 /// ```
 #[cfg(feature = "memcached")]
 #[cfg_attr(docsrs, doc(cfg(feature = "memcached")))]
@@ -274,16 +274,16 @@ pub mod memcached {
 /// [`MysqlStorage::create_schema`](mysql::MysqlStorage::create_schema) or the reference's SQL.
 ///
 /// ```
-/// let config = session::Config::from_text(r#"
+/// let config = resty_session::Config::from_text(r#"
 ///     storage = "mariadb"
 ///     [mariadb]
 ///     host = "127.0.0.1"
 ///     username = "app"
 ///     database = "app"
 /// "#).unwrap();
-/// let built = session::build(&config)?;
+/// let built = resty_session::build(&config)?;
 /// assert!(built.has_storage());
-/// # Ok::<_, session::SetupError>(())
+/// # Ok::<_, resty_session::SetupError>(())
 /// ```
 #[cfg(feature = "mysql")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
@@ -297,16 +297,16 @@ pub mod mysql {
 /// the first request.
 ///
 /// ```
-/// let config = session::Config::from_text(r#"
+/// let config = resty_session::Config::from_text(r#"
 ///     storage = "dshm"
 ///     [dshm]
 ///     host = "127.0.0.1"
 ///     port = 4321
 ///     prefix = "sessions"
 /// "#).unwrap();
-/// let built = session::build(&config)?;
+/// let built = resty_session::build(&config)?;
 /// assert!(built.has_storage());
-/// # Ok::<_, session::SetupError>(())
+/// # Ok::<_, resty_session::SetupError>(())
 /// ```
 #[cfg(feature = "dshm")]
 #[cfg_attr(docsrs, doc(cfg(feature = "dshm")))]

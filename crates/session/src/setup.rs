@@ -19,17 +19,17 @@ use session_storage::{Backend, DynStorage, StorageError};
 /// Every message says what to change.
 ///
 /// ```
-/// let config = session::Config::from_text(r#"storage = "cassandra""#).unwrap();
-/// let err = session::build(&config).unwrap_err();
+/// let config = resty_session::Config::from_text(r#"storage = "cassandra""#).unwrap();
+/// let err = resty_session::build(&config).unwrap_err();
 /// assert!(err.to_string().starts_with("unknown storage \"cassandra\""));
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SetupError {
-    /// The configuration names a backend this build of the `session` crate does not include.
+    /// The configuration names a backend this build of the `resty-session` crate does not include.
     #[error(
         "storage \"{backend}\" is not compiled in: enable the cargo feature `{feature}` of the \
-         `session` crate (session = {{ version = \"0.1\", features = [\"{feature}\"] }})"
+         `resty-session` crate (resty-session = {{ version = \"0.1\", features = [\"{feature}\"] }})"
     )]
     FeatureDisabled {
         /// The backend name as configured.
@@ -40,8 +40,8 @@ pub enum SetupError {
     /// `storage` names a module that is not a known backend (a Lua custom storage module).
     #[error(
         "unknown storage \"{0}\": the built-in backends are cookie, shm, file, redis, postgres, \
-         mysql, memcached and dshm; for your own store implement `session::Backend` and build \
-         with `session::build_with(&config, &Backends::builtin().with::<YourStore>())`, or \
+         mysql, memcached and dshm; for your own store implement `resty_session::Backend` and build \
+         with `resty_session::build_with(&config, &Backends::builtin().with::<YourStore>())`, or \
          build the configuration with `Config::builder().dyn_storage(..)` (or `.storage(..)`)"
     )]
     UnknownStorage(String),
@@ -69,7 +69,7 @@ pub enum SetupError {
 }
 
 /// The built-in backends by every name configuration may use, with the cargo feature of the
-/// `session` crate that brings each in: the one list consulted when a name is not in the
+/// `resty-session` crate that brings each in: the one list consulted when a name is not in the
 /// table, so the error names the feature to enable.
 const FEATURES: &[(&str, &str)] = &[
     ("shm", "shm"),
@@ -92,7 +92,7 @@ type Build = fn(Option<&serde_json::Value>) -> Result<Arc<dyn DynStorage>, Setup
 ///
 /// ```
 /// # #[cfg(feature = "postgres")] {
-/// let entry = session::entry::<session::postgres::PostgresStorage>();
+/// let entry = resty_session::entry::<resty_session::postgres::PostgresStorage>();
 /// assert_eq!(entry.name(), "postgres");
 /// # }
 /// ```
@@ -117,7 +117,7 @@ impl BackendEntry {
     ///
     /// ```
     /// # #[cfg(feature = "shm")]
-    /// assert_eq!(session::entry::<session::shm::ShmStorage>().name(), "shm");
+    /// assert_eq!(resty_session::entry::<resty_session::shm::ShmStorage>().name(), "shm");
     /// ```
     #[must_use]
     pub const fn name(&self) -> &'static str {
@@ -128,7 +128,7 @@ impl BackendEntry {
     ///
     /// ```
     /// # #[cfg(feature = "mysql")]
-    /// assert_eq!(session::entry::<session::mysql::MysqlStorage>().aliases(), ["mariadb"]);
+    /// assert_eq!(resty_session::entry::<resty_session::mysql::MysqlStorage>().aliases(), ["mariadb"]);
     /// ```
     #[must_use]
     pub const fn aliases(&self) -> &'static [&'static str] {
@@ -139,7 +139,7 @@ impl BackendEntry {
     ///
     /// ```
     /// # #[cfg(feature = "postgres")]
-    /// assert!(session::entry::<session::postgres::PostgresStorage>().is_named("postgresql"));
+    /// assert!(resty_session::entry::<resty_session::postgres::PostgresStorage>().is_named("postgresql"));
     /// ```
     #[must_use]
     pub fn is_named(&self, name: &str) -> bool {
@@ -161,7 +161,7 @@ impl BackendEntry {
 ///
 /// ```
 /// # #[cfg(feature = "shm")] {
-/// let entry = session::entry::<session::shm::ShmStorage>();
+/// let entry = resty_session::entry::<resty_session::shm::ShmStorage>();
 /// assert_eq!(entry.name(), "shm");
 /// # }
 /// ```
@@ -206,8 +206,8 @@ where
 /// `[mystore]` options block selects it through [`build_with`]:
 ///
 /// ```
-/// use session::{Backend, Backends, StorageError};
-/// use session::memory::MemoryStorage;
+/// use resty_session::{Backend, Backends, StorageError};
+/// use resty_session::memory::MemoryStorage;
 ///
 /// /// A store of your own (here a newtype over the in-memory store).
 /// struct MyStore(MemoryStorage);
@@ -219,24 +219,24 @@ where
 ///     label: Option<String>,
 /// }
 ///
-/// impl session::Storage for MyStore {
-///     async fn set(&self, req: &session::SetRequest<'_>) -> Result<(), StorageError> {
+/// impl resty_session::Storage for MyStore {
+///     async fn set(&self, req: &resty_session::SetRequest<'_>) -> Result<(), StorageError> {
 ///         self.0.set(req).await
 ///     }
 ///     async fn get(&self, name: &str, key: &str, now: i64) -> Result<Option<String>, StorageError> {
 ///         self.0.get(name, key, now).await
 ///     }
 ///     async fn delete(
-///         &self, name: &str, key: &str, now: i64, metadata: Option<&session::Metadata>,
+///         &self, name: &str, key: &str, now: i64, metadata: Option<&resty_session::Metadata>,
 ///     ) -> Result<(), StorageError> {
 ///         self.0.delete(name, key, now, metadata).await
 ///     }
 ///     async fn read_metadata(
 ///         &self, name: &str, audience: &str, subject: &str, now: i64,
-///     ) -> Result<session::SessionIndex, StorageError> {
+///     ) -> Result<resty_session::SessionIndex, StorageError> {
 ///         self.0.read_metadata(name, audience, subject, now).await
 ///     }
-///     fn capability(&self) -> session::Capability {
+///     fn capability(&self) -> resty_session::Capability {
 ///         self.0.capability()
 ///     }
 /// }
@@ -250,12 +250,12 @@ where
 /// }
 ///
 /// let backends = Backends::builtin().with::<MyStore>();
-/// let config = session::Config::from_text(
+/// let config = resty_session::Config::from_text(
 ///     "secret = \"s\"\nstorage = \"mystore\"\n[mystore]\nlabel = \"x\"",
 /// ).unwrap();
-/// let built = session::build_with(&config, &backends)?;
+/// let built = resty_session::build_with(&config, &backends)?;
 /// assert!(built.has_storage());
-/// # Ok::<_, session::SetupError>(())
+/// # Ok::<_, resty_session::SetupError>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct Backends {
@@ -272,7 +272,7 @@ impl Backends {
     /// The stores compiled into this build (one per enabled cargo feature).
     ///
     /// ```
-    /// let names: Vec<_> = session::Backends::builtin().names().collect();
+    /// let names: Vec<_> = resty_session::Backends::builtin().names().collect();
     /// # #[cfg(feature = "shm")]
     /// assert!(names.contains(&"shm"));
     /// # let _ = names;
@@ -304,7 +304,7 @@ impl Backends {
     ///
     /// ```
     /// # #[cfg(feature = "file")] {
-    /// let backends = session::Backends::builtin().with::<session::file::FileStorage>();
+    /// let backends = resty_session::Backends::builtin().with::<resty_session::file::FileStorage>();
     /// assert_eq!(backends.names().next(), Some("file"));
     /// # }
     /// ```
@@ -320,7 +320,7 @@ impl Backends {
     /// The stores' names ([`Backend::NAME`], without the aliases), in lookup order.
     ///
     /// ```
-    /// let names: Vec<_> = session::Backends::builtin().names().collect();
+    /// let names: Vec<_> = resty_session::Backends::builtin().names().collect();
     /// # #[cfg(feature = "file")]
     /// assert!(names.contains(&"file"));
     /// # let _ = names;
@@ -333,7 +333,7 @@ impl Backends {
     /// may carry for them.
     ///
     /// ```
-    /// let names: Vec<_> = session::Backends::builtin().option_blocks().collect();
+    /// let names: Vec<_> = resty_session::Backends::builtin().option_blocks().collect();
     /// # #[cfg(feature = "postgres")]
     /// assert!(names.contains(&"postgresql"));
     /// # let _ = names;
@@ -347,7 +347,7 @@ impl Backends {
     /// The table row selected by `name`.
     ///
     /// ```
-    /// let backends = session::Backends::builtin();
+    /// let backends = resty_session::Backends::builtin();
     /// assert!(backends.get("cassandra").is_none());
     /// ```
     #[must_use]
@@ -358,9 +358,9 @@ impl Backends {
     /// The storage `config` asks for, as [`storage_from_config`] with this table.
     ///
     /// ```
-    /// let cookie = session::Config::from_text("secret = \"s\"").unwrap();
-    /// assert!(session::Backends::builtin().storage(&cookie)?.is_none());
-    /// # Ok::<_, session::SetupError>(())
+    /// let cookie = resty_session::Config::from_text("secret = \"s\"").unwrap();
+    /// assert!(resty_session::Backends::builtin().storage(&cookie)?.is_none());
+    /// # Ok::<_, resty_session::SetupError>(())
     /// ```
     ///
     /// # Errors
@@ -410,13 +410,13 @@ impl Backends {
 /// [`SetupError::UnknownStorage`] for a name that is not a built-in backend.
 ///
 /// ```
-/// let cookie = session::Config::from_text("secret = \"s\"").unwrap();
-/// assert!(session::storage_from_config(&cookie)?.is_none());
+/// let cookie = resty_session::Config::from_text("secret = \"s\"").unwrap();
+/// assert!(resty_session::storage_from_config(&cookie)?.is_none());
 /// # #[cfg(feature = "shm")] {
-/// let shm = session::Config::from_text("storage = \"shm\"\n[shm]\nzone = \"doc\"").unwrap();
-/// assert!(session::storage_from_config(&shm)?.is_some());
+/// let shm = resty_session::Config::from_text("storage = \"shm\"\n[shm]\nzone = \"doc\"").unwrap();
+/// assert!(resty_session::storage_from_config(&shm)?.is_some());
 /// # }
-/// # Ok::<_, session::SetupError>(())
+/// # Ok::<_, resty_session::SetupError>(())
 /// ```
 pub fn storage_from_config(config: &Config) -> Result<Option<Arc<dyn DynStorage>>, SetupError> {
     Backends::builtin().storage(config)
@@ -430,14 +430,14 @@ pub fn storage_from_config(config: &Config) -> Result<Option<Arc<dyn DynStorage>
 /// A [`SetupError`] saying what to change.
 ///
 /// ```
-/// let config = session::Config::from_text(r#"
+/// let config = resty_session::Config::from_text(r#"
 ///     secret = "RaJKp8UQW1"
 ///     audience = "shop"
 ///     idling_timeout = 600
 /// "#).unwrap();
-/// let built = session::build(&config)?;
+/// let built = resty_session::build(&config)?;
 /// assert_eq!(built.audience(), "shop");
-/// # Ok::<_, session::SetupError>(())
+/// # Ok::<_, resty_session::SetupError>(())
 /// ```
 pub fn build(config: &Config) -> Result<SessionConfig, SetupError> {
     build_with(config, &Backends::builtin())
@@ -451,10 +451,10 @@ pub fn build(config: &Config) -> Result<SessionConfig, SetupError> {
 /// A [`SetupError`] saying what to change.
 ///
 /// ```
-/// let config = session::Config::from_text(r#"secret = "s""#).unwrap();
-/// let built = session::build_with(&config, &session::Backends::builtin())?;
+/// let config = resty_session::Config::from_text(r#"secret = "s""#).unwrap();
+/// let built = resty_session::build_with(&config, &resty_session::Backends::builtin())?;
 /// assert!(!built.has_storage());
-/// # Ok::<_, session::SetupError>(())
+/// # Ok::<_, resty_session::SetupError>(())
 /// ```
 pub fn build_with(config: &Config, backends: &Backends) -> Result<SessionConfig, SetupError> {
     let storage = backends.storage(config)?;

@@ -260,7 +260,7 @@ impl Cdp {
 fn chromium_walks_the_demo() {
     let started = Instant::now();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let config = session::Config::from_text(app::DEFAULT_CONFIG).unwrap();
+    let config = resty_session::Config::from_text(app::DEFAULT_CONFIG).unwrap();
     let addr = runtime.block_on(common::serve(app::router(&config).unwrap()));
     let base = format!("http://{addr}");
 

@@ -19,9 +19,9 @@ use axum::routing::get;
 use common::{Browser, serve};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
-use session::env::FixedClock;
-use session::memory::MemoryStorage;
-use session::{
+use resty_session::env::FixedClock;
+use resty_session::memory::MemoryStorage;
+use resty_session::{
     Config, HttpError, Metadata, SessionHandle, SessionIndex, SessionLayer, SetRequest, Storage,
     StorageError,
 };
@@ -202,10 +202,10 @@ async fn route_suite_on_backend(backend: &str, options: serde_json::Value) {
 #[tokio::test]
 async fn route_suite_on_postgres() {
     let table = unique("route_suite");
-    let options = session::postgres::PostgresConfig::from_url(&env::postgres_url())
+    let options = resty_session::postgres::PostgresConfig::from_url(&env::postgres_url())
         .unwrap()
         .with_tables(table.clone(), None);
-    let store = session::postgres::PostgresStorage::from_config(options.clone()).unwrap();
+    let store = resty_session::postgres::PostgresStorage::from_config(options.clone()).unwrap();
     store
         .create_schema()
         .await
@@ -223,17 +223,17 @@ async fn route_suite_on_postgres() {
 #[tokio::test]
 async fn route_suite_on_mysql() {
     let table = unique("route_suite");
-    let options = session::mysql::MysqlConfig::from_url(&env::mysql_url())
+    let options = resty_session::mysql::MysqlConfig::from_url(&env::mysql_url())
         .unwrap()
         .with_tables(table.clone(), None);
-    let store = session::mysql::MysqlStorage::from_config(options.clone()).unwrap();
+    let store = resty_session::mysql::MysqlStorage::from_config(options.clone()).unwrap();
     store
         .create_schema()
         .await
         .expect("a MariaDB server at SESSION_MYSQL_URL");
     route_suite_on_backend("mysql", serde_json::to_value(&options).unwrap()).await;
     let mut conn = store.connection().await.unwrap();
-    session::mysql::mysql_async::prelude::Queryable::query_drop(
+    resty_session::mysql::mysql_async::prelude::Queryable::query_drop(
         &mut conn,
         format!("DROP TABLE {table}_meta, {table}"),
     )
@@ -249,7 +249,7 @@ mod dshm_server;
 #[tokio::test]
 async fn route_suite_on_dshm() {
     let server = dshm_server::TestServer::start();
-    let options = session::dshm::DshmConfig::from_url(&format!(
+    let options = resty_session::dshm::DshmConfig::from_url(&format!(
         "dshm://127.0.0.1:{}?prefix=route-suite",
         server.port()
     ))
@@ -262,7 +262,7 @@ async fn route_suite_on_dshm() {
 #[tokio::test]
 async fn route_suite_on_memcached() {
     let addr = env::memcached_addr();
-    let options = session::memcached::MemcachedConfig::from_url(&format!("memcache://{addr}"))
+    let options = resty_session::memcached::MemcachedConfig::from_url(&format!("memcache://{addr}"))
         .unwrap()
         .with_prefix(format!("route-suite-{}", std::process::id()));
     route_suite_on_backend("memcached", serde_json::to_value(&options).unwrap()).await;
@@ -617,7 +617,7 @@ async fn proxy_forwards_without_session_cookies_and_with_session_headers() {
 async fn concurrent_saves_with_one_cookie_get_new_ids_and_the_old_stays_valid_for_stale_ttl() {
     let cfg = config("storage = \"shm\"\nstale_ttl = 10\n[shm]\nzone = \"http-concurrency\"");
     let clock = Arc::new(FixedClock::new(1_800_000_000));
-    let store = session::storage_from_config(&cfg).unwrap().unwrap();
+    let store = resty_session::storage_from_config(&cfg).unwrap().unwrap();
     let built = cfg
         .builder()
         .dyn_storage(store)
@@ -731,8 +731,8 @@ fn redis_block(url: &str) -> String {
 
 #[test]
 fn configuration_errors_say_what_to_do() {
-    let err = |text: &str| session::build(&config(text)).unwrap_err().to_string();
-    assert!(session::build(&config("storage = \"dshm\"")).is_ok());
+    let err = |text: &str| resty_session::build(&config(text)).unwrap_err().to_string();
+    assert!(resty_session::build(&config("storage = \"dshm\"")).is_ok());
     assert!(
         err("storage = \"redis\"\n[redis]\nhots = \"x\"").starts_with("invalid `redis` options")
     );
@@ -745,7 +745,7 @@ fn configuration_errors_say_what_to_do() {
             .starts_with("unable to create the file storage")
     );
     assert!(err("bind = [\"port\"]").starts_with("invalid bind"));
-    let disabled = session::SetupError::FeatureDisabled {
+    let disabled = resty_session::SetupError::FeatureDisabled {
         backend: "shm".into(),
         feature: "shm",
     };

@@ -13,8 +13,8 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use session::crates::core::{Config, Request, Session};
-use session::redis::RedisStorage;
+use resty_session::crates::core::{Config, Request, Session};
+use resty_session::redis::RedisStorage;
 use session_redis::redis;
 
 fn vectors() -> Value {
@@ -42,11 +42,11 @@ fn storage_key_of(cookie_header: &str, config: &Value) -> String {
         .split(';')
         .find_map(|p| p.trim().strip_prefix("session="))
         .expect("a session cookie");
-    let (header, _) = session::crates::codec::Header::decode_base64(value).unwrap();
+    let (header, _) = resty_session::crates::codec::Header::decode_base64(value).unwrap();
     let hashed = config["hash_storage_key"].as_bool().unwrap_or(false);
     format!(
         "session:{}",
-        session::crates::codec::hash_storage_key(&header.sid, hashed)
+        resty_session::crates::codec::hash_storage_key(&header.sid, hashed)
     )
 }
 

@@ -6,8 +6,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use session::memory::MemoryStorage;
-use session::{
+use resty_session::memory::MemoryStorage;
+use resty_session::{
     Backend, Backends, Capability, Config, Metadata, Request, Session, SessionIndex, SetRequest,
     SetupError, Storage, StorageError,
 };
@@ -105,7 +105,7 @@ async fn a_third_party_store_is_selected_by_name_from_configuration() {
     .unwrap();
     let backends = Backends::builtin().with::<JournalStorage>();
     assert_eq!(backends.names().next(), Some("journal"));
-    let built = session::build_with(&config, &backends).unwrap();
+    let built = resty_session::build_with(&config, &backends).unwrap();
     assert!(built.has_storage());
 
     let mut session = Session::new(&built, Request::new());
@@ -166,7 +166,7 @@ fn an_alias_selects_it_and_its_options_are_checked() {
 #[test]
 fn without_registration_the_name_is_unknown() {
     let config = Config::from_text("secret = \"s\"\nstorage = \"journal\"").unwrap();
-    let err = session::build(&config).unwrap_err();
+    let err = resty_session::build(&config).unwrap_err();
     assert!(
         matches!(err, SetupError::UnknownStorage(ref name) if name == "journal"),
         "{err}"
@@ -183,12 +183,12 @@ fn its_options_block_may_go_by_an_alias_while_an_unknown_block_is_refused() {
         "secret = \"s\"\nstorage = \"journal\"\n[log]\nlabel = \"by-name\"",
     ] {
         let config = Config::from_text(text).unwrap();
-        let built = session::build_with(&config, &backends);
+        let built = resty_session::build_with(&config, &backends);
         assert!(built.is_ok(), "{text}: {:?}", built.err());
     }
     // A table no store answers to is still an unknown option.
     let typo = Config::from_text("secret = \"s\"\nstorage = \"journal\"\n[jornal]\nlabel = \"x\"")
         .unwrap();
-    let err = session::build_with(&typo, &backends).unwrap_err();
+    let err = resty_session::build_with(&typo, &backends).unwrap_err();
     assert!(err.to_string().contains("unknown option"), "{err}");
 }

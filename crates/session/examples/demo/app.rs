@@ -11,7 +11,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use session::{Config, HttpError, SessionHandle, SessionLayer, SetupError};
+use resty_session::{Config, HttpError, SessionHandle, SessionLayer, SetupError};
 
 /// The demo's configuration when none is given: cookie storage, and a fixed secret so that
 /// sessions survive a restart of the demo. Use your own long random secret in production.
@@ -54,7 +54,7 @@ pub(crate) fn load_config(args: &[String]) -> Result<(Config, String), String> {
 /// Which storage a configuration uses, for the pages.
 fn storage_name(config: &Config) -> String {
     match &config.storage {
-        Some(session::StorageOption::Name(name)) if !name.is_empty() => name.clone(),
+        Some(resty_session::StorageOption::Name(name)) if !name.is_empty() => name.clone(),
         _ => "cookie".into(),
     }
 }
@@ -259,7 +259,7 @@ async fn properties(session: &SessionHandle) -> Result<serde_json::Value, HttpEr
     let s = session.open().await;
     let property = |name: &str| -> Result<serde_json::Value, HttpError> {
         Ok(match s.get_property(name)? {
-            Some(session::Property::Number(n)) => n.into(),
+            Some(resty_session::Property::Number(n)) => n.into(),
             Some(p) => p.to_string().into(),
             None => serde_json::Value::Null,
         })
