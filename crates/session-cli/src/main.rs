@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 
 use clap::{Parser, Subcommand};
 use serde_json::{Map, Value, json};
-use session_core::env::{Clock, FixedClock, OsRandomSid, SidSource, SystemClock};
+use session_core::env::{Clock, OsRandomSid, SidSource, SystemClock};
 use session_core::session_codec::{Header, b64_encode};
 use session_core::session_storage::{Metadata, SessionIndex, SetRequest, Storage, StorageError};
 use session_core::{Config, Property, Request, Session, SessionConfig, State, block_on};
@@ -168,6 +168,16 @@ fn load_config(spec: &str) -> Result<Config, String> {
     Config::from_text(&text).map_err(|e| e.to_string())
 }
 
+/// The time `--now` gives (the engine's deterministic clocks are test-only).
+#[derive(Debug)]
+struct AtTime(u64);
+
+impl Clock for AtTime {
+    fn now(&self) -> u64 {
+        self.0
+    }
+}
+
 fn build(args: &RequestArgs, store: &RecordingStore) -> Result<SessionConfig, String> {
     let config = load_config(&args.config)?;
     let uses_storage = matches!(
@@ -175,7 +185,7 @@ fn build(args: &RequestArgs, store: &RecordingStore) -> Result<SessionConfig, St
         Some(session_core::config::StorageOption::Name(n)) if !n.is_empty() && n != "cookie"
     );
     let clock: Arc<dyn Clock> = match args.now {
-        Some(now) => Arc::new(FixedClock::new(now)),
+        Some(now) => Arc::new(AtTime(now)),
         None => Arc::new(SystemClock),
     };
     let mut builder = config.builder().clock(clock);

@@ -1,17 +1,27 @@
 //! The two things the engine takes from its environment: the time and fresh
 //! session ids. Both are injectable, so tests, tools and vectors are
 //! deterministic; nothing else in the engine reads the system clock.
+//!
+//! The deterministic sources (`FixedClock`, `SequentialSid`) exist only with the
+//! `testing` cargo feature, which no production build should enable: sequential ids repeat
+//! every 8 draws, and two sessions sharing an id share their AES key and IV.
 
 use std::fmt;
+#[cfg(feature = "testing")]
 use std::sync::Mutex;
+#[cfg(feature = "testing")]
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A source of the current time, in whole seconds since the Unix epoch.
 ///
 /// ```
-/// use session_core::env::{Clock, FixedClock};
-/// let clock = FixedClock::new(1_700_000_000);
-/// assert_eq!(clock.now(), 1_700_000_000);
+/// use session_core::env::Clock;
+/// #[derive(Debug)]
+/// struct At(u64);
+/// impl Clock for At {
+///     fn now(&self) -> u64 { self.0 }
+/// }
+/// assert_eq!(At(1_700_000_000).now(), 1_700_000_000);
 /// ```
 pub trait Clock: Send + Sync + fmt::Debug {
     /// The current time in Unix seconds.
@@ -36,7 +46,7 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that stands still until moved; for tests and tools.
+/// A clock that stands still until moved; for tests (feature `testing`).
 ///
 /// ```
 /// use session_core::env::{Clock, FixedClock};
@@ -45,9 +55,12 @@ impl Clock for SystemClock {
 /// clock.advance(5);
 /// assert_eq!(clock.now(), 25);
 /// ```
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 #[derive(Debug, Default)]
 pub struct FixedClock(AtomicU64);
 
+#[cfg(feature = "testing")]
 impl FixedClock {
     /// A clock fixed at `now`.
     pub fn new(now: u64) -> Self {
@@ -65,6 +78,7 @@ impl FixedClock {
     }
 }
 
+#[cfg(feature = "testing")]
 impl Clock for FixedClock {
     fn now(&self) -> u64 {
         self.0.load(Ordering::SeqCst)
@@ -111,7 +125,8 @@ pub(crate) fn random_bytes() -> Result<[u8; 32], SidError> {
     Ok(out)
 }
 
-/// Deterministic session ids for tests: the first id is the 32 bytes
+/// Deterministic session ids for tests (feature `testing`; never in production: the ids
+/// repeat every 8 draws): the first id is the 32 bytes
 /// `start, start+1, …, start+31` (wrapping), and each following id starts 32
 /// higher — the "SID 0x40.." convention of the spec's vectors.
 ///
@@ -121,9 +136,12 @@ pub(crate) fn random_bytes() -> Result<[u8; 32], SidError> {
 /// assert_eq!(sids.generate().unwrap()[0], 0x40);
 /// assert_eq!(sids.generate().unwrap()[0], 0x60);
 /// ```
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 #[derive(Debug)]
 pub struct SequentialSid(Mutex<u8>);
 
+#[cfg(feature = "testing")]
 impl SequentialSid {
     /// Start at byte value `start`.
     pub fn new(start: u8) -> Self {
@@ -131,6 +149,7 @@ impl SequentialSid {
     }
 }
 
+#[cfg(feature = "testing")]
 impl SidSource for SequentialSid {
     fn generate(&self) -> Result<[u8; 32], SidError> {
         let mut next = self.0.lock().map_err(|e| SidError(e.to_string()))?;
