@@ -296,6 +296,14 @@ pub enum Error {
     /// A value given to `set` (or asked of `get`) does not convert to or from JSON.
     #[error("invalid session data value ({0})")]
     Value(serde_json::Error),
+    /// The request's session is already borrowed by a guard that is still alive (a
+    /// framework handle's `open` or `destroy` called while the handler holds the guard an
+    /// earlier call returned): use the guard's own methods, or drop it first. Waiting for
+    /// it would never end, since the same task holds it.
+    #[error(
+        "session is already borrowed by a guard that is still alive (use the guard's methods, or drop it first)"
+    )]
+    Borrowed,
     /// A blocking key-derivation task failed to complete (it panicked or
     /// the runtime shut down); the task's error is the source.
     #[cfg(feature = "tokio")]

@@ -129,6 +129,7 @@ pub mod cookie;
 pub mod env;
 mod error;
 mod executor;
+pub mod log;
 mod lua_functions;
 mod payload;
 mod session;

@@ -55,9 +55,13 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for SessionHandle {
 }
 
 /// A handler error that axum can turn into a response: `?` on any [`Error`](crate::Error)
-/// in a handler returning `Result<_, HttpError>`. The response is a 500 with the Lua
-/// library's reason (`unable to store session data (...)`), which never holds session data
-/// or cookies.
+/// in a handler returning `Result<_, HttpError>`.
+///
+/// The client gets `500 Internal Server Error` with a short generic text and a correlation
+/// id (`session error (ref 1f2e3d4c5b6a)`), never the error itself: a store's error can
+/// name a file path, a process id or a whole session id. The whole error chain goes to the
+/// log as a `tracing` error event with the same `error_id` (session ids in it shortened to
+/// 8 characters).
 ///
 /// ```
 /// use axum_core::response::IntoResponse;
@@ -70,10 +74,33 @@ pub struct HttpError(#[from] pub crate::Error);
 
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
+        let id = correlation_id();
+        tracing::error!(
+            error_id = %id,
+            error = %session_core::log::error_chain(&self.0),
+            "session error in a handler; the client got a 500 with this error_id"
+        );
         (
             StatusCode::INTERNAL_SERVER_ERROR,
-            format!("session error: {}", self.0),
+            [(http::header::CACHE_CONTROL, "no-store")],
+            format!("session error (ref {id})"),
         )
             .into_response()
     }
+}
+
+/// A 12-hex-digit id telling one error apart from the others in the log: a per-process
+/// random key (std's `RandomState`) hashed with a counter. Not a secret, just unlikely to
+/// repeat.
+fn correlation_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static KEY: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = KEY
+        .get_or_init(std::collections::hash_map::RandomState::new)
+        .build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    format!("{:012x}", hasher.finish() & 0xffff_ffff_ffff)
 }

@@ -1,14 +1,16 @@
-//! The per-request session handle the [`SessionLayer`](crate::SessionLayer) gives each request.
+//! The per-request session handle the [`SessionLayer`](crate::SessionLayer) gives each
+//! request, usable without tower too ([`SessionHandle::from_headers`] and
+//! [`SessionHandle::finish`]).
 
 use std::fmt;
 use std::net::IpAddr;
 use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use http::HeaderValue;
 use serde_json::Value;
 use session_core::{Error, Request, Session, SessionConfig, State};
-use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
 
 /// What the layer took from the request, kept until the handler first touches the session.
 /// `HeaderValue` clones share the request's bytes, so keeping them is cheap.
@@ -62,17 +64,39 @@ pub(crate) struct Slot {
     refreshed: bool,
     /// In save-when-modified mode: the state last persisted (or loaded).
     saved: Option<Fingerprint>,
+    /// A stand-in given while the real slot was borrowed: never saved, never applied.
+    detached: bool,
+}
+
+/// Where the request's session is: not loaded yet, loaded and free, or held by a guard.
+enum SlotState {
+    Empty,
+    Ready(Box<Slot>),
+    Borrowed,
 }
 
 pub(crate) struct Shared {
     config: SessionConfig,
     captured: Captured,
     save_when_modified: bool,
-    slot: Arc<Mutex<Option<Slot>>>,
+    state: Mutex<SlotState>,
+    /// Set when the handle was used while a guard was alive: the response must fail.
+    misused: AtomicBool,
+}
+
+impl Shared {
+    /// The slot's state. The lock is held for a few instructions, never across an await,
+    /// so a poisoned lock (a panic in those instructions) still holds a valid state.
+    fn state(&self) -> MutexGuard<'_, SlotState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// The session of one request, given by [`SessionLayer`](crate::SessionLayer) (in the
-/// request's extensions, and as an axum extractor with the `axum` feature).
+/// request's extensions, and as an axum extractor with the `axum` feature), or made by
+/// [`SessionHandle::from_headers`] in frameworks without tower (no cargo feature needed).
 ///
 /// Nothing is decrypted until a handler asks: [`open`](Self::open) (Lua `session.open()`),
 /// [`start`](Self::start) (Lua `session.start()`: open and refresh), or
@@ -82,8 +106,12 @@ pub(crate) struct Shared {
 /// session's `Set-Cookie` values and session headers on the response.
 ///
 /// Cloning is cheap; clones share the same session. One [`SessionGuard`] exists at a time:
-/// while you hold one, use its methods (`s.destroy().await`), not the handle's
-/// (`handle.destroy()` would wait for the guard you hold).
+/// while you hold one, use its methods (`s.destroy().await`), not the handle's. Calling the
+/// handle then never waits (it could wait forever): [`destroy`](Self::destroy) and
+/// [`logout`](Self::logout) return [`Error::Borrowed`], and [`open`](Self::open),
+/// [`start`](Self::start) and [`new_session`](Self::new_session) return a detached guard
+/// whose [`open_error`](SessionGuard::open_error) is [`Error::Borrowed`] and whose
+/// [`save`](SessionGuard::save) fails; the mistake is logged and the layer answers 500.
 ///
 /// ```no_run
 /// use resty_session::SessionHandle;
@@ -117,7 +145,8 @@ impl SessionHandle {
                 config,
                 captured,
                 save_when_modified,
-                slot: Arc::new(Mutex::new(None)),
+                state: Mutex::new(SlotState::Empty),
+                misused: AtomicBool::new(false),
             }),
         }
     }
@@ -137,20 +166,66 @@ impl SessionHandle {
         Self::new(config, capture(headers, None, None), false)
     }
 
-    async fn lock(&self) -> OwnedMutexGuard<Option<Slot>> {
-        Arc::clone(&self.shared.slot).lock_owned().await
+    /// The same, in save-when-modified mode: [`finish`](Self::finish) saves a session the
+    /// handler changed and did not save (what
+    /// [`SessionLayer::with_save_when_modified`](crate::SessionLayer::with_save_when_modified)
+    /// does).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let config = resty_session::Config::default().build()?;
+    /// let handle = resty_session::SessionHandle::from_headers_saving_when_modified(config, &http::HeaderMap::new());
+    /// handle.new_session().await.set("visits", &1)?;
+    /// let mut headers = http::HeaderMap::new();
+    /// handle.finish(&mut headers).await?;
+    /// assert!(headers.contains_key(http::header::SET_COOKIE));
+    /// # Ok::<_, resty_session::Error>(()) }).unwrap();
+    /// ```
+    pub fn from_headers_saving_when_modified(
+        config: SessionConfig,
+        headers: &http::HeaderMap,
+    ) -> Self {
+        Self::new(config, capture(headers, None, None), true)
     }
 
-    fn guard(slot: OwnedMutexGuard<Option<Slot>>) -> SessionGuard {
-        match OwnedMutexGuard::try_map(slot, Option::as_mut) {
-            Ok(inner) => SessionGuard { inner },
-            // Every caller fills the slot first; keep the types honest without a panic.
-            Err(_) => unreachable_slot(),
+    /// Take the slot for a guard; `None` when a guard holds it already.
+    fn borrow(&self) -> Option<SessionGuard> {
+        let mut state = self.shared.state();
+        let slot = match std::mem::replace(&mut *state, SlotState::Borrowed) {
+            SlotState::Empty => None,
+            SlotState::Ready(slot) => Some(slot),
+            SlotState::Borrowed => return None,
+        };
+        Some(SessionGuard {
+            slot,
+            home: Some(Arc::clone(&self.shared)),
+        })
+    }
+
+    /// The guard given while the real one is alive: a detached, empty session whose save
+    /// fails with [`Error::Borrowed`]; the response is failed by [`finish`](Self::finish).
+    fn detached(&self, method: &'static str) -> SessionGuard {
+        self.shared.misused.store(true, Ordering::Relaxed);
+        tracing::error!(
+            method,
+            "session handle used while a SessionGuard of the same request is alive; \
+             use the guard's methods or drop it first (the response will be a 500)"
+        );
+        SessionGuard {
+            slot: Some(Box::new(Slot {
+                session: Session::new(&self.shared.config, Request::new()),
+                exists: false,
+                error: Some(Error::Borrowed),
+                refreshed: true,
+                saved: None,
+                detached: true,
+            })),
+            home: None,
         }
     }
 
-    async fn load(&self, slot: &mut Option<Slot>) {
-        if slot.is_some() {
+    async fn load(&self, guard: &mut SessionGuard) {
+        if guard.slot.is_some() {
             return;
         }
         let mut session = Session::new(&self.shared.config, self.shared.captured.to_request());
@@ -161,11 +236,12 @@ impl SessionHandle {
             session,
             refreshed: false,
             saved: None,
+            detached: false,
         };
         if self.shared.save_when_modified {
             loaded.saved = Some(Fingerprint::of(&loaded.session));
         }
-        *slot = Some(loaded);
+        guard.slot = Some(Box::new(loaded));
     }
 
     /// The request's session, opened from its cookies on first use (Lua `session.open()`).
@@ -173,7 +249,8 @@ impl SessionHandle {
     /// ([`exists`](SessionGuard::exists) is false, [`open_error`](SessionGuard::open_error)
     /// says why), which a handler can fill and save.
     ///
-    /// Later calls in the same request return the same session.
+    /// Later calls in the same request return the same session. Called while a guard is
+    /// alive, it returns a detached guard (see [`SessionHandle`]).
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -183,14 +260,17 @@ impl SessionHandle {
     /// # Ok::<_, resty_session::Error>(()) }).unwrap();
     /// ```
     pub async fn open(&self) -> SessionGuard {
-        let mut slot = self.lock().await;
-        self.load(&mut slot).await;
-        Self::guard(slot)
+        let Some(mut guard) = self.borrow() else {
+            return self.detached("open");
+        };
+        self.load(&mut guard).await;
+        guard
     }
 
     /// Open and refresh (Lua `session.start()`): a session past the rolling threshold is
     /// saved with a new id, an idle one is touched. The refresh runs once per request; a
-    /// refresh error is kept in [`open_error`](SessionGuard::open_error).
+    /// refresh error is kept in [`open_error`](SessionGuard::open_error) and logged (the
+    /// session read from the request stays usable).
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -200,15 +280,21 @@ impl SessionHandle {
     /// # Ok::<_, resty_session::Error>(()) }).unwrap();
     /// ```
     pub async fn start(&self) -> SessionGuard {
-        let mut slot = self.lock().await;
-        self.load(&mut slot).await;
-        if let Some(loaded) = slot.as_mut()
+        let Some(mut guard) = self.borrow() else {
+            return self.detached("start");
+        };
+        self.load(&mut guard).await;
+        if let Some(loaded) = guard.slot.as_deref_mut()
             && loaded.exists
             && !loaded.refreshed
         {
             loaded.refreshed = true;
             let before = loaded.session.cookie_metadata().map(|m| m.sid);
             if let Err(e) = loaded.session.refresh().await {
+                tracing::error!(
+                    error = %session_core::log::error_chain(&e),
+                    "session refresh failed; the request keeps the session it sent"
+                );
                 loaded.error = Some(e);
             } else if before != loaded.session.cookie_metadata().map(|m| m.sid)
                 && let Some(saved) = &mut loaded.saved
@@ -216,12 +302,13 @@ impl SessionHandle {
                 *saved = Fingerprint::of(&loaded.session);
             }
         }
-        Self::guard(slot)
+        guard
     }
 
     /// A new, empty session that ignores the request's cookie (Lua `session.new()`), e.g. to
     /// log a user in with a fresh session id. `Set-Cookie` values from an earlier use in the
-    /// same request are kept.
+    /// same request are kept. Called while a guard is alive, it returns a detached guard
+    /// (see [`SessionHandle`]).
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -233,11 +320,13 @@ impl SessionHandle {
     /// # Ok::<_, resty_session::Error>(()) }).unwrap();
     /// ```
     pub async fn new_session(&self) -> SessionGuard {
-        let mut slot = self.lock().await;
-        let previous = slot.take().map(|mut s| s.session.take_set_cookies());
+        let Some(mut guard) = self.borrow() else {
+            return self.detached("new_session");
+        };
+        let previous = guard.slot.take().map(|mut s| s.session.take_set_cookies());
         let session = Session::new(&self.shared.config, self.shared.captured.to_request())
             .with_response_cookies(previous.unwrap_or_default());
-        *slot = Some(Slot {
+        guard.slot = Some(Box::new(Slot {
             saved: self
                 .shared
                 .save_when_modified
@@ -246,8 +335,9 @@ impl SessionHandle {
             exists: false,
             error: None,
             refreshed: true,
-        });
-        Self::guard(slot)
+            detached: false,
+        }));
+        guard
     }
 
     /// Open the session and destroy it (Lua `session.destroy()`): its cookies are expired on
@@ -256,16 +346,24 @@ impl SessionHandle {
     ///
     /// # Errors
     ///
-    /// The storage could not delete the record.
+    /// The storage could not delete the record; [`Error::Borrowed`] while a
+    /// [`SessionGuard`] of this request is alive (use its `destroy`).
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let handle = resty_session::SessionHandle::from_headers(resty_session::Config::default().build()?, &http::HeaderMap::new());
     /// assert!(!handle.destroy().await?);
+    /// let guard = handle.open().await;
+    /// assert!(matches!(handle.destroy().await, Err(resty_session::Error::Borrowed)));
+    /// # drop(guard);
     /// # Ok::<_, resty_session::Error>(()) }).unwrap();
     /// ```
     pub async fn destroy(&self) -> Result<bool, Error> {
-        let mut s = self.open().await;
+        let Some(mut s) = self.borrow() else {
+            self.detached("destroy");
+            return Err(Error::Borrowed);
+        };
+        self.load(&mut s).await;
         if s.state() != State::Open {
             return Ok(false);
         }
@@ -277,7 +375,8 @@ impl SessionHandle {
     ///
     /// # Errors
     ///
-    /// Saving the remaining audiences or deleting the record failed.
+    /// Saving the remaining audiences or deleting the record failed; [`Error::Borrowed`]
+    /// while a [`SessionGuard`] of this request is alive (use its `logout`).
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -286,7 +385,11 @@ impl SessionHandle {
     /// # Ok::<_, resty_session::Error>(()) }).unwrap();
     /// ```
     pub async fn logout(&self) -> Result<bool, Error> {
-        let mut s = self.open().await;
+        let Some(mut s) = self.borrow() else {
+            self.detached("logout");
+            return Err(Error::Borrowed);
+        };
+        self.load(&mut s).await;
         if s.state() != State::Open {
             return Ok(false);
         }
@@ -305,11 +408,12 @@ impl SessionHandle {
     /// # Ok::<_, resty_session::Error>(()) }).unwrap();
     /// ```
     pub async fn is_loaded(&self) -> bool {
-        self.shared.slot.lock().await.is_some()
+        !matches!(*self.shared.state(), SlotState::Empty)
     }
 
     /// The session id for logs, shortened (see [`LogId`]); `None` when the session was not
-    /// used or has no id. Never opens the session.
+    /// used or has no id, or while a [`SessionGuard`] holds it (ask the guard's
+    /// `cookie_metadata`). Never opens the session.
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -320,8 +424,11 @@ impl SessionHandle {
     /// # Ok::<_, resty_session::Error>(()) }).unwrap();
     /// ```
     pub async fn log_id(&self) -> Option<LogId> {
-        let slot = self.shared.slot.lock().await;
-        let meta = slot.as_ref()?.session.cookie_metadata()?;
+        let state = self.shared.state();
+        let SlotState::Ready(slot) = &*state else {
+            return None;
+        };
+        let meta = slot.session.cookie_metadata()?;
         Some(LogId::new(&meta.sid.to_base64()))
     }
 
@@ -329,19 +436,35 @@ impl SessionHandle {
     /// then put the session's `Set-Cookie` values and response headers on `headers`. The
     /// layer calls this; call it yourself only with [`SessionHandle::from_headers`].
     ///
+    /// # Errors
+    ///
+    /// The save this call made failed (the store is down or full: answer 5xx, the change is
+    /// lost); [`Error::Borrowed`] when the handle was used while a guard was alive, or a
+    /// guard is still alive now. Nothing is put on `headers` then. Each failure is logged
+    /// (`tracing` error).
+    ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let handle = resty_session::SessionHandle::from_headers(resty_session::Config::default().build()?, &http::HeaderMap::new());
     /// handle.new_session().await.save().await?;
     /// let mut headers = http::HeaderMap::new();
-    /// handle.finish(&mut headers).await;
+    /// handle.finish(&mut headers).await?;
     /// assert!(headers.contains_key(http::header::SET_COOKIE));
     /// # Ok::<_, resty_session::Error>(()) }).unwrap();
     /// ```
-    pub async fn finish(&self, headers: &mut http::HeaderMap) {
-        let mut slot = self.shared.slot.lock().await;
-        let Some(loaded) = slot.as_mut() else {
-            return;
+    pub async fn finish(&self, headers: &mut http::HeaderMap) -> Result<(), Error> {
+        if self.shared.misused.load(Ordering::Relaxed) {
+            return Err(Error::Borrowed);
+        }
+        let Some(mut guard) = self.borrow() else {
+            tracing::error!(
+                "the response is ready while a SessionGuard of its request is still alive \
+                 (moved into a task or the body?); the response will be a 500"
+            );
+            return Err(Error::Borrowed);
+        };
+        let Some(loaded) = guard.slot.as_deref_mut() else {
+            return Ok(());
         };
         if let Some(saved) = &loaded.saved
             && loaded.session.state() != State::Closed
@@ -349,22 +472,29 @@ impl SessionHandle {
         {
             match loaded.session.save().await {
                 Ok(()) => loaded.saved = Some(Fingerprint::of(&loaded.session)),
-                Err(e) => loaded.error = Some(e),
+                Err(e) => {
+                    tracing::error!(
+                        error = %session_core::log::error_chain(&e),
+                        "end-of-request session save failed; the change is lost and the response will be a 500"
+                    );
+                    return Err(e);
+                }
             }
         }
         loaded.session.apply_response_headers(headers);
+        Ok(())
     }
 }
 
 #[cold]
 fn unreachable_slot() -> ! {
-    unreachable!("the session slot is filled before a guard is made")
+    unreachable!("the session slot is filled before a guard is handed out")
 }
 
 /// Exclusive access to the request's session; derefs to the engine's [`Session`].
 ///
-/// Hold it only as long as needed: other users of the same [`SessionHandle`] (and the layer,
-/// when the response is ready) wait for it.
+/// Hold it only as long as needed: while it is alive, the [`SessionHandle`] it came from
+/// refuses other borrows (see [`SessionHandle`]), and the layer cannot finish the response.
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -376,19 +506,48 @@ fn unreachable_slot() -> ! {
 /// # Ok::<_, resty_session::Error>(()) }).unwrap();
 /// ```
 pub struct SessionGuard {
-    inner: OwnedMappedMutexGuard<Option<Slot>, Slot>,
+    /// Always `Some` once handed out (`None` only while loading).
+    slot: Option<Box<Slot>>,
+    /// Where the slot goes back on drop; `None` for a detached guard.
+    home: Option<Arc<Shared>>,
+}
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        if let Some(home) = &self.home {
+            *home.state() = match self.slot.take() {
+                Some(slot) => SlotState::Ready(slot),
+                None => SlotState::Empty,
+            };
+        }
+    }
 }
 
 impl fmt::Debug for SessionGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionGuard")
-            .field("session", &self.inner.session)
-            .field("exists", &self.inner.exists)
+            .field("session", &self.slot().session)
+            .field("exists", &self.slot().exists)
+            .field("detached", &self.slot().detached)
             .finish_non_exhaustive()
     }
 }
 
 impl SessionGuard {
+    fn slot(&self) -> &Slot {
+        match &self.slot {
+            Some(slot) => slot,
+            None => unreachable_slot(),
+        }
+    }
+
+    fn slot_mut(&mut self) -> &mut Slot {
+        match &mut self.slot {
+            Some(slot) => slot,
+            None => unreachable_slot(),
+        }
+    }
+
     /// Whether the session exists: the open succeeded or it has been saved since, and it was
     /// not destroyed or logged out (Lua's `exists`, kept up to date).
     ///
@@ -402,11 +561,12 @@ impl SessionGuard {
     /// # Ok::<_, resty_session::Error>(()) }).unwrap();
     /// ```
     pub fn exists(&self) -> bool {
-        self.inner.session.state() == State::Open
+        self.slot().session.state() == State::Open
     }
 
     /// Why the open (or the refresh of [`SessionHandle::start`]) failed: `missing session
-    /// cookie`, `session idling timeout exceeded`, ... (the Lua library's reasons).
+    /// cookie`, `session idling timeout exceeded`, ... (the Lua library's reasons);
+    /// [`Error::Borrowed`] for a detached guard.
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -416,7 +576,7 @@ impl SessionGuard {
     /// # Ok::<_, resty_session::Error>(()) }).unwrap();
     /// ```
     pub fn open_error(&self) -> Option<&Error> {
-        self.inner.error.as_ref()
+        self.slot().error.as_ref()
     }
 
     /// Save the session (Lua `save`), and remember that this state is persisted (so the
@@ -424,7 +584,7 @@ impl SessionGuard {
     ///
     /// # Errors
     ///
-    /// As [`Session::save`].
+    /// As [`Session::save`]; [`Error::Borrowed`] on a detached guard.
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -434,9 +594,13 @@ impl SessionGuard {
     /// # Ok::<_, resty_session::Error>(()) }).unwrap();
     /// ```
     pub async fn save(&mut self) -> Result<(), Error> {
-        self.inner.session.save().await?;
-        if self.inner.saved.is_some() {
-            self.inner.saved = Some(Fingerprint::of(&self.inner.session));
+        let slot = self.slot_mut();
+        if slot.detached {
+            return Err(Error::Borrowed);
+        }
+        slot.session.save().await?;
+        if slot.saved.is_some() {
+            slot.saved = Some(Fingerprint::of(&slot.session));
         }
         Ok(())
     }
@@ -446,13 +610,13 @@ impl Deref for SessionGuard {
     type Target = Session;
 
     fn deref(&self) -> &Session {
-        &self.inner.session
+        &self.slot().session
     }
 }
 
 impl DerefMut for SessionGuard {
     fn deref_mut(&mut self) -> &mut Session {
-        &mut self.inner.session
+        &mut self.slot_mut().session
     }
 }
 

@@ -19,6 +19,12 @@ type RemoteAddrFn = dyn Fn(&http::Extensions, &http::HeaderMap) -> Option<IpAddr
 /// (in its extensions; with the `axum` feature also as an extractor) and, on the response,
 /// applies what the handler did: `Set-Cookie` values and session response headers.
 ///
+/// When the layer cannot finish the session — the save it makes in save-when-modified mode
+/// fails (store down or full), or the handle was used while a guard was alive — the
+/// handler's response is replaced by an empty `500 Internal Server Error` (the response body
+/// type must implement `Default`, as axum's and hyper's do) and the failure is logged with
+/// `tracing` at error level.
+///
 /// The session is opened lazily: a request whose handler never asks for it costs a few
 /// pointer copies, no decryption and no storage call.
 ///
@@ -101,7 +107,8 @@ impl SessionLayer {
 
     /// Save a session at the end of the request when the handler changed its data, subject
     /// or audience and did not save it (the tower-sessions habit). Off by default: as in
-    /// Lua, a handler calls `save()`.
+    /// Lua, a handler calls `save()`. When that save fails, the client gets a 500 instead of
+    /// the handler's response (the change is lost, and says so).
     ///
     /// ```
     /// let layer = resty_session::SessionLayer::new(resty_session::Config::default().build()?)
@@ -209,6 +216,19 @@ impl<S: fmt::Debug> fmt::Debug for SessionService<S> {
 /// ```
 pub type ResponseFuture<R, E> = Pin<Box<dyn Future<Output = Result<R, E>> + Send>>;
 
+/// The response when the session could not be finished (an end-of-request save failed, or
+/// the handle was misused): `500 Internal Server Error`, the handler's body and headers
+/// dropped (an empty body: the layer is generic over the body type), no `Set-Cookie`.
+fn failed_response<B: Default>() -> http::Response<B> {
+    let mut response = http::Response::new(B::default());
+    *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+    response.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
 impl<S, ReqBody, ResBody> tower_service::Service<http::Request<ReqBody>> for SessionService<S>
 where
     S: tower_service::Service<http::Request<ReqBody>, Response = http::Response<ResBody>>
@@ -217,7 +237,7 @@ where
         + 'static,
     S::Future: Send + 'static,
     ReqBody: Send + 'static,
-    ResBody: Send + 'static,
+    ResBody: Default + Send + 'static,
 {
     type Response = http::Response<ResBody>;
     type Error = S::Error;
@@ -235,8 +255,11 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
             let mut response = inner.call(request).await?;
-            handle.finish(response.headers_mut()).await;
-            Ok(response)
+            match handle.finish(response.headers_mut()).await {
+                Ok(()) => Ok(response),
+                // `finish` logged the failure: the handler's response must not claim success.
+                Err(_) => Ok(failed_response()),
+            }
         })
     }
 }

@@ -31,10 +31,12 @@
 //!   option names, as lua-resty-session does (`storage = "shm"` with an `[shm]` options
 //!   block). Each backend is a cargo feature; asking for one that is not compiled in is a
 //!   [`SetupError`] naming the feature.
-//! - With the `tower` feature: [`SessionLayer`] gives each request a [`SessionHandle`],
-//!   opened lazily, and puts `Set-Cookie` values and session headers on the response. With
-//!   `axum` (on by default), [`SessionHandle`] is an extractor and [`HttpError`] turns
-//!   session errors into responses.
+//! - [`SessionHandle`] is the session of one request, opened lazily, with the layer's
+//!   save-when-modified mode; it needs no cargo feature ([`SessionHandle::from_headers`],
+//!   then [`SessionHandle::finish`] on the response headers), so any framework can use it.
+//!   With the `tower` feature, [`SessionLayer`] gives each request one and puts `Set-Cookie`
+//!   values and session headers on the response. With `axum` (on by default),
+//!   [`SessionHandle`] is an extractor and [`HttpError`] turns session errors into responses.
 //! - Your own store: implement [`Storage`] (see the `session-storage` crate docs) and attach
 //!   it with `Config::builder().storage(..)`; implement [`Backend`] too and add it to the
 //!   table of stores ([`Backends::with`], [`build_with`]) to select it by name in
@@ -66,7 +68,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `axum` | yes | the [`SessionHandle`] extractor and [`HttpError`] (implies `tower`) |
-//! | `tower` | via `axum` | [`SessionLayer`], [`SessionHandle`] |
+//! | `tower` | via `axum` | [`SessionLayer`] (the [`SessionHandle`] needs no feature) |
 //! | `shm` | no | `storage = "shm"`: in-process store, byte-bounded, LRU (`resty_session::shm`) |
 //! | `redis` | no | `storage = "redis"`: single server, Sentinel or Cluster (`resty_session::redis`) |
 //! | `redis-tls` | no | TLS to Redis (rustls), with `redis` |
@@ -109,7 +111,6 @@ mod setup;
 
 #[cfg(feature = "axum")]
 mod extract;
-#[cfg(feature = "tower")]
 mod handle;
 #[cfg(feature = "tower")]
 mod layer;
@@ -121,8 +122,6 @@ pub use setup::{
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use extract::{HttpError, MissingSessionLayer};
-#[cfg(feature = "tower")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub use handle::{LogId, SessionGuard, SessionHandle};
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]

@@ -1,0 +1,178 @@
+//! What goes to logs: error chains and session ids with the session ids shortened.
+//!
+//! The engine emits [`tracing`] spans and events (see the crate docs, "Observability"); it
+//! never logs a secret, a cookie value or a full session id. Errors of a store may carry a
+//! key or a file name that holds the whole session id, so every error chain the engine (or
+//! the `resty-session` facade) logs goes through [`error_chain`], which cuts every long
+//! base64url/hex run down to its first 8 characters.
+
+use std::error::Error as StdError;
+use std::fmt::{self, Write as _};
+
+use session_codec::SessionId;
+
+/// Runs of id characters at least this long are shortened: a session id is 43 base64url
+/// characters, a hashed storage key 43 as well.
+const LONG_RUN: usize = 24;
+/// What is kept of a shortened run.
+const KEPT: usize = 8;
+
+/// The error and its sources, `": "`-separated (a source whose text its parent already
+/// shows is left out), with long id-like runs shortened to 8 characters and `…`.
+///
+/// ```
+/// let err = std::io::Error::other("cannot rename onto /srv/sessions/session_QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8");
+/// let text = session_core::log::error_chain(&err).to_string();
+/// assert_eq!(text, "cannot rename onto /srv/sessions/session_…");
+/// ```
+pub fn error_chain<'a>(err: &'a (dyn StdError + 'static)) -> ErrorChain<'a> {
+    ErrorChain(err)
+}
+
+/// The [`Display`](fmt::Display) of [`error_chain`].
+///
+/// ```
+/// let err = std::io::Error::other("disk full");
+/// assert_eq!(format!("{}", session_core::log::error_chain(&err)), "disk full");
+/// ```
+#[derive(Clone, Copy)]
+pub struct ErrorChain<'a>(&'a (dyn StdError + 'static));
+
+impl fmt::Debug for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = String::new();
+        let mut shown = String::new();
+        let mut current: Option<&(dyn StdError + 'static)> = Some(self.0);
+        let mut depth = 0;
+        while let Some(err) = current {
+            shown.clear();
+            let _ = write!(shown, "{err}");
+            if depth == 0 {
+                text.push_str(&shown);
+            } else if !shown.is_empty() && !text.contains(shown.as_str()) {
+                text.push_str(": ");
+                text.push_str(&shown);
+            }
+            depth += 1;
+            // A cycle or an absurd depth ends the walk.
+            if depth > 16 {
+                break;
+            }
+            current = err.source();
+        }
+        f.write_str(&shorten_ids(&text))
+    }
+}
+
+/// `text` with every run of at least 24 base64url characters (`A-Z a-z 0-9 - _`) cut to
+/// its first 8 and `…`.
+///
+/// ```
+/// let text = session_core::log::shorten_ids("key sessions:QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8 gone");
+/// assert_eq!(text, "key sessions:QEFCQ0RF… gone");
+/// ```
+#[must_use]
+pub fn shorten_ids(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() >= LONG_RUN {
+            out.push_str(&run[..KEPT]);
+            out.push('…');
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// A session id as logs show it: its first 8 base64url characters and `…`.
+///
+/// ```
+/// use session_core::session_codec::SessionId;
+/// let sid = SessionId::from_bytes([0x40; 32]);
+/// assert_eq!(session_core::log::ShortId::new(&sid).to_string(), "QEBAQEBA…");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ShortId([u8; KEPT]);
+
+impl ShortId {
+    /// The first 8 characters of `sid` in base64url.
+    ///
+    /// ```
+    /// use session_core::session_codec::SessionId;
+    /// let id = session_core::log::ShortId::new(&SessionId::from_bytes([0; 32]));
+    /// assert_eq!(format!("{id:?}"), "ShortId(AAAAAAAA…)");
+    /// ```
+    #[must_use]
+    pub fn new(sid: &SessionId) -> Self {
+        // 6 bytes are exactly 8 base64url characters.
+        let mut text = String::with_capacity(KEPT);
+        session_codec::b64_encode_into(&sid.as_bytes()[..6], &mut text);
+        let mut out = [b'-'; KEPT];
+        for (slot, b) in out.iter_mut().zip(text.bytes()) {
+            *slot = b;
+        }
+        Self(out)
+    }
+}
+
+impl fmt::Display for ShortId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            f.write_char(char::from(b))?;
+        }
+        f.write_char('…')
+    }
+}
+
+impl fmt::Debug for ShortId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ShortId({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chains_skip_repeated_sources_and_shorten_ids() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("unable to store session data ({0})")]
+        struct Outer(#[source] std::io::Error);
+        let inner =
+            std::io::Error::other("cannot write /d/QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8");
+        let err = Outer(inner);
+        assert_eq!(
+            error_chain(&err).to_string(),
+            "unable to store session data (cannot write /d/QEFCQ0RF…)"
+        );
+    }
+
+    #[test]
+    fn short_runs_are_kept() {
+        assert_eq!(
+            shorten_ids("pid 12345 at 2026-12-04"),
+            "pid 12345 at 2026-12-04"
+        );
+        assert_eq!(shorten_ids(""), "");
+        assert_eq!(shorten_ids("é".repeat(30).as_str()), "é".repeat(30));
+    }
+}
