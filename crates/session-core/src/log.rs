@@ -148,6 +148,53 @@ impl fmt::Debug for ShortId {
     }
 }
 
+/// Secrets shorter than this draw a warning: HKDF/SHA-256 stretches nothing, so a short
+/// secret is a guessable key.
+pub const MIN_SECRET_LEN: usize = 16;
+
+/// Warn (once per process and hazard) about the key a configuration is built with: no
+/// secret (a random per-process key: sessions die on restart and differ between nodes) or
+/// a short `secret` / `secret_fallbacks` entry. Never prints the secret, only its flaw.
+pub(crate) fn warn_key_hazards(config: &crate::Config, random_key: bool) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static MISSING: AtomicBool = AtomicBool::new(false);
+    static SHORT: AtomicBool = AtomicBool::new(false);
+    if random_key {
+        if !MISSING.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "no `secret`, `ikm` or `ikm_hex` configured: sessions are sealed with a random \
+                 per-process key, so they die on restart and differ between nodes; set `secret`"
+            );
+        }
+        return;
+    }
+    let uses_secret = config.ikm.is_none() && config.ikm_hex.is_none();
+    let short_secret = uses_secret
+        && config
+            .secret
+            .as_ref()
+            .is_some_and(|s| s.len() < MIN_SECRET_LEN);
+    let short_fallback = config.ikm_fallbacks.is_none()
+        && config.ikm_fallbacks_hex.is_none()
+        && config
+            .secret_fallbacks
+            .as_ref()
+            .is_some_and(|list| list.iter().any(|s| s.len() < MIN_SECRET_LEN));
+    if (short_secret || short_fallback) && !SHORT.swap(true, Ordering::Relaxed) {
+        let option = if short_secret {
+            "secret"
+        } else {
+            "secret_fallbacks"
+        };
+        tracing::warn!(
+            option,
+            min_len = MIN_SECRET_LEN,
+            "a configured secret is shorter than {MIN_SECRET_LEN} bytes: its key can be guessed; \
+             use a long random secret (e.g. `session keygen`)"
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

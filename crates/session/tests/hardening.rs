@@ -264,3 +264,44 @@ async fn the_handle_saves_when_modified_without_a_layer() {
     assert!(s.exists(), "{:?}", s.open_error());
     assert_eq!(s.get::<Vec<u32>>("cart").unwrap(), Some(vec![1, 2]));
 }
+
+// ------------------------------------------------- item 7: weak or missing secrets
+
+#[test]
+fn missing_and_short_secrets_are_warned_once_without_the_secret() {
+    capture::install();
+    let warnings = |needle: &str| {
+        capture::records()
+            .into_iter()
+            .filter(|r| r.kind == "event" && r.level == tracing::Level::WARN)
+            .filter(|r| r.text().contains(needle))
+            .count()
+    };
+    // No secret: a random per-process key, said once however many configurations are built.
+    Config::default().build().unwrap();
+    Config::default().build().unwrap();
+    assert_eq!(warnings("random per-process key"), 1);
+    // A short secret (here a 7-byte password) is flagged, and never printed.
+    Config::from_text(r#"secret = "hunter2""#)
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(warnings("shorter than 16 bytes"), 1);
+    Config::from_text(r#"secret = "x""#)
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(warnings("shorter than 16 bytes"), 1);
+    for r in capture::records() {
+        assert!(!r.text().contains("hunter2"), "{}", r.text());
+    }
+    // A long secret draws no warning of its own.
+    let before = capture::records().len();
+    config().build().unwrap();
+    let after: Vec<_> = capture::records()[before..]
+        .iter()
+        .filter(|r| r.level == tracing::Level::WARN && r.text().contains("secret"))
+        .map(capture::Record::text)
+        .collect();
+    assert!(after.is_empty(), "{after:?}");
+}

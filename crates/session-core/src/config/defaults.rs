@@ -12,35 +12,27 @@ use crate::error::ConfigError;
 /// Process-wide defaults set by [`init`].
 pub(super) struct InitState {
     pub(super) config: Config,
-    pub(super) ikm: Ikm,
+    /// The primary key: `init`'s, else the per-process random key; `None` when no key was
+    /// given and the OS random source failed (building then fails: never a weak key).
+    pub(super) ikm: Option<Ikm>,
+    /// Whether `ikm` is the per-process random key (no secret anywhere).
+    pub(super) random_ikm: bool,
     pub(super) fallbacks: Option<Vec<Ikm>>,
+}
+
+/// The state before any `init`: the reference draws a random IKM once per process.
+fn initial_state(draw: impl FnOnce() -> Result<[u8; 32], crate::env::SidError>) -> InitState {
+    InitState {
+        config: Config::default(),
+        ikm: draw().map(Ikm::from_bytes).ok(),
+        random_ikm: true,
+        fallbacks: None,
+    }
 }
 
 fn init_state() -> &'static RwLock<Arc<InitState>> {
     static STATE: OnceLock<RwLock<Arc<InitState>>> = OnceLock::new();
-    STATE.get_or_init(|| {
-        // The reference draws a random IKM once per process.
-        let ikm = crate::env::random_bytes()
-            .map(Ikm::from_bytes)
-            .unwrap_or_else(|_| Ikm::from_secret(&process_entropy()));
-        RwLock::new(Arc::new(InitState {
-            config: Config::default(),
-            ikm,
-            fallbacks: None,
-        }))
-    })
-}
-
-/// Last-resort entropy when the OS RNG fails at start-up: sessions then only
-/// work with an explicit secret or ikm, which every real deployment sets.
-fn process_entropy() -> Vec<u8> {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let mut v = t.to_le_bytes().to_vec();
-    v.extend_from_slice(&std::process::id().to_le_bytes());
-    v
+    STATE.get_or_init(|| RwLock::new(Arc::new(initial_state(crate::env::random_bytes))))
 }
 
 pub(super) fn current_init() -> Arc<InitState> {
@@ -88,15 +80,16 @@ pub fn init_config() -> Config {
 /// ```
 pub fn init(config: Config) -> Result<(), ConfigError> {
     let previous = current_init();
-    let ikm = match primary_ikm(&config)? {
-        Some(ikm) => ikm,
-        None => previous.ikm.clone(),
+    let (ikm, random_ikm) = match primary_ikm(&config)? {
+        Some(ikm) => (Some(ikm), false),
+        None => (previous.ikm.clone(), previous.random_ikm),
     };
     let fallbacks = fallback_ikms(&config)?;
     // Validate everything else once, against built-in defaults.
     let state = InitState {
         config: config.clone(),
         ikm,
+        random_ikm,
         fallbacks,
     };
     // `init` only records options: a backend named here gets its instance
@@ -161,5 +154,28 @@ pub(super) fn fallback_ikms(config: &Config) -> Result<Option<Vec<Ikm>>, ConfigE
                 .collect(),
         )),
         _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::SidError;
+
+    #[test]
+    fn a_failed_random_source_is_an_error_never_a_weak_key() {
+        let state = initial_state(|| Err(SidError("no entropy (test)".into())));
+        assert!(state.ikm.is_none());
+        let err = resolve(&Config::default(), &state, None, None, None, false, &[])
+            .err()
+            .expect("a configuration without a key built on a failed random source");
+        assert_eq!(err.option(), "secret");
+        assert!(err.to_string().contains("random"), "{err}");
+        // With a secret, the random source is not needed.
+        let own = Config {
+            secret: Some("a long enough secret for this test".into()),
+            ..Config::default()
+        };
+        assert!(resolve(&own, &state, None, None, None, false, &[]).is_ok());
     }
 }

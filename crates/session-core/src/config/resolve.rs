@@ -132,8 +132,19 @@ pub(super) fn resolve(
 /// with the HKDF-extract of each computed once here.
 fn keyring(own: &Config, init: &InitState) -> Result<Keyring, ConfigError> {
     let primary = match primary_ikm(own)? {
-        Some(ikm) => ikm,
-        None => init.ikm.clone(),
+        Some(ikm) => {
+            crate::log::warn_key_hazards(own, false);
+            ikm
+        }
+        None => {
+            crate::log::warn_key_hazards(&init.config, init.random_ikm);
+            init.ikm.clone().ok_or_else(|| {
+                ConfigError::new("secret", "unable to draw a random key").with_detail(
+                    "no secret is configured and the OS random source failed; \
+                     set `secret`, `ikm` or `ikm_hex`",
+                )
+            })?
+        }
     };
     let fallbacks = match fallback_ikms(own)? {
         Some(list) => list,
