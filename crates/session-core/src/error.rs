@@ -253,6 +253,13 @@ pub enum Error {
     /// The storage has no record for the cookie (or failed to read it).
     #[error("unable to load session{}", .0.as_ref().map(|e| format!(" ({e})")).unwrap_or_default())]
     Load(Option<StorageError>),
+    /// The session data is larger than `max_plaintext_size` (JSON bytes after inflate):
+    /// an open stops inflating there, a save refuses to write it.
+    #[error("session data too large (more than {limit} bytes; option `max_plaintext_size`)")]
+    PlaintextTooLarge {
+        /// The configured bound.
+        limit: usize,
+    },
     /// The stored record is not JSON.
     #[error("unable to json decode session ({0})")]
     StoredJson(serde_json::Error),
@@ -304,8 +311,8 @@ pub enum Error {
         "session is already borrowed by a guard that is still alive (use the guard's methods, or drop it first)"
     )]
     Borrowed,
-    /// A blocking key-derivation task failed to complete (it panicked or
-    /// the runtime shut down); the task's error is the source.
+    /// A blocking task (key derivation, or decoding a large payload) failed to complete
+    /// (it panicked or the runtime shut down); the task's error is the source.
     #[cfg(feature = "tokio")]
     #[error("unable to derive session key")]
     Blocking(#[source] tokio::task::JoinError),

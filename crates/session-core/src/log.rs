@@ -148,6 +148,106 @@ impl fmt::Debug for ShortId {
     }
 }
 
+/// A short, stable name for an operation's outcome, for spans and metrics: `ok`, or what
+/// went wrong (`missing`, `expired`, `bad_mac`, `store_failed`, …). Never holds data.
+///
+/// ```
+/// use session_core::{Error, log::outcome};
+/// assert_eq!(outcome(&Ok(())), "ok");
+/// assert_eq!(outcome(&Err(Error::MissingCookie)), "missing");
+/// assert_eq!(outcome(&Err(Error::IdlingTimeout)), "expired");
+/// ```
+pub fn outcome<T>(result: &Result<T, crate::Error>) -> &'static str {
+    use crate::Error as E;
+    use session_codec::Error as C;
+    let Err(err) = result else {
+        return "ok";
+    };
+    match err {
+        E::MissingCookie => "missing",
+        E::LifetimeExceeded
+        | E::AbsoluteTimeout
+        | E::RememberAbsoluteTimeout
+        | E::RollingTimeout
+        | E::RememberRollingTimeout
+        | E::IdlingTimeout => "expired",
+        E::MissingAudience => "missing_audience",
+        E::Codec(C::InvalidMac) => "bad_mac",
+        E::Codec(C::Decrypt) => "bad_ciphertext",
+        E::Codec(C::MissingChunk) => "missing_chunk",
+        E::Codec(C::InflateLimit) | E::PlaintextTooLarge { .. } => "too_large",
+        E::Codec(
+            C::CookieSizeLimit | C::DataSizeLimit | C::CreationTimeLimit | C::IdlingOffsetLimit,
+        ) => "size_limit",
+        E::Codec(_) => "malformed",
+        E::Load(None) => "not_found",
+        E::Load(Some(_)) | E::Store(_) | E::StoreInfo(_) | E::Destroy(_) => "store_failed",
+        E::JsonDecode(_) | E::StoredJson(_) | E::InfoBase64 | E::InfoJson(_) => "bad_data",
+        E::Closed(_) => "closed",
+        E::Nonexistent(_) => "nonexistent",
+        E::Borrowed => "borrowed",
+        E::Config(_) => "config",
+        _ => "failed",
+    }
+}
+
+/// Whether an error is a store's failure (logged at warn/error level), rather than a
+/// client's cookie that does not open (logged at debug level).
+pub(crate) fn is_store_failure(err: &crate::Error) -> bool {
+    matches!(
+        err,
+        crate::Error::Load(Some(_))
+            | crate::Error::Store(_)
+            | crate::Error::StoreInfo(_)
+            | crate::Error::Destroy(_)
+    )
+}
+
+/// The span of one session operation: `session.<op>` at debug level with the storage's name;
+/// `outcome` (and `sid`, the new id's first 8 characters) are recorded when it ends.
+macro_rules! op_span {
+    ($op:literal, $config:expr) => {
+        tracing::debug_span!(
+            concat!("session.", $op),
+            storage = $config.storage_name(),
+            outcome = tracing::field::Empty,
+            sid = tracing::field::Empty,
+        )
+    };
+}
+pub(crate) use op_span;
+
+/// Record how an operation ended on its span, and log why it failed: a store failure at
+/// error level (warn for a failed read), anything else — a cookie that does not open, an
+/// operation on a closed session — at debug level. Error texts go through [`error_chain`].
+pub(crate) fn finish_op(
+    span: &tracing::Span,
+    op: &'static str,
+    result: &Result<(), crate::Error>,
+    sid: Option<&SessionId>,
+) {
+    let outcome = outcome(result);
+    if !span.is_disabled() {
+        span.record("outcome", outcome);
+        if let Some(sid) = sid {
+            span.record("sid", tracing::field::display(ShortId::new(sid)));
+        }
+    }
+    let Err(err) = result else {
+        return;
+    };
+    let _entered = span.enter();
+    if is_store_failure(err) {
+        if matches!(err, crate::Error::Load(_)) {
+            tracing::warn!(op, outcome, error = %error_chain(err), "session store read failed");
+        } else {
+            tracing::error!(op, outcome, error = %error_chain(err), "session store write failed");
+        }
+    } else {
+        tracing::debug!(op, outcome, reason = %error_chain(err), "session operation did not succeed");
+    }
+}
+
 /// Secrets shorter than this draw a warning: HKDF/SHA-256 stretches nothing, so a short
 /// secret is a guessable key.
 pub const MIN_SECRET_LEN: usize = 16;

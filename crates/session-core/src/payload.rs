@@ -3,7 +3,134 @@
 //! leniently, as everything Lua may write must open.
 
 use serde_json::{Map, Value};
+use session_codec::{CipherKey, Flags, Header, Keyring, MAX_PLAINTEXT_SIZE, inflate};
 use std::io;
+
+use crate::config::StorageOption;
+use crate::error::{ConfigError, Error};
+
+/// The default `max_plaintext_size` with cookie storage: 1 MiB of JSON. A cookie carries at
+/// most 9 × 4 KB of base64 (about 27 KB of ciphertext); what the engine writes there
+/// deflates real session data well below this bound, and the worst cookie a key holder can
+/// forge (a deflate bomb) then costs about a millisecond to inflate and a few to decode,
+/// instead of 12 MiB and seconds.
+pub const DEFAULT_COOKIE_MAX_PLAINTEXT_SIZE: usize = 1024 * 1024;
+
+/// The smallest `max_plaintext_size` accepted.
+const MIN_PLAINTEXT_SIZE: u64 = 1024;
+
+/// Opening more than this many bytes (ciphertext in, or inflated plaintext out) runs on a
+/// blocking thread (feature `tokio`, inside a runtime): about a millisecond of work inline
+/// at most, so a large server-side record never stalls the other requests of a worker.
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) const INLINE_OPEN_SIZE: usize = 256 * 1024;
+
+/// `max_plaintext_size`: the option, validated, else the default for the storage kind.
+pub(crate) fn max_plaintext_size(
+    option: Option<u64>,
+    server_side: bool,
+) -> Result<usize, ConfigError> {
+    let max = u64::try_from(MAX_PLAINTEXT_SIZE).unwrap_or(u64::MAX);
+    match option {
+        None if server_side => Ok(MAX_PLAINTEXT_SIZE),
+        None => Ok(DEFAULT_COOKIE_MAX_PLAINTEXT_SIZE),
+        Some(v) if (MIN_PLAINTEXT_SIZE..=max).contains(&v) => {
+            Ok(usize::try_from(v).unwrap_or(MAX_PLAINTEXT_SIZE))
+        }
+        Some(_) => Err(
+            ConfigError::new("max_plaintext_size", "invalid max_plaintext_size").with_detail(
+                format!("must be from {MIN_PLAINTEXT_SIZE} to {MAX_PLAINTEXT_SIZE} bytes"),
+            ),
+        ),
+    }
+}
+
+/// The storage's name in spans and logs.
+pub(crate) fn storage_name(option: Option<&StorageOption>, has_instance: bool) -> String {
+    match option {
+        Some(StorageOption::Name(name))
+            if !name.is_empty() && (name != "cookie" || !has_instance) =>
+        {
+            name.clone()
+        }
+        _ if has_instance => "custom".to_owned(),
+        _ => "cookie".to_owned(),
+    }
+}
+
+/// The plaintext of a decrypted buffer: inflated when the header says so, at most `limit`
+/// bytes either way ([`Error::PlaintextTooLarge`] past it, found without producing more
+/// than `limit + 1` bytes).
+fn bounded_plaintext(header: &Header, buf: Vec<u8>, limit: usize) -> Result<Vec<u8>, Error> {
+    if header.flags.contains(Flags::DEFLATE) {
+        inflate(&buf, limit).map_err(|e| match e {
+            session_codec::Error::InflateLimit => Error::PlaintextTooLarge { limit },
+            e => Error::Codec(e),
+        })
+    } else if buf.len() > limit {
+        Err(Error::PlaintextTooLarge { limit })
+    } else {
+        Ok(buf)
+    }
+}
+
+/// Decrypt, inflate and decode, on the calling thread.
+fn open_inline(
+    header: &Header,
+    key: &CipherKey,
+    mut ciphertext: Vec<u8>,
+    limit: usize,
+) -> Result<Vec<Entry>, Error> {
+    Keyring::open_with_cipher_key(header, key, &mut ciphertext)?;
+    let plaintext = bounded_plaintext(header, ciphertext, limit)?;
+    decode_entries(&plaintext).map_err(Error::JsonDecode)
+}
+
+/// The entries of a payload's ciphertext: decrypted with `key`, inflated up to `limit`
+/// bytes, decoded from JSON. Inside a Tokio runtime (feature `tokio`), work above
+/// [`INLINE_OPEN_SIZE`] bytes moves to a blocking thread: a large ciphertext at once, a
+/// deflated one once its first 256 KiB are inflated.
+pub(crate) async fn open_entries(
+    header: Header,
+    key: CipherKey,
+    ciphertext: Vec<u8>,
+    limit: usize,
+) -> Result<Vec<Entry>, Error> {
+    #[cfg(feature = "tokio")]
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        if ciphertext.len() > INLINE_OPEN_SIZE {
+            tracing::trace!(
+                bytes = ciphertext.len(),
+                "session payload decoded on a blocking thread"
+            );
+            return runtime
+                .spawn_blocking(move || open_inline(&header, &key, ciphertext, limit))
+                .await
+                .map_err(Error::Blocking)?;
+        }
+        let mut buf = ciphertext;
+        Keyring::open_with_cipher_key(&header, &key, &mut buf)?;
+        if header.flags.contains(Flags::DEFLATE) && limit > INLINE_OPEN_SIZE {
+            return match inflate(&buf, INLINE_OPEN_SIZE) {
+                Ok(plaintext) => decode_entries(&plaintext).map_err(Error::JsonDecode),
+                Err(session_codec::Error::InflateLimit) => {
+                    tracing::trace!("large session payload inflated on a blocking thread");
+                    runtime
+                        .spawn_blocking(move || {
+                            let plaintext = bounded_plaintext(&header, buf, limit)?;
+                            decode_entries(&plaintext).map_err(Error::JsonDecode)
+                        })
+                        .await
+                        .map_err(Error::Blocking)?
+                }
+                Err(e) => Err(Error::Codec(e)),
+            };
+        }
+        let plaintext = bounded_plaintext(&header, buf, limit)?;
+        return decode_entries(&plaintext).map_err(Error::JsonDecode);
+    }
+    open_inline(&header, &key, ciphertext, limit)
+}
 
 /// One audience entry of a session.
 #[derive(Debug, Clone, PartialEq)]

@@ -305,3 +305,98 @@ fn missing_and_short_secrets_are_warned_once_without_the_secret() {
         .collect();
     assert!(after.is_empty(), "{after:?}");
 }
+
+// ------------------------------------------- item 5: the decoded size is bounded
+
+fn cookie_of(set_cookies: &[String]) -> String {
+    set_cookies
+        .iter()
+        .map(|c| c.split(';').next().unwrap())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[tokio::test]
+async fn a_cookie_inflating_past_the_bound_is_refused_with_a_typed_error() {
+    use resty_session::{Request, Session};
+    // A key holder writes 4 MB of very compressible data into a cookie (about 4 KB once
+    // deflated), which the engine only allows with a raised bound.
+    let raised = Config::from_text(&format!(
+        "secret = {SECRET:?}\nmax_plaintext_size = 8388608"
+    ))
+    .unwrap()
+    .build()
+    .unwrap();
+    let big = "a".repeat(4_000_000);
+    let mut s = Session::new(&raised, Request::new());
+    s.set("blob", &big).unwrap();
+    s.save().await.unwrap();
+    let cookie = cookie_of(s.set_cookies());
+    assert!(cookie.len() < 16_000, "{} bytes of cookie", cookie.len());
+
+    // The default bound for cookies (1 MiB) refuses it.
+    let default = config().build().unwrap();
+    assert_eq!(
+        default.max_plaintext_size(),
+        resty_session::crates::core::config::DEFAULT_COOKIE_MAX_PLAINTEXT_SIZE
+    );
+    let mut s = Session::new(&default, Request::new().with_cookie(cookie.clone()));
+    let err = s.open().await.unwrap_err();
+    assert!(
+        matches!(err, Error::PlaintextTooLarge { limit } if limit == 1024 * 1024),
+        "{err:?}"
+    );
+    // The raised bound opens it (on a blocking thread: it inflates past 256 KiB).
+    let mut s = Session::new(&raised, Request::new().with_cookie(cookie));
+    s.open().await.unwrap();
+    assert_eq!(
+        s.get::<String>("blob").unwrap().map(|b| b.len()),
+        Some(4_000_000)
+    );
+
+    // A save past the bound is refused (it would never open again).
+    let mut s = Session::new(&default, Request::new());
+    s.set("blob", &"b".repeat(2_000_000)).unwrap();
+    assert!(matches!(
+        s.save().await,
+        Err(Error::PlaintextTooLarge { .. })
+    ));
+    // Out-of-range options are configuration errors.
+    for bad in ["0", "100", "99999999999"] {
+        let err = Config::from_text(&format!("secret = {SECRET:?}\nmax_plaintext_size = {bad}"))
+            .unwrap()
+            .build()
+            .unwrap_err();
+        assert_eq!(err.option(), "max_plaintext_size");
+    }
+}
+
+#[tokio::test]
+async fn a_large_server_side_record_opens_off_the_worker() {
+    use resty_session::{Request, Session};
+    capture::install();
+    // Server-side stores default to the format's bound: a record Lua may write opens.
+    let built = config()
+        .builder()
+        .storage(MemoryStorage::new())
+        .build()
+        .unwrap();
+    assert_eq!(
+        built.max_plaintext_size(),
+        resty_session::crates::codec::MAX_PLAINTEXT_SIZE
+    );
+    let data: Vec<String> = (0..40_000).map(|i| format!("item number {i}")).collect();
+    let mut s = Session::new(&built, Request::new());
+    s.set("items", &data).unwrap();
+    s.save().await.unwrap();
+    let cookie = cookie_of(s.set_cookies());
+    let mut s = Session::new(&built, Request::new().with_cookie(cookie));
+    s.open().await.unwrap();
+    assert_eq!(s.get::<Vec<String>>("items").unwrap(), Some(data));
+    assert!(
+        capture::records()
+            .iter()
+            .any(|r| r.text().contains("on a blocking thread")),
+        "the large payload was decoded on the async worker"
+    );
+}

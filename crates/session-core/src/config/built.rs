@@ -213,6 +213,8 @@ pub(crate) struct Settings {
     pub(crate) store_metadata: bool,
     pub(crate) touch_threshold: i64,
     pub(crate) compression_threshold: usize,
+    pub(crate) max_plaintext_size: usize,
+    pub(crate) storage_name: String,
     pub(crate) bind: Flags,
     pub(crate) request_headers: Vec<HeaderProperty>,
     pub(crate) response_headers: Vec<HeaderProperty>,
@@ -312,6 +314,28 @@ impl SessionConfig {
     /// ```
     pub fn now(&self) -> u64 {
         self.0.clock.now()
+    }
+
+    /// The largest session data (JSON bytes after inflate) an open decodes and a save
+    /// writes: the `max_plaintext_size` option, else 1 MiB with cookie storage and the
+    /// format's limit (12 MiB) with a server-side store.
+    ///
+    /// ```
+    /// let built = session_core::Config::default().build().unwrap();
+    /// assert_eq!(built.max_plaintext_size(), session_core::config::DEFAULT_COOKIE_MAX_PLAINTEXT_SIZE);
+    /// ```
+    pub fn max_plaintext_size(&self) -> usize {
+        self.0.max_plaintext_size
+    }
+
+    /// The storage's name for logs and spans: the `storage` option (`"redis"`, `"shm"`, …),
+    /// `"cookie"` without a store, `"custom"` for a store attached without a name.
+    ///
+    /// ```
+    /// assert_eq!(session_core::Config::default().build().unwrap().storage_name(), "cookie");
+    /// ```
+    pub fn storage_name(&self) -> &str {
+        &self.0.storage_name
     }
 
     /// The `remember_safety` level.

@@ -9,6 +9,7 @@ mod defaults;
 mod options;
 mod resolve;
 
+pub use crate::payload::DEFAULT_COOKIE_MAX_PLAINTEXT_SIZE;
 pub use built::{SessionConfig, SessionConfigBuilder};
 pub use defaults::{init, init_config};
 pub use options::{Config, HeaderProperty, RememberSafetyOption, StorageOption};

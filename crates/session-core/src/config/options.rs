@@ -166,6 +166,12 @@ pub struct Config {
     pub touch_threshold: Option<u64>,
     /// Deflate JSON longer than this many bytes (default 1024; 0 disables).
     pub compression_threshold: Option<u64>,
+    /// The largest session data an open decodes (and a save writes): bytes of JSON after
+    /// inflate (extension). Default [`DEFAULT_COOKIE_MAX_PLAINTEXT_SIZE`](crate::config::DEFAULT_COOKIE_MAX_PLAINTEXT_SIZE)
+    /// (1 MiB) with cookie storage, the format's limit
+    /// ([`MAX_PLAINTEXT_SIZE`](session_codec::MAX_PLAINTEXT_SIZE), 12 MiB) with a
+    /// server-side store; from 1024 up to that limit.
+    pub max_plaintext_size: Option<u64>,
     /// Bind the MAC to `ip`, `scheme`, `user_agent` / `user-agent`.
     pub bind: Option<Vec<String>>,
     /// Session headers `set_headers` puts on the request.
@@ -233,6 +239,7 @@ impl fmt::Debug for Config {
             .field("store_metadata", &self.store_metadata)
             .field("touch_threshold", &self.touch_threshold)
             .field("compression_threshold", &self.compression_threshold)
+            .field("max_plaintext_size", &self.max_plaintext_size)
             .field("bind", &self.bind)
             .field("request_headers", &self.request_headers)
             .field("response_headers", &self.response_headers)

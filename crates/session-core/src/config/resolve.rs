@@ -82,6 +82,12 @@ pub(super) fn resolve(
     let timeouts = Timeouts::resolve(own, d)?;
     let compression_threshold =
         pick(&own.compression_threshold, &d.compression_threshold).unwrap_or(1024);
+    let max_plaintext_size = crate::payload::max_plaintext_size(
+        pick(&own.max_plaintext_size, &d.max_plaintext_size),
+        storage.is_some(),
+    )?;
+    let storage_name =
+        crate::payload::storage_name(pick(&own.storage, &d.storage).as_ref(), storage.is_some());
     Ok(Settings {
         cookie_name: cookies.cookie_name,
         remember_cookie_name: cookies.remember_cookie_name,
@@ -105,6 +111,8 @@ pub(super) fn resolve(
         store_metadata: pick(&own.store_metadata, &d.store_metadata).unwrap_or(false),
         touch_threshold: timeouts.touch_threshold,
         compression_threshold: usize::try_from(compression_threshold).unwrap_or(usize::MAX),
+        max_plaintext_size,
+        storage_name,
         bind,
         request_headers: header_list(
             "request_headers",

@@ -23,6 +23,18 @@ impl Session {
     /// # });
     /// ```
     pub async fn touch(&mut self) -> Result<(), Error> {
+        let span = crate::log::op_span!("touch", self.config);
+        let result = tracing::Instrument::instrument(self.touch_session(), span.clone()).await;
+        crate::log::finish_op(
+            &span,
+            "touch",
+            &result,
+            self.meta.as_ref().map(|m| &m.header.sid),
+        );
+        result
+    }
+
+    async fn touch_session(&mut self) -> Result<(), Error> {
         self.must_be_open(Operation::Touch)?;
         self.touch_cookie()
     }
@@ -70,6 +82,18 @@ impl Session {
     /// # });
     /// ```
     pub async fn refresh(&mut self) -> Result<(), Error> {
+        let span = crate::log::op_span!("refresh", self.config);
+        let result = tracing::Instrument::instrument(self.refresh_session(), span.clone()).await;
+        crate::log::finish_op(
+            &span,
+            "refresh",
+            &result,
+            self.meta.as_ref().map(|m| &m.header.sid),
+        );
+        result
+    }
+
+    async fn refresh_session(&mut self) -> Result<(), Error> {
         self.must_be_open(Operation::Refresh)?;
         let c = self.config.clone();
         if c.rolling_timeout() == 0 && c.idling_timeout() == 0 {
@@ -111,6 +135,18 @@ impl Session {
     /// # });
     /// ```
     pub async fn logout(&mut self) -> Result<(), Error> {
+        let span = crate::log::op_span!("logout", self.config);
+        let result = tracing::Instrument::instrument(self.logout_session(), span.clone()).await;
+        crate::log::finish_op(
+            &span,
+            "logout",
+            &result,
+            self.meta.as_ref().map(|m| &m.header.sid),
+        );
+        result
+    }
+
+    async fn logout_session(&mut self) -> Result<(), Error> {
         self.must_be_open(Operation::Logout)?;
         if self.entries.len() <= 1 {
             return self.destroy_cookies().await;
@@ -155,6 +191,18 @@ impl Session {
     /// # });
     /// ```
     pub async fn destroy(&mut self) -> Result<(), Error> {
+        let span = crate::log::op_span!("destroy", self.config);
+        let result = tracing::Instrument::instrument(self.destroy_session(), span.clone()).await;
+        crate::log::finish_op(
+            &span,
+            "destroy",
+            &result,
+            self.meta.as_ref().map(|m| &m.header.sid),
+        );
+        result
+    }
+
+    async fn destroy_session(&mut self) -> Result<(), Error> {
         self.must_be_open(Operation::Destroy)?;
         self.destroy_cookies().await
     }

@@ -10,8 +10,8 @@
 
 use serde_json::{Map, Value};
 use session_codec::{
-    CipherKey, Flags, HEADER_ENCODED_SIZE, Header, MAX_PLAINTEXT_SIZE, SessionId, assemble_payload,
-    chunk_count, decode_payload, parse_stored_record, unseal,
+    CipherKey, Flags, HEADER_ENCODED_SIZE, Header, SessionId, assemble_payload, chunk_count,
+    decode_payload, parse_stored_record,
 };
 
 use session_storage::DynStorage;
@@ -21,7 +21,7 @@ use super::{Kind, Session, State};
 use crate::config::SessionConfig;
 use crate::cookie::{chunk_name, find_cookie};
 use crate::error::Error;
-use crate::payload::{Entry, decode_entries};
+use crate::payload::{Entry, open_entries};
 
 /// The payload of a cookie, loaded from the store or the cookie chunks.
 struct Loaded {
@@ -52,6 +52,18 @@ impl Session {
     /// # });
     /// ```
     pub async fn open(&mut self) -> Result<(), Error> {
+        let span = crate::log::op_span!("open", self.config);
+        let result = tracing::Instrument::instrument(self.open_session(), span.clone()).await;
+        crate::log::finish_op(
+            &span,
+            "open",
+            &result,
+            self.meta.as_ref().map(|m| &m.header.sid),
+        );
+        result
+    }
+
+    async fn open_session(&mut self) -> Result<(), Error> {
         let err = match self.open_cookie(Kind::Session, false).await {
             Ok(()) => return Ok(()),
             Err(e) => e,
@@ -100,8 +112,13 @@ impl Session {
             return Ok(());
         }
         let cipher_key = self.cipher_key(key_index, &header.sid, kind).await?;
-        let plaintext = unseal(&header, &cipher_key, loaded.ciphertext, MAX_PLAINTEXT_SIZE)?;
-        let entries = decode_entries(&plaintext).map_err(Error::JsonDecode)?;
+        let entries = open_entries(
+            header,
+            cipher_key,
+            loaded.ciphertext,
+            config.max_plaintext_size(),
+        )
+        .await?;
         if config.has_storage() {
             self.install_info(loaded.info);
         }

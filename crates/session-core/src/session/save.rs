@@ -39,6 +39,18 @@ impl Session {
     /// # });
     /// ```
     pub async fn save(&mut self) -> Result<(), Error> {
+        let span = crate::log::op_span!("save", self.config);
+        let result = tracing::Instrument::instrument(self.save_session(), span.clone()).await;
+        crate::log::finish_op(
+            &span,
+            "save",
+            &result,
+            self.meta.as_ref().map(|m| &m.header.sid),
+        );
+        result
+    }
+
+    async fn save_session(&mut self) -> Result<(), Error> {
         self.not_closed(Operation::Save)?;
         self.save_cookie(Kind::Session, State::Open).await?;
         if self.remember_active() {
@@ -186,6 +198,11 @@ impl Session {
     fn pack_entries(&self) -> Result<Packed, Error> {
         let mut json = Vec::with_capacity(128);
         encode_entries(&self.entries, &mut json).map_err(Error::JsonEncode)?;
+        let limit = self.config.max_plaintext_size();
+        if json.len() > limit {
+            // It would not open again.
+            return Err(Error::PlaintextTooLarge { limit });
+        }
         Ok(pack(json, self.config.compression_threshold()))
     }
 
