@@ -71,7 +71,9 @@
 //!
 //! The clock ([`env::Clock`]) and the session-id source ([`env::SidSource`])
 //! are injectable through [`SessionConfigBuilder`]; nothing else reads the
-//! system clock.
+//! system clock. Without a `secret` (or `ikm`), the key is drawn from the OS
+//! random source once per process (a warning says so); if that source fails,
+//! building the configuration fails rather than falling back to a weak key.
 //!
 //! # Remember cookies and async runtimes
 //!
@@ -81,6 +83,37 @@
 //! engine runs that derivation with `tokio::task::spawn_blocking`, so it never
 //! blocks a worker thread; outside a runtime (or without the feature) it runs
 //! inline. Session cookies never use PBKDF2.
+//!
+//! # Observability
+//!
+//! The engine emits [`tracing`] data and installs no subscriber. Each operation —
+//! [`Session::open`], [`Session::save`], [`Session::touch`], [`Session::refresh`],
+//! [`Session::logout`], [`Session::destroy`] — runs in a debug-level span named
+//! `session.<operation>` with the fields `storage` ([`SessionConfig::storage_name`]),
+//! `outcome` (`ok`, `missing`, `expired`, `bad_mac`, `not_found`, `store_failed`, …; see
+//! [`log::outcome`]) and `sid` (the session id's first 8 characters). A session that does not
+//! open says why in a debug event; a store failure is a warning (read) or an error (write);
+//! configuration hazards (no secret, a secret under 16 bytes) are warnings, once per
+//! process, when a configuration is built. Nothing logged holds a secret, a cookie value or
+//! a full session id: error texts go through [`log::error_chain`]. Without a subscriber the
+//! spans cost a branch each.
+//!
+//! # Payload size
+//!
+//! `max_plaintext_size` bounds the session data an open decodes (JSON bytes after inflate;
+//! inflating stops there with [`Error::PlaintextTooLarge`]) and a save writes: by default
+//! 1 MiB with cookie storage ([`config::DEFAULT_COOKIE_MAX_PLAINTEXT_SIZE`]: the worst
+//! cookie then costs milliseconds) and the format's limit
+//! ([`MAX_PLAINTEXT_SIZE`](session_codec::MAX_PLAINTEXT_SIZE), 12 MiB) with a server-side
+//! store, where records written by the Lua library may be that large. With the `tokio`
+//! feature inside a runtime, a payload past 256 KiB (ciphertext, or output once inflating)
+//! is decrypted, inflated and decoded on a blocking thread.
+//!
+//! # Test-only sources
+//!
+//! `env::FixedClock` and `env::SequentialSid` exist only with the `testing` cargo feature
+//! (for tests, vectors and benches): sequential ids repeat, and a production build must not
+//! be able to pick them.
 //!
 //! # Storage
 //!

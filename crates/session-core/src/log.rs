@@ -153,9 +153,9 @@ impl fmt::Debug for ShortId {
 ///
 /// ```
 /// use session_core::{Error, log::outcome};
-/// assert_eq!(outcome(&Ok(())), "ok");
-/// assert_eq!(outcome(&Err(Error::MissingCookie)), "missing");
-/// assert_eq!(outcome(&Err(Error::IdlingTimeout)), "expired");
+/// assert_eq!(outcome(&Ok::<(), Error>(())), "ok");
+/// assert_eq!(outcome::<()>(&Err(Error::MissingCookie)), "missing");
+/// assert_eq!(outcome::<()>(&Err(Error::IdlingTimeout)), "expired");
 /// ```
 pub fn outcome<T>(result: &Result<T, crate::Error>) -> &'static str {
     use crate::Error as E;
