@@ -291,7 +291,7 @@ impl SessionHandle {
             loaded.refreshed = true;
             let before = loaded.session.cookie_metadata().map(|m| m.sid);
             if let Err(e) = loaded.session.refresh().await {
-                tracing::error!(
+                tracing::warn!(
                     error = %session_core::log::error_chain(&e),
                     "session refresh failed; the request keeps the session it sent"
                 );
