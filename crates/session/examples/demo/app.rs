@@ -10,8 +10,8 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use resty_session::{Config, HttpError, SessionHandle, SessionLayer, SetupError};
 use serde::Deserialize;
+use resty_session::{Config, HttpError, SessionHandle, SessionLayer, SetupError};
 
 /// The demo's configuration when none is given: cookie storage, and a fixed secret so that
 /// sessions survive a restart of the demo. Use your own long random secret in production.
