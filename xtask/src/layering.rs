@@ -45,6 +45,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("session-vectors", &["session-codec", "session-core"]),
     ("session-testsupport", &["session-core", "session-storage"]),
+    ("session-http-tests", &[]),
     ("xtask", &["session-vectors"]),
     ("session-benches", &[]),
 ];

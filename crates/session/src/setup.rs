@@ -42,7 +42,7 @@ pub enum SetupError {
         "unknown storage \"{0}\": the built-in backends are cookie, shm, file, redis, postgres, \
          mysql, memcached and dshm; for your own store implement `resty_session::Backend` and build \
          with `resty_session::build_with(&config, &Backends::builtin().with::<YourStore>())`, or \
-         build the configuration with `Config::builder().dyn_storage(..)` (or `.storage(..)`)"
+         attach an instance with `config.builder().storage(..)` (or `.dyn_storage(..)`)"
     )]
     UnknownStorage(String),
     /// The backend's options block does not parse.

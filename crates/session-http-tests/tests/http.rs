@@ -6,7 +6,7 @@
 mod common;
 
 #[allow(dead_code)]
-#[path = "../examples/demo/app.rs"]
+#[path = "../../session/examples/demo/app.rs"]
 mod app;
 
 use std::sync::Arc;
@@ -262,9 +262,10 @@ async fn route_suite_on_dshm() {
 #[tokio::test]
 async fn route_suite_on_memcached() {
     let addr = env::memcached_addr();
-    let options = resty_session::memcached::MemcachedConfig::from_url(&format!("memcache://{addr}"))
-        .unwrap()
-        .with_prefix(format!("route-suite-{}", std::process::id()));
+    let options =
+        resty_session::memcached::MemcachedConfig::from_url(&format!("memcache://{addr}"))
+            .unwrap()
+            .with_prefix(format!("route-suite-{}", std::process::id()));
     route_suite_on_backend("memcached", serde_json::to_value(&options).unwrap()).await;
 }
 
