@@ -46,7 +46,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("session-vectors", &["session-codec", "session-core"]),
     ("session-testsupport", &["session-core", "session-storage"]),
     ("session-http-tests", &[]),
-    ("xtask", &["session-vectors"]),
+    ("xtask", &[]),
     ("session-benches", &[]),
 ];
 
