@@ -41,7 +41,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     (
         "session-cli",
-        &["session-core", "session-codec", "session-storage"],
+        &[
+            "resty-session",
+            "session-core",
+            "session-codec",
+            "session-storage",
+        ],
     ),
     ("session-vectors", &["session-codec", "session-core"]),
     ("session-testsupport", &["session-core", "session-storage"]),
