@@ -97,6 +97,10 @@ enum Command {
         /// A Cookie request header holding a session to re-save.
         #[arg(long, value_name = "COOKIE HEADER")]
         cookie: Option<String>,
+        /// Print only the Cookie header a browser would send back (no JSON), for
+        /// `session inspect --cookie "$(session mint ... --print-cookie-header)"`.
+        #[arg(long)]
+        print_cookie_header: bool,
     },
     /// Decode the session cookies of a Cookie header and open the session.
     ///
@@ -434,20 +438,32 @@ fn main() -> ExitCode {
             data,
             remember,
             cookie,
+            print_cookie_header,
         } => mint(
             request,
             subject.as_deref(),
             data.as_deref(),
             *remember,
             cookie.as_deref(),
-        ),
+        )
+        .map(|out| {
+            if *print_cookie_header {
+                out["cookie_header"].clone()
+            } else {
+                out
+            }
+        }),
         Command::Inspect { request, cookie } => inspect(request, cookie),
         Command::Keygen => keygen(),
     };
     match result {
         Ok(value) => {
             let mut stdout = std::io::stdout().lock();
-            let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+            let text = match value {
+                // A bare string (the Cookie header) is printed as is, for `$(...)`.
+                Value::String(text) => text,
+                value => serde_json::to_string_pretty(&value).unwrap_or_default(),
+            };
             if writeln!(stdout, "{text}").is_err() {
                 return ExitCode::FAILURE;
             }

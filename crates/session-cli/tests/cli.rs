@@ -259,6 +259,31 @@ fn a_storage_typo_fails_with_the_nearest_name() {
 }
 
 #[test]
+fn print_cookie_header_feeds_inspect_directly() {
+    let out = Command::new(env!("CARGO_BIN_EXE_session"))
+        .args([
+            "mint",
+            "--config",
+            CONFIG,
+            "--subject",
+            "ann",
+            "--print-cookie-header",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let header = String::from_utf8(out.stdout).unwrap();
+    let header = header.trim_end();
+    assert!(
+        header.starts_with("session=") && !header.contains('"'),
+        "{header}"
+    );
+    let (ok, inspected, err) = session(&["inspect", "--config", CONFIG, "--cookie", header]);
+    assert!(ok, "{err}");
+    assert_eq!(inspected["subject"], "ann", "{inspected}");
+}
+
+#[test]
 fn mint_without_a_secret_warns_about_the_throwaway_key() {
     for config in ["{}", r#"{"audience": "app"}"#] {
         let (ok, minted, err) = session(&["mint", "--config", config]);
