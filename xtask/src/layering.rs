@@ -51,6 +51,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("session-vectors", &["session-codec", "session-core"]),
     ("session-testsupport", &["session-core", "session-storage"]),
     ("session-http-tests", &[]),
+    ("session-example-store", &["session-storage"]),
     ("xtask", &[]),
     ("session-benches", &[]),
 ];
