@@ -734,12 +734,14 @@ fn redis_block(url: &str) -> String {
 fn configuration_errors_say_what_to_do() {
     let err = |text: &str| resty_session::build(&config(text)).unwrap_err().to_string();
     assert!(resty_session::build(&config("storage = \"dshm\"")).is_ok());
-    assert!(
-        err("storage = \"redis\"\n[redis]\nhots = \"x\"").starts_with("invalid `redis` options")
+    assert_eq!(
+        err("storage = \"redis\"\n[redis]\nhots = \"x\""),
+        "invalid `[redis]` options: unknown option `hots` (did you mean `host`?)"
     );
     assert!(err("storage = \"cassandra\"").contains("dyn_storage"));
     assert!(
-        err("storage = \"shm\"\n[shm]\ncapacity = \"lots\"").starts_with("invalid `shm` options")
+        err("storage = \"shm\"\n[shm]\ncapacity = \"lots\"")
+            .starts_with("invalid `[shm]` options: invalid type: string, expected")
     );
     assert!(
         err("storage = \"file\"\n[file]\npath = \"/nonexistent/dir\"")
