@@ -284,7 +284,12 @@ async fn demo_walks_the_lua_readme_synopsis() {
     );
 
     let r = b.get("/start").await;
-    assert!(r.body.contains(r#"href="/started""#));
+    // The link goes on to the started session (the index's "Start the test" is on `/start`).
+    assert!(
+        r.body
+            .contains(r#"<a href="/started">Check if it really was</a>"#)
+    );
+    assert!(!r.body.contains("Start the test"));
     assert!(b.jar.contains_key("session"));
 
     let r = b.get("/started").await;

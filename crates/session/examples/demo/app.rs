@@ -1,6 +1,6 @@
 //! The demo application: lua-resty-session's README synopsis, a remember-me login, a live
 //! properties page and a session too large for one cookie. Shared by `main.rs` and the
-//! browser test (`tests/browser.rs`).
+//! HTTP and browser tests of `crates/session-http-tests`.
 
 use std::time::Instant;
 
