@@ -41,11 +41,18 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     (
         "session-cli",
-        &["session-core", "session-codec", "session-storage"],
+        &[
+            "resty-session",
+            "session-core",
+            "session-codec",
+            "session-storage",
+        ],
     ),
     ("session-vectors", &["session-codec", "session-core"]),
     ("session-testsupport", &["session-core", "session-storage"]),
-    ("xtask", &["session-vectors"]),
+    ("session-http-tests", &[]),
+    ("session-example-store", &["session-storage"]),
+    ("xtask", &[]),
     ("session-benches", &[]),
 ];
 

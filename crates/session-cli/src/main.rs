@@ -8,8 +8,12 @@
 //! ```
 //!
 //! CONFIG is a path to a JSON or TOML file, or inline JSON, in the Lua
-//! option names (plus `ikm_hex` / `ikm_fallbacks_hex`). Results are JSON on
-//! standard output; errors go to standard error with a non-zero exit.
+//! option names (plus `ikm_hex` / `ikm_fallbacks_hex`). Its `storage` option picks the store
+//! as it does for the `resty-session` library (cookie, file, redis, postgres, mysql /
+//! mariadb, memcached, dshm, with their option blocks): `mint` writes the record there and
+//! `inspect` reads it back. (`shm` works too, but lives in the process: a record minted by
+//! one command is gone for the next.) Results are JSON on standard output; errors and
+//! warnings go to standard error, errors with a non-zero exit.
 #![forbid(unsafe_code)]
 
 use std::io::Write as _;
@@ -17,11 +21,13 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use clap::{Parser, Subcommand};
+use resty_session::{Backends, BoxedStorage, Capability};
 use serde_json::{Map, Value, json};
+use session_core::config::StorageOption;
 use session_core::env::{Clock, OsRandomSid, SidSource, SystemClock};
 use session_core::session_codec::{Header, b64_encode};
 use session_core::session_storage::{Metadata, SessionIndex, SetRequest, Storage, StorageError};
-use session_core::{Config, Property, Request, Session, SessionConfig, State, block_on};
+use session_core::{Config, Property, Request, Session, SessionConfig, State};
 
 #[derive(Parser)]
 #[command(
@@ -65,8 +71,10 @@ struct RequestArgs {
 enum Command {
     /// Create (or re-save) a session and print its Set-Cookie values.
     ///
-    /// Prints {"set_cookie": [...], "cookies": {name: value}} (plus "storage"
-    /// records when the configuration names a storage backend).
+    /// Prints {"set_cookie": [...], "cookies": {name: value}, "cookie_header": "..."}
+    /// (the Cookie header a browser would send back), plus the "storage" records written
+    /// when the configuration names a storage backend. Without a secret (or ikm) in the
+    /// configuration the cookie is sealed with a throwaway random key, and a warning says so.
     ///
     /// Example:
     ///   session mint --config crates/session-cli/examples/config.json --subject john --data '{"role":"admin"}'
@@ -89,6 +97,10 @@ enum Command {
         /// A Cookie request header holding a session to re-save.
         #[arg(long, value_name = "COOKIE HEADER")]
         cookie: Option<String>,
+        /// Print only the Cookie header a browser would send back (no JSON), for
+        /// `session inspect --cookie "$(session mint ... --print-cookie-header)"`.
+        #[arg(long)]
+        print_cookie_header: bool,
     },
     /// Decode the session cookies of a Cookie header and open the session.
     ///
@@ -111,12 +123,16 @@ enum Command {
     Keygen,
 }
 
-/// A store that records what a save writes, so `mint` can print it.
-#[derive(Default, Clone)]
-struct RecordingStore(Arc<Mutex<Vec<Value>>>);
+/// The configured store, recording what each save writes so `mint` can print it.
+#[derive(Clone)]
+struct RecordingStore {
+    inner: BoxedStorage,
+    log: Arc<Mutex<Vec<Value>>>,
+}
 
 impl Storage for RecordingStore {
     async fn set(&self, req: &SetRequest<'_>) -> Result<(), StorageError> {
+        self.inner.set(req).await?;
         let record = json!({
             "name": req.name,
             "key": req.key,
@@ -126,35 +142,39 @@ impl Storage for RecordingStore {
             "stale_ttl": req.stale_ttl,
             "metadata": req.metadata.map(|m| json!({"audiences": m.audiences, "subjects": m.subjects})),
         });
-        self.0
+        self.log
             .lock()
             .map_err(|_| StorageError::backend("lock poisoned"))?
             .push(record);
         Ok(())
     }
 
-    async fn get(&self, _: &str, _: &str, _: i64) -> Result<Option<String>, StorageError> {
-        Ok(None)
+    async fn get(&self, name: &str, key: &str, now: i64) -> Result<Option<String>, StorageError> {
+        self.inner.get(name, key, now).await
     }
 
     async fn delete(
         &self,
-        _: &str,
-        _: &str,
-        _: i64,
-        _: Option<&Metadata>,
+        name: &str,
+        key: &str,
+        now: i64,
+        metadata: Option<&Metadata>,
     ) -> Result<(), StorageError> {
-        Ok(())
+        self.inner.delete(name, key, now, metadata).await
     }
 
     async fn read_metadata(
         &self,
-        _: &str,
-        _: &str,
-        _: &str,
-        _: i64,
+        name: &str,
+        audience: &str,
+        subject: &str,
+        now: i64,
     ) -> Result<SessionIndex, StorageError> {
-        Ok(SessionIndex::new())
+        self.inner.read_metadata(name, audience, subject, now).await
+    }
+
+    fn capability(&self) -> Capability {
+        self.inner.capability()
     }
 }
 
@@ -178,23 +198,57 @@ impl Clock for AtTime {
     }
 }
 
-fn build(args: &RequestArgs, store: &RecordingStore) -> Result<SessionConfig, String> {
+/// A configuration built with the store its `storage` option names (every store of the
+/// `resty-session` crate), the writes of which go to `log`.
+struct Built {
+    config: SessionConfig,
+    /// No secret and no ikm: the key is random, per process.
+    throwaway_key: bool,
+    /// The storage name, when it keeps records in this process only.
+    per_process: Option<String>,
+}
+
+fn build(args: &RequestArgs, log: &Arc<Mutex<Vec<Value>>>) -> Result<Built, String> {
     let config = load_config(&args.config)?;
-    let uses_storage = matches!(
-        &config.storage,
-        Some(session_core::config::StorageOption::Name(n)) if !n.is_empty() && n != "cookie"
-    );
+    let throwaway_key = config.secret.is_none() && config.ikm.is_none() && config.ikm_hex.is_none();
+    let per_process = match &config.storage {
+        Some(StorageOption::Name(name)) if name == "shm" => Some(name.clone()),
+        _ => None,
+    };
+    let backends = Backends::builtin();
+    let storage = backends
+        .storage(&config)
+        .map_err(|e| format!("invalid configuration: {e}"))?;
     let clock: Arc<dyn Clock> = match args.now {
         Some(now) => Arc::new(AtTime(now)),
         None => Arc::new(SystemClock),
     };
-    let mut builder = config.builder().clock(clock);
-    if uses_storage {
-        builder = builder.storage(store.clone());
+    let mut builder = config
+        .builder()
+        .option_blocks(backends.option_blocks())
+        .clock(clock);
+    if let Some(store) = storage {
+        builder = builder.storage(RecordingStore {
+            inner: BoxedStorage::from_arc(store),
+            log: Arc::clone(log),
+        });
     }
-    builder
+    let config = builder
         .build()
-        .map_err(|e| format!("invalid configuration: {e}"))
+        .map_err(|e| format!("invalid configuration: {e}"))?;
+    Ok(Built {
+        config,
+        throwaway_key,
+        per_process,
+    })
+}
+
+/// A current-thread Tokio runtime: the networked stores and the file store need one.
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
 }
 
 fn request(args: &RequestArgs, cookie: Option<&str>) -> Request {
@@ -214,6 +268,15 @@ fn request(args: &RequestArgs, cookie: Option<&str>) -> Request {
     r
 }
 
+/// The Cookie request header a browser would send back after these Set-Cookie values.
+fn cookie_header(cookies: &Map<String, Value>) -> String {
+    cookies
+        .iter()
+        .filter_map(|(name, value)| value.as_str().map(|v| format!("{name}={v}")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn cookies_map(set_cookies: &[String]) -> Map<String, Value> {
     let mut map = Map::new();
     for c in set_cookies {
@@ -229,7 +292,6 @@ fn cookies_map(set_cookies: &[String]) -> Map<String, Value> {
     map
 }
 
-#[allow(clippy::too_many_arguments)]
 fn mint(
     args: &RequestArgs,
     subject: Option<&str>,
@@ -237,15 +299,31 @@ fn mint(
     remember: Option<bool>,
     cookie: Option<&str>,
 ) -> Result<Value, String> {
-    let store = RecordingStore::default();
-    let config = build(args, &store)?;
+    let log = Arc::default();
+    let built = build(args, &log)?;
+    if built.throwaway_key {
+        eprintln!(
+            "session: warning: the configuration has no secret (nor ikm): this cookie was \
+             sealed with a throwaway random key, and nothing (not even `session inspect`) can \
+             open it; set `secret` in the configuration"
+        );
+    }
+    if let Some(name) = &built.per_process {
+        eprintln!(
+            "session: warning: `{name}` storage lives in this process only: the record written \
+             now is gone when the command exits; use file, redis, postgres, mysql, memcached or \
+             dshm to inspect it later"
+        );
+    }
+    let config = built.config;
+    let rt = runtime()?;
     let mut session = Session::new(&config, request(args, cookie));
     let fail = |e: session_core::Error| e.to_string();
     if let Some(aud) = &args.audience {
         session.set_audience(aud).map_err(fail)?;
     }
     if cookie.is_some()
-        && let Err(e) = block_on(session.open())
+        && let Err(e) = rt.block_on(session.open())
         && !e.is_audience_error()
     {
         return Err(format!("cannot open the session in --cookie: {e}"));
@@ -261,12 +339,15 @@ fn mint(
     if let Some(remember) = remember {
         session.set_remember(remember).map_err(fail)?;
     }
-    block_on(session.save()).map_err(|e| format!("save failed: {e}"))?;
+    rt.block_on(session.save())
+        .map_err(|e| format!("save failed: {e}"))?;
+    let cookies = cookies_map(session.set_cookies());
     let mut out = json!({
         "set_cookie": session.set_cookies(),
-        "cookies": cookies_map(session.set_cookies()),
+        "cookie_header": cookie_header(&cookies),
+        "cookies": cookies,
     });
-    let records = store.0.lock().map(|r| r.clone()).unwrap_or_default();
+    let records = log.lock().map(|r| r.clone()).unwrap_or_default();
     if !records.is_empty() {
         out["storage"] = Value::Array(records);
     }
@@ -303,8 +384,8 @@ fn property(session: &Session, name: &str) -> Value {
 }
 
 fn inspect(args: &RequestArgs, cookie: &str) -> Result<Value, String> {
-    let store = RecordingStore::default();
-    let config = build(args, &store)?;
+    let config = build(args, &Arc::default())?.config;
+    let rt = runtime()?;
     let req = request(args, Some(cookie));
     let mut headers = Map::new();
     for name in [config.cookie_name(), config.remember_cookie_name()] {
@@ -316,7 +397,7 @@ fn inspect(args: &RequestArgs, cookie: &str) -> Result<Value, String> {
     if let Some(aud) = &args.audience {
         session.set_audience(aud).map_err(|e| e.to_string())?;
     }
-    let result = block_on(session.open());
+    let result = rt.block_on(session.open());
     let view = session.inspect();
     let closed = session.state() == State::Closed;
     let mut properties = Map::new();
@@ -367,20 +448,32 @@ fn main() -> ExitCode {
             data,
             remember,
             cookie,
+            print_cookie_header,
         } => mint(
             request,
             subject.as_deref(),
             data.as_deref(),
             *remember,
             cookie.as_deref(),
-        ),
+        )
+        .map(|out| {
+            if *print_cookie_header {
+                out["cookie_header"].clone()
+            } else {
+                out
+            }
+        }),
         Command::Inspect { request, cookie } => inspect(request, cookie),
         Command::Keygen => keygen(),
     };
     match result {
         Ok(value) => {
             let mut stdout = std::io::stdout().lock();
-            let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+            let text = match value {
+                // A bare string (the Cookie header) is printed as is, for `$(...)`.
+                Value::String(text) => text,
+                value => serde_json::to_string_pretty(&value).unwrap_or_default(),
+            };
             if writeln!(stdout, "{text}").is_err() {
                 return ExitCode::FAILURE;
             }

@@ -104,7 +104,8 @@ impl Default for Capability {
 /// - times are `i64` Unix seconds, TTLs `u64` seconds;
 /// - `remember` never changes behaviour.
 ///
-/// See the [crate docs](crate) for a complete "implement your own store" example.
+/// See the [`session-storage` crate docs](https://docs.rs/session-storage/latest/session_storage/)
+/// for a complete "implement your own store" example.
 pub trait Storage: Send + Sync + 'static {
     /// Stores `req.value` under (`req.name`, `req.key`) for `req.ttl` seconds (an upsert),
     /// shortens the old record to `req.stale_ttl` and updates metadata collections

@@ -1,13 +1,13 @@
-//! `cargo run --example edge-proxy`: the OpenResty "proxy" use of lua-resty-session, on
+//! `cargo run -p resty-session --example edge-proxy`: the OpenResty "proxy" use of lua-resty-session, on
 //! hyper. A reverse proxy on http://127.0.0.1:8081 admits a request only with a valid
 //! session, removes the session cookies from what it forwards, and passes `Session-Subject`
 //! and `Session-Id` upstream (Lua: `session.start()`, `session:clear_request_cookie()`,
 //! `session:set_request_headers("subject", "id")`).
 //!
 //! ```text
-//! cargo run --example demo &                 # sign in at http://127.0.0.1:8080/start
-//! cargo run --example edge-proxy             # then open http://127.0.0.1:8081/anything
-//! cargo run --example edge-proxy -- --upstream http://127.0.0.1:3000 --config shm.toml
+//! cargo run -p resty-session --example demo &                 # sign in at http://127.0.0.1:8080/start
+//! cargo run -p resty-session --example edge-proxy             # then open http://127.0.0.1:8081/anything
+//! cargo run -p resty-session --example edge-proxy -- --upstream http://127.0.0.1:3000 --config shm.toml
 //! ```
 //!
 //! Without `--upstream` an echo server is started in-process and shows what reached it. The
@@ -203,7 +203,7 @@ async fn run() -> Result<(), String> {
         .map_err(|e| format!("unable to listen on {listen}: {e}"))?;
     println!(
         "edge proxy on http://{listen}/ -> {upstream}  (configuration: {source})\n\
-         start a session in the demo (cargo run --example demo) first"
+         start a session in the demo (cargo run -p resty-session --example demo) first"
     );
 
     let proxy = Proxy {

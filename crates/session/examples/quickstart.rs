@@ -1,4 +1,5 @@
-//! The README's quick start: `cargo run --example quickstart`, then open http://127.0.0.1:3000.
+//! The README's quick start: `cargo run -p resty-session --example quickstart`, then open
+//! http://127.0.0.1:3000.
 use axum::{Router, routing::get};
 use resty_session::{Config, HttpError, SessionHandle, SessionLayer};
 
@@ -11,7 +12,15 @@ async fn hello(session: SessionHandle) -> Result<String, HttpError> {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() {
+    // Print errors with Display (`{e}`): each says what to change, e.g. the cargo feature to enable.
+    if let Err(e) = run().await {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::from_text(r#"secret = "change me""#)?; // Lua option names, TOML or JSON
     let app = Router::new()
         .route("/", get(hello))

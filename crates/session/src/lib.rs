@@ -1,27 +1,4 @@
-//! HTTP sessions for Rust, wire-compatible with OpenResty's lua-resty-session 4.1.5.
-//!
-//! ```no_run
-//! use axum::{Router, routing::get};
-//! use resty_session::{Config, HttpError, SessionHandle, SessionLayer};
-//!
-//! async fn hello(session: SessionHandle) -> Result<String, HttpError> {
-//!     let mut s = session.start().await;               // Lua: session.start()
-//!     let visits = s.get::<u64>("visits")?.unwrap_or(0) + 1;
-//!     s.set("visits", &visits)?;
-//!     s.save().await?;                                 // Lua: session:save()
-//!     Ok(format!("visit number {visits}"))
-//! }
-//!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let config = Config::from_text(r#"secret = "change me""#)?;   // Lua option names
-//! let app = Router::new().route("/", get(hello)).layer(SessionLayer::from_config(&config)?);
-//! axum::serve(tokio::net::TcpListener::bind("127.0.0.1:3000").await?, app).await?;
-//! # Ok(()) }
-//! ```
-//!
-//! Sessions are encrypted (AES-256-GCM) and immutable: every save gives a new session id. A
-//! cookie written by the Lua library opens here and vice versa, with the same options,
-//! audiences, subjects, remember-me cookies, timeouts and storages.
+#![doc = include_str!("../README.md")]
 //!
 //! # What is where
 //!
@@ -38,13 +15,13 @@
 //!   values and session headers on the response. With `axum` (on by default),
 //!   [`SessionHandle`] is an extractor and [`HttpError`] turns session errors into responses.
 //! - Your own store: implement [`Storage`] (see the `session-storage` crate docs) and attach
-//!   it with `Config::builder().storage(..)`; implement [`Backend`] too and add it to the
+//!   it with [`Config::builder`] (`config.builder().storage(..)`); implement [`Backend`] too and add it to the
 //!   table of stores ([`Backends::with`], [`build_with`]) to select it by name in
 //!   configuration (`storage = "mystore"`).
 //!
 //! # Lua → Rust, in a handler
 //!
-//! | lua-resty-session | `session` (with [`SessionHandle`]) |
+//! | lua-resty-session | `resty-session` (with [`SessionHandle`]) |
 //! |---|---|
 //! | `local session = require "resty.session".new()` | `let mut s = handle.new_session().await;` |
 //! | `local session, err, exists = require "resty.session".open()` | `let s = handle.open().await;` (`s.open_error()`, `s.exists()`) |

@@ -16,14 +16,17 @@ use session_storage::{Backend, DynStorage, StorageError};
 
 /// Why a configuration could not be turned into a working [`SessionConfig`].
 ///
-/// Every message says what to change.
+/// Every message says what to change, and never shows the value of a secret, a password or
+/// a URL's credentials. `Debug` prints the same message as `Display`, so
+/// `fn main() -> Result<(), Box<dyn Error>>` shows it too.
 ///
 /// ```
 /// let config = resty_session::Config::from_text(r#"storage = "cassandra""#).unwrap();
 /// let err = resty_session::build(&config).unwrap_err();
 /// assert!(err.to_string().starts_with("unknown storage \"cassandra\""));
+/// assert_eq!(format!("{err:?}"), err.to_string());
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum SetupError {
     /// The configuration names a backend this build of the `resty-session` crate does not include.
@@ -39,33 +42,69 @@ pub enum SetupError {
     },
     /// `storage` names a module that is not a known backend (a Lua custom storage module).
     #[error(
-        "unknown storage \"{0}\": the built-in backends are cookie, shm, file, redis, postgres, \
-         mysql, memcached and dshm; for your own store implement `resty_session::Backend` and build \
-         with `resty_session::build_with(&config, &Backends::builtin().with::<YourStore>())`, or \
-         build the configuration with `Config::builder().dyn_storage(..)` (or `.storage(..)`)"
+        "unknown storage \"{0}\"{suggestion}: the built-in backends are cookie, shm, file, \
+         redis, postgres, mysql, memcached and dshm; for your own store implement \
+         `resty_session::Backend` and build with \
+         `resty_session::build_with(&config, &Backends::builtin().with::<YourStore>())`, or \
+         attach an instance with `config.builder().storage(..)` (or `.dyn_storage(..)`)",
+        suggestion = storage_suggestion(.0)
     )]
     UnknownStorage(String),
-    /// The backend's options block does not parse.
-    #[error("invalid `{backend}` options: {source}")]
+    /// The backend's options block does not parse: an unknown option (with the nearest
+    /// known name) or a value of the wrong type (the value itself is not shown).
+    #[error("invalid `[{backend}]` options: {message}")]
     BackendOptions {
         /// The options block's name (`shm`, `file`, ...).
         backend: &'static str,
-        /// What the parser said.
-        #[source]
-        source: serde_json::Error,
+        /// What the parser said, without the offending value.
+        message: String,
     },
-    /// The backend refused its options (a missing directory, an undeclared zone, ...).
-    #[error("unable to create the {backend} storage: {source}")]
+    /// The backend refused its options (a missing directory, an undeclared zone, TLS asked
+    /// without the `*-tls` feature, ...).
+    #[error(
+        "unable to create the {backend} storage: {message}{hint}",
+        message = session_core::config::describe_serde_error(&source.to_string()),
+        hint = tls_hint(backend, source)
+    )]
     Storage {
         /// The backend name.
         backend: &'static str,
-        /// The store's error.
+        /// The store's error (its message is shown with any URL credentials left out).
         #[source]
         source: StorageError,
     },
     /// A session option is invalid (the message names it).
     #[error(transparent)]
     Config(#[from] ConfigError),
+}
+
+impl fmt::Debug for SetupError {
+    /// The `Display` message: what `main() -> Result<(), Box<dyn Error>>` prints.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// ` (did you mean "redis"?)` when `name` is close to a built-in storage name.
+fn storage_suggestion(name: &str) -> String {
+    let names = FEATURES.iter().map(|(n, _)| *n).chain(["cookie"]);
+    session_core::config::closest_name(name, names)
+        .map(|n| format!(" (did you mean \"{n}\"?)"))
+        .unwrap_or_default()
+}
+
+/// When a store says TLS needs its crate's `tls` feature, the feature of this crate that
+/// turns it on (`redis-tls`, ...).
+fn tls_hint(backend: &str, source: &StorageError) -> String {
+    let message = source.to_string();
+    let feature = FEATURES.iter().find(|(n, _)| *n == backend).map(|f| f.1);
+    match feature {
+        Some(feature) if message.contains("`tls` feature") && feature != "dshm" => format!(
+            " (with resty-session: enable its cargo feature `{feature}-tls`, \
+             resty-session = {{ version = \"0.1\", features = [\"{feature}-tls\"] }})"
+        ),
+        _ => String::new(),
+    }
 }
 
 /// The built-in backends by every name configuration may use, with the cargo feature of the
@@ -186,9 +225,9 @@ where
     let config: B::Config = match options {
         None | Some(serde_json::Value::Null) => B::Config::default(),
         Some(value) => {
-            serde_json::from_value(value.clone()).map_err(|source| SetupError::BackendOptions {
+            serde_json::from_value(value.clone()).map_err(|e| SetupError::BackendOptions {
                 backend: B::NAME,
-                source,
+                message: session_core::config::describe_serde_error(&e.to_string()),
             })?
         }
     };
@@ -296,6 +335,22 @@ impl Backends {
             entry::<session_pg::PostgresStorage>(),
         ];
         Self { entries }
+    }
+
+    /// A table with no store at all: only cookie storage, plus the stores you add with
+    /// [`with`](Self::with). A built-in store's name then reports the cargo feature that
+    /// would bring it in, as when the feature is off.
+    ///
+    /// ```
+    /// let config = resty_session::Config::from_text("storage = \"redis\"").unwrap();
+    /// let err = resty_session::build_with(&config, &resty_session::Backends::none()).unwrap_err();
+    /// assert!(err.to_string().contains("features = [\"redis\"]"));
+    /// ```
+    #[must_use]
+    pub fn none() -> Self {
+        Self {
+            entries: Vec::new(),
+        }
     }
 
     /// Adds store `B`, selected by its [`Backend::NAME`] or [`Backend::ALIASES`]. A store
@@ -511,6 +566,25 @@ mod tests {
             names.len(),
             "a name appears twice in FEATURES"
         );
+    }
+
+    /// A store's "needs the `tls` feature" names the facade's `*-tls` feature too.
+    #[test]
+    fn tls_without_its_feature_names_the_facade_feature() {
+        let err = SetupError::Storage {
+            backend: "redis",
+            source: StorageError::config("redis ssl needs session-redis's `tls` feature"),
+        };
+        let shown = err.to_string();
+        assert!(
+            shown.contains("enable its cargo feature `redis-tls`"),
+            "{shown}"
+        );
+        let other = SetupError::Storage {
+            backend: "redis",
+            source: StorageError::config("redis option `port` must not be 0"),
+        };
+        assert!(!other.to_string().contains("tls"));
     }
 
     /// Under the test's features every built-in store is compiled in: the feature list and

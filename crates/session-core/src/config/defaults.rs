@@ -104,8 +104,10 @@ pub fn init(config: Config) -> Result<(), ConfigError> {
 }
 
 fn decode_hex32(option: &'static str, reason: &'static str, s: &str) -> Result<Ikm, ConfigError> {
-    let bytes = hex::decode(s.trim())
-        .map_err(|e| ConfigError::new(option, reason).with_detail(format!("not hex: {e}")))?;
+    // The hex error names the offending character: part of a key, so it is not shown.
+    let bytes = hex::decode(s.trim()).map_err(|_| {
+        ConfigError::new(option, reason).with_detail("expected 64 hex digits (32 bytes)")
+    })?;
     Ikm::try_from_slice(&bytes).map_err(|_| {
         ConfigError::new(option, reason)
             .with_detail(format!("expected 32 bytes, got {}", bytes.len()))

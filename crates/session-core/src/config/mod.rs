@@ -6,13 +6,15 @@
 
 mod built;
 mod defaults;
+mod diagnose;
 mod options;
 mod resolve;
 
 pub use crate::payload::DEFAULT_COOKIE_MAX_PLAINTEXT_SIZE;
 pub use built::{SessionConfig, SessionConfigBuilder};
 pub use defaults::{init, init_config};
-pub use options::{Config, HeaderProperty, RememberSafetyOption, StorageOption};
+pub use diagnose::{closest_name, describe_serde_error};
+pub use options::{Config, HeaderProperty, OPTION_NAMES, RememberSafetyOption, StorageOption};
 pub use resolve::LUA_STORAGE_NAMES;
 
 #[cfg(test)]
@@ -124,6 +126,68 @@ mod tests {
         let err = build(r#"{"secrte": "x"}"#).unwrap_err();
         assert!(err.to_string().contains("secrte"));
         assert!(build(r#"{"redis": {"prefix": "x"}}"#).is_ok());
+    }
+
+    #[test]
+    fn every_listed_option_is_a_field() {
+        for name in OPTION_NAMES {
+            let config: Config = serde_json::from_str(&format!("{{\"{name}\": null}}")).unwrap();
+            assert!(config.backends.is_empty(), "{name} is not a Config field");
+        }
+    }
+
+    #[test]
+    fn unknown_options_suggest_the_nearest_name() {
+        let err = build(r#"{"idling_timout": 60}"#).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`idling_timout` (did you mean `idling_timeout`?)"),
+            "{err}"
+        );
+        let err = build(r#"{"reddis": {}}"#).unwrap_err();
+        assert!(err.to_string().contains("did you mean `redis`?"), "{err}");
+        let err = build(r#"{"frobnicate": 1}"#).unwrap_err();
+        assert!(!err.to_string().contains("did you mean"), "{err}");
+    }
+
+    /// No configuration error shows the value of a secret option, whatever went wrong.
+    #[test]
+    fn errors_never_show_secret_values() {
+        let cases = [
+            "secret = \"hunter2-secret",
+            "secret = 918273645",
+            "secret_fallbacks = \"hunter2-secret\"",
+            "secret_fallbacks = [918273645]",
+            "ikm = 918273645",
+            "ikm_hex = true\n",
+            "ikm_fallbacks = \"hunter2-secret\"",
+            "ikm_fallbacks_hex = [918273645]",
+            "ikm_hex = \"hunter2-secret\"\nsecret = 1",
+            "[redis]\npassword = \"hunter2-secret\"\nport = \"x\"\nsecret = ",
+            "{\"secret\": 918273645}",
+            "{\"secret\": \"hunter2-secret\", \"idling_timeout\": \"x\"}",
+            "{\"secret_fallbacks\": \"hunter2-secret\"}",
+        ];
+        for text in cases {
+            let err = Config::from_text(text).unwrap_err();
+            for shown in [format!("{err}"), format!("{err:?}")] {
+                assert!(!shown.contains("hunter2"), "{text:?} gave {shown}");
+                assert!(!shown.contains("918273645"), "{text:?} gave {shown}");
+            }
+        }
+        // Values that parse but do not validate: hex that is not hex, keys of the wrong size.
+        for json in [
+            r#"{"ikm_hex": "zzhunter2-secretzz"}"#,
+            r#"{"ikm": "hunter2-secret"}"#,
+            r#"{"ikm_fallbacks": ["hunter2-secret"]}"#,
+            r#"{"ikm_fallbacks_hex": ["hunter2-secret"]}"#,
+        ] {
+            let err = build(json).unwrap_err();
+            for shown in [format!("{err}"), format!("{err:?}")] {
+                assert!(!shown.contains("hunter2"), "{json} gave {shown}");
+                assert!(!shown.contains("zz"), "{json} gave {shown}");
+            }
+        }
     }
 
     #[test]

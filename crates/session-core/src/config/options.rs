@@ -8,6 +8,57 @@ use std::fmt;
 use serde::Deserialize;
 use session_codec::RememberSafety;
 
+use super::diagnose::TextError;
+
+/// Every top-level option [`Config`] reads (the Lua names and this crate's extras), besides
+/// the backend blocks: the names an unknown option is compared with for a suggestion.
+///
+/// ```
+/// assert!(session_core::config::OPTION_NAMES.contains(&"idling_timeout"));
+/// ```
+pub const OPTION_NAMES: &[&str] = &[
+    "secret",
+    "secret_fallbacks",
+    "ikm",
+    "ikm_hex",
+    "ikm_fallbacks",
+    "ikm_fallbacks_hex",
+    "cookie_prefix",
+    "cookie_name",
+    "cookie_path",
+    "cookie_domain",
+    "cookie_http_only",
+    "cookie_secure",
+    "cookie_priority",
+    "cookie_same_site",
+    "cookie_same_party",
+    "cookie_partitioned",
+    "remember",
+    "remember_safety",
+    "remember_cookie_name",
+    "audience",
+    "subject",
+    "enforce_same_subject",
+    "stale_ttl",
+    "idling_timeout",
+    "rolling_timeout",
+    "absolute_timeout",
+    "remember_rolling_timeout",
+    "remember_absolute_timeout",
+    "hash_storage_key",
+    "hash_subject",
+    "store_metadata",
+    "touch_threshold",
+    "compression_threshold",
+    "bind",
+    "request_headers",
+    "response_headers",
+    "storage",
+    "fips",
+    "compat_reference_storage_ttl",
+    "compat_raw_multi_subjects",
+];
+
 /// The value of the `storage` option: `false`, `"cookie"`, or a backend name.
 ///
 /// ```
@@ -338,8 +389,9 @@ impl Config {
     ///
     /// # Errors
     ///
-    /// [`ParseConfigError`](crate::ParseConfigError), keeping the parser's
-    /// error, when the text is neither.
+    /// [`ParseConfigError`](crate::ParseConfigError) when the text is neither: the parser's
+    /// message with its position, never the offending line or value (a secret or a password
+    /// given the wrong type stays out of the message).
     ///
     /// ```
     /// use session_core::Config;
@@ -350,9 +402,11 @@ impl Config {
     /// ```
     pub fn from_text(text: &str) -> Result<Config, crate::ParseConfigError> {
         if text.trim_start().starts_with('{') {
-            serde_json::from_str(text).map_err(|e| crate::ParseConfigError::new("JSON", e))
+            serde_json::from_str(text)
+                .map_err(|e| crate::ParseConfigError::new("JSON", TextError::json(&e)))
         } else {
-            toml::from_str(text).map_err(|e| crate::ParseConfigError::new("TOML", e))
+            toml::from_str(text)
+                .map_err(|e| crate::ParseConfigError::new("TOML", TextError::toml(text, &e)))
         }
     }
 }

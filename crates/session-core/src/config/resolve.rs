@@ -12,6 +12,8 @@ use session_storage::DynStorage;
 
 use super::built::Settings;
 use super::defaults::{InitState, fallback_ikms, primary_ikm};
+use super::diagnose::closest_name;
+use super::options::OPTION_NAMES;
 use super::{Config, HeaderProperty, StorageOption};
 use crate::cookie::CookieAttributes;
 use crate::env::{Clock, OsRandomSid, SidSource, SystemClock};
@@ -305,9 +307,16 @@ fn check_storage(
         let is_storage_table = matches!(&storage_option, Some(StorageOption::Name(n)) if n == key);
         let known = LUA_STORAGE_NAMES.contains(&key.as_str()) || option_blocks.contains(key);
         if !known && !is_storage_table {
-            return Err(
-                ConfigError::new("configuration", "unknown option").with_detail(format!("{key:?}"))
-            );
+            let names = OPTION_NAMES
+                .iter()
+                .chain(LUA_STORAGE_NAMES)
+                .copied()
+                .chain(option_blocks.iter().map(String::as_str));
+            let detail = match closest_name(key, names) {
+                Some(name) => format!("`{key}` (did you mean `{name}`?)"),
+                None => format!("`{key}`"),
+            };
+            return Err(ConfigError::new("configuration", "unknown option").with_detail(detail));
         }
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! The demo application: lua-resty-session's README synopsis, a remember-me login, a live
 //! properties page and a session too large for one cookie. Shared by `main.rs` and the
-//! browser test (`tests/browser.rs`).
+//! HTTP and browser tests of `crates/session-http-tests`.
 
 use std::time::Instant;
 
@@ -10,8 +10,8 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
 use resty_session::{Config, HttpError, SessionHandle, SessionLayer, SetupError};
+use serde::Deserialize;
 
 /// The demo's configuration when none is given: cookie storage, and a fixed secret so that
 /// sessions survive a restart of the demo. Use your own long random secret in production.
@@ -173,7 +173,7 @@ async fn start(session: SessionHandle) -> Result<Html<String>, HttpError> {
     s.save().await?;
     Ok(page(
         "Start",
-        r#"<p>A new session was saved.</p><p><a href="/started">Start the test</a></p>"#,
+        r#"<p>A new session was saved.</p><p><a href="/started">Check if it really was</a></p>"#,
     ))
 }
 

@@ -1,14 +1,16 @@
-//! `cargo run --example demo`: lua-resty-session's README synopsis, served by the Rust crate
+//! `cargo run -p resty-session --example demo`: lua-resty-session's README synopsis, served by the Rust crate
 //! on http://127.0.0.1:8080, plus a remember-me login, a live properties page and a session
 //! large enough for several cookies.
 //!
 //! ```text
-//! cargo run --example demo                          # cookie storage, no server needed
-//! cargo run --example demo -- --config shm.toml     # or SESSION_CONFIG=shm.toml
-//! cargo run --example demo -- --listen 127.0.0.1:9000
+//! cargo run -p resty-session --example demo                     # cookie storage, no server needed
+//! cargo run -p resty-session --example demo -- --listen 127.0.0.1:9000
+//! cargo run -p resty-session --example demo --features file -- --config file.toml
 //! ```
 //!
-//! A configuration file uses lua-resty-session's option names, in TOML or JSON:
+//! Another storage needs its cargo feature (`--features file`, `redis`, `postgres`, ...; the
+//! demo says which when it is missing) and a configuration file (or `SESSION_CONFIG=FILE`)
+//! with lua-resty-session's option names, in TOML or JSON:
 //!
 //! ```toml
 //! secret = "a long random secret"

@@ -12,7 +12,7 @@
 mod common;
 
 #[allow(dead_code)]
-#[path = "../examples/demo/app.rs"]
+#[path = "../../session/examples/demo/app.rs"]
 mod app;
 
 use std::net::TcpStream;

@@ -12,9 +12,9 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
 use resty_session::crates::core::{Config, Request, Session};
 use resty_session::redis::RedisStorage;
+use serde_json::Value;
 use session_redis::redis;
 
 fn vectors() -> Value {

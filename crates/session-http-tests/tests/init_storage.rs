@@ -13,7 +13,11 @@ async fn a_storage_given_to_init_is_used_by_configurations_without_one() {
     )
     .unwrap();
     let plain = Config::from_text("audience = \"app\"").unwrap();
-    assert!(resty_session::storage_from_config(&plain).unwrap().is_some());
+    assert!(
+        resty_session::storage_from_config(&plain)
+            .unwrap()
+            .is_some()
+    );
     let built = resty_session::build(&plain).unwrap();
     assert!(built.has_storage());
 
