@@ -124,7 +124,7 @@ impl RememberSafetyOption {
 }
 
 /// Session options, with the Lua option names (docs/semantics.md §1). Every field is
-/// optional: an absent option takes the [`init`] default, else the built-in
+/// optional: an absent option takes the [`init`](crate::init) default, else the built-in
 /// default. Build it once (at start-up) with [`Config::build`] or
 /// [`Config::builder`].
 ///
