@@ -22,6 +22,7 @@ fn socket_options(c: &mut DshmConfig) -> SocketOptionsMut<'_> {
         ssl_verify: &mut c.ssl_verify,
         server_name: &mut c.server_name,
         ssl_trusted_certificate: None,
+        operation_timeout: &mut c.operation_timeout,
     }
 }
 

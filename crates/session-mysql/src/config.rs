@@ -160,6 +160,8 @@ pub(crate) struct Limits {
     pub(crate) statement: Duration,
     pub(crate) keepalive: Duration,
     pub(crate) pool_size: usize,
+    /// `operation_timeout`: the whole operation.
+    pub(crate) operation: Duration,
 }
 
 /// The store's name in error messages (and its options block).
@@ -319,6 +321,7 @@ impl MysqlConfig {
             statement: net.send.saturating_add(net.read),
             keepalive: net.keepalive,
             pool_size: net.pool_size,
+            operation: net.operation,
         }
     }
 

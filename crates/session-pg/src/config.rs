@@ -144,6 +144,7 @@ pub(crate) struct Limits {
     pub(crate) statements: Duration,
     pub(crate) keepalive: Duration,
     pub(crate) pool_size: usize,
+    pub(crate) operation: Duration,
 }
 
 impl From<session_net::options::Limits> for Limits {
@@ -153,17 +154,16 @@ impl From<session_net::options::Limits> for Limits {
             statements: net.send.saturating_add(net.read),
             keepalive: net.keepalive,
             pool_size: net.pool_size,
+            operation: net.operation,
         }
     }
 }
 
 impl Limits {
-    /// The longest one operation may take: waiting for a pooled connection, opening one,
-    /// then its statements.
+    /// The longest one operation may take (`operation_timeout`): waiting for a pooled
+    /// connection, opening one, then its statements.
     pub(crate) fn operation_deadline(&self) -> Duration {
-        self.connect
-            .saturating_mul(2)
-            .saturating_add(self.statements)
+        self.operation
     }
 }
 
