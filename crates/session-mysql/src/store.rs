@@ -408,18 +408,20 @@ impl MysqlStorage {
 
     async fn conn(&self) -> Result<Conn, Fail> {
         let connect = self.inner.limits.connect;
-        match tokio::time::timeout(connect, self.inner.pool.get_conn()).await {
-            Ok(Ok(conn)) => Ok(conn),
-            Ok(Err(e)) => Err(Fail::Done(mysql_error(
+        let e = match tokio::time::timeout(connect, self.inner.pool.get_conn()).await {
+            Ok(Ok(conn)) => return Ok(conn),
+            Ok(Err(e)) => mysql_error(
                 e,
                 &format!("cannot connect to mysql at {}", self.inner.address),
-            ))),
-            Err(_) => Err(Fail::Done(StorageError::timeout(format!(
+            ),
+            Err(_) => StorageError::timeout(format!(
                 "no connection to mysql at {} within connect_timeout ({} ms)",
                 self.inner.address,
                 connect.as_millis()
-            )))),
-        }
+            )),
+        };
+        tracing::warn!(storage = STORE, error = %e, "no mysql connection");
+        Err(Fail::Done(e))
     }
 
     async fn bounded<T>(

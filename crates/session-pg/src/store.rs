@@ -386,7 +386,11 @@ impl PostgresStorage {
     }
 
     async fn checkout(&self, what: &str) -> Result<Client, StorageError> {
-        self.inner.pool.get().await.map_err(|e| pool_error(e, what))
+        self.inner.pool.get().await.map_err(|e| {
+            let e = pool_error(e, what);
+            tracing::warn!(storage = STORE, operation = what, error = %e, "no postgres connection");
+            e
+        })
     }
 
     /// Whether this call also runs CLEANUP (probability 1/1000).
@@ -410,8 +414,25 @@ fn finish<T>(
 ) -> Result<T, StorageError> {
     match res {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(pg_error(e, what)),
+        Ok(Err(e)) => {
+            let closed = e.is_closed();
+            let e = pg_error(e, what);
+            if closed {
+                tracing::warn!(
+                    storage = STORE,
+                    operation = what,
+                    error = %e,
+                    "postgres connection lost; it is not reused"
+                );
+            }
+            Err(e)
+        }
         Err(_) => {
+            tracing::warn!(
+                storage = STORE,
+                operation = what,
+                "postgres statements timed out; the connection is closed"
+            );
             drop(Object::take(client));
             Err(StorageError::timeout(format!(
                 "{what}: no answer within send_timeout + read_timeout"
