@@ -31,6 +31,7 @@ session_net::socket_config! {
     /// | `connect_timeout` | 60 000 | milliseconds; also bounds waiting for a pooled connection |
     /// | `send_timeout`, `read_timeout` | 60 000 each | milliseconds; their sum bounds each statement |
     /// | `keepalive_timeout` | 60 000 | milliseconds an idle pooled connection is kept |
+    /// | `operation_timeout` | 5 000 | milliseconds for the whole operation (checkout, connect, statements, deadlock retries); ours, not Lua's: see docs/failure-behaviour.md |
     /// | `pool_size` | 30 | largest number of open connections |
     /// | `pool`, `backlog` | — | accepted for compatibility; each store has its own pool, and waiting for a connection is bounded by `connect_timeout` |
     /// | `ssl` | `false` | connect with TLS (feature `tls`, on by default; without it `true` is a configuration error) |

@@ -29,6 +29,7 @@ session_net::socket_config! {
     /// | `connect_timeout` | 60 000 ms | connecting, and waiting for a pooled connection |
     /// | `send_timeout` + `read_timeout` | 60 000 ms each | their sum bounds the statements of one operation |
     /// | `keepalive_timeout` | 60 000 ms | a pooled connection idle longer is closed instead of reused |
+    /// | `operation_timeout` | 5 000 ms | the whole operation (checkout, connect, statements); ours, not Lua's: see docs/failure-behaviour.md |
     /// | `pool_size` | 30 | most connections open at once |
     /// | `pool`, `backlog` | — | accepted for compatibility; each store has its own pool |
     /// | `ssl` | `false` | ask the server for TLS (feature `tls`, on by default; without it `true` is a configuration error) |
