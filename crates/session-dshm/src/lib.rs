@@ -82,7 +82,8 @@
 //!
 //! Every failure is a [`StorageError`](session_storage::StorageError) whose kind says whether
 //! a retry can help: `Unavailable` (refused, reset, closed by the server), `Timeout` (no
-//! connection, write or reply within the configured timeouts), `Config` (bad options,
+//! connection, write or reply within the configured timeouts, or the whole operation not done
+//! within `operation_timeout`, 5 s by default: docs/failure-behaviour.md), `Config` (bad options,
 //! `ssl = true`), `InvalidInput` (an empty value, a value above [`MAX_VALUE_LEN`], a TTL the
 //! server cannot parse), `InvalidRecord` (a collection that does not parse on
 //! `read_metadata`) and `Backend` (an `ERROR` reply other than `not_found`, a reply that

@@ -305,7 +305,7 @@ impl DshmStorage {
     /// other than DSHM.
     pub async fn ping(&self) -> Result<(), StorageError> {
         let pool = &self.inner.pool;
-        with_conn!(pool, |conn| async {
+        with_conn!(pool, "ping", |conn| async {
             match conn.get("session-dshm-ping").await? {
                 Ok(_) => Ok(()),
                 Err(code) if code == NOT_FOUND => Ok(()),
@@ -324,6 +324,20 @@ impl DshmStorage {
     #[must_use]
     pub fn layout(&self) -> &KeyLayout {
         &self.inner.layout
+    }
+
+    /// The longest any one operation may take before it fails with a `Timeout` error:
+    /// `operation_timeout`, 5 s by default, covering the pool checkout, the connect and every
+    /// write and read (the Lua socket timeouts still bound each step).
+    ///
+    /// ```
+    /// let store = session_dshm::DshmStorage::from_url("dshm://127.0.0.1?operation_timeout=1500")?;
+    /// assert_eq!(store.operation_timeout(), std::time::Duration::from_millis(1500));
+    /// # Ok::<_, session_storage::StorageError>(())
+    /// ```
+    #[must_use]
+    pub fn operation_timeout(&self) -> std::time::Duration {
+        self.inner.pool.deadline().limit()
     }
 
     /// The key a record is stored under on the wire: the layout's record key, escaped per
@@ -374,12 +388,16 @@ impl Backend for DshmStorage {
 impl Storage for DshmStorage {
     async fn set(&self, req: &SetRequest<'_>) -> Result<(), StorageError> {
         let plan = self.inner.plan_set(req)?;
-        with_conn!(&self.inner.pool, |conn| self.inner.set(conn, req, &plan))
+        with_conn!(&self.inner.pool, "set", |conn| self
+            .inner
+            .set(conn, req, &plan))
     }
 
     async fn get(&self, name: &str, key: &str, _now: i64) -> Result<Option<String>, StorageError> {
         let record = self.inner.wire_record(name, key);
-        with_conn!(&self.inner.pool, |conn| self.inner.get(conn, &record))
+        with_conn!(&self.inner.pool, "get", |conn| self
+            .inner
+            .get(conn, &record))
     }
 
     async fn delete(
@@ -391,7 +409,7 @@ impl Storage for DshmStorage {
     ) -> Result<(), StorageError> {
         let record = self.inner.wire_record(name, key);
         let collections = self.inner.wire_collections(name, metadata);
-        with_conn!(&self.inner.pool, |conn| self.inner.delete(
+        with_conn!(&self.inner.pool, "delete", |conn| self.inner.delete(
             conn,
             &record,
             key,
@@ -408,7 +426,7 @@ impl Storage for DshmStorage {
         now: i64,
     ) -> Result<SessionIndex, StorageError> {
         let m = escape_key(&self.inner.layout.metadata_key(name, audience, subject));
-        with_conn!(&self.inner.pool, |conn| self
+        with_conn!(&self.inner.pool, "read_metadata", |conn| self
             .inner
             .read_metadata(conn, &m, now))
     }

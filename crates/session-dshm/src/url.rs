@@ -22,6 +22,7 @@ fn socket_options(c: &mut DshmConfig) -> SocketOptionsMut<'_> {
         ssl_verify: &mut c.ssl_verify,
         server_name: &mut c.server_name,
         ssl_trusted_certificate: None,
+        operation_timeout: &mut c.operation_timeout,
     }
 }
 
@@ -39,7 +40,13 @@ fn apply_option(c: &mut DshmConfig, name: &str, v: String) -> Result<(), Storage
     Ok(())
 }
 
+/// Parses `url`; no error shows a piece of its credentials (see
+/// `UrlSyntax::redact_credentials`).
 pub(crate) fn parse(url: &str) -> Result<DshmConfig, StorageError> {
+    URL.redact_credentials(url, parse_unredacted(url))
+}
+
+fn parse_unredacted(url: &str) -> Result<DshmConfig, StorageError> {
     let parts = URL.split(url, "missing `scheme://`")?;
     if parts.scheme != "dshm" {
         return Err(URL.invalid(format!(

@@ -16,8 +16,29 @@ pub(crate) const MAX_RECORD_BYTES: u64 = 32 * 1024 * 1024;
 /// Largest metadata file `read_metadata` reads: 64 MiB (about 1.2 million entries).
 pub(crate) const MAX_COLLECTION_BYTES: u64 = 64 * 1024 * 1024;
 
+/// Longest part of a file name an error shows: file names hold the session id, of which
+/// an error shows at most a short prefix.
+const SHOWN_NAME_CHARS: usize = 16;
+
+/// `path` as errors show it: the directory, and the file name cut after
+/// [`SHOWN_NAME_CHARS`] characters (`/var/sessions/session_AAECAwQF…`).
+pub(crate) fn shown(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let cut: String = name.chars().take(SHOWN_NAME_CHARS).collect();
+    let ellipsis = if cut.len() < name.len() { "…" } else { "" };
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            format!("{}/{cut}{ellipsis}", dir.display())
+        }
+        _ => format!("{cut}{ellipsis}"),
+    }
+}
+
 fn io_err(what: &'static str, path: &Path, e: io::Error) -> StorageError {
-    let msg = format!("{what} {}", path.display());
+    let msg = format!("{what} {}", shown(path));
     match e.kind() {
         io::ErrorKind::TimedOut | io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock => {
             StorageError::unavailable(msg).with_source(e)
@@ -83,8 +104,29 @@ fn open_options() -> OpenOptions {
     o
 }
 
-/// Writes `bytes` to `path` atomically with mtime `mtime`: temp file in `dir`, 0600, sync,
-/// rename.
+/// Directory syncs done (tests check that the write path does one).
+#[cfg(test)]
+pub(crate) static DIR_SYNCS: AtomicU64 = AtomicU64::new(0);
+
+/// Makes a rename in `dir` durable: `fsync` of the directory (unix). Without it a crash
+/// after the rename returned can leave the directory entry of the newest record unwritten,
+/// and the previous record (or none) comes back. Elsewhere a no-op: Windows cannot open a
+/// directory for syncing through `std`.
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), StorageError> {
+    #[cfg(unix)]
+    {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io_err("cannot sync the directory", dir, e))?;
+    }
+    #[cfg(test)]
+    DIR_SYNCS.fetch_add(1, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Writes `bytes` to `path` atomically and durably with mtime `mtime`: temp file in `dir`,
+/// 0600, `fsync` of the file, rename, `fsync` of the directory (docs/failure-behaviour.md:
+/// two syncs per saved record).
 pub(crate) fn write_atomic(
     dir: &Path,
     path: &Path,
@@ -119,7 +161,8 @@ pub(crate) fn write_atomic(
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
-    result
+    result?;
+    sync_dir(dir)
 }
 
 /// Sets the mtime of an existing regular file; a missing file is left missing.
@@ -160,7 +203,7 @@ fn read_bounded(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, StorageError
     if buf.len() as u64 > limit {
         return Err(StorageError::invalid_record(format!(
             "{} is larger than {limit} bytes",
-            path.display()
+            shown(path)
         )));
     }
     Ok(Some(buf))

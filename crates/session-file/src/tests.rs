@@ -263,3 +263,43 @@ fn time_conversions_round_trip() {
         assert_eq!(io::to_unix_secs(io::to_system_time(s)), s);
     }
 }
+
+#[test]
+fn a_save_syncs_the_directory_and_the_record_survives_a_new_store() {
+    let (dir, store) = setup(None, None);
+    let rt = rt();
+    let before = io::DIR_SYNCS.load(std::sync::atomic::Ordering::Relaxed);
+    rt.block_on(store.set(&SetRequest::new("n", K, "[\"durable\"]", 60, NOW)))
+        .unwrap();
+    assert!(
+        io::DIR_SYNCS.load(std::sync::atomic::Ordering::Relaxed) > before,
+        "the rename is made durable by a directory sync"
+    );
+    drop(store);
+    // A store opened afresh on the directory (as after a restart) reads the newest record.
+    let again = FileStorage::from_config(FileConfig::default().with_path(dir.path())).unwrap();
+    assert_eq!(
+        rt.block_on(again.get("n", K, NOW)).unwrap().as_deref(),
+        Some("[\"durable\"]")
+    );
+    rt.block_on(again.set(&SetRequest::new("n", K, "[\"newer\"]", 60, NOW)))
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(format!("n_{K}"))).unwrap(),
+        "[\"newer\"]"
+    );
+}
+
+#[test]
+fn syncing_a_missing_directory_is_an_error_without_the_session_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let gone = dir.path().join("gone");
+    assert!(io::sync_dir(&gone).is_err());
+    let err = io::write_atomic(&gone, &gone.join(format!("n_{K}")), b"v", NOW).unwrap_err();
+    assert!(!format!("{err}").contains(K), "{err}");
+    assert!(!format!("{err:?}").contains(K), "{err:?}");
+    assert!(
+        format!("{err}").contains("n_test_key_1"),
+        "a short prefix names the file: {err}"
+    );
+}

@@ -96,7 +96,8 @@
 //!
 //! Every failure is a [`StorageError`](session_storage::StorageError) whose kind says whether
 //! a retry can help: `Unavailable` (refused, reset, closed by the server), `Timeout` (no
-//! connection, write or reply within the configured timeouts), `Config` (bad options, an
+//! connection, write or reply within the configured timeouts, or the whole operation not done
+//! within `operation_timeout`, 5 s by default: docs/failure-behaviour.md), `Config` (bad options, an
 //! unreadable CA file, a server certificate that fails verification, `ssl = true` without the
 //! `tls` feature), `InvalidInput` (a key longer than memcached's 250 bytes after escaping),
 //! `InvalidRecord` (a record that is not UTF-8, a collection that does not parse) and

@@ -350,7 +350,7 @@ impl MemcachedStorage {
     /// When memcached cannot be reached or does not answer in time.
     pub async fn version(&self) -> Result<String, StorageError> {
         let pool = &self.inner.pool;
-        with_conn!(pool, |conn| async {
+        with_conn!(pool, "ping", |conn| async {
             match conn.version().await? {
                 Ok(v) => Ok(v),
                 Err(line) => Err(server_error(pool.server(), "version failed", &line).into()),
@@ -383,6 +383,20 @@ impl MemcachedStorage {
     #[must_use]
     pub fn layout(&self) -> &KeyLayout {
         &self.inner.layout
+    }
+
+    /// The longest any one operation may take before it fails with a `Timeout` error:
+    /// `operation_timeout`, 5 s by default, covering the pool checkout, the connect and every
+    /// write and read (the Lua socket timeouts still bound each step).
+    ///
+    /// ```
+    /// let store = session_memcached::MemcachedStorage::from_url("memcache://127.0.0.1?operation_timeout=1500")?;
+    /// assert_eq!(store.operation_timeout(), std::time::Duration::from_millis(1500));
+    /// # Ok::<_, session_storage::StorageError>(())
+    /// ```
+    #[must_use]
+    pub fn operation_timeout(&self) -> std::time::Duration {
+        self.inner.pool.deadline().limit()
     }
 
     /// The key a record is stored under on the wire: the layout's record key, escaped
@@ -421,10 +435,15 @@ impl MemcachedStorage {
     ///
     /// # Errors
     ///
-    /// When no connection can be had within the connect timeout.
+    /// When no connection can be had within the connect timeout or `operation_timeout`.
     pub async fn connection(&self) -> Result<MemcachedConnection, StorageError> {
+        let pool = &self.inner.pool;
+        let conn = pool
+            .deadline()
+            .run("connection", pool.checkout(), || pool.drop_idle())
+            .await?;
         Ok(MemcachedConnection {
-            conn: self.inner.pool.checkout().await?,
+            conn,
             server: self.inner.pool.server().clone(),
         })
     }
@@ -454,13 +473,13 @@ impl Storage for MemcachedStorage {
     async fn set(&self, req: &SetRequest<'_>) -> Result<(), StorageError> {
         let plan = self.inner.plan_set(req)?;
         let inner = &*self.inner;
-        with_conn!(&inner.pool, |conn| inner.set(conn, req, &plan))
+        with_conn!(&inner.pool, "set", |conn| inner.set(conn, req, &plan))
     }
 
     async fn get(&self, name: &str, key: &str, _now: i64) -> Result<Option<String>, StorageError> {
         let record = wire(&self.inner.layout.record_key(name, key))?;
         let inner = &*self.inner;
-        with_conn!(&inner.pool, |conn| inner.get(conn, &record))
+        with_conn!(&inner.pool, "get", |conn| inner.get(conn, &record))
     }
 
     async fn delete(
@@ -480,7 +499,7 @@ impl Storage for MemcachedStorage {
             .collect::<Result<Vec<_>, _>>()?;
         let tombstone = collection::tombstone(key);
         let inner = &*self.inner;
-        with_conn!(&inner.pool, |conn| inner.delete(
+        with_conn!(&inner.pool, "delete", |conn| inner.delete(
             conn,
             &record,
             &tombstone,
@@ -498,7 +517,8 @@ impl Storage for MemcachedStorage {
     ) -> Result<SessionIndex, StorageError> {
         let key = wire(&self.inner.layout.metadata_key(name, audience, subject))?;
         let inner = &*self.inner;
-        with_conn!(&inner.pool, |conn| inner.read_metadata(conn, &key, now))
+        with_conn!(&inner.pool, "read_metadata", |conn| inner
+            .read_metadata(conn, &key, now))
     }
 
     fn capability(&self) -> Capability {

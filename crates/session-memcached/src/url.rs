@@ -23,7 +23,13 @@ fn apply_option(c: &mut MemcachedConfig, name: &str, v: String) -> Result<(), St
     Ok(())
 }
 
+/// Parses `url`; no error shows a piece of its credentials (see
+/// `UrlSyntax::redact_credentials`).
 pub(crate) fn parse(url: &str) -> Result<MemcachedConfig, StorageError> {
+    URL.redact_credentials(url, parse_unredacted(url))
+}
+
+fn parse_unredacted(url: &str) -> Result<MemcachedConfig, StorageError> {
     let parts = URL.split(url, "missing `scheme://`")?;
     let location = parts.location;
     let mut c = MemcachedConfig::default();

@@ -31,6 +31,7 @@ session_net::socket_config! {
     /// | `connect_timeout` | 60 000 | milliseconds; also bounds waiting for a pooled connection |
     /// | `send_timeout`, `read_timeout` | 60 000 each | milliseconds; their sum bounds each statement |
     /// | `keepalive_timeout` | 60 000 | milliseconds an idle pooled connection is kept |
+    /// | `operation_timeout` | 5 000 | milliseconds for the whole operation (checkout, connect, statements, deadlock retries); ours, not Lua's: see docs/failure-behaviour.md |
     /// | `pool_size` | 30 | largest number of open connections |
     /// | `pool`, `backlog` | — | accepted for compatibility; each store has its own pool, and waiting for a connection is bounded by `connect_timeout` |
     /// | `ssl` | `false` | connect with TLS (feature `tls`, on by default; without it `true` is a configuration error) |
@@ -160,6 +161,8 @@ pub(crate) struct Limits {
     pub(crate) statement: Duration,
     pub(crate) keepalive: Duration,
     pub(crate) pool_size: usize,
+    /// `operation_timeout`: the whole operation.
+    pub(crate) operation: Duration,
 }
 
 /// The store's name in error messages (and its options block).
@@ -319,6 +322,7 @@ impl MysqlConfig {
             statement: net.send.saturating_add(net.read),
             keepalive: net.keepalive,
             pool_size: net.pool_size,
+            operation: net.operation,
         }
     }
 

@@ -110,7 +110,8 @@
 //! Every failure is a [`StorageError`](session_storage::StorageError) whose kind says whether
 //! a retry can help: `Unavailable` (refused, dropped, too many connections, deadlock after
 //! retries), `Timeout` (no connection within `connect_timeout`, no answer within
-//! `send_timeout + read_timeout`, lock wait timeout), `Config` (bad options, refused
+//! `send_timeout + read_timeout`, lock wait timeout, nothing within `operation_timeout`, 5 s
+//! by default: docs/failure-behaviour.md), `Config` (bad options, refused
 //! credentials, unknown database or table, `ssl = true` without the `tls` feature, a server
 //! without TLS or a certificate that fails verification with `ssl = true`), `InvalidInput` (a value the column
 //! cannot hold, such as non-ASCII text in an `ascii` table), `InvalidRecord` (a stored row

@@ -7,11 +7,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, Pool, PoolConstraints, PoolOpts, Row, TxOpts, Value};
+use session_net::deadline::Deadline;
 use session_storage::{
     Backend, Capability, ExpiryClock, Metadata, SessionIndex, SetRequest, Storage, StorageError,
 };
 
-use crate::config::{Limits, MysqlConfig, check_charset};
+use crate::config::{Limits, MysqlConfig, STORE, check_charset};
 use crate::error::{is_deadlock, mysql_error};
 use crate::protocol::Statements;
 
@@ -237,10 +238,13 @@ impl MysqlStorage {
     ///
     /// As for [`connect`](Self::connect).
     pub async fn ping(&self) -> Result<(), StorageError> {
-        let mut conn = self.conn().await.map_err(Fail::into_error)?;
-        self.bounded("pinging mysql", conn.ping())
-            .await
-            .map_err(Fail::into_error)
+        self.deadline("ping", async {
+            let mut conn = self.conn().await.map_err(Fail::into_error)?;
+            self.bounded("pinging mysql", conn.ping())
+                .await
+                .map_err(Fail::into_error)
+        })
+        .await
     }
 
     /// The sessions and metadata table names (unquoted).
@@ -253,6 +257,20 @@ impl MysqlStorage {
     #[must_use]
     pub fn table_names(&self) -> (&str, &str) {
         (&self.inner.tables.0, &self.inner.tables.1)
+    }
+
+    /// The longest any one operation may take before it fails with a `Timeout` error:
+    /// `operation_timeout`, 5 s by default, covering the pool checkout, the connect and every
+    /// write and read (the Lua socket timeouts still bound each step).
+    ///
+    /// ```
+    /// let store = session_mysql::MysqlStorage::from_url("mysql://root@127.0.0.1/app?operation_timeout=1500")?;
+    /// assert_eq!(store.operation_timeout(), std::time::Duration::from_millis(1500));
+    /// # Ok::<_, session_storage::StorageError>(())
+    /// ```
+    #[must_use]
+    pub fn operation_timeout(&self) -> std::time::Duration {
+        self.inner.limits.operation
     }
 
     /// The reference schema (docs/storage.md §12.1) for this store's tables, as two `CREATE TABLE IF
@@ -305,13 +323,16 @@ impl MysqlStorage {
     /// [`create_schema`](Self::create_schema).
     pub async fn create_schema_with_charset(&self, charset: &str) -> Result<(), StorageError> {
         check_charset("charset", charset)?;
-        let mut conn = self.conn().await.map_err(Fail::into_error)?;
-        for statement in self.inner.sql.schema(charset) {
-            self.bounded("creating the session tables", conn.query_drop(statement))
-                .await
-                .map_err(Fail::into_error)?;
-        }
-        Ok(())
+        self.deadline("create_schema", async {
+            let mut conn = self.conn().await.map_err(Fail::into_error)?;
+            for statement in self.inner.sql.schema(charset) {
+                self.bounded("creating the session tables", conn.query_drop(statement))
+                    .await
+                    .map_err(Fail::into_error)?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Deletes every session row that expired before `now` (the reference's CLEANUP, which
@@ -328,7 +349,7 @@ impl MysqlStorage {
     ///
     /// A [`StorageError`] when the server cannot be reached or refuses.
     pub async fn cleanup(&self, now: i64) -> Result<u64, StorageError> {
-        self.retrying(|| async {
+        self.retrying("cleanup", || async {
             let mut conn = self.conn().await?;
             self.run(
                 &mut conn,
@@ -357,7 +378,10 @@ impl MysqlStorage {
     ///
     /// As for [`ping`](Self::ping).
     pub async fn connection(&self) -> Result<Conn, StorageError> {
-        self.conn().await.map_err(Fail::into_error)
+        self.deadline("connection", async {
+            self.conn().await.map_err(Fail::into_error)
+        })
+        .await
     }
 
     /// Closes the pool's connections. Clones of this store cannot be used afterwards.
@@ -384,18 +408,20 @@ impl MysqlStorage {
 
     async fn conn(&self) -> Result<Conn, Fail> {
         let connect = self.inner.limits.connect;
-        match tokio::time::timeout(connect, self.inner.pool.get_conn()).await {
-            Ok(Ok(conn)) => Ok(conn),
-            Ok(Err(e)) => Err(Fail::Done(mysql_error(
+        let e = match tokio::time::timeout(connect, self.inner.pool.get_conn()).await {
+            Ok(Ok(conn)) => return Ok(conn),
+            Ok(Err(e)) => mysql_error(
                 e,
                 &format!("cannot connect to mysql at {}", self.inner.address),
-            ))),
-            Err(_) => Err(Fail::Done(StorageError::timeout(format!(
+            ),
+            Err(_) => StorageError::timeout(format!(
                 "no connection to mysql at {} within connect_timeout ({} ms)",
                 self.inner.address,
                 connect.as_millis()
-            )))),
-        }
+            )),
+        };
+        tracing::warn!(storage = STORE, error = %e, "no mysql connection");
+        Err(Fail::Done(e))
     }
 
     async fn bounded<T>(
@@ -426,7 +452,29 @@ impl MysqlStorage {
     }
 
     /// Runs `op` again (on a fresh connection) when the server rolled it back for a deadlock.
-    async fn retrying<T, F, Fut>(&self, op: F) -> Result<T, StorageError>
+    /// The whole of it is bounded by the operation deadline (`operation_timeout`).
+    async fn retrying<T, F, Fut>(&self, name: &str, op: F) -> Result<T, StorageError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, Fail>>,
+    {
+        self.deadline(name, self.retrying_unbounded(op)).await
+    }
+
+    /// Runs operation `name` under the operation deadline.
+    async fn deadline<T>(
+        &self,
+        name: &str,
+        work: impl Future<Output = Result<T, StorageError>>,
+    ) -> Result<T, StorageError> {
+        // mysql_async's pool has no "drop the idle connections": a connection cut mid-query
+        // is cleaned (or dropped) by the pool itself before it is handed out again.
+        Deadline::new(STORE, self.inner.limits.operation)
+            .run(name, work, || ())
+            .await
+    }
+
+    async fn retrying_unbounded<T, F, Fut>(&self, op: F) -> Result<T, StorageError>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, Fail>>,
@@ -526,11 +574,11 @@ impl MysqlStorage {
 
 impl Storage for MysqlStorage {
     async fn set(&self, req: &SetRequest<'_>) -> Result<(), StorageError> {
-        self.retrying(|| self.set_once(req)).await
+        self.retrying("set", || self.set_once(req)).await
     }
 
     async fn get(&self, _name: &str, key: &str, now: i64) -> Result<Option<String>, StorageError> {
-        self.retrying(|| async {
+        self.retrying("get", || async {
             let mut conn = self.conn().await?;
             let row: Option<Row> = self
                 .bounded(
@@ -559,7 +607,7 @@ impl Storage for MysqlStorage {
         _metadata: Option<&Metadata>,
     ) -> Result<(), StorageError> {
         // Metadata rows go with the session row (ON DELETE CASCADE), as in the reference.
-        self.retrying(|| async {
+        self.retrying("delete", || async {
             let mut conn = self.conn().await?;
             self.run(
                 &mut conn,
@@ -581,7 +629,7 @@ impl Storage for MysqlStorage {
         subject: &str,
         now: i64,
     ) -> Result<SessionIndex, StorageError> {
-        self.retrying(|| async {
+        self.retrying("read_metadata", || async {
             let mut conn = self.conn().await?;
             let rows: Vec<Row> = self
                 .bounded(

@@ -27,7 +27,13 @@ fn apply_option(c: &mut MysqlConfig, name: &str, v: String) -> Result<(), Storag
     Ok(())
 }
 
+/// Parses `url`; no error shows a piece of its credentials (see
+/// `UrlSyntax::redact_credentials`).
 pub(crate) fn parse(url: &str) -> Result<MysqlConfig, StorageError> {
+    URL.redact_credentials(url, parse_unredacted(url))
+}
+
+fn parse_unredacted(url: &str) -> Result<MysqlConfig, StorageError> {
     let parts = URL.split(url, "missing scheme (mysql://, mariadb://, mysql+unix://)")?;
     if parts.has_fragment() {
         return Err(URL.invalid("fragments are not supported"));

@@ -5,6 +5,8 @@
 //!
 //! - [`url`]: the syntax of the stores' URL forms (percent-decoding, `host:port`, typed
 //!   query options), each error naming the store;
+//! - [`deadline`]: one deadline per storage operation (`operation_timeout`, 5 s by default),
+//!   so a hung server costs a request seconds, not minutes;
 //! - [`options`]: the Lua socket options (timeouts, pool size) with OpenResty's defaults and
 //!   their validation, and [`socket_options!`] writing the builder methods;
 //! - `tls` (feature `tls`): the TLS policy (verify by default against the web PKI roots or
@@ -25,6 +27,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod conn;
+pub mod deadline;
 pub mod options;
 pub mod pool;
 pub mod text;

@@ -1,7 +1,9 @@
 //! The Lua socket options every networked store takes (OpenResty's cosocket options, as
 //! lua-resty-session passes them): `connect_timeout`, `send_timeout`, `read_timeout`,
 //! `keepalive_timeout` (milliseconds), `pool`, `pool_size`, `backlog`, and the TLS ones
-//! `ssl`, `ssl_verify`, `server_name`, `ssl_trusted_certificate`.
+//! `ssl`, `ssl_verify`, `server_name`, `ssl_trusted_certificate`; and one option of ours,
+//! `operation_timeout` (milliseconds): the [deadline](crate::deadline) of each whole
+//! operation.
 //!
 //! The serde fields stay in each store's configuration struct (serde's `flatten` cannot be
 //! combined with `deny_unknown_fields`, and a typo must be an error); what is shared is the
@@ -14,6 +16,7 @@ use std::time::Duration;
 
 use session_storage::StorageError;
 
+pub use crate::deadline::DEFAULT_OPERATION_TIMEOUT_MS;
 use crate::url::UrlSyntax;
 
 /// OpenResty's socket timeouts and keepalive idle time when none is configured: 60 s.
@@ -30,6 +33,7 @@ pub const DEFAULT_POOL_SIZE: usize = 30;
 /// assert_eq!(limits.read, std::time::Duration::from_millis(250));
 /// assert_eq!(limits.connect, std::time::Duration::from_secs(60));
 /// assert_eq!(limits.pool_size, 30);
+/// assert_eq!(limits.operation, std::time::Duration::from_secs(5));
 /// # Ok::<_, session_storage::StorageError>(())
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -44,6 +48,8 @@ pub struct SocketLimits {
     pub keepalive_timeout: Option<u64>,
     /// `pool_size`.
     pub pool_size: Option<usize>,
+    /// `operation_timeout`, milliseconds: the deadline of each whole operation.
+    pub operation_timeout: Option<u64>,
 }
 
 impl SocketLimits {
@@ -71,6 +77,7 @@ impl SocketLimits {
             ("send_timeout", self.send_timeout),
             ("read_timeout", self.read_timeout),
             ("keepalive_timeout", self.keepalive_timeout),
+            ("operation_timeout", self.operation_timeout),
         ] {
             if value == Some(0) {
                 return Err(StorageError::config(format!(
@@ -102,6 +109,10 @@ impl SocketLimits {
             read: ms(self.read_timeout),
             keepalive: ms(self.keepalive_timeout),
             pool_size: self.pool_size.unwrap_or(DEFAULT_POOL_SIZE),
+            operation: Duration::from_millis(
+                self.operation_timeout
+                    .unwrap_or(DEFAULT_OPERATION_TIMEOUT_MS),
+            ),
         }
     }
 
@@ -141,6 +152,8 @@ pub struct Limits {
     pub keepalive: Duration,
     /// Largest number of open connections.
     pub pool_size: usize,
+    /// The whole operation: pool checkout, connect, every write and read, retries.
+    pub operation: Duration,
 }
 
 impl Default for Limits {
@@ -160,6 +173,7 @@ impl Default for Limits {
 /// let (mut connect, mut send, mut read, mut keepalive) = (None, None, None, None);
 /// let (mut pool, mut pool_size, mut backlog) = (None, None, None);
 /// let (mut ssl, mut ssl_verify, mut server_name) = (None, None, None);
+/// let mut operation = None;
 /// let mut options = SocketOptionsMut {
 ///     connect_timeout: &mut connect,
 ///     send_timeout: &mut send,
@@ -172,14 +186,16 @@ impl Default for Limits {
 ///     ssl_verify: &mut ssl_verify,
 ///     server_name: &mut server_name,
 ///     ssl_trusted_certificate: None,
+///     operation_timeout: &mut operation,
 /// };
 /// const URL: UrlSyntax = UrlSyntax::new("dshm");
 /// assert!(options.set(&URL, "read_timeout", "250")?);
 /// assert!(options.set(&URL, "ssl", "off")?);
 /// assert!(!options.set(&URL, "ssl_trusted_certificate", "/ca.pem")?);
 /// assert!(options.set(&URL, "pool_size", "x").is_err());
+/// assert!(options.set(&URL, "operation_timeout", "2000")?);
 /// drop(options);
-/// assert_eq!((read, ssl), (Some(250), Some(false)));
+/// assert_eq!((read, ssl, operation), (Some(250), Some(false), Some(2000)));
 /// # Ok::<_, session_storage::StorageError>(())
 /// ```
 #[derive(Debug)]
@@ -206,6 +222,8 @@ pub struct SocketOptionsMut<'a> {
     pub server_name: &'a mut Option<String>,
     /// `ssl_trusted_certificate`, when the store has it.
     pub ssl_trusted_certificate: Option<&'a mut Option<PathBuf>>,
+    /// `operation_timeout`, milliseconds.
+    pub operation_timeout: &'a mut Option<u64>,
 }
 
 impl SocketOptionsMut<'_> {
@@ -215,11 +233,12 @@ impl SocketOptionsMut<'_> {
     /// ```
     /// # use session_net::options::SocketOptionsMut;
     /// # let (mut a, mut b, mut c, mut d, mut e, mut f, mut g) = (None, None, None, None, None, None, None);
-    /// # let (mut h, mut i, mut j, mut k) = (None, None, None, None);
+    /// # let (mut h, mut i, mut j, mut k, mut l) = (None, None, None, None, None);
     /// # let mut options = SocketOptionsMut {
     /// #     connect_timeout: &mut a, send_timeout: &mut b, read_timeout: &mut c,
     /// #     keepalive_timeout: &mut d, pool: &mut e, pool_size: &mut f, backlog: &mut g,
     /// #     ssl: &mut h, ssl_verify: &mut i, server_name: &mut j, ssl_trusted_certificate: Some(&mut k),
+    /// #     operation_timeout: &mut l,
     /// # };
     /// let url = session_net::url::UrlSyntax::new("memcached");
     /// assert!(options.set(&url, "ssl_trusted_certificate", "/etc/ssl/ca.pem")?);
@@ -236,6 +255,7 @@ impl SocketOptionsMut<'_> {
             "send_timeout" => *self.send_timeout = Some(url.number(name, v)?),
             "read_timeout" => *self.read_timeout = Some(url.number(name, v)?),
             "keepalive_timeout" => *self.keepalive_timeout = Some(url.number(name, v)?),
+            "operation_timeout" => *self.operation_timeout = Some(url.number(name, v)?),
             "pool" => *self.pool = Some(v.to_owned()),
             "pool_size" => *self.pool_size = Some(url.number(name, v)?),
             "backlog" => *self.backlog = Some(url.number(name, v)?),
@@ -255,7 +275,9 @@ impl SocketOptionsMut<'_> {
 /// Declares a store's configuration struct with its own fields followed by the Lua socket
 /// fields every networked store takes alike, with their Lua names and docs:
 /// `connect_timeout`, `send_timeout`, `read_timeout`, `keepalive_timeout` (milliseconds,
-/// `Option<u64>`), `pool` (`Option<String>`), `pool_size` and `backlog` (`Option<usize>`).
+/// `Option<u64>`), `pool` (`Option<String>`), `pool_size` and `backlog` (`Option<usize>`),
+/// and `operation_timeout` (milliseconds, ours: the [deadline](crate::deadline) of each
+/// whole operation).
 ///
 /// The struct's attributes (derives, `#[serde(default, deny_unknown_fields)]`,
 /// `#[non_exhaustive]`, docs) and its own fields pass through unchanged; the TLS fields stay
@@ -296,6 +318,10 @@ macro_rules! socket_config {
             pub read_timeout: ::core::option::Option<u64>,
             /// Longest idle time of a pooled connection, milliseconds. Default 60 000.
             pub keepalive_timeout: ::core::option::Option<u64>,
+            /// The deadline of each whole operation (pool checkout, connect, every write
+            /// and read, retries), milliseconds. Default 5 000. Not a Lua option: see
+            /// docs/failure-behaviour.md.
+            pub operation_timeout: ::core::option::Option<u64>,
             /// Pool name (accepted; each store has its own pool).
             pub pool: ::core::option::Option<::std::string::String>,
             /// Largest number of open connections. Default 30.
@@ -318,15 +344,15 @@ macro_rules! socket_config {
 /// | `affixes` | `with_prefix(prefix)` and `with_suffix(suffix)` (the key prefix and suffix) |
 /// | `host` | `with_host(host, port)` |
 /// | `socket` | `with_socket(path)`: a unix socket instead of host and port |
-/// | `timeouts` | `with_timeouts(connect_ms, send_ms, read_ms)` |
+/// | `timeouts` | `with_timeouts(connect_ms, send_ms, read_ms)` and `with_operation_timeout(ms)` |
 /// | `keepalive` | `with_keepalive_timeout(keepalive_ms)` |
 /// | `pool_size` | `with_pool_size(pool_size)` |
 /// | `ssl` | `with_ssl(verify)`: `ssl = true`, `ssl_verify = verify` |
 /// | `server_name` | `with_server_name(name)` |
 /// | `trusted_certificate` | `with_trusted_certificate(path)` |
 /// | `limits` | `pub(crate) fn socket_limits(&self) -> SocketLimits` |
-/// | `debug` | `pub(crate) fn debug_socket_fields(&self, &mut DebugStruct) -> &mut DebugStruct`: the seven [`socket_config!`](crate::socket_config) fields, for a hand-written `Debug` |
-/// | `options_mut` | `pub(crate) fn socket_options_mut(&mut self) -> SocketOptionsMut<'_>` (all eleven fields) |
+/// | `debug` | `pub(crate) fn debug_socket_fields(&self, &mut DebugStruct) -> &mut DebugStruct`: the eight [`socket_config!`](crate::socket_config) fields, for a hand-written `Debug` |
+/// | `options_mut` | `pub(crate) fn socket_options_mut(&mut self) -> SocketOptionsMut<'_>` (all twelve fields) |
 ///
 /// ```
 /// mod config {
@@ -343,6 +369,8 @@ macro_rules! socket_config {
 ///         pub keepalive_timeout: Option<u64>,
 ///         /// `pool_size`.
 ///         pub pool_size: Option<usize>,
+///         /// `operation_timeout`.
+///         pub operation_timeout: Option<u64>,
 ///     }
 ///     // (a real store names its own crate, whose doctests then run these examples)
 ///     session_net::socket_options!(ToyConfig in session_net_toy: timeouts, pool_size, limits);
@@ -431,6 +459,19 @@ macro_rules! socket_options {
             self.read_timeout = Some(read_ms);
             self
         }
+
+        #[doc = "Sets the deadline of each whole operation (pool checkout, connect, every write and"]
+        #[doc = "read, retries), in milliseconds: `operation_timeout`, 5 000 by default."]
+        #[doc = ""]
+        #[doc = "```"]
+        #[doc = concat!("let config = ", stringify!($krate), "::", stringify!($ty), "::default().with_operation_timeout(1500);")]
+        #[doc = "assert_eq!(config.operation_timeout, Some(1500));"]
+        #[doc = "```"]
+        #[must_use]
+        pub fn with_operation_timeout(mut self, operation_ms: u64) -> Self {
+            self.operation_timeout = Some(operation_ms);
+            self
+        }
     };
     (@keepalive $ty:ident, $krate:ident) => {
         #[doc = "Sets the longest idle time of a pooled connection, in milliseconds."]
@@ -499,7 +540,7 @@ macro_rules! socket_options {
         }
     };
     (@debug $ty:ident, $krate:ident) => {
-        /// Adds the seven socket fields of `session_net::socket_config!` to a `Debug` output, in order.
+        /// Adds the eight socket fields of `session_net::socket_config!` to a `Debug` output, in order.
         pub(crate) fn debug_socket_fields<'a, 'b, 'c>(
             &self,
             d: &'a mut ::std::fmt::DebugStruct<'b, 'c>,
@@ -511,6 +552,7 @@ macro_rules! socket_options {
                 .field("pool", &self.pool)
                 .field("pool_size", &self.pool_size)
                 .field("backlog", &self.backlog)
+                .field("operation_timeout", &self.operation_timeout)
         }
     };
     (@options_mut $ty:ident, $krate:ident) => {
@@ -528,6 +570,7 @@ macro_rules! socket_options {
                 ssl_verify: &mut self.ssl_verify,
                 server_name: &mut self.server_name,
                 ssl_trusted_certificate: Some(&mut self.ssl_trusted_certificate),
+                operation_timeout: &mut self.operation_timeout,
             }
         }
     };
@@ -540,6 +583,7 @@ macro_rules! socket_options {
                 read_timeout: self.read_timeout,
                 keepalive_timeout: self.keepalive_timeout,
                 pool_size: self.pool_size,
+                operation_timeout: self.operation_timeout,
             }
         }
     };

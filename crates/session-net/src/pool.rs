@@ -13,6 +13,7 @@ use deadpool::managed::{self, Metrics, Object, RecycleError, RecycleResult};
 use session_storage::StorageError;
 
 use crate::conn::{Conn, ConnError, Server, TlsConnector};
+use crate::deadline::Deadline;
 use crate::options::Limits;
 
 /// Why an operation on a pooled connection stopped: a connection failure (the connection is
@@ -102,6 +103,7 @@ impl managed::Manager for Manager {
 #[derive(Clone)]
 pub struct ConnPool {
     pool: managed::Pool<Manager>,
+    deadline: Deadline,
 }
 
 impl fmt::Debug for ConnPool {
@@ -113,12 +115,14 @@ impl fmt::Debug for ConnPool {
             .field("size", &status.size)
             .field("available", &status.available)
             .field("max_size", &status.max_size)
+            .field("operation_timeout", &self.deadline.limit())
             .finish()
     }
 }
 
 impl ConnPool {
-    /// A pool of connections to `server` (with TLS when `tls` is given). No connection is
+    /// A pool of connections to `server` (with TLS when `tls` is given); each operation run
+    /// by [`with_conn!`](crate::with_conn) is bounded by `limits.operation`. No connection is
     /// opened yet.
     ///
     /// ```
@@ -139,6 +143,7 @@ impl ConnPool {
         limits: Limits,
     ) -> Result<Self, StorageError> {
         let store = server.store();
+        let deadline = Deadline::new(store, limits.operation);
         let pool = managed::Pool::builder(Manager {
             server,
             tls,
@@ -153,7 +158,7 @@ impl ConnPool {
         .map_err(|e| {
             StorageError::config(format!("cannot build the {store} pool")).with_source(e)
         })?;
-        Ok(Self { pool })
+        Ok(Self { pool, deadline })
     }
 
     /// The server the connections go to.
@@ -162,6 +167,37 @@ impl ConnPool {
     #[must_use]
     pub fn server(&self) -> &Server {
         &self.pool.manager().server
+    }
+
+    /// The deadline of each operation ([`with_conn!`](crate::with_conn) applies it).
+    ///
+    /// ```
+    /// use session_net::conn::{Server, Target};
+    /// use session_net::options::SocketLimits;
+    /// let server = Server::new("dshm", "the DSHM protocol", Target::Tcp("127.0.0.1".into(), 4321));
+    /// let limits = SocketLimits { operation_timeout: Some(800), ..Default::default() }.resolve("dshm")?;
+    /// let pool = session_net::pool::ConnPool::new(server, None, limits)?;
+    /// assert_eq!(pool.deadline().limit(), std::time::Duration::from_millis(800));
+    /// # Ok::<_, session_storage::StorageError>(())
+    /// ```
+    #[must_use]
+    pub fn deadline(&self) -> &Deadline {
+        &self.deadline
+    }
+
+    /// Drops every idle connection: the next operations open fresh ones. Run when an
+    /// operation hit its deadline (the connection that hung may be among the idle ones).
+    ///
+    /// ```
+    /// use session_net::conn::{Server, Target};
+    /// let server = Server::new("dshm", "the DSHM protocol", Target::Tcp("127.0.0.1".into(), 4321));
+    /// let pool = session_net::pool::ConnPool::new(server, None, Default::default())?;
+    /// pool.drop_idle();
+    /// assert_eq!(pool.status().size, 0);
+    /// # Ok::<_, session_storage::StorageError>(())
+    /// ```
+    pub fn drop_idle(&self) {
+        self.pool.retain(|_, _| false);
     }
 
     /// Whether connections use TLS.
@@ -197,6 +233,11 @@ impl ConnPool {
     async fn get(&self) -> Result<Object<Manager>, StorageError> {
         self.pool.get().await.map_err(|e| {
             let server = self.server();
+            tracing::warn!(
+                storage = server.store(),
+                error = %e,
+                "no pooled connection to the storage server"
+            );
             match e {
                 managed::PoolError::Backend(e) => e.into_storage(server),
                 managed::PoolError::Timeout(t) => StorageError::timeout(format!(
@@ -230,10 +271,16 @@ impl ConnPool {
                 let nothing_read = conn.completed() == conn.completed_at_checkout;
                 let reused = Object::metrics(&conn.obj).recycle_count > 0;
                 drop(Object::take(conn.obj));
+                let store = self.server().store();
+                tracing::warn!(storage = store, error = %e, "storage connection failed; dropped");
                 if lost {
                     self.pool.retain(|_, _| false);
                     if reused && nothing_read && !*retried {
                         *retried = true;
+                        tracing::warn!(
+                            storage = store,
+                            "reconnecting: a pooled connection was closed by the server"
+                        );
                         return ControlFlow::Continue(());
                     }
                 }
@@ -292,9 +339,11 @@ impl std::ops::DerefMut for PooledConn {
 }
 
 /// Runs `$body` (a future using `$conn: &mut Conn`, failing with [`Fail`]) on a connection
-/// of the pool `$pool` (`&ConnPool`), and evaluates to `Result<T, StorageError>`; `?` on a
-/// checkout failure returns from the enclosing function, whose error type must come from
-/// `StorageError`. The retry rule is [`ConnPool::settle`]'s.
+/// of the pool `$pool` (`&ConnPool`), and evaluates to `Result<T, StorageError>`. The retry
+/// rule is [`ConnPool::settle`]'s; the whole of it — checkouts, connects, the body, the
+/// retry — is bounded by the pool's [`deadline`](ConnPool::deadline), past which the idle
+/// connections are dropped and the result is a `Timeout`. `$op` (a `&str`, `"operation"`
+/// when omitted) names the operation in that error and in the log.
 ///
 /// A macro rather than a function taking an async closure: the futures of the stores'
 /// `Storage` methods must be `Send`, which an async closure borrowing the connection cannot
@@ -303,20 +352,26 @@ impl std::ops::DerefMut for PooledConn {
 /// See the [`ConnPool`] example.
 #[macro_export]
 macro_rules! with_conn {
-    ($pool:expr, |$conn:ident| $body:expr) => {{
+    ($pool:expr, |$conn:ident| $body:expr) => {
+        $crate::with_conn!($pool, "operation", |$conn| $body)
+    };
+    ($pool:expr, $op:expr, |$conn:ident| $body:expr) => {{
         let pool: &$crate::pool::ConnPool = $pool;
-        let mut retried = false;
-        loop {
-            let mut pooled = pool.checkout().await?;
-            let result: ::std::result::Result<_, $crate::pool::Fail> = {
-                let $conn: &mut $crate::conn::Conn = &mut pooled;
-                $body.await
-            };
-            if let ::std::ops::ControlFlow::Break(outcome) =
-                pool.settle(pooled, result, &mut retried)
-            {
-                break outcome;
+        let work = async {
+            let mut retried = false;
+            loop {
+                let mut pooled = pool.checkout().await?;
+                let result: ::std::result::Result<_, $crate::pool::Fail> = {
+                    let $conn: &mut $crate::conn::Conn = &mut pooled;
+                    $body.await
+                };
+                if let ::std::ops::ControlFlow::Break(outcome) =
+                    pool.settle(pooled, result, &mut retried)
+                {
+                    break outcome;
+                }
             }
-        }
+        };
+        pool.deadline().run($op, work, || pool.drop_idle()).await
     }};
 }

@@ -1,6 +1,12 @@
 //! The pieces every store's URL form (`redis://`, `postgres://`, `memcache://`, ...) shares:
 //! percent-decoding, typed option values and the query string, each failing with a
 //! [`Config`](session_storage::ErrorKind::Config) error that names the store's URL.
+//!
+//! Credentials never reach an error: the user information ends at the *last* `@` of the
+//! location, so a password with an unescaped `/` or `?` still parses, and
+//! [`UrlSyntax::redact_credentials`] withholds the detail of any error whose message would
+//! show a piece of the user information or of a `password` option. `Debug` of
+//! [`UrlParts`] and [`Authority`] hides them too.
 
 use std::fmt;
 
@@ -217,7 +223,7 @@ impl UrlSyntax {
 /// assert!(!parts.has_fragment());
 /// # Ok::<_, session_storage::StorageError>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct UrlParts<'a> {
     /// What comes before `://`.
@@ -226,6 +232,24 @@ pub struct UrlParts<'a> {
     pub location: &'a str,
     /// What comes after the first `?`, when there is one.
     pub query: Option<&'a str>,
+}
+
+/// The location without its user information, for `Debug`.
+fn without_userinfo(location: &str) -> String {
+    match location.rfind('@') {
+        Some(at) => format!("<redacted>@{}", &location[at + 1..]),
+        None => location.to_owned(),
+    }
+}
+
+impl fmt::Debug for UrlParts<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UrlParts")
+            .field("scheme", &self.scheme)
+            .field("location", &without_userinfo(self.location))
+            .field("query", &self.query.map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 impl UrlParts<'_> {
@@ -253,7 +277,7 @@ impl UrlParts<'_> {
 /// assert_eq!((a.hosts, a.path), ("[::1]:3306", "db"));
 /// # Ok::<_, session_storage::StorageError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Authority<'a> {
     /// The user name, decoded; `None` when absent or empty.
@@ -266,14 +290,32 @@ pub struct Authority<'a> {
     pub path: &'a str,
 }
 
+impl fmt::Debug for Authority<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authority")
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("hosts", &self.hosts)
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
 impl UrlSyntax {
     /// Cuts `url` into scheme, location and query; `missing_scheme` is the error text when
     /// there is no `://`.
+    ///
+    /// The query starts at the first `?`, unless that `?` is inside the user information: when
+    /// the text before it has no `@` and the text after it reaches an `@` before any `=` or
+    /// `&`, that `@` ends a password holding an unescaped `?`.
     ///
     /// ```
     /// use session_net::url::UrlSyntax;
     /// let err = UrlSyntax::new("dshm").split("h:1", "missing `scheme://`").unwrap_err();
     /// assert_eq!(err.message(), "invalid dshm URL: missing `scheme://`");
+    /// let parts = UrlSyntax::new("redis").split("redis://u:pa?ss@h:1/0?prefix=p", "")?;
+    /// assert_eq!((parts.location, parts.query), ("u:pa?ss@h:1/0", Some("prefix=p")));
+    /// # Ok::<_, session_storage::StorageError>(())
     /// ```
     ///
     /// # Errors
@@ -287,10 +329,21 @@ impl UrlSyntax {
         let (scheme, rest) = url
             .split_once("://")
             .ok_or_else(|| self.invalid(missing_scheme))?;
-        let (location, query) = match rest.split_once('?') {
+        let (mut location, mut query) = match rest.split_once('?') {
             Some((l, q)) => (l, Some(q)),
             None => (rest, None),
         };
+        let userinfo_end = query
+            .filter(|_| !location.contains('@'))
+            .and_then(|q| q.find('@').filter(|&at| !q[..at].contains(['=', '&'])));
+        if let Some(at) = userinfo_end {
+            // `rest` = location ? q; the user information ends at that `@`.
+            let host_start = location.len() + 1 + at + 1;
+            let after = &rest[host_start..];
+            let host_end = after.find('?').map_or(rest.len(), |i| host_start + i);
+            location = &rest[..host_end];
+            query = rest.get(host_end + 1..).filter(|_| host_end < rest.len());
+        }
         Ok(UrlParts {
             scheme,
             location,
@@ -298,12 +351,16 @@ impl UrlSyntax {
         })
     }
 
-    /// Splits a location into credentials, hosts and path (see [`Authority`]).
+    /// Splits a location into credentials, hosts and path (see [`Authority`]). The user
+    /// information runs to the last `@`, so a password may hold an unescaped `/`.
     ///
     /// ```
-    /// let a = session_net::url::UrlSyntax::new("redis").authority(":pw@a:1,b:2/m/4")?;
+    /// let url = session_net::url::UrlSyntax::new("redis");
+    /// let a = url.authority(":pw@a:1,b:2/m/4")?;
     /// assert_eq!((a.username, a.password.as_deref()), (None, Some("pw")));
     /// assert_eq!((a.hosts, a.path), ("a:1,b:2", "m/4"));
+    /// let a = url.authority("u:pa/ss@h/0")?;
+    /// assert_eq!((a.password.as_deref(), a.hosts, a.path), (Some("pa/ss"), "h", "0"));
     /// # Ok::<_, session_storage::StorageError>(())
     /// ```
     ///
@@ -311,11 +368,11 @@ impl UrlSyntax {
     ///
     /// A user name or password that does not [`decode`](Self::decode).
     pub fn authority<'a>(&self, location: &'a str) -> Result<Authority<'a>, StorageError> {
-        let (authority, path) = location.split_once('/').unwrap_or((location, ""));
-        let (userinfo, hosts) = match authority.rsplit_once('@') {
-            Some((userinfo, hosts)) => (Some(userinfo), hosts),
-            None => (None, authority),
+        let (userinfo, after) = match location.rsplit_once('@') {
+            Some((userinfo, after)) => (Some(userinfo), after),
+            None => (None, location),
         };
+        let (hosts, path) = after.split_once('/').unwrap_or((after, ""));
         let (user, pass) = match userinfo.map(|u| u.split_once(':').ok_or(u)) {
             Some(Ok((u, p))) => (u, Some(p)),
             Some(Err(u)) => (u, None),
@@ -380,6 +437,95 @@ impl UrlSyntax {
         }
         Ok(())
     }
+}
+
+impl UrlSyntax {
+    /// `result` of parsing `url`, with the detail of its error withheld when the message
+    /// would show a piece of the URL's user information (everything between `://` and the
+    /// last `@`) or of a `password`/`sentinel_password` query option: then the error (same
+    /// kind) only says that the URL is malformed and how credentials must be written.
+    ///
+    /// ```
+    /// use session_net::url::UrlSyntax;
+    /// const URL: UrlSyntax = UrlSyntax::new("redis");
+    /// let url = "redis://app:s3cret@h?prefx=x";
+    /// let typo = Err::<(), _>(URL.invalid("unknown option `prefx`"));
+    /// let err = URL.redact_credentials(url, typo).unwrap_err();
+    /// assert_eq!(err.message(), "invalid redis URL: unknown option `prefx`"); // nothing secret
+    /// let leaky = Err::<(), _>(URL.invalid("`port` must be a number, got \"s3cr\""));
+    /// let err = URL.redact_credentials("redis://u:s3cr/t@h", leaky).unwrap_err();
+    /// assert!(!err.message().contains("s3cr"), "{err}");
+    /// assert!(err.message().starts_with("invalid redis URL"));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `result`'s error, redacted as above.
+    pub fn redact_credentials<T>(
+        &self,
+        url: &str,
+        result: Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let Err(e) = result else { return result };
+        let secrets = secret_fragments(url);
+        let message = e.message();
+        if secrets.iter().any(|s| message.contains(s.as_str())) {
+            return Err(StorageError::new(
+                e.kind(),
+                format!(
+                    "invalid {} URL: malformed (details withheld: they would show credentials; \
+                     percent-encode `/`, `?`, `#`, `@` and `:` in the user name and password)",
+                    self.name
+                ),
+            ));
+        }
+        Err(e)
+    }
+}
+
+/// The pieces of `url`'s user information and password options, raw and percent-decoded,
+/// as an error message could show them.
+fn secret_fragments(url: &str) -> Vec<String> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let mut raw: Vec<&str> = Vec::new();
+    if let Some(at) = rest.rfind('@') {
+        raw.push(&rest[..at]);
+    }
+    // A pair without `=` right after a password option is most likely the rest of a
+    // password holding an unescaped `&`.
+    let mut after_password = false;
+    for pair in rest.split(['?', '&']) {
+        match pair.split_once('=') {
+            Some((name, value)) => {
+                after_password = name.ends_with("password");
+                if after_password {
+                    raw.push(value);
+                }
+            }
+            None if after_password => raw.push(pair),
+            None => {}
+        }
+    }
+    let mut out = Vec::new();
+    for r in raw {
+        let decoded = UrlSyntax::new("").decode(r).ok();
+        for piece in std::iter::once(r)
+            .chain(r.split([':', '/', '?', '&', '=', '#', '@', ',', '%', '[', ']']))
+            .chain(decoded.as_deref())
+        {
+            if !piece.is_empty() {
+                out.push(piece.to_owned());
+            }
+        }
+        if let Some(d) = decoded {
+            out.extend(
+                d.split([':', '/', '?', '&', '=', '#', '@', ','])
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_owned),
+            );
+        }
+    }
+    out
 }
 
 fn hex(b: u8) -> Option<u8> {

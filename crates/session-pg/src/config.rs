@@ -29,6 +29,7 @@ session_net::socket_config! {
     /// | `connect_timeout` | 60 000 ms | connecting, and waiting for a pooled connection |
     /// | `send_timeout` + `read_timeout` | 60 000 ms each | their sum bounds the statements of one operation |
     /// | `keepalive_timeout` | 60 000 ms | a pooled connection idle longer is closed instead of reused |
+    /// | `operation_timeout` | 5 000 ms | the whole operation (checkout, connect, statements); ours, not Lua's: see docs/failure-behaviour.md |
     /// | `pool_size` | 30 | most connections open at once |
     /// | `pool`, `backlog` | — | accepted for compatibility; each store has its own pool |
     /// | `ssl` | `false` | ask the server for TLS (feature `tls`, on by default; without it `true` is a configuration error) |
@@ -144,6 +145,7 @@ pub(crate) struct Limits {
     pub(crate) statements: Duration,
     pub(crate) keepalive: Duration,
     pub(crate) pool_size: usize,
+    pub(crate) operation: Duration,
 }
 
 impl From<session_net::options::Limits> for Limits {
@@ -153,17 +155,16 @@ impl From<session_net::options::Limits> for Limits {
             statements: net.send.saturating_add(net.read),
             keepalive: net.keepalive,
             pool_size: net.pool_size,
+            operation: net.operation,
         }
     }
 }
 
 impl Limits {
-    /// The longest one operation may take: waiting for a pooled connection, opening one,
-    /// then its statements.
+    /// The longest one operation may take (`operation_timeout`): waiting for a pooled
+    /// connection, opening one, then its statements.
     pub(crate) fn operation_deadline(&self) -> Duration {
-        self.connect
-            .saturating_mul(2)
-            .saturating_add(self.statements)
+        self.operation
     }
 }
 

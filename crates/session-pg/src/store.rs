@@ -3,6 +3,7 @@
 use std::collections::hash_map::RandomState;
 use std::error::Error as StdError;
 use std::fmt;
+use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,6 +12,7 @@ use std::time::Duration;
 use deadpool_postgres::{
     Client, Hook, HookError, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime,
 };
+use session_net::deadline::Deadline;
 use session_storage::{
     Backend, Capability, ExpiryClock, Metadata, SessionIndex, SetRequest, Storage, StorageError,
 };
@@ -18,7 +20,7 @@ use tokio::time::error::Elapsed;
 use tokio_postgres::NoTls;
 use tokio_postgres::types::{FromSql, ToSql, Type};
 
-use crate::config::{Limits, PostgresConfig};
+use crate::config::{Limits, PostgresConfig, STORE};
 use crate::error::{pg_error, pool_error};
 use crate::protocol::{self, Statements};
 
@@ -233,13 +235,16 @@ impl PostgresStorage {
         self.inner.config.table_meta_name()
     }
 
-    /// The longest any one operation can take before it fails with a `Timeout` error: two
-    /// `connect_timeout`s (waiting for a pooled connection, opening one) plus
-    /// `send_timeout + read_timeout` for its statements.
+    /// The longest any one operation can take before it fails with a `Timeout` error:
+    /// `operation_timeout`, 5 s by default, covering the wait for a pooled connection,
+    /// opening one and every statement (`connect_timeout` still bounds the connect and
+    /// `send_timeout + read_timeout` the statements).
     ///
     /// ```
     /// use session_pg::{PostgresConfig, PostgresStorage};
     /// let store = PostgresStorage::from_config(PostgresConfig::default().with_timeouts(100, 200, 300))?;
+    /// assert_eq!(store.operation_timeout(), std::time::Duration::from_secs(5));
+    /// let store = PostgresStorage::from_config(PostgresConfig::default().with_operation_timeout(700))?;
     /// assert_eq!(store.operation_timeout(), std::time::Duration::from_millis(700));
     /// # Ok::<_, session_storage::StorageError>(())
     /// ```
@@ -263,7 +268,8 @@ impl PostgresStorage {
     ///
     /// `Unavailable` or `Timeout` when no connection can be had within `connect_timeout`.
     pub async fn connection(&self) -> Result<Client, StorageError> {
-        self.checkout("getting a connection").await
+        self.bounded("connection", self.checkout("getting a connection"))
+            .await
     }
 
     /// Sends `SELECT 1`.
@@ -279,12 +285,15 @@ impl PostgresStorage {
     /// As for any operation: `Unavailable`, `Timeout`, `Config` (credentials, database).
     pub async fn ping(&self) -> Result<(), StorageError> {
         const WHAT: &str = "postgres ping";
-        let client = self.checkout(WHAT).await?;
-        let res = tokio::time::timeout(self.inner.limits.statements, async {
-            client.simple_query("SELECT 1").await.map(drop)
+        self.bounded(WHAT, async {
+            let client = self.checkout(WHAT).await?;
+            let res = tokio::time::timeout(self.inner.limits.statements, async {
+                client.simple_query("SELECT 1").await.map(drop)
+            })
+            .await;
+            finish(client, res, WHAT)
         })
-        .await;
-        finish(client, res, WHAT)
+        .await
     }
 
     /// Creates the tables and index of docs/storage.md §11.1 if they do not exist, with the
@@ -321,13 +330,16 @@ impl PostgresStorage {
     /// As for any operation; `Config` when the role may not create tables.
     pub async fn create_schema(&self) -> Result<(), StorageError> {
         const WHAT: &str = "postgres create_schema";
-        let ddl = protocol::schema(self.table(), &self.table_meta());
-        let client = self.checkout(WHAT).await?;
-        let res = tokio::time::timeout(self.inner.limits.statements, async {
-            client.batch_execute(&ddl).await
+        self.bounded(WHAT, async {
+            let ddl = protocol::schema(self.table(), &self.table_meta());
+            let client = self.checkout(WHAT).await?;
+            let res = tokio::time::timeout(self.inner.limits.statements, async {
+                client.batch_execute(&ddl).await
+            })
+            .await;
+            finish(client, res, WHAT)
         })
-        .await;
-        finish(client, res, WHAT)
+        .await
     }
 
     /// Runs the reference's CLEANUP (`DELETE FROM sessions WHERE exp < TO_TIMESTAMP(now)`)
@@ -345,17 +357,40 @@ impl PostgresStorage {
     /// As for any operation.
     pub async fn cleanup(&self, now: i64) -> Result<u64, StorageError> {
         const WHAT: &str = "postgres cleanup";
-        let client = self.checkout(WHAT).await?;
-        let res = tokio::time::timeout(self.inner.limits.statements, async {
-            let st = client.prepare_cached(&self.inner.sql.cleanup).await?;
-            client.execute(&st, &[&ts_arg(now)]).await
+        self.bounded(WHAT, async {
+            let client = self.checkout(WHAT).await?;
+            let res = tokio::time::timeout(self.inner.limits.statements, async {
+                let st = client.prepare_cached(&self.inner.sql.cleanup).await?;
+                client.execute(&st, &[&ts_arg(now)]).await
+            })
+            .await;
+            finish(client, res, WHAT)
         })
-        .await;
-        finish(client, res, WHAT)
+        .await
+    }
+
+    /// Runs operation `what` (`postgres set`...) under the operation deadline; past it the
+    /// idle connections are dropped (the one that hung among them).
+    async fn bounded<T>(
+        &self,
+        what: &str,
+        fut: impl Future<Output = Result<T, StorageError>>,
+    ) -> Result<T, StorageError> {
+        let op = what.strip_prefix("postgres ").unwrap_or(what);
+        let pool = &self.inner.pool;
+        Deadline::new(STORE, self.inner.limits.operation_deadline())
+            .run(op, fut, || {
+                pool.retain(|_, _| false);
+            })
+            .await
     }
 
     async fn checkout(&self, what: &str) -> Result<Client, StorageError> {
-        self.inner.pool.get().await.map_err(|e| pool_error(e, what))
+        self.inner.pool.get().await.map_err(|e| {
+            let e = pool_error(e, what);
+            tracing::warn!(storage = STORE, operation = what, error = %e, "no postgres connection");
+            e
+        })
     }
 
     /// Whether this call also runs CLEANUP (probability 1/1000).
@@ -379,8 +414,25 @@ fn finish<T>(
 ) -> Result<T, StorageError> {
     match res {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(pg_error(e, what)),
+        Ok(Err(e)) => {
+            let closed = e.is_closed();
+            let e = pg_error(e, what);
+            if closed {
+                tracing::warn!(
+                    storage = STORE,
+                    operation = what,
+                    error = %e,
+                    "postgres connection lost; it is not reused"
+                );
+            }
+            Err(e)
+        }
         Err(_) => {
+            tracing::warn!(
+                storage = STORE,
+                operation = what,
+                "postgres statements timed out; the connection is closed"
+            );
             drop(Object::take(client));
             Err(StorageError::timeout(format!(
                 "{what}: no answer within send_timeout + read_timeout"
@@ -394,66 +446,73 @@ impl Storage for PostgresStorage {
     /// and, once in 1000, CLEANUP (docs/storage.md §11.4).
     async fn set(&self, req: &SetRequest<'_>) -> Result<(), StorageError> {
         const WHAT: &str = "postgres set";
-        let sql = &self.inner.sql;
-        let exp = ts_arg(req.expires_at());
-        let pairs: Vec<(&str, &str)> = req
-            .metadata
-            .map(|m| m.pairs().collect())
-            .unwrap_or_default();
-        let multi = req.old_key.is_some() || req.metadata.is_some();
-        let cleanup = multi && self.roll_cleanup();
-        let mut client = self.checkout(WHAT).await?;
-        let res = tokio::time::timeout(self.inner.limits.statements, async {
-            let set_params: [&(dyn ToSql + Sync); 4] = [&req.key, &req.name, &req.value, &exp];
-            if !multi {
-                let st = client.prepare_cached(&sql.set).await?;
-                return client.execute(&st, &set_params).await.map(drop);
-            }
-            let tx = client.transaction().await?;
-            let st = tx.prepare_cached(&sql.set).await?;
-            tx.execute(&st, &set_params).await?;
-            if let Some(old) = req.old_key {
-                let stale = ts_arg(req.stale_expires_at());
-                let st = tx.prepare_cached(&sql.expire).await?;
-                tx.execute(&st, &[&stale, &old]).await?;
-            }
-            for chunk in pairs.chunks(MAX_PAIRS_PER_STATEMENT) {
-                let st = tx.prepare_cached(&sql.set_meta(chunk.len())).await?;
-                let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(1 + 2 * chunk.len());
-                params.push(&req.key);
-                for (aud, sub) in chunk {
-                    params.push(aud);
-                    params.push(sub);
+        self.bounded(WHAT, async {
+            let sql = &self.inner.sql;
+            let exp = ts_arg(req.expires_at());
+            let pairs: Vec<(&str, &str)> = req
+                .metadata
+                .map(|m| m.pairs().collect())
+                .unwrap_or_default();
+            let multi = req.old_key.is_some() || req.metadata.is_some();
+            let cleanup = multi && self.roll_cleanup();
+            let mut client = self.checkout(WHAT).await?;
+            let res = tokio::time::timeout(self.inner.limits.statements, async {
+                let set_params: [&(dyn ToSql + Sync); 4] = [&req.key, &req.name, &req.value, &exp];
+                if !multi {
+                    let st = client.prepare_cached(&sql.set).await?;
+                    return client.execute(&st, &set_params).await.map(drop);
                 }
-                tx.execute(&st, &params).await?;
-            }
-            if cleanup {
-                let st = tx.prepare_cached(&sql.cleanup).await?;
-                tx.execute(&st, &[&ts_arg(req.now)]).await?;
-            }
-            tx.commit().await
+                let tx = client.transaction().await?;
+                let st = tx.prepare_cached(&sql.set).await?;
+                tx.execute(&st, &set_params).await?;
+                if let Some(old) = req.old_key {
+                    let stale = ts_arg(req.stale_expires_at());
+                    let st = tx.prepare_cached(&sql.expire).await?;
+                    tx.execute(&st, &[&stale, &old]).await?;
+                }
+                for chunk in pairs.chunks(MAX_PAIRS_PER_STATEMENT) {
+                    let st = tx.prepare_cached(&sql.set_meta(chunk.len())).await?;
+                    let mut params: Vec<&(dyn ToSql + Sync)> =
+                        Vec::with_capacity(1 + 2 * chunk.len());
+                    params.push(&req.key);
+                    for (aud, sub) in chunk {
+                        params.push(aud);
+                        params.push(sub);
+                    }
+                    tx.execute(&st, &params).await?;
+                }
+                if cleanup {
+                    let st = tx.prepare_cached(&sql.cleanup).await?;
+                    tx.execute(&st, &[&ts_arg(req.now)]).await?;
+                }
+                tx.commit().await
+            })
+            .await;
+            finish(client, res, WHAT)
         })
-        .await;
-        finish(client, res, WHAT)
+        .await
     }
 
     /// GET: the `data` of the row if `exp >= TO_TIMESTAMP(now) AT TIME ZONE 'UTC'`.
     async fn get(&self, _name: &str, key: &str, now: i64) -> Result<Option<String>, StorageError> {
         const WHAT: &str = "postgres get";
-        let client = self.checkout(WHAT).await?;
-        let res = tokio::time::timeout(self.inner.limits.statements, async {
-            let st = client.prepare_cached(&self.inner.sql.get).await?;
-            client.query(&st, &[&key, &ts_arg(now)]).await
+        self.bounded(WHAT, async {
+            let client = self.checkout(WHAT).await?;
+            let res = tokio::time::timeout(self.inner.limits.statements, async {
+                let st = client.prepare_cached(&self.inner.sql.get).await?;
+                client.query(&st, &[&key, &ts_arg(now)]).await
+            })
+            .await;
+            let rows = finish(client, res, WHAT)?;
+            match rows.first() {
+                None => Ok(None),
+                Some(row) => row.try_get::<_, Option<String>>(0).map_err(|e| {
+                    StorageError::invalid_record("postgres get: the data column is not text")
+                        .with_source(e)
+                }),
+            }
         })
-        .await;
-        let rows = finish(client, res, WHAT)?;
-        match rows.first() {
-            None => Ok(None),
-            Some(row) => row.try_get::<_, Option<String>>(0).map_err(|e| {
-                StorageError::invalid_record("postgres get: the data column is not text")
-                    .with_source(e)
-            }),
-        }
+        .await
     }
 
     /// DELETE (plus, once in 1000, CLEANUP in the same transaction). `metadata` is ignored:
@@ -466,23 +525,26 @@ impl Storage for PostgresStorage {
         _metadata: Option<&Metadata>,
     ) -> Result<(), StorageError> {
         const WHAT: &str = "postgres delete";
-        let sql = &self.inner.sql;
-        let cleanup = self.roll_cleanup();
-        let mut client = self.checkout(WHAT).await?;
-        let res = tokio::time::timeout(self.inner.limits.statements, async {
-            if !cleanup {
-                let st = client.prepare_cached(&sql.delete).await?;
-                return client.execute(&st, &[&key]).await.map(drop);
-            }
-            let tx = client.transaction().await?;
-            let st = tx.prepare_cached(&sql.delete).await?;
-            tx.execute(&st, &[&key]).await?;
-            let st = tx.prepare_cached(&sql.cleanup).await?;
-            tx.execute(&st, &[&ts_arg(now)]).await?;
-            tx.commit().await
+        self.bounded(WHAT, async {
+            let sql = &self.inner.sql;
+            let cleanup = self.roll_cleanup();
+            let mut client = self.checkout(WHAT).await?;
+            let res = tokio::time::timeout(self.inner.limits.statements, async {
+                if !cleanup {
+                    let st = client.prepare_cached(&sql.delete).await?;
+                    return client.execute(&st, &[&key]).await.map(drop);
+                }
+                let tx = client.transaction().await?;
+                let st = tx.prepare_cached(&sql.delete).await?;
+                tx.execute(&st, &[&key]).await?;
+                let st = tx.prepare_cached(&sql.cleanup).await?;
+                tx.execute(&st, &[&ts_arg(now)]).await?;
+                tx.commit().await
+            })
+            .await;
+            finish(client, res, WHAT)
         })
-        .await;
-        finish(client, res, WHAT)
+        .await
     }
 
     /// GET_META: `sid → exp` of the rows of (`audience`, `subject`) whose session row has
@@ -496,28 +558,31 @@ impl Storage for PostgresStorage {
         now: i64,
     ) -> Result<SessionIndex, StorageError> {
         const WHAT: &str = "postgres read_metadata";
-        let client = self.checkout(WHAT).await?;
-        let res = tokio::time::timeout(self.inner.limits.statements, async {
-            let st = client.prepare_cached(&self.inner.sql.get_meta).await?;
-            client
-                .query(&st, &[&audience, &subject, &ts_arg(now)])
-                .await
+        self.bounded(WHAT, async {
+            let client = self.checkout(WHAT).await?;
+            let res = tokio::time::timeout(self.inner.limits.statements, async {
+                let st = client.prepare_cached(&self.inner.sql.get_meta).await?;
+                client
+                    .query(&st, &[&audience, &subject, &ts_arg(now)])
+                    .await
+            })
+            .await;
+            let rows = finish(client, res, WHAT)?;
+            let mut index = SessionIndex::new();
+            for row in rows {
+                let bad = |e: tokio_postgres::Error| {
+                    StorageError::invalid_record(
+                        "postgres read_metadata: sid is not text or exp is not a timestamp",
+                    )
+                    .with_source(e)
+                };
+                let sid: String = row.try_get(0).map_err(bad)?;
+                let exp: UnixSeconds = row.try_get(1).map_err(bad)?;
+                index.insert(sid, exp.0);
+            }
+            Ok(index)
         })
-        .await;
-        let rows = finish(client, res, WHAT)?;
-        let mut index = SessionIndex::new();
-        for row in rows {
-            let bad = |e: tokio_postgres::Error| {
-                StorageError::invalid_record(
-                    "postgres read_metadata: sid is not text or exp is not a timestamp",
-                )
-                .with_source(e)
-            };
-            let sid: String = row.try_get(0).map_err(bad)?;
-            let exp: UnixSeconds = row.try_get(1).map_err(bad)?;
-            index.insert(sid, exp.0);
-        }
-        Ok(index)
+        .await
     }
 
     fn capability(&self) -> Capability {

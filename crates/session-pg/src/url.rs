@@ -46,7 +46,13 @@ fn apply_option(c: &mut PostgresConfig, name: &str, v: String) -> Result<(), Sto
     Ok(())
 }
 
+/// Parses `url`; no error shows a piece of its credentials (see
+/// `UrlSyntax::redact_credentials`).
 pub(crate) fn parse(url: &str) -> Result<PostgresConfig, StorageError> {
+    URL.redact_credentials(url, parse_unredacted(url))
+}
+
+fn parse_unredacted(url: &str) -> Result<PostgresConfig, StorageError> {
     let parts = URL.split(url, "missing scheme (postgres:// or postgresql://)")?;
     if parts.scheme != "postgres" && parts.scheme != "postgresql" {
         return Err(URL.invalid(format!("unknown scheme `{}`", parts.scheme)));

@@ -226,16 +226,15 @@ pub(crate) struct Limits {
     pub(crate) response: Duration,
     pub(crate) keepalive: Duration,
     pub(crate) pool_size: usize,
+    /// `operation_timeout`: the whole operation (checkout, connect, a sentinel query, every
+    /// round trip, the retry, cluster redirections).
+    pub(crate) operation: Duration,
 }
 
 impl Limits {
-    /// The longest one operation may take: waiting for a pooled connection (one connect
-    /// timeout), opening one (asking a sentinel, then connecting: two connects and a round
-    /// trip), then the `TTL` and pipeline round trips.
+    /// The longest one operation may take (`operation_timeout`).
     pub(crate) fn operation_deadline(&self) -> Duration {
-        self.connect
-            .saturating_mul(3)
-            .saturating_add(self.response.saturating_mul(3))
+        self.operation
     }
 }
 
@@ -336,6 +335,9 @@ impl RedisConfig {
                 .saturating_add(self.read_timeout.unwrap_or(read))),
             keepalive: ms(self.keepalive_timeout.unwrap_or(keepalive)),
             pool_size: self.pool_size.unwrap_or(pool).max(1),
+            operation: ms(self
+                .operation_timeout
+                .unwrap_or(session_net::deadline::DEFAULT_OPERATION_TIMEOUT_MS)),
         }
     }
 

@@ -24,8 +24,11 @@ use crate::pool::{self, Manager, Pool, is_connection_error};
 /// opened on first use. [`connect`](Self::connect) also checks that the server answers.
 ///
 /// Every operation is bounded: waiting for a pooled connection, opening one and each round trip
-/// have their own timeouts, and the whole call is cut at three connect timeouts plus three
-/// round trips, giving [`ErrorKind::Timeout`](session_storage::ErrorKind::Timeout).
+/// have their own timeouts (the Lua ones), and the whole call — retry and cluster redirections
+/// included — is cut at `operation_timeout` (5 s by default, see
+/// [`operation_timeout`](Self::operation_timeout)), giving
+/// [`ErrorKind::Timeout`](session_storage::ErrorKind::Timeout); the idle connections are then
+/// dropped, so the next call starts on fresh ones.
 ///
 /// ```no_run
 /// use session_redis::{RedisConfig, RedisStorage};
@@ -102,7 +105,7 @@ impl ConnectionLike for RedisConnection {
 /// connection-level error drops the pooled connections and runs it once more on a fresh one.
 /// The whole thing is bounded by the operation deadline.
 macro_rules! with_conn {
-    ($self:ident, $what:literal, |$conn:ident| $body:expr) => {{
+    ($self:ident, $op:literal, $what:literal, |$conn:ident| $body:expr) => {{
         let inner = &$self.inner;
         let work = async {
             let mut retried = false;
@@ -116,27 +119,37 @@ macro_rules! with_conn {
                     Ok(v) => return Ok(v),
                     Err(e) if is_connection_error(&e) => {
                         inner.discard(obj);
+                        tracing::warn!(
+                            storage = "redis",
+                            operation = $op,
+                            error_kind = ?e.kind(),
+                            "redis connection failed; idle connections dropped"
+                        );
                         if retried || e.is_timeout() {
                             return Err(redis_error(e, $what));
                         }
+                        tracing::warn!(storage = "redis", operation = $op, "reconnecting");
                         retried = true;
                     }
                     Err(e) => return Err(redis_error(e, $what)),
                 }
             }
         };
-        let deadline = inner.limits.operation_deadline();
-        match tokio::time::timeout(deadline, work).await {
-            Ok(result) => result,
-            Err(_) => Err(StorageError::timeout(concat!(
-                $what,
-                ": no answer within the configured timeouts"
-            ))),
-        }
+        inner
+            .deadline()
+            .run($op, work, || {
+                inner.pool.retain(|_, _| false);
+            })
+            .await
     }};
 }
 
 impl Inner {
+    /// The deadline of every operation.
+    fn deadline(&self) -> session_net::deadline::Deadline {
+        session_net::deadline::Deadline::new("redis", self.limits.operation_deadline())
+    }
+
     /// Drops a connection that failed and every idle one (they share the failed server).
     fn discard(&self, obj: Object<Manager>) {
         drop(Object::take(obj));
@@ -277,7 +290,7 @@ impl RedisStorage {
     ///
     /// When Redis cannot be reached or does not answer in time.
     pub async fn ping(&self) -> Result<(), StorageError> {
-        with_conn!(self, "redis PING failed", |conn| redis::cmd("PING")
+        with_conn!(self, "ping", "redis PING failed", |conn| redis::cmd("PING")
             .query_async::<()>(conn))
     }
 
@@ -305,11 +318,14 @@ impl RedisStorage {
         &self.inner.layout
     }
 
-    /// The longest any one operation may take before it fails with a timeout.
+    /// The longest any one operation may take before it fails with a timeout:
+    /// `operation_timeout`, 5 s by default (the Lua socket timeouts still bound each step).
     ///
     /// ```
-    /// let store = session_redis::RedisStorage::from_url("redis://127.0.0.1?connect_timeout=100&send_timeout=50&read_timeout=50")?;
-    /// assert_eq!(store.operation_timeout(), std::time::Duration::from_millis(600));
+    /// let store = session_redis::RedisStorage::from_url("redis://127.0.0.1?connect_timeout=100&read_timeout=50")?;
+    /// assert_eq!(store.operation_timeout(), std::time::Duration::from_secs(5));
+    /// let store = session_redis::RedisStorage::from_url("redis://127.0.0.1?operation_timeout=1500")?;
+    /// assert_eq!(store.operation_timeout(), std::time::Duration::from_millis(1500));
     /// # Ok::<_, session_storage::StorageError>(())
     /// ```
     #[must_use]
@@ -330,11 +346,17 @@ impl RedisStorage {
     ///
     /// When no connection can be had within the pool's timeouts.
     pub async fn connection(&self) -> Result<RedisConnection, StorageError> {
-        let deadline = self.inner.limits.operation_deadline();
-        match tokio::time::timeout(deadline, pool::get(&self.inner.pool)).await {
-            Ok(conn) => conn.map(RedisConnection),
-            Err(_) => Err(StorageError::timeout("no redis connection in time")),
-        }
+        let inner = &self.inner;
+        inner
+            .deadline()
+            .run(
+                "connection",
+                async { pool::get(&inner.pool).await.map(RedisConnection) },
+                || {
+                    inner.pool.retain(|_, _| false);
+                },
+            )
+            .await
     }
 
     fn set_plan(&self, req: &SetRequest<'_>, old_ttl: Option<i64>) -> Plan {
@@ -412,12 +434,13 @@ impl Storage for RedisStorage {
         if req.old_key.is_none() && req.metadata.is_none() {
             let key = self.inner.layout.record_key(req.name, req.key);
             let cmd = ex_cmd(&key, req.value, req.ttl);
-            return with_conn!(self, "redis SET failed", |conn| cmd.query_async::<()>(conn));
+            return with_conn!(self, "set", "redis SET failed", |conn| cmd
+                .query_async::<()>(conn));
         }
         let old = req
             .old_key
             .map(|old| self.inner.layout.record_key(req.name, old));
-        with_conn!(self, "redis set pipeline failed", |conn| async {
+        with_conn!(self, "set", "redis set pipeline failed", |conn| async {
             let ttl = match &old {
                 Some(old) => old_ttl(conn, old).await?,
                 None => None,
@@ -428,9 +451,10 @@ impl Storage for RedisStorage {
 
     async fn get(&self, name: &str, key: &str, _now: i64) -> Result<Option<String>, StorageError> {
         let key = self.inner.layout.record_key(name, key);
-        let raw: Option<Vec<u8>> = with_conn!(self, "redis GET failed", |conn| redis::cmd("GET")
-            .arg(&key)
-            .query_async::<Option<Vec<u8>>>(conn))?;
+        let raw: Option<Vec<u8>> =
+            with_conn!(self, "get", "redis GET failed", |conn| redis::cmd("GET")
+                .arg(&key)
+                .query_async::<Option<Vec<u8>>>(conn))?;
         raw.map(|bytes| {
             String::from_utf8(bytes)
                 .map_err(|_| StorageError::invalid_record("stored redis record is not UTF-8"))
@@ -449,13 +473,15 @@ impl Storage for RedisStorage {
         match metadata {
             None => {
                 let record = self.inner.layout.record_key(name, key);
-                with_conn!(self, "redis UNLINK failed", |conn| redis::cmd("UNLINK")
-                    .arg(&record)
-                    .query_async::<()>(conn))
+                with_conn!(self, "delete", "redis UNLINK failed", |conn| redis::cmd(
+                    "UNLINK"
+                )
+                .arg(&record)
+                .query_async::<()>(conn))
             }
             Some(meta) => {
                 let plan = self.delete_plan(name, key, now, meta);
-                with_conn!(self, "redis delete pipeline failed", |conn| plan
+                with_conn!(self, "delete", "redis delete pipeline failed", |conn| plan
                     .send(conn, mode))
             }
         }
@@ -469,14 +495,21 @@ impl Storage for RedisStorage {
         now: i64,
     ) -> Result<SessionIndex, StorageError> {
         let meta = self.inner.layout.metadata_key(name, audience, subject);
+        let mut zrange = redis::cmd("ZRANGE");
+        zrange
+            .arg(&meta)
+            .arg(now)
+            .arg("+inf")
+            .arg("BYSCORE")
+            .arg("WITHSCORES");
         let pairs: Vec<(Vec<u8>, Vec<u8>)> =
-            with_conn!(self, "redis ZRANGE failed", |conn| redis::cmd("ZRANGE")
-                .arg(&meta)
-                .arg(now)
-                .arg("+inf")
-                .arg("BYSCORE")
-                .arg("WITHSCORES")
-                .query_async::<Vec<(Vec<u8>, Vec<u8>)>>(conn))?;
+            with_conn!(self, "read_metadata", "redis ZRANGE failed", |conn| zrange
+                .query_async::<Vec<(
+                Vec<u8>,
+                Vec<u8>
+            )>>(
+                conn
+            ))?;
         let mut index = SessionIndex::new();
         for (member, score) in pairs {
             let member = String::from_utf8(member)

@@ -48,7 +48,13 @@ fn apply_option(c: &mut RedisConfig, name: &str, v: String) -> Result<(), Storag
     Ok(())
 }
 
+/// Parses `url`; no error shows a piece of its credentials (see
+/// `UrlSyntax::redact_credentials`).
 pub(crate) fn parse(url: &str) -> Result<RedisConfig, StorageError> {
+    URL.redact_credentials(url, parse_unredacted(url))
+}
+
+fn parse_unredacted(url: &str) -> Result<RedisConfig, StorageError> {
     let parts = URL.split(
         url,
         "missing scheme (redis://, rediss://, redis+unix://, redis+sentinel://, redis+cluster://)",

@@ -207,3 +207,55 @@ pub async fn saved_before_the_outage<S: Storage>(store: &S, save: &SetRequest<'_
         "the record saved before the outage reads back"
     );
 }
+
+/// The per-operation deadline of a networked store, checked through a [`SwitchProxy`] in
+/// front of its real server: `save` succeeds while the proxy forwards; muted (the server
+/// hung), a `get` and a `set` each fail with [`ErrorKind::Timeout`] after at least
+/// `deadline` and within `deadline` + 1 s; forwarding again, the very next operation of the
+/// same store succeeds and `save` reads back (the pool recovered by itself).
+///
+/// `deadline` is the store's `operation_timeout`; give the store Lua socket timeouts longer
+/// than it (their 60 s defaults will do) so that the deadline is what cuts.
+///
+/// [`SwitchProxy`]: crate::net::SwitchProxy
+///
+/// ```no_run
+/// # async fn demo<S: session_storage::Storage>(store: S, proxy: session_testsupport::net::SwitchProxy) {
+/// use std::time::Duration;
+/// use session_storage::SetRequest;
+/// let save = SetRequest::new("session", "k", "[\"v\"]", 60, session_testsupport::clock::now());
+/// session_testsupport::faults::deadline_then_recovery(&store, &proxy, Duration::from_secs(1), &save).await;
+/// # }
+/// ```
+pub async fn deadline_then_recovery<S: Storage>(
+    store: &S,
+    proxy: &crate::net::SwitchProxy,
+    deadline: Duration,
+    save: &SetRequest<'_>,
+) {
+    let limit = deadline + Duration::from_secs(1);
+    saved_before_the_outage(store, save).await;
+    proxy.mute();
+    let err = fails_between(store.get(save.name, save.key, save.now), deadline, limit).await;
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Timeout,
+        "get on a hung server: {err}"
+    );
+    assert!(err.message().contains("operation_timeout"), "{err}");
+    let err = fails_between(store.set(save), deadline, limit).await;
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Timeout,
+        "set on a hung server: {err}"
+    );
+    proxy.forward();
+    let value = store
+        .get(save.name, save.key, save.now)
+        .await
+        .unwrap_or_else(|e| panic!("the first get once the server answers again: {e}"));
+    assert_eq!(value.as_deref(), Some(save.value));
+    if let Err(e) = store.set(save).await {
+        panic!("set once the server answers again: {e}");
+    }
+}

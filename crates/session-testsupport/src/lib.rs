@@ -10,7 +10,8 @@
 //! - [`faults`]: what an outage looks like to a caller of `Storage`;
 //! - [`engine`]: a `session_core` configuration on a store, the cookie jar of a browser, and an
 //!   open in a new request, for the engine round trips every store runs;
-//! - [`rt`]: running async clean-up (dropping test tables) from a `Drop`.
+//! - [`rt`]: running async clean-up (dropping test tables) from a `Drop`;
+//! - [`secrets`]: passwords that break naive URL parsers, and the check that none shows.
 //!
 //! Not published: a dev-dependency of the workspace's own crates only (see
 //! `docs/architecture.md`). A helper never skips a check: when a server a test needs is absent,
@@ -24,3 +25,4 @@ pub mod faults;
 pub mod names;
 pub mod net;
 pub mod rt;
+pub mod secrets;

@@ -1,13 +1,14 @@
 //! Servers for fault tests: a port nothing listens on, a server that accepts connections and
-//! never answers, one that does what a test scripts with each connection, and a server process
-//! of a test's own, killed when dropped.
+//! never answers, a proxy to a real server that can be switched mute and back, one that does
+//! what a test scripts with each connection, and a server process of a test's own, killed
+//! when dropped.
 
 use std::fmt;
-use std::io::Read;
-use std::net::{TcpListener, TcpStream};
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::process::{Child, Command};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -101,6 +102,190 @@ impl Drop for MuteServer {
         self.stop.store(true, Ordering::SeqCst);
         // Wake the accept loop so that it sees the flag.
         drop(TcpStream::connect(("127.0.0.1", self.port)));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A TCP proxy on 127.0.0.1 to a real server, switched between forwarding and mute.
+///
+/// Muted, it behaves as a hung server (one stopped with SIGSTOP): it still accepts
+/// connections, but passes no byte in either direction — what a client sent is held, and so
+/// is what the server answered. Forwarding again, it delivers what it held, in order, and
+/// opens the upstream connections of clients that connected meanwhile. Runs on threads of its
+/// own; stops listening, and closes every connection, when dropped.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use std::time::Duration;
+///
+/// use session_testsupport::net::{SwitchProxy, scripted_server};
+///
+/// let echo = scripted_server(|mut s| {
+///     let mut buf = [0_u8; 64];
+///     while let Ok(n @ 1..) = s.read(&mut buf) {
+///         let _ = s.write_all(&buf[..n]);
+///     }
+/// });
+/// let proxy = SwitchProxy::start("127.0.0.1", echo);
+/// let mut client = std::net::TcpStream::connect(("127.0.0.1", proxy.port())).unwrap();
+/// client.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+/// let mut buf = [0_u8; 4];
+/// client.write_all(b"ping").unwrap();
+/// client.read_exact(&mut buf).unwrap();
+/// assert_eq!(&buf, b"ping");
+///
+/// proxy.mute();
+/// client.write_all(b"held").unwrap();
+/// assert!(client.read(&mut buf).is_err(), "muted: no answer");
+/// proxy.forward();
+/// client.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+/// client.read_exact(&mut buf).unwrap();
+/// assert_eq!(&buf, b"held", "what was held is delivered once forwarding again");
+/// ```
+pub struct SwitchProxy {
+    port: u16,
+    muted: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    streams: Arc<Mutex<Vec<TcpStream>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// How often a held byte stream looks at the switch.
+const SWITCH_POLL: Duration = Duration::from_millis(10);
+
+impl SwitchProxy {
+    /// Starts listening on a port of its own, forwarding to `host:port`.
+    pub fn start(host: &str, port: u16) -> Self {
+        let (listener, own_port) = bind_local();
+        let upstream = (host.to_owned(), port);
+        let muted = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(AtomicBool::new(false));
+        let streams: Arc<Mutex<Vec<TcpStream>>> = Arc::new(Mutex::new(Vec::new()));
+        let (m, st, ss) = (Arc::clone(&muted), Arc::clone(&stop), Arc::clone(&streams));
+        let thread = std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if st.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(client) = client else { continue };
+                let (m, st, ss, upstream) = (
+                    Arc::clone(&m),
+                    Arc::clone(&st),
+                    Arc::clone(&ss),
+                    upstream.clone(),
+                );
+                std::thread::spawn(move || serve(client, &upstream, &m, &st, &ss));
+            }
+        });
+        Self {
+            port: own_port,
+            muted,
+            stop,
+            streams,
+            thread: Some(thread),
+        }
+    }
+
+    /// The port it listens on (host 127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops passing bytes: the server looks hung.
+    ///
+    /// See the [type example](SwitchProxy).
+    pub fn mute(&self) {
+        self.muted.store(true, Ordering::SeqCst);
+    }
+
+    /// Passes bytes again, what was held first.
+    ///
+    /// See the [type example](SwitchProxy).
+    pub fn forward(&self) {
+        self.muted.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Waits while `muted` (and not stopping); whether to go on.
+fn wait_unmuted(muted: &AtomicBool, stop: &AtomicBool) -> bool {
+    while muted.load(Ordering::SeqCst) {
+        if stop.load(Ordering::SeqCst) {
+            return false;
+        }
+        std::thread::sleep(SWITCH_POLL);
+    }
+    !stop.load(Ordering::SeqCst)
+}
+
+/// One client of a [`SwitchProxy`]: connects upstream once forwarding, then copies both ways.
+fn serve(
+    client: TcpStream,
+    upstream: &(String, u16),
+    muted: &Arc<AtomicBool>,
+    stop: &Arc<AtomicBool>,
+    streams: &Mutex<Vec<TcpStream>>,
+) {
+    if !wait_unmuted(muted, stop) {
+        return;
+    }
+    let Ok(server) = TcpStream::connect((upstream.0.as_str(), upstream.1)) else {
+        return;
+    };
+    let (Ok(c2), Ok(s2)) = (client.try_clone(), server.try_clone()) else {
+        return;
+    };
+    {
+        let mut held = streams.lock().unwrap_or_else(PoisonError::into_inner);
+        for s in [&client, &server] {
+            if let Ok(s) = s.try_clone() {
+                held.push(s);
+            }
+        }
+    }
+    let (m, st) = (Arc::clone(muted), Arc::clone(stop));
+    let back = std::thread::spawn(move || copy_switched(s2, c2, &m, &st));
+    copy_switched(client, server, muted, stop);
+    let _ = back.join();
+}
+
+/// Copies `from` to `to`, holding each chunk while muted; half-closes `to` at the end.
+fn copy_switched(mut from: TcpStream, mut to: TcpStream, muted: &AtomicBool, stop: &AtomicBool) {
+    let mut buf = vec![0_u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if !wait_unmuted(muted, stop) || to.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown(Shutdown::Write);
+}
+
+impl fmt::Debug for SwitchProxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SwitchProxy")
+            .field("port", &self.port)
+            .field("muted", &self.muted.load(Ordering::SeqCst))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for SwitchProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        drop(TcpStream::connect(("127.0.0.1", self.port)));
+        for s in self
+            .streams
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..)
+        {
+            let _ = s.shutdown(Shutdown::Both);
+        }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
