@@ -54,6 +54,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("session-example-store", &["session-storage"]),
     ("xtask", &[]),
     ("session-benches", &[]),
+    ("session-chaos", &["resty-session"]),
 ];
 
 /// What `session-storage` may depend on, of any origin: its promise to third-party store authors.

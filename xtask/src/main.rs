@@ -27,6 +27,10 @@ commands:
                      up and print the variables to export (eval \"$(cargo xtask services start)\")
   services stop      stop them
   layering           check the crates' dependency arrows (docs/architecture.md)
+  chaos [--seconds N]
+                     a real HTTP server on Redis and file storage under mixed traffic while
+                     the Redis is stopped, killed and restarted and the disk fills up; fails
+                     on any lost acknowledged save or request past the deadline (default 60 s)
   vectors [FILE]     check a lua-resty-session vectors file
                      (default: $SESSION_VECTORS or ../shared/vectors/lua-resty-session-4.1.5.json)
 ";
@@ -53,6 +57,14 @@ fn main() -> ExitCode {
         }
         Some("test") => test(),
         Some("layering") => layering::check(),
+        Some("chaos") => match args.get(1..) {
+            Some([]) | None => chaos(60),
+            Some([flag, n]) if flag == "--seconds" => n
+                .parse()
+                .map_err(|_| format!("--seconds takes a number\n\n{USAGE}"))
+                .and_then(chaos),
+            _ => Err(format!("chaos takes [--seconds N]\n\n{USAGE}")),
+        },
         Some("services") => match args.get(1).map(String::as_str) {
             Some("start") => services::start_detached().map(|env| {
                 // For `eval "$(cargo xtask services start)"`.
@@ -133,5 +145,52 @@ fn test() -> Result<(), String> {
     let services = services::start()?;
     cargo_with_env(&["test", "--workspace"], services.env())?;
     drop(services);
-    run_vectors(&default_vectors())
+    run_vectors(&default_vectors())?;
+    // The bounded form: about a minute with the build.
+    chaos(40)
+}
+
+/// Runs `session-chaos` for `seconds`: as root directly, else in a user and mount namespace
+/// (`unshare`), where it may mount the small tmpfs it fills.
+fn chaos(seconds: u64) -> Result<(), String> {
+    services::ensure_redis_installed()?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let seconds = seconds.to_string();
+    let run = [
+        cargo.as_str(),
+        "run",
+        "--quiet",
+        "-p",
+        "session-chaos",
+        "--",
+        "--seconds",
+        &seconds,
+    ];
+    let root = services::is_root();
+    let mut command = if root {
+        Command::new(run[0])
+    } else {
+        let mut c = Command::new("unshare");
+        c.args(["--user", "--map-root-user", "--mount"]).arg(run[0]);
+        c
+    };
+    eprintln!(
+        "$ {}{}",
+        if root {
+            ""
+        } else {
+            "unshare --user --map-root-user --mount "
+        },
+        run.join(" ")
+    );
+    let status = command
+        .args(&run[1..])
+        .current_dir(workspace_root())
+        .status()
+        .map_err(|e| format!("cannot run the chaos test: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("the chaos test failed ({status})"))
+    }
 }

@@ -334,7 +334,7 @@ fn which(bin: &str) -> Option<PathBuf> {
     })
 }
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -351,6 +351,11 @@ fn is_root() -> bool {
 /// `postgresql` (the server and its client tools); MariaDB from `mariadb-server-core`
 /// (`mariadbd`, `mariadb-install-db`) and `mariadb-client-core` (`my_print_defaults`, which
 /// `mariadb-install-db` runs), whose install starts no server.
+/// Installs `redis-server` (and the other non-SQL servers' packages) when missing.
+pub(crate) fn ensure_redis_installed() -> Result<(), String> {
+    ensure_packages(false, false)
+}
+
 fn ensure_packages(pg: bool, maria: bool) -> Result<(), String> {
     let mut missing = Vec::new();
     for (bin, package) in [
