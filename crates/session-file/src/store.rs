@@ -190,7 +190,7 @@ impl FileStorage {
 
     /// Deletes this cookie name's record and metadata files whose expiry (mtime) is before
     /// `now` (docs/storage.md §10.5); returns how many were deleted. Only names that pass
-    /// [`validate_file_name`] are touched.
+    /// [`validate_file_name`](crate::validate_file_name) are touched.
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();

@@ -1,7 +1,7 @@
 //! What the integration tests of the session stores share, so that each store's `tests/`
 //! holds what is particular to that store and nothing else.
 //!
-//! - [`env`]: server addresses and file paths from the environment, with the defaults
+//! - [`env`](mod@env): server addresses and file paths from the environment, with the defaults
 //!   `cargo xtask services start` uses (see `xtask/src/services.rs`);
 //! - [`names`]: table names and key prefixes no other test, process or earlier run uses;
 //! - [`clock`]: the wall clock in Unix seconds, as the stores take it;
