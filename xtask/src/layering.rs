@@ -47,6 +47,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("session-testsupport", &["session-core", "session-storage"]),
     ("xtask", &["session-vectors"]),
     ("session-benches", &[]),
+    ("session-bench-http", &["resty-session"]),
 ];
 
 /// What `session-storage` may depend on, of any origin: its promise to third-party store authors.

@@ -8,12 +8,15 @@
 //! - `cargo xtask vectors [FILE]`: checks a lua-resty-session vectors file
 //!   (default: `$SESSION_VECTORS`, else
 //!   `../shared/vectors/lua-resty-session-4.1.5.json` beside the repository).
+//! - `cargo xtask bench-http [--seconds N] [--rounds N] [--servers a,b]`: resty-session and its
+//!   peers behind the same routes under `wrk` (docs/benchmarks.md); not part of `test`.
 
 #![allow(clippy::print_stdout)] // a command-line tool: stdout is its output
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod bench_http;
 mod layering;
 mod services;
 
@@ -29,6 +32,9 @@ commands:
   layering           check the crates' dependency arrows (docs/architecture.md)
   vectors [FILE]     check a lua-resty-session vectors file
                      (default: $SESSION_VECTORS or ../shared/vectors/lua-resty-session-4.1.5.json)
+  bench-http [--seconds N] [--rounds N] [--servers a,b,..]
+                     wrk against resty-session and its peers, servers interleaved in rounds;
+                     LRS_BENCH_URL adds the reference (docs/benchmarks.md)
 ";
 
 fn workspace_root() -> PathBuf {
@@ -53,6 +59,7 @@ fn main() -> ExitCode {
         }
         Some("test") => test(),
         Some("layering") => layering::check(),
+        Some("bench-http") => bench_http::run(&args[1..]),
         Some("services") => match args.get(1).map(String::as_str) {
             Some("start") => services::start_detached().map(|env| {
                 // For `eval "$(cargo xtask services start)"`.
