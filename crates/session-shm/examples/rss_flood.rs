@@ -72,8 +72,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "peak − empty = {:.2} × capacity; budget capacity × 1.3 + empty = {:.1} MiB: {}",
         (hwm.saturating_sub(empty)) as f64 / capacity as f64,
-        mib(budget as u64),
-        if (hwm as f64) <= budget { "within" } else { "OVER" }
+        budget / (1024.0 * 1024.0),
+        if (hwm as f64) <= budget {
+            "within"
+        } else {
+            "OVER"
+        }
     );
     Ok(())
 }

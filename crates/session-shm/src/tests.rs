@@ -167,6 +167,39 @@ fn capacity_is_enforced_by_evicting_least_recently_used() {
 }
 
 #[test]
+fn a_save_flood_never_takes_the_accounted_size_past_the_capacity() {
+    const CAPACITY: u64 = 256 * 1024;
+    let zone = ShmZone::new("flood", CAPACITY);
+    let s = ShmStorage::with_zone(zone.clone(), Some("sessions".into()), None);
+    let m = meta();
+    let mut peak = 0;
+    for i in 0..4000u32 {
+        // Record sizes of small and 2 KB sessions, some with an old key and metadata.
+        let value = "v".repeat(100 + (i as usize * 37) % 2500);
+        let key = format!("{i:0>43}");
+        let old = format!("{:0>43}", i.saturating_sub(1));
+        let mut req = SetRequest::new("n", &key, &value, 3600, NOW);
+        if i % 3 == 0 {
+            req = req.with_old_key(&old, 10).with_metadata(&m);
+        }
+        block(s.set(&req)).unwrap();
+        let used = zone.used_bytes();
+        assert!(used <= CAPACITY, "save {i}: {used} bytes accounted");
+        peak = peak.max(used);
+    }
+    // It did fill up (the flood is ~20× the capacity), and each item counts its overhead.
+    assert!(peak > CAPACITY * 3 / 4, "peak {peak}");
+    let entries = zone.cache.entry_count();
+    assert!(entries * crate::zone::ITEM_OVERHEAD <= CAPACITY);
+    let key = format!("sessions:n:{:0>43}", 3999);
+    let newest = s.cache().get(&key).expect("the newest record stays");
+    assert_eq!(
+        newest.weight(&key),
+        480 + key.len() as u64 + (100 + (3999 * 37) % 2500)
+    );
+}
+
+#[test]
 fn record_larger_than_the_zone_is_no_memory() {
     let s = ShmStorage::with_zone(ShmZone::new("tiny", 1024), None, None);
     let err = block(s.set(&SetRequest::new("n", K, &"x".repeat(2048), 60, NOW))).unwrap_err();

@@ -9,10 +9,17 @@ use std::time::{Duration, Instant};
 use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
 
-/// Bytes counted per item on top of its key and value.
-const ITEM_OVERHEAD: u64 = 64;
-/// Bytes counted per list element on top of its text.
-const ELEMENT_OVERHEAD: u64 = 16;
+/// Bytes counted per item on top of its key and value: what an entry really costs in
+/// resident memory beyond those bytes, so that a zone of N bytes keeps the process within
+/// about N bytes of sessions. Measured with `examples/rss_flood.rs` (docs/benchmarks.md):
+/// resident bytes per entry minus key and value length is 390–400 bytes for values of 1 to
+/// 3000 bytes (moka's entry, its deque and timer-wheel nodes, the hash table slot, the key
+/// and value allocations and the allocator's headers); 480 leaves room for fragmentation
+/// under eviction churn.
+pub(crate) const ITEM_OVERHEAD: u64 = 480;
+/// Bytes counted per list element on top of its text: the `String` in the list (24) and its
+/// allocation's header and rounding.
+pub(crate) const ELEMENT_OVERHEAD: u64 = 48;
 
 /// One stored item: a record or a list (the two kinds of shared-dictionary values).
 #[derive(Clone)]
