@@ -107,6 +107,22 @@ struct Sample {
 /// `(round, server, route)` → sample.
 type Results = BTreeMap<(u32, String, &'static str), Sample>;
 
+/// Per server: (resident bytes just after start, peak resident bytes at the end of its run),
+/// the largest over the rounds.
+type Memory = BTreeMap<String, (u64, u64)>;
+
+/// A field of /proc/PID/status in bytes (`VmRSS`, `VmHWM`).
+fn proc_status_bytes(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(field)?.strip_prefix(':').map(str::to_owned))
+        })
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let options = parse_options(args)?;
     ensure_wrk()?;
@@ -129,6 +145,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         servers.push(REFERENCE.to_owned());
     }
     let mut results = Results::new();
+    let mut memory = Memory::new();
     let mut loads = Vec::new();
     for round in 0..options.rounds {
         let mut order = servers.clone();
@@ -151,6 +168,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                 (None, Some(url)) => url.trim_end_matches('/').to_owned(),
                 (None, None) => continue,
             };
+            let empty_rss = running
+                .as_ref()
+                .map_or(0, |s| proc_status_bytes(s.child.id(), "VmRSS"));
             let cookies = [mint(&base, "/save")?, mint(&base, "/save2k")?];
             for (route, _) in ROUTES {
                 let cookie = match route {
@@ -166,6 +186,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                     );
                 }
                 results.insert((round, server.clone(), route), sample);
+            }
+            if let Some(s) = &running {
+                let peak = proc_status_bytes(s.child.id(), "VmHWM");
+                let entry = memory.entry(server.clone()).or_default();
+                *entry = (entry.0.max(empty_rss), entry.1.max(peak));
             }
             drop(running);
             if server.ends_with("-redis") {
