@@ -171,14 +171,15 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             let empty_rss = running
                 .as_ref()
                 .map_or(0, |s| proc_status_bytes(s.child.id(), "VmRSS"));
-            let cookies = [mint(&base, "/save")?, mint(&base, "/save2k")?];
             for (route, _) in ROUTES {
+                // Minted just before its run: a save flood may have evicted an older session
+                // from a bounded store (shm).
                 let cookie = match route {
-                    "/open" => cookies[0].as_str(),
-                    "/open2k" => cookies[1].as_str(),
-                    _ => "",
+                    "/open" => mint(&base, "/save")?,
+                    "/open2k" => mint(&base, "/save2k")?,
+                    _ => String::new(),
                 };
-                let sample = wrk(&format!("{base}{route}"), cookie, options.seconds)?;
+                let sample = wrk(&format!("{base}{route}"), &cookie, options.seconds)?;
                 if sample.bad > 0 {
                     eprintln!(
                         "bench-http: {server} {route}: {} non-2xx responses",
@@ -203,6 +204,16 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         "{}",
         report(&results, &servers, options.rounds, &options, &loads)
     );
+    println!(
+        "\nResident memory of each server (largest over the rounds): just after start, and its\n\
+         peak (VmHWM) after its four runs ({} s of them saves).\n",
+        2 * options.seconds
+    );
+    println!("| server | empty (MiB) | peak (MiB) |\n|---|---:|---:|");
+    for (server, (empty, peak)) in &memory {
+        let mib = |b: u64| b as f64 / 1_048_576.0;
+        println!("| {server} | {:.1} | {:.1} |", mib(*empty), mib(*peak));
+    }
     Ok(())
 }
 
