@@ -1,9 +1,11 @@
 //! Floods a shm zone with saves and reports the process's resident memory against the
 //! zone's capacity (docs/benchmarks.md, "shm: capacity in resident memory").
 //!
-//! `cargo run --release -p session-shm --example rss_flood -- [capacity MiB] [seconds] [value bytes]`
+//! `cargo run --release -p session-shm --example rss_flood -- [capacity MiB] [seconds] [value bytes,...]`
 //! (defaults 64, 10, 1000). Each save is a new 43-character key with a value of the given
-//! size, as the engine writes for a new session; the zone never sees a read.
+//! size, as the engine writes for a new session; the zone never sees a read. With several
+//! sizes (`200,1100`), each floods for the given seconds in turn (small sessions, then large:
+//! the allocator's worst case).
 #![allow(clippy::print_stdout)] // an example: stdout is its output
 
 use std::time::{Duration, Instant};
@@ -27,7 +29,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let capacity_mib: u64 = args.next().map_or(Ok(64), |a| a.parse())?;
     let seconds: u64 = args.next().map_or(Ok(10), |a| a.parse())?;
-    let value_len: usize = args.next().map_or(Ok(1000), |a| a.parse())?;
+    let sizes: Vec<usize> = args
+        .next()
+        .unwrap_or_else(|| "1000".into())
+        .split(',')
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
     let runtime = tokio::runtime::Builder::new_current_thread().build()?;
     let empty = status_bytes("VmRSS");
     let capacity = capacity_mib * 1024 * 1024;
@@ -36,21 +43,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .with_zone("rss-flood")
             .with_capacity(Some(capacity)),
     )?;
-    let value = "v".repeat(value_len);
     let now = 1_700_000_000;
     let start = Instant::now();
     let mut saves: u64 = 0;
     let mut peak = 0;
     runtime.block_on(async {
-        while start.elapsed() < Duration::from_secs(seconds) {
-            for _ in 0..1000 {
-                let key = format!("{saves:043}");
-                store
-                    .set(&SetRequest::new("session", &key, &value, 3600, now))
-                    .await?;
-                saves += 1;
+        for (phase, value_len) in sizes.iter().enumerate() {
+            let value = "v".repeat(*value_len);
+            let until = Duration::from_secs(seconds * (phase as u64 + 1));
+            while start.elapsed() < until {
+                for _ in 0..1000 {
+                    let key = format!("{saves:043}");
+                    store
+                        .set(&SetRequest::new("session", &key, &value, 3600, now))
+                        .await?;
+                    saves += 1;
+                }
+                peak = peak.max(status_bytes("VmRSS"));
             }
-            peak = peak.max(status_bytes("VmRSS"));
         }
         Ok::<_, session_storage::StorageError>(())
     })?;
@@ -58,7 +68,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let hwm = status_bytes("VmHWM");
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
     println!(
-        "capacity {capacity_mib} MiB, value {value_len} B, {seconds} s: {saves} saves ({:.0}/s)",
+        "capacity {capacity_mib} MiB, values {sizes:?} B, {seconds} s each: {saves} saves ({:.0}/s)",
         saves as f64 / start.elapsed().as_secs_f64()
     );
     println!(

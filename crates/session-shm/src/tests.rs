@@ -34,7 +34,7 @@ fn record_and_metadata_keys_follow_reference_layout() {
     let m = meta();
     block(s.set(&SetRequest::new("test_name", K, "v", 60, NOW).with_metadata(&m))).unwrap();
     let rec = s.cache().get(&format!("sessions:test_name:{K}")).unwrap();
-    assert!(matches!(rec.item, Item::Record(ref v) if &**v == "v"));
+    assert!(matches!(rec.item, Item::Record(ref v) if v.to_string().as_deref() == Some("v")));
     assert_eq!(rec.exp, Some(NOW + 60));
     assert_eq!(
         s.raw_list("sessions:test_name:foo:john").unwrap(),
@@ -193,10 +193,26 @@ fn a_save_flood_never_takes_the_accounted_size_past_the_capacity() {
     assert!(entries * crate::zone::ITEM_OVERHEAD <= CAPACITY);
     let key = format!("sessions:n:{:0>43}", 3999);
     let newest = s.cache().get(&key).expect("the newest record stays");
+    let value_len: usize = 100 + (3999 * 37) % 2500;
+    let blocks = value_len.div_ceil(crate::zone::BLOCK) as u64;
     assert_eq!(
         newest.weight(&key),
-        480 + key.len() as u64 + (100 + (3999 * 37) % 2500)
+        crate::zone::ITEM_OVERHEAD + key.len() as u64 + blocks * 272
     );
+}
+
+#[test]
+fn values_of_every_size_come_back_whole() {
+    let s = store();
+    for len in [0, 1, 255, 256, 257, 512, 1000, 5000] {
+        let value: String = "é€x".chars().cycle().take(len).collect();
+        block(s.set(&SetRequest::new("n", K, &value, 60, NOW))).unwrap();
+        assert_eq!(
+            block(s.get("n", K, NOW)).unwrap().as_deref(),
+            Some(&*value),
+            "{len}"
+        );
+    }
 }
 
 #[test]

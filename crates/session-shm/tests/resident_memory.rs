@@ -31,26 +31,36 @@ fn a_save_flood_stays_within_the_capacity_in_resident_memory() {
         .unwrap();
     let zone = ShmZone::new("resident", CAPACITY);
     let store = ShmStorage::with_zone(zone.clone(), None, None);
-    // Records of small and 2 KB sessions, interleaved: about 4 × the capacity in all.
+    // Small-session records, then 2 KB ones (the allocator's worst case: the small entries'
+    // freed memory must serve the large ones), then both interleaved; each phase is about
+    // 3 × the capacity.
     let small = "v".repeat(200);
-    let large = "v".repeat(1_500);
+    let large = "v".repeat(1_100);
+    let phases: [(&str, u32); 3] = [("small", 60_000), ("large", 30_000), ("mixed", 40_000)];
     let mut peak = 0;
     runtime.block_on(async {
-        for i in 0..80_000u32 {
-            let value = if i % 4 == 0 { &large } else { &small };
-            let key = format!("{i:0>43}");
-            store
-                .set(&SetRequest::new(
-                    "session",
-                    &key,
-                    value,
-                    3600,
-                    1_700_000_000,
-                ))
-                .await
-                .unwrap();
-            if i % 1000 == 0 {
-                peak = peak.max(resident_bytes().unwrap_or(0));
+        for (phase, count) in phases {
+            for i in 0..count {
+                let value = match phase {
+                    "small" => &small,
+                    "large" => &large,
+                    _ if i % 2 == 0 => &small,
+                    _ => &large,
+                };
+                let key = format!("{phase}-{i:0>37}");
+                store
+                    .set(&SetRequest::new(
+                        "session",
+                        &key,
+                        value,
+                        3600,
+                        1_700_000_000,
+                    ))
+                    .await
+                    .unwrap();
+                if i % 1000 == 0 {
+                    peak = peak.max(resident_bytes().unwrap_or(0));
+                }
             }
         }
     });
