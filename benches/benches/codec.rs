@@ -152,6 +152,42 @@ fn seal_open(c: &mut Criterion) {
     g.finish();
 }
 
+/// The zlib stream reuse of session-codec, before and after in the same run: a fresh stream
+/// per call (what `deflate` / `inflate` did until the streams became per-thread and reset)
+/// against the codec's functions on the same 2 KB JSON.
+fn deflate_state(c: &mut Criterion) {
+    use flate2::{Compression, Decompress, FlushDecompress};
+    let mut g = c.benchmark_group("deflate_state");
+    let plain = json(2048);
+    g.bench_function("deflate/2048 fresh stream per call (before)", |b| {
+        b.iter(|| {
+            let input = black_box(&plain);
+            let out = Vec::with_capacity(input.len() / 2 + 16);
+            let mut enc = flate2::write::DeflateEncoder::new(out, Compression::new(6));
+            std::io::Write::write_all(&mut enc, input).unwrap();
+            enc.finish().unwrap()
+        })
+    });
+    g.bench_function("deflate/2048 reused stream (session_codec::deflate)", |b| {
+        b.iter(|| deflate(black_box(&plain)))
+    });
+    let packed = deflate(&plain).unwrap();
+    g.bench_function("inflate/2048 fresh stream per call (before)", |b| {
+        b.iter(|| {
+            let mut inflater = Decompress::new(false);
+            let mut out = Vec::with_capacity(4096);
+            inflater
+                .decompress_vec(black_box(&packed), &mut out, FlushDecompress::Finish)
+                .unwrap();
+            out
+        })
+    });
+    g.bench_function("inflate/2048 reused stream (session_codec::inflate)", |b| {
+        b.iter(|| inflate(black_box(&packed), MAX_PLAINTEXT_SIZE))
+    });
+    g.finish();
+}
+
 fn record(c: &mut Criterion) {
     let ring = ring();
     let header = Header::new(Flags::STORAGE, SessionId::from_bytes([0x40; 32]), NOW, 0);
@@ -235,5 +271,13 @@ fn primitives(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, header, keys, seal_open, record, primitives);
+criterion_group!(
+    benches,
+    header,
+    keys,
+    seal_open,
+    deflate_state,
+    record,
+    primitives
+);
 criterion_main!(benches);

@@ -55,6 +55,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("xtask", &[]),
     ("session-benches", &[]),
     ("session-chaos", &["resty-session"]),
+    ("session-bench-http", &["resty-session"]),
 ];
 
 /// What `session-storage` may depend on, of any origin: its promise to third-party store authors.

@@ -8,12 +8,15 @@
 //! - `cargo xtask vectors [FILE]`: checks a lua-resty-session vectors file
 //!   (default: `$SESSION_VECTORS`, else
 //!   `../shared/vectors/lua-resty-session-4.1.5.json` beside the repository).
+//! - `cargo xtask bench-http [--seconds N] [--rounds N] [--servers a,b]`: resty-session and its
+//!   peers behind the same routes under `wrk` (docs/benchmarks.md); not part of `test`.
 
 #![allow(clippy::print_stdout)] // a command-line tool: stdout is its output
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod bench_http;
 mod layering;
 mod services;
 
@@ -33,6 +36,9 @@ commands:
                      on any lost acknowledged save or request past the deadline (default 60 s)
   vectors [FILE]     check a lua-resty-session vectors file
                      (default: $SESSION_VECTORS or ../shared/vectors/lua-resty-session-4.1.5.json)
+  bench-http [--seconds N] [--rounds N] [--servers a,b,..]
+                     wrk against resty-session and its peers, servers interleaved in rounds;
+                     LRS_BENCH_URL adds the reference (docs/benchmarks.md)
 ";
 
 fn workspace_root() -> PathBuf {
@@ -65,6 +71,7 @@ fn main() -> ExitCode {
                 .and_then(chaos),
             _ => Err(format!("chaos takes [--seconds N]\n\n{USAGE}")),
         },
+        Some("bench-http") => bench_http::run(&args[1..]),
         Some("services") => match args.get(1).map(String::as_str) {
             Some("start") => services::start_detached().map(|env| {
                 // For `eval "$(cargo xtask services start)"`.

@@ -56,6 +56,7 @@ pub fn b64_encode(input: &[u8]) -> String {
 /// assert_eq!(s, "k=YXBwMQ");
 /// ```
 pub fn b64_encode_into(input: &[u8], out: &mut String) {
+    out.reserve(encoded_len(input.len()));
     ENGINE.encode_string(input, out);
 }
 

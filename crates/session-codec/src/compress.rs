@@ -1,8 +1,15 @@
 //! Raw DEFLATE (window bits −15) with a hard bound on the inflated size
 //! (docs/crypto.md §10).
+//!
+//! Each thread keeps one zlib deflate stream and one inflate stream and resets
+//! them between uses: a deflate stream is about 256 KB of state (window, hash
+//! chains, pending buffer) that would otherwise be allocated, zeroed by page
+//! faults and freed on every save. A reset stream writes exactly the bytes a
+//! fresh one would (zlib's `deflateReset` / `inflateReset`).
 
-use flate2::write::DeflateEncoder;
-use flate2::{Compression, Decompress, FlushDecompress, Status};
+use std::cell::RefCell;
+
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 use crate::error::Error;
 
@@ -14,6 +21,17 @@ pub const MAX_PLAINTEXT_SIZE: usize = 12_582_911;
 
 /// The default `compression_threshold` of the reference.
 pub const DEFAULT_COMPRESSION_THRESHOLD: usize = 1024;
+
+/// The reference's zlib settings: level 6, raw stream (no zlib header),
+/// window bits 15, memLevel 8 (flate2's), default strategy.
+const LEVEL: u32 = 6;
+
+thread_local! {
+    /// This thread's deflate stream, created on first use, reset after each use.
+    static DEFLATER: RefCell<Option<Compress>> = const { RefCell::new(None) };
+    /// This thread's inflate stream, likewise.
+    static INFLATER: RefCell<Option<Decompress>> = const { RefCell::new(None) };
+}
 
 /// Whether a JSON plaintext of `json_len` bytes is a candidate for
 /// compression: `threshold != 0` and `json_len > threshold` (strictly). The
@@ -36,6 +54,10 @@ pub const fn should_deflate(json_len: usize, threshold: usize) -> bool {
 /// which the reference sets the DEFLATE flag. Callers check
 /// [`should_deflate`] first.
 ///
+/// The output buffer never grows past `input.len()` bytes: a stream that does
+/// not end within them is not shorter, and compression stops there. The zlib
+/// stream is this thread's, reset after use (see the module docs).
+///
 /// ```
 /// let json = format!(r#"[[{{"big":"{}"}},"default"]]"#, "a".repeat(2000));
 /// let packed = session_codec::deflate(json.as_bytes()).unwrap();
@@ -45,16 +67,54 @@ pub const fn should_deflate(json_len: usize, threshold: usize) -> bool {
 /// ```
 #[must_use]
 pub fn deflate(input: &[u8]) -> Option<Vec<u8>> {
-    let out = Vec::with_capacity(input.len() / 2 + 16);
-    let mut enc = DeflateEncoder::new(out, Compression::new(6));
-    std::io::Write::write_all(&mut enc, input).ok()?;
-    let out = enc.finish().ok()?;
-    (out.len() < input.len()).then_some(out)
+    DEFLATER.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut slot) => {
+            let stream = slot.get_or_insert_with(|| Compress::new(Compression::new(LEVEL), false));
+            let out = deflate_with(stream, input);
+            stream.reset();
+            out
+        }
+        // Not reachable (nothing here re-enters), but never a panic: a fresh stream.
+        Err(_) => deflate_with(&mut Compress::new(Compression::new(LEVEL), false), input),
+    })
+}
+
+/// Deflates `input` with a stream fresh or just reset; `None` unless the
+/// complete stream is strictly shorter than `input`.
+fn deflate_with(stream: &mut Compress, input: &[u8]) -> Option<Vec<u8>> {
+    let bound = input.len();
+    // Small inputs (sessions) get their bound at once; large ones start at half.
+    let mut out = Vec::with_capacity(if bound <= 64 * 1024 { bound } else { bound / 2 });
+    loop {
+        if out.len() >= out.capacity() {
+            if out.len() >= bound {
+                return None; // not shorter
+            }
+            let grow = (bound - out.len()).min(out.capacity().max(64));
+            out.reserve_exact(grow);
+        }
+        let consumed = usize::try_from(stream.total_in()).ok()?;
+        let rest = input.get(consumed..)?;
+        let before = (stream.total_in(), stream.total_out());
+        let status = stream
+            .compress_vec(rest, &mut out, FlushCompress::Finish)
+            .ok()?;
+        match status {
+            Status::StreamEnd => return (out.len() < bound).then_some(out),
+            Status::Ok | Status::BufError => {
+                // No progress with room left: a stuck stream (never seen with Finish).
+                let progressed = (stream.total_in(), stream.total_out()) != before;
+                if !progressed && out.len() < out.capacity() {
+                    return None;
+                }
+            }
+        }
+    }
 }
 
 /// Inflates a raw DEFLATE stream, refusing to produce more than `limit`
 /// bytes. Like the reference, the stream must be complete and bytes after
-/// its end are ignored.
+/// its end are ignored. The zlib stream is this thread's, reset after use.
 ///
 /// # Errors
 ///
@@ -69,7 +129,19 @@ pub fn deflate(input: &[u8]) -> Option<Vec<u8>> {
 /// assert_eq!(inflate(&packed[..packed.len() - 1], 5000), Err(Error::Inflate));
 /// ```
 pub fn inflate(input: &[u8], limit: usize) -> Result<Vec<u8>, Error> {
-    let mut inflater = Decompress::new(false);
+    INFLATER.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut slot) => {
+            let stream = slot.get_or_insert_with(|| Decompress::new(false));
+            let out = inflate_with(stream, input, limit);
+            stream.reset(false);
+            out
+        }
+        Err(_) => inflate_with(&mut Decompress::new(false), input, limit),
+    })
+}
+
+/// Inflates with a stream fresh or just reset.
+fn inflate_with(inflater: &mut Decompress, input: &[u8], limit: usize) -> Result<Vec<u8>, Error> {
     let hard_cap = limit.saturating_add(1);
     let mut out = Vec::with_capacity(input.len().saturating_mul(4).clamp(64, hard_cap));
     loop {
@@ -114,6 +186,56 @@ mod tests {
         let bomb = deflate(&vec![0u8; 10 * 1024 * 1024]).unwrap();
         assert!(bomb.len() < 20_000);
         assert_eq!(inflate(&bomb, 1024 * 1024), Err(Error::InflateLimit));
+    }
+
+    #[test]
+    fn a_reused_stream_writes_what_a_fresh_one_writes() {
+        let text: Vec<u8> = (0..6000u32)
+            .map(|i| b"session cookie header "[(i % 22) as usize] ^ (i % 7) as u8)
+            .collect();
+        let fresh = || {
+            let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), Compression::new(6));
+            std::io::Write::write_all(&mut enc, &text).unwrap();
+            enc.finish().unwrap()
+        };
+        // Twice on this thread (the second on the reset stream), with other sizes between.
+        let first = deflate(&text).unwrap();
+        assert!(deflate(b"abc").is_none());
+        let _ = deflate(&vec![0u8; 200_000]);
+        let second = deflate(&text).unwrap();
+        assert_eq!(first, fresh());
+        assert_eq!(second, first);
+        assert_eq!(inflate(&second, text.len()).unwrap(), text);
+    }
+
+    #[test]
+    fn an_error_leaves_the_inflate_stream_usable() {
+        let packed = deflate(&[b'z'; 4000]).unwrap();
+        assert_eq!(inflate(&packed, 100), Err(Error::InflateLimit));
+        assert_eq!(inflate(&[0xff; 8], 100), Err(Error::Inflate));
+        assert_eq!(
+            inflate(&packed[..packed.len() / 2], 9000),
+            Err(Error::Inflate)
+        );
+        assert_eq!(inflate(&packed, 4000).unwrap(), vec![b'z'; 4000]);
+    }
+
+    #[test]
+    fn incompressible_input_stops_at_its_own_size() {
+        // A stream that cannot end within input.len() bytes is not shorter: None, and the
+        // next call still compresses from a clean state.
+        let mut state = 0x9e37_79b9_u32;
+        let noise: Vec<u8> = (0..100_000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                state.to_le_bytes()[0]
+            })
+            .collect();
+        assert_eq!(deflate(&noise), None);
+        let json = format!(r#"[[{{"big":"{}"}},"default"]]"#, "a".repeat(2000));
+        assert!(deflate(json.as_bytes()).unwrap().len() < 100);
     }
 
     #[test]

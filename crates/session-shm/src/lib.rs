@@ -36,8 +36,13 @@
 //!
 //! # Differences from a `lua_shared_dict`
 //!
-//! - Capacity counts key and value bytes plus a fixed per-item overhead; moka applies it
-//!   with a short delay (its housekeeping runs on later operations), and it may evict a
+//! - Capacity bounds resident memory: each item counts its key and value bytes plus a fixed
+//!   overhead covering what an entry really costs beyond them (640 bytes; see
+//!   docs/benchmarks.md), and values are stored in 256-byte blocks so that freed memory is
+//!   reused whatever the next record's size: a 64 MiB zone keeps a process flooded with
+//!   saves within about 64 MiB of sessions, where a `lua_shared_dict` of that size holds
+//!   more small items. moka applies the capacity with a short delay (its housekeeping runs on later
+//!   operations), and it may evict a
 //!   metadata list as well as a record (the reference's `rpush` fails with "no memory"
 //!   instead). A record larger than the whole zone is refused with
 //!   [`ErrorKind::CapacityExceeded`](session_storage::ErrorKind::CapacityExceeded).

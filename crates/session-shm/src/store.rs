@@ -9,7 +9,9 @@ use session_storage::{
 };
 
 use crate::config::ShmConfig;
-use crate::zone::{Item, ShmZone, Slot};
+use std::sync::Arc;
+
+use crate::zone::{Blocks, Item, ShmZone, Slot};
 
 /// The longest key a shared dictionary accepts.
 pub const MAX_KEY_LEN: usize = 65_535;
@@ -95,7 +97,7 @@ impl ShmStorage {
     /// `dict.set(key, value, ttl)`.
     fn put_record(&self, key: String, value: &str, exp: i64, now: i64) -> Result<(), StorageError> {
         Self::check_key(&key)?;
-        let slot = Slot::new(Item::Record(value.into()), Some(exp), now);
+        let slot = Slot::new(Item::Record(Arc::new(Blocks::new(value))), Some(exp), now);
         if slot.weight(&key) > self.zone.capacity() {
             return Err(StorageError::new(
                 session_storage::ErrorKind::CapacityExceeded,
@@ -249,7 +251,7 @@ impl Storage for ShmStorage {
     async fn get(&self, name: &str, key: &str, now: i64) -> Result<Option<String>, StorageError> {
         let key = self.layout.record_key(name, key);
         Ok(self.cache().get(&key).and_then(|slot| match slot.item {
-            Item::Record(value) if slot.exp.is_none_or(|e| e > now) => Some(value.to_string()),
+            Item::Record(value) if slot.exp.is_none_or(|e| e > now) => value.to_string(),
             _ => None,
         }))
     }

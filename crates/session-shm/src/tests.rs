@@ -34,7 +34,7 @@ fn record_and_metadata_keys_follow_reference_layout() {
     let m = meta();
     block(s.set(&SetRequest::new("test_name", K, "v", 60, NOW).with_metadata(&m))).unwrap();
     let rec = s.cache().get(&format!("sessions:test_name:{K}")).unwrap();
-    assert!(matches!(rec.item, Item::Record(ref v) if &**v == "v"));
+    assert!(matches!(rec.item, Item::Record(ref v) if v.to_string().as_deref() == Some("v")));
     assert_eq!(rec.exp, Some(NOW + 60));
     assert_eq!(
         s.raw_list("sessions:test_name:foo:john").unwrap(),
@@ -164,6 +164,55 @@ fn capacity_is_enforced_by_evicting_least_recently_used() {
         block(s.get("n", &last, NOW)).unwrap().is_some(),
         "newest record was evicted"
     );
+}
+
+#[test]
+fn a_save_flood_never_takes_the_accounted_size_past_the_capacity() {
+    const CAPACITY: u64 = 256 * 1024;
+    let zone = ShmZone::new("flood", CAPACITY);
+    let s = ShmStorage::with_zone(zone.clone(), Some("sessions".into()), None);
+    let m = meta();
+    let mut peak = 0;
+    for i in 0..4000u32 {
+        // Record sizes of small and 2 KB sessions, some with an old key and metadata.
+        let value = "v".repeat(100 + (i as usize * 37) % 2500);
+        let key = format!("{i:0>43}");
+        let old = format!("{:0>43}", i.saturating_sub(1));
+        let mut req = SetRequest::new("n", &key, &value, 3600, NOW);
+        if i % 3 == 0 {
+            req = req.with_old_key(&old, 10).with_metadata(&m);
+        }
+        block(s.set(&req)).unwrap();
+        let used = zone.used_bytes();
+        assert!(used <= CAPACITY, "save {i}: {used} bytes accounted");
+        peak = peak.max(used);
+    }
+    // It did fill up (the flood is ~20× the capacity), and each item counts its overhead.
+    assert!(peak > CAPACITY * 3 / 4, "peak {peak}");
+    let entries = zone.cache.entry_count();
+    assert!(entries * crate::zone::ITEM_OVERHEAD <= CAPACITY);
+    let key = format!("sessions:n:{:0>43}", 3999);
+    let newest = s.cache().get(&key).expect("the newest record stays");
+    let value_len: usize = 100 + (3999 * 37) % 2500;
+    let blocks = value_len.div_ceil(crate::zone::BLOCK) as u64;
+    assert_eq!(
+        newest.weight(&key),
+        crate::zone::ITEM_OVERHEAD + key.len() as u64 + blocks * 272
+    );
+}
+
+#[test]
+fn values_of_every_size_come_back_whole() {
+    let s = store();
+    for len in [0, 1, 255, 256, 257, 512, 1000, 5000] {
+        let value: String = "é€x".chars().cycle().take(len).collect();
+        block(s.set(&SetRequest::new("n", K, &value, 60, NOW))).unwrap();
+        assert_eq!(
+            block(s.get("n", K, NOW)).unwrap().as_deref(),
+            Some(&*value),
+            "{len}"
+        );
+    }
 }
 
 #[test]

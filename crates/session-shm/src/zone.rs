@@ -9,10 +9,18 @@ use std::time::{Duration, Instant};
 use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
 
-/// Bytes counted per item on top of its key and value.
-const ITEM_OVERHEAD: u64 = 64;
-/// Bytes counted per list element on top of its text.
-const ELEMENT_OVERHEAD: u64 = 16;
+/// Bytes counted per item on top of its key and its value's blocks: what an entry really
+/// costs in resident memory beyond those, so that a zone of N bytes keeps the process within
+/// about N bytes of sessions. Measured with `examples/rss_flood.rs` (docs/benchmarks.md):
+/// resident bytes per entry minus key and value length is 390–400 bytes for values of 1 to
+/// 3000 bytes (moka's entry, its deque and timer-wheel nodes, the hash table slot, the key
+/// and value allocations and the allocator's headers). 640 also covers the memory a shift
+/// from small to large sessions strands in the allocator (the bookkeeping of the many small
+/// entries evicted for fewer large ones): 1.21 × the capacity at worst, measured.
+pub(crate) const ITEM_OVERHEAD: u64 = 640;
+/// Bytes counted per list element on top of its text: the `String` in the list (24) and its
+/// allocation's header and rounding.
+pub(crate) const ELEMENT_OVERHEAD: u64 = 48;
 
 /// One stored item: a record or a list (the two kinds of shared-dictionary values).
 #[derive(Clone)]
@@ -24,9 +32,60 @@ pub(crate) struct Slot {
     real_ttl: Option<Duration>,
 }
 
+/// The size of the blocks a record's value is stored in.
+pub(crate) const BLOCK: usize = 256;
+/// What the allocator adds to each block (its chunk header).
+const BLOCK_OVERHEAD: u64 = 16;
+
+/// A record's value, stored in fixed-size blocks: every value allocation of every zone has
+/// the same size, so the memory an evicted record frees is reused by the next record
+/// whatever its size. With one allocation per value, a flood of small sessions followed by
+/// large ones left the small ones' freed chunks unusable and took resident memory to 1.66 ×
+/// the capacity (docs/benchmarks.md).
+pub(crate) struct Blocks {
+    len: usize,
+    #[allow(clippy::vec_box)] // one allocation per block, all of one size, is the point
+    blocks: Vec<Box<[u8; BLOCK]>>,
+}
+
+impl Blocks {
+    pub(crate) fn new(value: &str) -> Self {
+        let blocks = value
+            .as_bytes()
+            .chunks(BLOCK)
+            .map(|chunk| {
+                let mut block = Box::new([0u8; BLOCK]);
+                block[..chunk.len()].copy_from_slice(chunk);
+                block
+            })
+            .collect();
+        Self {
+            len: value.len(),
+            blocks,
+        }
+    }
+
+    /// The value, reassembled (`None` cannot happen: the bytes came from a `str`).
+    pub(crate) fn to_string(&self) -> Option<String> {
+        let mut out = Vec::with_capacity(self.len);
+        let mut left = self.len;
+        for block in &self.blocks {
+            let n = left.min(BLOCK);
+            out.extend_from_slice(&block[..n]);
+            left -= n;
+        }
+        String::from_utf8(out).ok()
+    }
+
+    /// The bytes this value holds in memory: its blocks with their allocation headers.
+    fn weight(&self) -> u64 {
+        self.blocks.len() as u64 * (BLOCK as u64 + BLOCK_OVERHEAD)
+    }
+}
+
 #[derive(Clone)]
 pub(crate) enum Item {
-    Record(Arc<str>),
+    Record(Arc<Blocks>),
     List {
         elements: Vec<String>,
         compact_at: usize,
@@ -52,7 +111,7 @@ impl Slot {
 
     pub(crate) fn weight(&self, key: &str) -> u64 {
         let body = match &self.item {
-            Item::Record(v) => v.len() as u64,
+            Item::Record(v) => v.weight(),
             Item::List { elements, .. } => elements
                 .iter()
                 .map(|e| e.len() as u64 + ELEMENT_OVERHEAD)
