@@ -30,7 +30,7 @@ pub struct ShmConfig {
     pub zone: String,
     /// Capacity in bytes. `Some` declares the zone with that capacity if it does not exist
     /// yet (an existing zone keeps its capacity); `None` requires the zone to have been
-    /// declared (see [`ShmZone::declare`]). Default 64 MiB.
+    /// declared (see [`ShmZone::declare`](crate::ShmZone::declare)). Default 64 MiB.
     pub capacity: Option<u64>,
 }
 
