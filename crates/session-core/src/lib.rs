@@ -157,6 +157,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod admin;
 pub mod config;
 pub mod cookie;
 pub mod env;

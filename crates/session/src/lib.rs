@@ -111,6 +111,10 @@ pub use session_core::{
     ParseConfigError, Property, Request, Session, SessionConfig, SessionConfigBuilder, Started,
     State, block_on, destroy, env, init, logout, new, open, start,
 };
+// Log out everywhere: list and revoke a subject's server-side sessions (README "Log out everywhere").
+pub use session_core::admin::{
+    self, AdminError, SubjectSession, list_sessions, revoke_all, revoke_session,
+};
 // The storage trait, for your own store.
 pub use session_storage::{
     Backend, BoxedStorage, Capability, DynStorage, ErrorKind, ExpiryClock, Metadata, SessionIndex,
