@@ -65,7 +65,8 @@ pub const SHORT_ID_LEN: usize = 8;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AdminError {
-    /// The configuration has no server-side storage, or `store_metadata` is off.
+    /// The configuration has no server-side storage, `store_metadata` is off, or the store
+    /// keeps no metadata indexes.
     #[error(
         "listing or revoking a subject's sessions needs a server-side storage with \
          store_metadata = true (storage is {storage}, store_metadata = {store_metadata})"
@@ -163,12 +164,16 @@ impl SubjectSession {
         short(&self.key)
     }
 
-    /// The cookie name the record is stored under (`cookie_name` or `remember_cookie_name`).
+    /// The cookie name the record is stored under (`cookie_name` or `remember_cookie_name`;
+    /// always `cookie_name` on a store that is not name-scoped, see [`is_remember`](Self::is_remember)).
     pub fn cookie_name(&self) -> &str {
         &self.cookie_name
     }
 
-    /// Whether it is a remember (persistent) session's record.
+    /// Whether it is a remember (persistent) session's record. A store that keeps one index
+    /// for every cookie name (the SQL stores, see
+    /// [`Capability::name_scoped`](session_storage::Capability::name_scoped)) cannot tell:
+    /// there every session is listed under `cookie_name`, with `false` here.
     pub fn is_remember(&self) -> bool {
         self.remember
     }
@@ -200,7 +205,7 @@ fn short(s: &str) -> &str {
 /// The store of `config`, when it keeps the indexes this module reads.
 fn indexed_store(config: &SessionConfig) -> Result<&dyn DynStorage, AdminError> {
     match config.storage() {
-        Some(store) if config.store_metadata() => Ok(store),
+        Some(store) if config.store_metadata() && store.dyn_capability().metadata => Ok(store),
         _ => Err(AdminError::Unsupported {
             storage: config.storage_name().to_owned(),
             store_metadata: config.store_metadata(),
@@ -233,8 +238,10 @@ async fn find(
     if multi != subjects[0] {
         subjects.push(multi);
     }
+    // The SQL stores keep one index for every cookie name (docs/storage.md §11, §12): read it
+    // once, or each session would be listed twice.
     let mut names = vec![(config.cookie_name(), false)];
-    if config.remember_cookie_name() != config.cookie_name() {
+    if store.dyn_capability().name_scoped && config.remember_cookie_name() != config.cookie_name() {
         names.push((config.remember_cookie_name(), true));
     }
 
