@@ -15,6 +15,11 @@
 //! given the metadata of every collection it was found in, so the store drops it from those
 //! indexes too. A cookie that pointed at it no longer opens ("unable to load session").
 //!
+//! One limit: a record a refresh replaced in the last `stale_ttl` seconds has left the index
+//! but still reads (docs/storage.md §4.1), so it is out of reach here; opened through a
+//! remember cookie it even starts new sessions. To be thorough, call [`revoke_all`] again
+//! once `stale_ttl` has passed.
+//!
 //! Nothing here works on cookie storage (a cookie session has no server-side record) or with
 //! `store_metadata = false` (no index): both are [`AdminError::Unsupported`].
 //!

@@ -11,6 +11,7 @@
 
 use std::sync::Arc;
 
+use resty_session::env::FixedClock;
 use resty_session::{
     AdminError, Backends, Config, DynStorage, Request, Session, SessionConfig, admin,
 };
@@ -306,4 +307,114 @@ async fn cookie_storage_and_metadata_off_are_refused_with_a_typed_error() {
             "{err:?}"
         );
     }
+}
+
+/// A remember ("remember me") session leaves records under both cookie names, all listed and
+/// all revoked: the remember cookie cannot bring the session back. A record a refresh replaced
+/// is no longer in the index (docs/storage.md §4.1): it stays readable for `stale_ttl` (10 s),
+/// out of revocation's reach, so a second sweep after `stale_ttl` is what ends everything.
+async fn remember_scenario(config: Config) {
+    let store = resty_session::storage_from_config(&config)
+        .unwrap()
+        .unwrap();
+    let clock = Arc::new(FixedClock::new(1_800_000_000));
+    let config = config
+        .builder()
+        .option_blocks(Backends::builtin().option_blocks())
+        .dyn_storage(store)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let subject = unique("carol");
+    let mut session = Session::new(&config, Request::new());
+    session.set_subject(Some(&subject)).unwrap();
+    session.set_remember(true).unwrap();
+    session.save().await.unwrap();
+    let first: Vec<String> = session
+        .set_cookies()
+        .iter()
+        .map(|c| c.split(';').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(first.len(), 2, "{first:?}");
+    let remember_only = first
+        .iter()
+        .find(|c| c.starts_with("remember="))
+        .unwrap()
+        .clone();
+    // Back a minute later through the remember cookie alone: new records, both cookies renewed;
+    // the first remember record now lives `stale_ttl` more, outside the index.
+    clock.advance(60);
+    let back =
+        resty_session::open(&config, Request::new().with_cookie(remember_only.clone())).await;
+    assert!(back.exists);
+    let renewed = back
+        .session
+        .set_cookies()
+        .iter()
+        .map(|c| c.split(';').next().unwrap().to_owned())
+        .collect::<Vec<_>>()
+        .join("; ");
+
+    let listed = admin::list_sessions(&config, &subject, &[]).await.unwrap();
+    assert!(listed.len() >= 2, "{listed:#?}");
+    assert_eq!(listed.iter().filter(|s| s.is_remember()).count(), 1);
+    assert_eq!(
+        admin::revoke_all(&config, &subject, &[]).await.unwrap(),
+        listed.len()
+    );
+    assert!(
+        admin::list_sessions(&config, &subject, &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        !opens(&config, &renewed).await,
+        "the renewed cookies still open"
+    );
+    // The limit: the first remember cookie, replaced a minute ago, still reads for
+    // `stale_ttl`, and opening it starts new sessions (in the index again)…
+    assert!(opens(&config, &remember_only).await);
+    assert_eq!(
+        admin::list_sessions(&config, &subject, &[])
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    // …so a second sweep once `stale_ttl` has passed ends everything for good.
+    clock.advance(config_stale_ttl());
+    assert!(!opens(&config, &remember_only).await);
+    assert_eq!(admin::revoke_all(&config, &subject, &[]).await.unwrap(), 2);
+    assert!(!opens(&config, &remember_only).await);
+    assert!(
+        admin::list_sessions(&config, &subject, &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// The default `stale_ttl`, plus one second.
+fn config_stale_ttl() -> u64 {
+    11
+}
+
+#[tokio::test]
+async fn remember_records_are_revoked_too_on_shm() {
+    remember_scenario(config(&format!(
+        "remember = true\nstorage = \"shm\"\n[shm]\nzone = \"{}\"",
+        unique("revoke")
+    )))
+    .await;
+}
+
+#[tokio::test]
+async fn remember_records_are_revoked_too_on_file() {
+    let dir = tempfile::tempdir().unwrap();
+    remember_scenario(config(&format!(
+        "remember = true\nstorage = \"file\"\n[file]\npath = {:?}",
+        dir.path().to_str().unwrap()
+    )))
+    .await;
 }
