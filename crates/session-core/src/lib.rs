@@ -165,6 +165,7 @@ mod error;
 mod executor;
 pub mod log;
 mod lua_functions;
+pub mod maintenance;
 mod payload;
 mod session;
 

@@ -115,6 +115,8 @@ pub use session_core::{
 pub use session_core::admin::{
     self, AdminError, SubjectSession, list_sessions, revoke_all, revoke_session,
 };
+// Scheduled cleanup of expired records (session_core::maintenance).
+pub use session_core::maintenance::{self, Cleanup, CleanupHandle, CleanupReport, CleanupTotals};
 // The storage trait, for your own store.
 pub use session_storage::{
     Backend, BoxedStorage, Capability, DynStorage, ErrorKind, ExpiryClock, Metadata, SessionIndex,
