@@ -1,7 +1,8 @@
 //! The scheduled cleanup task (issue 12, part 4) on the file store (a fresh temporary directory
 //! per test): it sweeps at once and then every interval, reports what each sweep removed,
 //! leaves live records alone, goes on after a failed sweep, and stops promptly when cancelled,
-//! even in the middle of a long sleep.
+//! even in the middle of a long sleep. One sweep each on PostgreSQL and MariaDB (their
+//! `cleanup(now)`, on tables of their own) shows the same task driving the SQL stores.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::sync::Arc;
@@ -148,4 +149,94 @@ async fn a_failed_sweep_is_reported_and_the_task_goes_on() {
         .unwrap();
     assert_eq!((totals.sweeps, totals.failures, totals.removed), (2, 2, 0));
     assert_eq!(failures.lock().unwrap().len(), 2);
+}
+
+/// Three expired records and one live one in `store`, swept once by a [`Cleanup`] whose clock
+/// says an hour has passed; returns what the sweep reported.
+async fn one_sweep_on<S, F, Fut>(store: &S, sweep: F) -> (usize, bool)
+where
+    S: Storage,
+    F: FnMut(i64) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<usize, StorageError>> + Send,
+{
+    for i in 0..3 {
+        store
+            .set(&SetRequest::new("session", &key(i), "v", 10, NOW))
+            .await
+            .unwrap();
+    }
+    store
+        .set(&SetRequest::new("session", &key(3), "v", 7200, NOW))
+        .await
+        .unwrap();
+    let (task, handle) = Cleanup::new(Duration::from_secs(3600), sweep);
+    let clock = Arc::new(FixedClock::new(u64::try_from(NOW).unwrap() + 3600));
+    let stopper = handle.clone();
+    let totals = task
+        .with_clock(clock)
+        .run(tokio::time::sleep, move |_| stopper.cancel())
+        .await;
+    assert_eq!((totals.sweeps, totals.failures), (1, 0));
+    let live = store
+        .get("session", &key(3), NOW + 3600)
+        .await
+        .unwrap()
+        .is_some();
+    (usize::try_from(totals.removed).unwrap(), live)
+}
+
+/// Needs PostgreSQL: `SESSION_PG_URL` (default `postgres://postgres@127.0.0.1:5432/test`); runs
+/// on tables of its own, dropped after.
+#[tokio::test]
+async fn sweeps_postgres() {
+    use session_pg::{PostgresConfig, PostgresStorage};
+    let table = session_testsupport::names::unique("cleanup");
+    let config = PostgresConfig::from_url(&session_testsupport::env::postgres_url())
+        .unwrap()
+        .with_tables(table.clone(), None);
+    let store = PostgresStorage::from_config(config).unwrap();
+    store
+        .create_schema()
+        .await
+        .expect("a PostgreSQL server at SESSION_PG_URL");
+    let sweeper = store.clone();
+    let result = one_sweep_on(&store, move |now| {
+        let store = sweeper.clone();
+        async move { Ok(usize::try_from(store.cleanup(now).await?).unwrap_or(usize::MAX)) }
+    })
+    .await;
+    let client = store.connection().await.unwrap();
+    client
+        .batch_execute(&format!("DROP TABLE {table}_meta; DROP TABLE {table}"))
+        .await
+        .unwrap();
+    assert_eq!(result, (3, true));
+}
+
+/// Needs MariaDB or MySQL: `SESSION_MYSQL_URL` (default `mysql://root@127.0.0.1:3306/test`);
+/// runs on tables of its own, dropped after.
+#[tokio::test]
+async fn sweeps_mysql() {
+    use session_mysql::mysql_async::prelude::Queryable;
+    use session_mysql::{MysqlConfig, MysqlStorage};
+    let table = session_testsupport::names::unique("cleanup");
+    let config = MysqlConfig::from_url(&session_testsupport::env::mysql_url())
+        .unwrap()
+        .with_tables(table.clone(), None);
+    let store = MysqlStorage::from_config(config).unwrap();
+    store
+        .create_schema()
+        .await
+        .expect("a MariaDB server at SESSION_MYSQL_URL");
+    let sweeper = store.clone();
+    let result = one_sweep_on(&store, move |now| {
+        let store = sweeper.clone();
+        async move { Ok(usize::try_from(store.cleanup(now).await?).unwrap_or(usize::MAX)) }
+    })
+    .await;
+    let mut conn = store.connection().await.unwrap();
+    conn.query_drop(format!("DROP TABLE {table}_meta, {table}"))
+        .await
+        .unwrap();
+    assert_eq!(result, (3, true));
 }
