@@ -1,6 +1,6 @@
 //! Log out everywhere (issue 12, part 1) on every store that keeps metadata indexes, each
 //! configured as an application would (`storage = "<kind>"` plus its block, through
-//! `resty_session::build`): shm, file, redis single, postgres and mysql (tables of their own,
+//! `resty_session::build`): shm, file, redis single, sentinel and cluster, postgres and mysql (tables of their own,
 //! dropped after), memcached and dshm (the in-process test server).
 //!
 //! One scenario per store: subject A holds three sessions (two in `shop`, one in `blog`),
@@ -417,4 +417,25 @@ async fn remember_records_are_revoked_too_on_file() {
         dir.path().to_str().unwrap()
     )))
     .await;
+}
+
+/// The Sentinel and cluster deployments `cargo xtask services start` runs, as session-redis's
+/// tests reach them (`SESSION_REDIS_SENTINELS`, `SESSION_REDIS_CLUSTER_NODES`, passwords).
+#[path = "../../session-redis/tests/common/mod.rs"]
+mod redis_common;
+
+/// Needs the Redis Sentinel deployment (`cargo xtask services start`).
+#[tokio::test]
+async fn revoke_everywhere_on_redis_sentinel() {
+    let mut options = redis_common::sentinel_config();
+    options.prefix = Some(unique("revoke"));
+    on_backend("redis", serde_json::to_value(&options).unwrap()).await;
+}
+
+/// Needs the Redis cluster (`cargo xtask services start`).
+#[tokio::test]
+async fn revoke_everywhere_on_redis_cluster() {
+    let mut options = redis_common::cluster_config();
+    options.prefix = Some(unique("revoke"));
+    on_backend("redis", serde_json::to_value(&options).unwrap()).await;
 }
