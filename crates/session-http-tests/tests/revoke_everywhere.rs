@@ -1,7 +1,7 @@
 //! Log out everywhere (issue 12, part 1) on every store that keeps metadata indexes, each
 //! configured as an application would (`storage = "<kind>"` plus its block, through
-//! `resty_session::build`): shm, file, redis single, sentinel and cluster, postgres and mysql (tables of their own,
-//! dropped after), memcached and dshm (the in-process test server).
+//! `resty_session::build`): shm, file, redis single, sentinel and cluster, postgres and mysql
+//! (tables of their own, dropped after), memcached and dshm (the in-process test server).
 //!
 //! One scenario per store: subject A holds three sessions (two in `shop`, one in `blog`),
 //! subject B one (in `shop`). List them, revoke one by its short id, revoke the rest, and check
