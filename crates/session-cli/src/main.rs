@@ -5,6 +5,8 @@
 //! session keygen
 //! session mint --config crates/session-cli/examples/config.json --subject john --data '{"n":1}'
 //! session inspect --config crates/session-cli/examples/config.json --cookie 'session=AQAA…'
+//! session sessions --config app.toml --subject john --audience shop
+//! session revoke --config app.toml --subject john [--audience shop] [--id 3fQx_a9B]
 //! ```
 //!
 //! CONFIG is a path to a JSON or TOML file, or inline JSON, in the Lua
@@ -27,7 +29,7 @@ use session_core::config::StorageOption;
 use session_core::env::{Clock, OsRandomSid, SidSource, SystemClock};
 use session_core::session_codec::{Header, b64_encode};
 use session_core::session_storage::{Metadata, SessionIndex, SetRequest, Storage, StorageError};
-use session_core::{Config, Property, Request, Session, SessionConfig, State};
+use session_core::{Config, Property, Request, Session, SessionConfig, State, admin, log};
 
 #[derive(Parser)]
 #[command(
@@ -65,6 +67,23 @@ struct RequestArgs {
     /// User-Agent header value, for bind = ["user_agent"].
     #[arg(long, value_name = "UA")]
     user_agent: Option<String>,
+}
+
+/// The subject (and audiences) `sessions` and `revoke` work on.
+#[derive(clap::Args)]
+struct SubjectArgs {
+    /// Configuration: a JSON or TOML file, or inline JSON.
+    #[arg(long, value_name = "CONFIG")]
+    config: String,
+    /// The subject whose sessions to list or revoke.
+    #[arg(long, value_name = "S")]
+    subject: String,
+    /// An audience to look in (repeat for several; default: the configured audience).
+    #[arg(long = "audience", value_name = "A")]
+    audiences: Vec<String>,
+    /// The current time, in Unix seconds (default: the system clock).
+    #[arg(long, value_name = "UNIX")]
+    now: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -115,6 +134,34 @@ enum Command {
         /// The Cookie request header.
         #[arg(long, value_name = "COOKIE HEADER")]
         cookie: String,
+    },
+    /// List the live server-side sessions of a subject.
+    ///
+    /// Prints {"sessions": [{"id": "<first 8 characters of the storage key>", "audience": A,
+    /// "expires": UNIX, "remember": BOOL}, ...]}. Needs a server-side storage with
+    /// store_metadata = true in the configuration.
+    ///
+    /// Example:
+    ///   session sessions --config app.toml --subject john --audience shop
+    Sessions {
+        #[command(flatten)]
+        target: SubjectArgs,
+    },
+    /// Revoke server-side sessions of a subject: one (--id, a unique prefix of its id as
+    /// `session sessions` prints it) or all of them.
+    ///
+    /// Deletes the records (a cookie pointing at one no longer opens) and drops them from the
+    /// subject's index. Prints {"revoked": N}. Needs a server-side storage with
+    /// store_metadata = true in the configuration.
+    ///
+    /// Example:
+    ///   session revoke --config app.toml --subject john --id 3fQx_a9B
+    Revoke {
+        #[command(flatten)]
+        target: SubjectArgs,
+        /// Revoke only the session whose id starts with this prefix.
+        #[arg(long, value_name = "PREFIX")]
+        id: Option<String>,
     },
     /// Print a fresh random 32-byte ikm (hex and base64url).
     ///
@@ -432,6 +479,68 @@ fn inspect(args: &RequestArgs, cookie: &str) -> Result<Value, String> {
     }))
 }
 
+/// The configuration of `sessions` / `revoke`, on the store it names.
+fn build_admin(args: &SubjectArgs) -> Result<SessionConfig, String> {
+    let config = load_config(&args.config)?;
+    let backends = Backends::builtin();
+    let storage = backends
+        .storage(&config)
+        .map_err(|e| format!("invalid configuration: {e}"))?;
+    let clock: Arc<dyn Clock> = match args.now {
+        Some(now) => Arc::new(AtTime(now)),
+        None => Arc::new(SystemClock),
+    };
+    let mut builder = config
+        .builder()
+        .option_blocks(backends.option_blocks())
+        .clock(clock);
+    if let Some(store) = storage {
+        builder = builder.dyn_storage(store);
+    }
+    builder
+        .build()
+        .map_err(|e| format!("invalid configuration: {e}"))
+}
+
+fn sessions(args: &SubjectArgs) -> Result<Value, String> {
+    let config = build_admin(args)?;
+    let audiences: Vec<&str> = args.audiences.iter().map(String::as_str).collect();
+    let found = runtime()?
+        .block_on(admin::list_sessions(&config, &args.subject, &audiences))
+        .map_err(|e| log::error_chain(&e).to_string())?;
+    let sessions: Vec<Value> = found
+        .iter()
+        .map(|s| {
+            json!({
+                "id": s.short_id(),
+                "audience": s.audience(),
+                "expires": s.expires(),
+                "remember": s.is_remember(),
+            })
+        })
+        .collect();
+    Ok(json!({ "sessions": sessions }))
+}
+
+fn revoke(args: &SubjectArgs, id: Option<&str>) -> Result<Value, String> {
+    let config = build_admin(args)?;
+    let audiences: Vec<&str> = args.audiences.iter().map(String::as_str).collect();
+    let rt = runtime()?;
+    let revoked = match id {
+        Some(prefix) => rt
+            .block_on(admin::revoke_session(
+                &config,
+                &args.subject,
+                &audiences,
+                prefix,
+            ))
+            .map(|_| 1),
+        None => rt.block_on(admin::revoke_all(&config, &args.subject, &audiences)),
+    }
+    .map_err(|e| log::error_chain(&e).to_string())?;
+    Ok(json!({ "revoked": revoked }))
+}
+
 fn keygen() -> Result<Value, String> {
     let ikm = OsRandomSid
         .generate()
@@ -464,6 +573,8 @@ fn main() -> ExitCode {
             }
         }),
         Command::Inspect { request, cookie } => inspect(request, cookie),
+        Command::Sessions { target } => sessions(target),
+        Command::Revoke { target, id } => revoke(target, id.as_deref()),
         Command::Keygen => keygen(),
     };
     match result {

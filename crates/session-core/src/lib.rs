@@ -157,6 +157,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod admin;
 pub mod config;
 pub mod cookie;
 pub mod env;
@@ -164,6 +165,7 @@ mod error;
 mod executor;
 pub mod log;
 mod lua_functions;
+pub mod maintenance;
 mod payload;
 mod session;
 

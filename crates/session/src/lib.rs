@@ -111,6 +111,12 @@ pub use session_core::{
     ParseConfigError, Property, Request, Session, SessionConfig, SessionConfigBuilder, Started,
     State, block_on, destroy, env, init, logout, new, open, start,
 };
+// Log out everywhere: list and revoke a subject's server-side sessions (README "Log out everywhere").
+pub use session_core::admin::{
+    self, AdminError, SubjectSession, list_sessions, revoke_all, revoke_session,
+};
+// Scheduled cleanup of expired records (session_core::maintenance).
+pub use session_core::maintenance::{self, Cleanup, CleanupHandle, CleanupReport, CleanupTotals};
 // The storage trait, for your own store.
 pub use session_storage::{
     Backend, BoxedStorage, Capability, DynStorage, ErrorKind, ExpiryClock, Metadata, SessionIndex,
