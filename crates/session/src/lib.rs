@@ -46,6 +46,7 @@
 //! |---|---|---|
 //! | `axum` | yes | the [`SessionHandle`] extractor and [`HttpError`] (implies `tower`) |
 //! | `tower` | via `axum` | [`SessionLayer`] (the [`SessionHandle`] needs no feature) |
+//! | `actix` | no | actix-web 4: `actix::SessionMiddleware` and the [`SessionHandle`] extractor (no tower) |
 //! | `shm` | no | `storage = "shm"`: in-process store, byte-bounded, LRU (`resty_session::shm`) |
 //! | `redis` | no | `storage = "redis"`: single server, Sentinel or Cluster (`resty_session::redis`) |
 //! | `redis-tls` | no | TLS to Redis (rustls), with `redis` |
@@ -86,6 +87,9 @@
 
 mod setup;
 
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+pub mod actix;
 #[cfg(feature = "axum")]
 mod extract;
 mod handle;
