@@ -536,3 +536,25 @@ async fn response_session_headers_are_applied() {
     assert_eq!(r.headers["session-id"], id.as_str());
     assert_eq!(r.headers["session-subject"], "john");
 }
+
+#[tokio::test]
+async fn a_handler_that_misuses_its_handle_gets_a_500_not_a_hang() {
+    async fn misuse(session: SessionHandle) -> Result<&'static str, SessionError> {
+        let mut guard = session.open().await;
+        guard.set("k", "v")?;
+        // The handle while its guard is alive: an error, never a wait.
+        let second = session.open().await;
+        assert!(second.open_error().is_some());
+        Ok("handler says ok")
+    }
+    fn with_misuse(cfg: &mut web::ServiceConfig) {
+        cfg.route("/misuse", web::get().to(misuse));
+    }
+    let sessions = SessionMiddleware::from_config(&config("")).unwrap();
+    let r = Browser::new(serve(sessions, with_misuse))
+        .get("/misuse")
+        .await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(r.body.is_empty(), "{}", r.body);
+    assert!(r.set_cookies().is_empty());
+}

@@ -2,7 +2,7 @@
 //! request a [`SessionHandle`], which handlers take as an extractor; the middleware puts the
 //! session's `Set-Cookie` values and headers on the response.
 //!
-//! It is a thin adapter over the same [`SessionHandle`] as the tower [`SessionLayer`]
+//! It is a thin adapter over the same [`SessionHandle`] as the tower `SessionLayer`
 //! (`crate::SessionLayer`, feature `tower`): lazy open, explicit save (Lua's habit) or
 //! opt-in save-when-modified, a failed end-of-request save answered with an empty `500`
 //! and logged. Enabling `actix` pulls no tower or axum crate, and `axum` pulls no actix one.

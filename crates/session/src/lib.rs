@@ -14,6 +14,8 @@
 //!   With the `tower` feature, [`SessionLayer`] gives each request one and puts `Set-Cookie`
 //!   values and session headers on the response. With `axum` (on by default),
 //!   [`SessionHandle`] is an extractor and [`HttpError`] turns session errors into responses.
+//!   With `actix` (independent of `tower` and `axum`), `actix::SessionMiddleware` does the
+//!   same for actix-web 4 and [`SessionHandle`] is an actix extractor.
 //! - Your own store: implement [`Storage`] (see the `session-storage` crate docs) and attach
 //!   it with [`Config::builder`] (`config.builder().storage(..)`); implement [`Backend`] too and add it to the
 //!   table of stores ([`Backends::with`], [`build_with`]) to select it by name in
