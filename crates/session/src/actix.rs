@@ -156,7 +156,7 @@ impl SessionMiddleware {
     }
 
     /// A middleware from options with Lua names, the storage chosen by its `storage` option
-    /// (see [`build`](crate::build)).
+    /// (see [`build`]).
     ///
     /// # Errors
     ///
