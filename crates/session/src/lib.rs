@@ -14,6 +14,8 @@
 //!   With the `tower` feature, [`SessionLayer`] gives each request one and puts `Set-Cookie`
 //!   values and session headers on the response. With `axum` (on by default),
 //!   [`SessionHandle`] is an extractor and [`HttpError`] turns session errors into responses.
+//!   With `actix` (independent of `tower` and `axum`), `actix::SessionMiddleware` does the
+//!   same for actix-web 4 and [`SessionHandle`] is an actix extractor.
 //! - Your own store: implement [`Storage`] (see the `session-storage` crate docs) and attach
 //!   it with [`Config::builder`] (`config.builder().storage(..)`); implement [`Backend`] too and add it to the
 //!   table of stores ([`Backends::with`], [`build_with`]) to select it by name in
@@ -46,6 +48,7 @@
 //! |---|---|---|
 //! | `axum` | yes | the [`SessionHandle`] extractor and [`HttpError`] (implies `tower`) |
 //! | `tower` | via `axum` | [`SessionLayer`] (the [`SessionHandle`] needs no feature) |
+//! | `actix` | no | actix-web 4: `actix::SessionMiddleware` and the [`SessionHandle`] extractor (no tower) |
 //! | `shm` | no | `storage = "shm"`: in-process store, byte-bounded, LRU (`resty_session::shm`) |
 //! | `redis` | no | `storage = "redis"`: single server, Sentinel or Cluster (`resty_session::redis`) |
 //! | `redis-tls` | no | TLS to Redis (rustls), with `redis` |
@@ -86,6 +89,9 @@
 
 mod setup;
 
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+pub mod actix;
 #[cfg(feature = "axum")]
 mod extract;
 mod handle;
