@@ -30,6 +30,7 @@ commands:
                      up and print the variables to export (eval \"$(cargo xtask services start)\")
   services stop      stop them
   layering           check the crates' dependency arrows (docs/architecture.md)
+  features           the facade builds with no feature; axum and actix pull nothing of each other
   chaos [--seconds N]
                      a real HTTP server on Redis and file storage under mixed traffic while
                      the Redis is stopped, killed and restarted and the disk fills up; fails
@@ -63,6 +64,7 @@ fn main() -> ExitCode {
         }
         Some("test") => test(),
         Some("layering") => layering::check(),
+        Some("features") => features(),
         Some("chaos") => match args.get(1..) {
             Some([]) | None => chaos(60),
             Some([flag, n]) if flag == "--seconds" => n
@@ -149,6 +151,7 @@ fn test() -> Result<(), String> {
         "-D",
         "warnings",
     ])?;
+    features()?;
     let services = services::start()?;
     cargo_with_env(&["test", "--workspace"], services.env())?;
     drop(services);
@@ -200,4 +203,62 @@ fn chaos(seconds: u64) -> Result<(), String> {
     } else {
         Err(format!("the chaos test failed ({status})"))
     }
+}
+
+/// The facade's front doors stay independent: each framework feature pulls no crate of the
+/// other, and the framework-neutral `SessionHandle` builds with no feature at all.
+fn features() -> Result<(), String> {
+    cargo(&[
+        "check",
+        "--quiet",
+        "-p",
+        "resty-session",
+        "--no-default-features",
+        "--lib",
+    ])?;
+    let frameworks: [(&str, &[&str]); 2] = [
+        ("axum", &["actix-web", "actix-http"]),
+        (
+            "actix",
+            &["axum", "axum-core", "tower-layer", "tower-service"],
+        ),
+    ];
+    for (feature, forbidden) in frameworks {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let output = Command::new(&cargo)
+            .args([
+                "tree",
+                "-p",
+                "resty-session",
+                "--no-default-features",
+                "--features",
+                feature,
+            ])
+            .args(["-e", "normal", "--prefix", "none", "--format", "{p}"])
+            .current_dir(workspace_root())
+            .output()
+            .map_err(|e| format!("cannot run cargo tree: {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "cargo tree --features {feature} failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        let tree = String::from_utf8_lossy(&output.stdout);
+        for krate in forbidden {
+            if tree
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(krate))
+            {
+                return Err(format!(
+                    "feature `{feature}` of resty-session pulls `{krate}`"
+                ));
+            }
+        }
+        eprintln!(
+            "features: `{feature}` pulls none of {}",
+            forbidden.join(", ")
+        );
+    }
+    Ok(())
 }
