@@ -9,7 +9,8 @@
 //! median of the per-round ratios ours ÷ each peer and ours ÷ the best peer of the round.
 //! With `LRS_BENCH_URL` set, the lua-resty-session reference at that address is measured on
 //! the same paths (not started or pinned by this tool). A benchmark, not a test: `cargo xtask
-//! test` does not run it.
+//! test` does not run it. `BENCH_BASELINE_BIN` with `--servers before-KIND,…` adds the same
+//! server built from an older commit, for a before/after ratio from one run.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -40,6 +41,18 @@ const SERVERS: [&str; 7] = [
 const PEERS: [&str; 3] = ["jar", "ts-memory", "ts-redis"];
 const OURS: [&str; 3] = ["ours-cookie", "ours-shm", "ours-redis"];
 const REFERENCE: &str = "reference";
+/// `--servers before-ours-cookie,…` runs that server from the bench-server binary named by
+/// `BENCH_BASELINE_BIN` (built from an older commit), beside today's: a before/after ratio
+/// from one run, on the same cores and load.
+const BASELINE_PREFIX: &str = "before-";
+
+fn baseline_bin(server: &str) -> Result<std::path::PathBuf, String> {
+    std::env::var_os("BENCH_BASELINE_BIN")
+        .map(std::path::PathBuf::from)
+        .ok_or_else(|| {
+            format!("{server} needs BENCH_BASELINE_BIN: a bench-server built from the older commit")
+        })
+}
 /// The Redis database the Redis servers write to, emptied after each of their runs.
 const REDIS_DB: u8 = 15;
 
@@ -76,11 +89,10 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             "--servers" => {
                 let list = value("--servers")?;
                 options.servers = list.split(',').map(str::to_owned).collect();
-                if let Some(bad) = options
-                    .servers
-                    .iter()
-                    .find(|s| !SERVERS.contains(&s.as_str()))
-                {
+                if let Some(bad) = options.servers.iter().find(|s| {
+                    let kind = s.strip_prefix(BASELINE_PREFIX).unwrap_or(s);
+                    !SERVERS.contains(&kind)
+                }) {
                     return Err(format!(
                         "unknown server {bad} (known: {})",
                         SERVERS.join(",")
@@ -161,7 +173,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             let running = if server == REFERENCE {
                 None
             } else {
-                Some(Server::start(&server_bin, server)?)
+                match server.strip_prefix(BASELINE_PREFIX) {
+                    Some(kind) => Some(Server::start(&baseline_bin(server)?, kind)?),
+                    None => Some(Server::start(&server_bin, server)?),
+                }
             };
             let base = match (&running, &reference) {
                 (Some(s), _) => format!("http://{}", s.addr),

@@ -428,30 +428,9 @@ impl ResponseError for SessionError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let id = correlation_id();
-        tracing::error!(
-            error_id = %id,
-            error = %session_core::log::error_chain(&self.0),
-            "session error in a handler; the client got a 500 with this error_id"
-        );
         HttpResponse::InternalServerError()
             .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
             .content_type("text/plain; charset=utf-8")
-            .body(format!("session error (ref {id})"))
+            .body(crate::handle::logged_error_body(&self.0))
     }
-}
-
-/// A 12-hex-digit id telling one error apart from the others in the log (as the axum
-/// `HttpError` makes): a per-process random key hashed with a counter.
-fn correlation_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    use std::sync::OnceLock;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static KEY: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut hasher = KEY
-        .get_or_init(std::collections::hash_map::RandomState::new)
-        .build_hasher();
-    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    format!("{:012x}", hasher.finish() & 0xffff_ffff_ffff)
 }

@@ -74,33 +74,11 @@ pub struct HttpError(#[from] pub crate::Error);
 
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
-        let id = correlation_id();
-        tracing::error!(
-            error_id = %id,
-            error = %session_core::log::error_chain(&self.0),
-            "session error in a handler; the client got a 500 with this error_id"
-        );
         (
             StatusCode::INTERNAL_SERVER_ERROR,
             [(http::header::CACHE_CONTROL, "no-store")],
-            format!("session error (ref {id})"),
+            crate::handle::logged_error_body(&self.0),
         )
             .into_response()
     }
-}
-
-/// A 12-hex-digit id telling one error apart from the others in the log: a per-process
-/// random key (std's `RandomState`) hashed with a counter. Not a secret, just unlikely to
-/// repeat.
-fn correlation_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    use std::sync::OnceLock;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static KEY: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut hasher = KEY
-        .get_or_init(std::collections::hash_map::RandomState::new)
-        .build_hasher();
-    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    format!("{:012x}", hasher.finish() & 0xffff_ffff_ffff)
 }

@@ -681,3 +681,34 @@ pub(crate) fn capture(
         remote_addr,
     }
 }
+
+/// The body a front door sends for a session error a handler returned: a 12-hex-digit
+/// reference only. The error chain goes to an error event with the same `error_id`, so a
+/// client never sees a path, a pid or a session id.
+#[cfg(any(feature = "axum", feature = "actix"))]
+pub(crate) fn logged_error_body(error: &Error) -> String {
+    let id = correlation_id();
+    tracing::error!(
+        error_id = %id,
+        error = %session_core::log::error_chain(error),
+        "session error in a handler; the client got a 500 with this error_id"
+    );
+    format!("session error (ref {id})")
+}
+
+/// A 12-hex-digit id telling one error apart from the others in the log: a per-process
+/// random key (std's `RandomState`) hashed with a counter. Not a secret, just unlikely to
+/// repeat.
+#[cfg(any(feature = "axum", feature = "actix"))]
+fn correlation_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static KEY: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = KEY
+        .get_or_init(std::collections::hash_map::RandomState::new)
+        .build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    format!("{:012x}", hasher.finish() & 0xffff_ffff_ffff)
+}
