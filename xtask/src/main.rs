@@ -153,7 +153,7 @@ fn test() -> Result<(), String> {
     ])?;
     features()?;
     let services = services::start()?;
-    cargo_with_env(&["test", "--workspace"], services.env())?;
+    cargo_with_env(&["test", "--workspace", "--no-fail-fast"], services.env())?;
     drop(services);
     run_vectors(&default_vectors())?;
     // The bounded form: about a minute with the build.
