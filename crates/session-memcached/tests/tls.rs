@@ -231,7 +231,11 @@ async fn unverified_tls_round_trips_records_and_metadata_on_reused_connections()
     while quiet < 5 {
         std::thread::sleep(Duration::from_millis(50));
         let next = server.stat("total_connections");
-        quiet = if next == connections + 1 { quiet + 1 } else { 0 };
+        quiet = if next == connections + 1 {
+            quiet + 1
+        } else {
+            0
+        };
         connections = next;
     }
     let now = now();
