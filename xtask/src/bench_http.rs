@@ -30,8 +30,9 @@ const ROUTES: [(&str, &str); 4] = [
 ];
 
 /// The servers of the bench crate; `reference` is added when `LRS_BENCH_URL` is set.
-const SERVERS: [&str; 10] = [
+const SERVERS: [&str; 11] = [
     "plain",
+    "actix-plain",
     "ours-cookie",
     "ours-shm",
     "ours-redis",
@@ -52,9 +53,19 @@ const OURS: [&str; 6] = [
     "actix-shm",
     "actix-redis",
 ];
-/// resty-session's stores served by both front doors: `ours-<store>` (axum) and
-/// `actix-<store>`, compared in a table of their own.
-const FRONT_DOOR_STORES: [&str; 3] = ["cookie", "shm", "redis"];
+/// What both front doors serve, compared in a table of their own: `plain` (no session) and
+/// resty-session's stores, `ours-<store>` (axum) beside `actix-<store>`.
+const FRONT_DOOR_STORES: [&str; 4] = ["plain", "cookie", "shm", "redis"];
+
+/// The axum and the actix-web server of `store` (one of [`FRONT_DOOR_STORES`]).
+fn front_doors(store: &str) -> (String, String) {
+    let axum = if store == "plain" {
+        "plain".to_owned()
+    } else {
+        format!("ours-{store}")
+    };
+    (axum, format!("actix-{store}"))
+}
 const REFERENCE: &str = "reference";
 /// `--servers before-ours-cookie,…` runs that server from the bench-server binary named by
 /// `BENCH_BASELINE_BIN` (built from an older commit), beside today's: a before/after ratio
@@ -590,14 +601,14 @@ fn report(
         .iter()
         .copied()
         .filter(|store| {
-            let has = |kind: String| servers.contains(&kind);
-            has(format!("ours-{store}")) && has(format!("actix-{store}"))
+            let (axum, actix) = front_doors(store);
+            servers.contains(&axum) && servers.contains(&actix)
         })
         .collect();
     if !doors.is_empty() {
         let _ = writeln!(
             out,
-            "\nMedian of per-round ratios, actix-web ÷ axum (req/s of `actix-<store>` ÷ `ours-<store>`; > 1: actix is faster).\n"
+            "\nMedian of per-round ratios, actix-web ÷ axum (req/s of `actix-<store>` ÷ `ours-<store>`, `actix-plain` ÷ `plain`; > 1: actix is faster).\n"
         );
         let mut head = String::from("| store |");
         let mut rule = String::from("|---|");
@@ -607,7 +618,7 @@ fn report(
         }
         let _ = writeln!(out, "{head}\n{rule}");
         for store in doors {
-            let (axum, actix) = (format!("ours-{store}"), format!("actix-{store}"));
+            let (axum, actix) = front_doors(store);
             let mut line = format!("| {store} |");
             for (route, _) in ROUTES {
                 let v = median(
@@ -670,14 +681,27 @@ mod tests {
                 let actix = if round == 1 { 3000.0 } else { 1500.0 };
                 results.insert((round, "actix-cookie".into(), route), sample(actix));
                 results.insert((round, "actix-shm".into(), route), sample(900.0));
+                results.insert((round, "plain".into(), route), sample(2000.0));
+                results.insert((round, "actix-plain".into(), route), sample(2200.0));
             }
         }
         let options = parse_options(&[]).unwrap();
-        let servers = ["ours-cookie", "actix-cookie", "actix-shm"].map(String::from);
+        let servers = [
+            "plain",
+            "actix-plain",
+            "ours-cookie",
+            "actix-cookie",
+            "actix-shm",
+        ]
+        .map(String::from);
         let text = report(&results, &servers, 3, &options, &[]);
         // The median of the per-round ratios (1.5, 3, 1.5), per route.
         assert!(
             text.contains("| cookie | 1.50 | 1.50 | 1.50 | 1.50 |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| plain | 1.10 | 1.10 | 1.10 | 1.10 |"),
             "{text}"
         );
         // shm ran behind one front door only: no row.

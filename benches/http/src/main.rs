@@ -12,7 +12,8 @@
 //! Clients mint the cookies of the open routes with one request to the matching save route.
 //! Kinds: `plain` (no session: the floor), `ours-cookie`, `ours-shm`, `ours-redis`
 //! (resty-session's layer and extractor), `actix-cookie`, `actix-shm`, `actix-redis` (the
-//! same stores and handlers behind resty-session's actix-web middleware), `jar` (axum-extra's `PrivateCookieJar`, the whole
+//! same stores and handlers behind resty-session's actix-web middleware), `actix-plain`
+//! (actix-web without a session: its floor), `jar` (axum-extra's `PrivateCookieJar`, the whole
 //! session as one encrypted JSON cookie), `ts-memory` (tower-sessions 0.15, `MemoryStore`),
 //! `ts-redis` (tower-sessions 0.14 on tower-sessions-redis-store 0.16, fred). Both Redis
 //! servers use database 15 of 127.0.0.1, port `$BENCH_REDIS_PORT` (default 6379).
@@ -209,30 +210,48 @@ mod actix {
 
     use super::{Failure, ROLE, USER, ours_config, value_2k};
 
-    /// Serve `store`'s routes on `addr` with one actix worker, until killed.
+    /// Serve `store`'s routes on `addr` with one actix worker, until killed; `plain` serves
+    /// them without a session (actix's own floor, as `plain` is axum's).
     pub(crate) fn serve(store: &str, addr: &str) -> Result<(), Failure> {
-        let config = Config::from_text(&ours_config(store)?)?;
+        let config = match store {
+            "plain" => None,
+            _ => Some(Config::from_text(&ours_config(store)?)?),
+        };
         let big: Arc<str> = value_2k().into();
         let listener = std::net::TcpListener::bind(addr)?;
         let local = listener.local_addr()?;
         actix_web::rt::System::new().block_on(async move {
-            // Built on the system's runtime, as the axum kinds build theirs on tokio's.
-            let sessions = SessionMiddleware::from_config(&config)?;
-            let server = HttpServer::new(move || {
-                let big = Arc::clone(&big);
-                App::new()
-                    .wrap(sessions.clone())
-                    .route("/open", web::get().to(|s| read(s, "user")))
-                    .route("/open2k", web::get().to(|s| read(s, "big")))
-                    .route("/save", web::get().to(save))
-                    .route(
-                        "/save2k",
-                        web::get().to(move |s: SessionHandle| save_2k(s, Arc::clone(&big))),
-                    )
-            })
-            .workers(1)
-            .listen(listener)?
-            .run();
+            let server = match config {
+                None => HttpServer::new(|| {
+                    App::new()
+                        .route("/open", web::get().to(|| async { "ok" }))
+                        .route("/open2k", web::get().to(|| async { "ok" }))
+                        .route("/save", web::get().to(|| async { "ok" }))
+                        .route("/save2k", web::get().to(|| async { "ok" }))
+                })
+                .workers(1)
+                .listen(listener)?
+                .run(),
+                Some(config) => {
+                    // Built on the system's runtime, as the axum kinds build theirs on tokio's.
+                    let sessions = SessionMiddleware::from_config(&config)?;
+                    HttpServer::new(move || {
+                        let big = Arc::clone(&big);
+                        App::new()
+                            .wrap(sessions.clone())
+                            .route("/open", web::get().to(|s| read(s, "user")))
+                            .route("/open2k", web::get().to(|s| read(s, "big")))
+                            .route("/save", web::get().to(save))
+                            .route(
+                                "/save2k",
+                                web::get().to(move |s: SessionHandle| save_2k(s, Arc::clone(&big))),
+                            )
+                    })
+                    .workers(1)
+                    .listen(listener)?
+                    .run()
+                }
+            };
             println!("listening {local}");
             server.await?;
             Ok(())
