@@ -1,12 +1,14 @@
 //! `cargo xtask bench-http [--seconds N] [--rounds N] [--servers a,b,..]`: resty-session and
-//! its peers behind the same axum routes, measured with `wrk` (docs/benchmarks.md).
+//! its peers behind the same axum routes, and resty-session behind actix-web, measured with
+//! `wrk` (docs/benchmarks.md).
 //!
 //! Builds `session-bench-http` in release mode, then for each round starts every server in
 //! turn (order rotated per round) on one current-thread runtime pinned to CPU 0, mints the
 //! cookies of the open routes with one request to the matching save route, and runs
 //! `wrk -t1 -c32 --latency` pinned to CPU 1 on each route. Prints, per route, the median
 //! req/s and p99 of each server, the cost per request above the plain endpoint, and the
-//! median of the per-round ratios ours ÷ each peer and ours ÷ the best peer of the round.
+//! median of the per-round ratios ours ÷ each peer and ours ÷ the best peer of the round, and
+//! actix-web ÷ axum for each store both front doors ran.
 //! With `LRS_BENCH_URL` set, the lua-resty-session reference at that address is measured on
 //! the same paths (not started or pinned by this tool). A benchmark, not a test: `cargo xtask
 //! test` does not run it. `BENCH_BASELINE_BIN` with `--servers before-KIND,…` adds the same
@@ -28,18 +30,42 @@ const ROUTES: [(&str, &str); 4] = [
 ];
 
 /// The servers of the bench crate; `reference` is added when `LRS_BENCH_URL` is set.
-const SERVERS: [&str; 7] = [
+const SERVERS: [&str; 11] = [
     "plain",
+    "actix-plain",
     "ours-cookie",
     "ours-shm",
     "ours-redis",
+    "actix-cookie",
+    "actix-shm",
+    "actix-redis",
     "jar",
     "ts-memory",
     "ts-redis",
 ];
 /// The peers "best peer" is chosen from (the reference is compared separately).
 const PEERS: [&str; 3] = ["jar", "ts-memory", "ts-redis"];
-const OURS: [&str; 3] = ["ours-cookie", "ours-shm", "ours-redis"];
+const OURS: [&str; 6] = [
+    "ours-cookie",
+    "ours-shm",
+    "ours-redis",
+    "actix-cookie",
+    "actix-shm",
+    "actix-redis",
+];
+/// What both front doors serve, compared in a table of their own: `plain` (no session) and
+/// resty-session's stores, `ours-<store>` (axum) beside `actix-<store>`.
+const FRONT_DOOR_STORES: [&str; 4] = ["plain", "cookie", "shm", "redis"];
+
+/// The axum and the actix-web server of `store` (one of [`FRONT_DOOR_STORES`]).
+fn front_doors(store: &str) -> (String, String) {
+    let axum = if store == "plain" {
+        "plain".to_owned()
+    } else {
+        format!("ours-{store}")
+    };
+    (axum, format!("actix-{store}"))
+}
 const REFERENCE: &str = "reference";
 /// `--servers before-ours-cookie,…` runs that server from the bench-server binary named by
 /// `BENCH_BASELINE_BIN` (built from an older commit), beside today's: a before/after ratio
@@ -571,6 +597,42 @@ fn report(
             let _ = writeln!(out, "{line}");
         }
     }
+    let doors: Vec<&str> = FRONT_DOOR_STORES
+        .iter()
+        .copied()
+        .filter(|store| {
+            let (axum, actix) = front_doors(store);
+            servers.contains(&axum) && servers.contains(&actix)
+        })
+        .collect();
+    if !doors.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nMedian of per-round ratios, actix-web ÷ axum (req/s of `actix-<store>` ÷ `ours-<store>`, `actix-plain` ÷ `plain`; > 1: actix is faster).\n"
+        );
+        let mut head = String::from("| store |");
+        let mut rule = String::from("|---|");
+        for (route, _) in ROUTES {
+            let _ = write!(head, " {route} |");
+            rule.push_str("---:|");
+        }
+        let _ = writeln!(out, "{head}\n{rule}");
+        for store in doors {
+            let (axum, actix) = front_doors(store);
+            let mut line = format!("| {store} |");
+            for (route, _) in ROUTES {
+                let v = median(
+                    (0..rounds)
+                        .filter_map(|r| {
+                            Some(sample(r, &actix, route)?.rps / sample(r, &axum, route)?.rps)
+                        })
+                        .collect(),
+                );
+                let _ = write!(line, " {} |", fmt_ratio(v));
+            }
+            let _ = writeln!(out, "{line}");
+        }
+    }
     out
 }
 
@@ -606,6 +668,47 @@ mod tests {
     }
 
     #[test]
+    fn the_report_compares_actix_with_axum_per_store() {
+        let sample = |rps| Sample {
+            rps,
+            p99_us: 1000.0,
+            bad: 0,
+        };
+        let mut results = Results::new();
+        for round in 0..3 {
+            for (route, _) in ROUTES {
+                results.insert((round, "ours-cookie".into(), route), sample(1000.0));
+                let actix = if round == 1 { 3000.0 } else { 1500.0 };
+                results.insert((round, "actix-cookie".into(), route), sample(actix));
+                results.insert((round, "actix-shm".into(), route), sample(900.0));
+                results.insert((round, "plain".into(), route), sample(2000.0));
+                results.insert((round, "actix-plain".into(), route), sample(2200.0));
+            }
+        }
+        let options = parse_options(&[]).unwrap();
+        let servers = [
+            "plain",
+            "actix-plain",
+            "ours-cookie",
+            "actix-cookie",
+            "actix-shm",
+        ]
+        .map(String::from);
+        let text = report(&results, &servers, 3, &options, &[]);
+        // The median of the per-round ratios (1.5, 3, 1.5), per route.
+        assert!(
+            text.contains("| cookie | 1.50 | 1.50 | 1.50 | 1.50 |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| plain | 1.10 | 1.10 | 1.10 | 1.10 |"),
+            "{text}"
+        );
+        // shm ran behind one front door only: no row.
+        assert!(!text.contains("| shm |"), "{text}");
+    }
+
+    #[test]
     fn options_are_parsed_and_checked() {
         let args: Vec<String> = ["--seconds", "2", "--rounds", "4", "--servers", "plain,jar"]
             .iter()
@@ -615,6 +718,8 @@ mod tests {
         assert_eq!((o.seconds, o.rounds), (2, 4));
         assert_eq!(o.servers, ["plain", "jar"]);
         assert!(parse_options(&["--servers".into(), "nginx".into()]).is_err());
+        let actix = parse_options(&["--servers".into(), "actix-cookie,actix-redis".into()]);
+        assert_eq!(actix.unwrap().servers, ["actix-cookie", "actix-redis"]);
         assert!(parse_options(&["--rounds".into(), "0".into()]).is_err());
     }
 }

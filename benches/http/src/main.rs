@@ -1,7 +1,8 @@
 //! `bench-server KIND ADDR`: one HTTP server of `cargo xtask bench-http` (docs/benchmarks.md).
 //!
-//! Every kind serves the same four routes on one current-thread tokio runtime (the xtask pins
-//! the process to one CPU):
+//! Every kind serves the same four routes on one current-thread runtime (the xtask pins the
+//! process to one CPU): axum on a tokio current-thread runtime, actix-web on one worker (its
+//! own single-threaded runtime; actix's accept thread and idle system thread share the CPU):
 //!
 //! - `GET /open`: open the request's session and read `user` (500 when it is missing);
 //! - `GET /save`: a new session, set `user` and `role`, save;
@@ -10,7 +11,9 @@
 //!
 //! Clients mint the cookies of the open routes with one request to the matching save route.
 //! Kinds: `plain` (no session: the floor), `ours-cookie`, `ours-shm`, `ours-redis`
-//! (resty-session's layer and extractor), `jar` (axum-extra's `PrivateCookieJar`, the whole
+//! (resty-session's layer and extractor), `actix-cookie`, `actix-shm`, `actix-redis` (the
+//! same stores and handlers behind resty-session's actix-web middleware), `actix-plain`
+//! (actix-web without a session: its floor), `jar` (axum-extra's `PrivateCookieJar`, the whole
 //! session as one encrypted JSON cookie), `ts-memory` (tower-sessions 0.15, `MemoryStore`),
 //! `ts-redis` (tower-sessions 0.14 on tower-sessions-redis-store 0.16, fred). Both Redis
 //! servers use database 15 of 127.0.0.1, port `$BENCH_REDIS_PORT` (default 6379).
@@ -81,7 +84,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(kind, addr)) {
+    let served = match kind.strip_prefix("actix-") {
+        Some(store) => actix::serve(store, addr),
+        None => runtime.block_on(serve(kind, addr)),
+    };
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("bench-server {kind}: {e}");
@@ -90,18 +97,28 @@ fn main() -> ExitCode {
     }
 }
 
+/// resty-session's configuration for `store` (`cookie`, `shm` or `redis`), the same behind
+/// both front doors.
+fn ours_config(store: &str) -> Result<String, Failure> {
+    const SECRET: &str = "secret = \"bench-http secret\"\n";
+    Ok(match store {
+        "cookie" => SECRET.to_owned(),
+        "shm" => format!("{SECRET}storage = \"shm\"\n[shm]\nzone = \"bench\"\n"),
+        "redis" => format!(
+            "{SECRET}storage = \"redis\"\n\
+             [redis]\nhost = \"127.0.0.1\"\nport = {}\ndatabase = {REDIS_DB}\n",
+            redis_port()
+        ),
+        other => return Err(format!("unknown store {other} (cookie, shm or redis)").into()),
+    })
+}
+
 async fn serve(kind: &str, addr: &str) -> Result<(), Failure> {
     let app = match kind {
         "plain" => plain::router(),
-        "ours-cookie" => ours::router(r#"secret = "bench-http secret""#)?,
-        "ours-shm" => ours::router(
-            "secret = \"bench-http secret\"\nstorage = \"shm\"\n[shm]\nzone = \"bench\"\n",
-        )?,
-        "ours-redis" => ours::router(&format!(
-            "secret = \"bench-http secret\"\nstorage = \"redis\"\n\
-             [redis]\nhost = \"127.0.0.1\"\nport = {}\ndatabase = {REDIS_DB}\n",
-            redis_port()
-        ))?,
+        "ours-cookie" | "ours-shm" | "ours-redis" => {
+            ours::router(&ours_config(kind.trim_start_matches("ours-"))?)?
+        }
         "jar" => jar::router(),
         "ts-memory" => ts_memory::router(),
         "ts-redis" => {
@@ -176,6 +193,91 @@ mod ours {
     }
 
     async fn save_2k(session: SessionHandle, big: Arc<str>) -> Result<&'static str, HttpError> {
+        let mut s = session.new_session().await;
+        s.set("big", &*big)?;
+        s.save().await?;
+        Ok("saved")
+    }
+}
+
+/// The routes of `ours` behind resty-session's actix-web middleware.
+mod actix {
+    use std::sync::Arc;
+
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    use resty_session::actix::{SessionError, SessionMiddleware};
+    use resty_session::{Config, SessionHandle};
+
+    use super::{Failure, ROLE, USER, ours_config, value_2k};
+
+    /// Serve `store`'s routes on `addr` with one actix worker, until killed; `plain` serves
+    /// them without a session (actix's own floor, as `plain` is axum's).
+    pub(crate) fn serve(store: &str, addr: &str) -> Result<(), Failure> {
+        let config = match store {
+            "plain" => None,
+            _ => Some(Config::from_text(&ours_config(store)?)?),
+        };
+        let big: Arc<str> = value_2k().into();
+        let listener = std::net::TcpListener::bind(addr)?;
+        let local = listener.local_addr()?;
+        actix_web::rt::System::new().block_on(async move {
+            let server = match config {
+                None => HttpServer::new(|| {
+                    App::new()
+                        .route("/open", web::get().to(|| async { "ok" }))
+                        .route("/open2k", web::get().to(|| async { "ok" }))
+                        .route("/save", web::get().to(|| async { "ok" }))
+                        .route("/save2k", web::get().to(|| async { "ok" }))
+                })
+                .workers(1)
+                .listen(listener)?
+                .run(),
+                Some(config) => {
+                    // Built on the system's runtime, as the axum kinds build theirs on tokio's.
+                    let sessions = SessionMiddleware::from_config(&config)?;
+                    HttpServer::new(move || {
+                        let big = Arc::clone(&big);
+                        App::new()
+                            .wrap(sessions.clone())
+                            .route("/open", web::get().to(|s| read(s, "user")))
+                            .route("/open2k", web::get().to(|s| read(s, "big")))
+                            .route("/save", web::get().to(save))
+                            .route(
+                                "/save2k",
+                                web::get().to(move |s: SessionHandle| save_2k(s, Arc::clone(&big))),
+                            )
+                    })
+                    .workers(1)
+                    .listen(listener)?
+                    .run()
+                }
+            };
+            println!("listening {local}");
+            server.await?;
+            Ok(())
+        })
+    }
+
+    async fn read(
+        session: SessionHandle,
+        name: &'static str,
+    ) -> Result<HttpResponse, SessionError> {
+        let s = session.open().await;
+        Ok(match s.get::<String>(name)? {
+            Some(v) => HttpResponse::Ok().body(v.len().to_string()),
+            None => HttpResponse::InternalServerError().finish(),
+        })
+    }
+
+    async fn save(session: SessionHandle) -> Result<&'static str, SessionError> {
+        let mut s = session.new_session().await;
+        s.set("user", USER)?;
+        s.set("role", ROLE)?;
+        s.save().await?;
+        Ok("saved")
+    }
+
+    async fn save_2k(session: SessionHandle, big: Arc<str>) -> Result<&'static str, SessionError> {
         let mut s = session.new_session().await;
         s.set("big", &*big)?;
         s.save().await?;

@@ -7,6 +7,8 @@
 
 mod capture;
 mod common;
+#[path = "common/stores.rs"]
+mod stores;
 
 #[allow(dead_code)]
 #[path = "../../session/examples/actix.rs"]
@@ -20,6 +22,7 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use common::Browser;
 use http::StatusCode;
 use resty_session::actix::{SessionError, SessionMiddleware};
+use resty_session::env::FixedClock;
 use resty_session::memory::MemoryStorage;
 use resty_session::{
     Config, Metadata, SessionHandle, SessionIndex, SetRequest, Storage, StorageError,
@@ -235,41 +238,8 @@ async fn route_suite(cfg: Config, server_side: bool) {
     );
 }
 
-/// `host`/`port` lines for a `redis://[user:pass@]host:port[/db]` URL (as in `http.rs`).
-fn redis_block(url: &str) -> String {
-    let rest = url.trim_start_matches("redis://");
-    let rest = rest.rsplit('@').next().unwrap();
-    let hostport = rest.split('/').next().unwrap();
-    let (host, port) = hostport.rsplit_once(':').unwrap_or((hostport, "6379"));
-    format!("host = \"{host}\"\nport = {port}")
-}
-
-#[tokio::test]
-async fn route_suite_on_cookie_storage() {
-    route_suite(config(""), false).await;
-}
-
-#[tokio::test]
-async fn route_suite_on_shm() {
-    route_suite(
-        config("storage = \"shm\"\n[shm]\nzone = \"actix-route-suite\""),
-        true,
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn route_suite_on_redis() {
-    route_suite(
-        config(&format!(
-            "storage = \"redis\"\n[redis]\nprefix = \"actix-route-suite-{}\"\n{}",
-            std::process::id(),
-            redis_block(&env::redis_url())
-        )),
-        true,
-    )
-    .await;
-}
+// The stores, their configuration and clean-up are shared with the axum suite (`http.rs`).
+stores::route_suites!(route_suite, config, "actix-route-suite");
 
 // ------------------------------------------------------------------ the demo
 
@@ -557,4 +527,184 @@ async fn a_handler_that_misuses_its_handle_gets_a_500_not_a_hang() {
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(r.body.is_empty(), "{}", r.body);
     assert!(r.set_cookies().is_empty());
+}
+
+// ------------------------------------------------------------------ concurrency
+
+#[tokio::test]
+async fn concurrent_saves_with_one_cookie_get_new_ids_and_the_old_stays_valid_for_stale_ttl() {
+    let cfg = config("storage = \"shm\"\nstale_ttl = 10\n[shm]\nzone = \"actix-concurrency\"");
+    let clock = Arc::new(FixedClock::new(1_800_000_000));
+    let store = resty_session::storage_from_config(&cfg).unwrap().unwrap();
+    let built = cfg
+        .builder()
+        .dyn_storage(store)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let mut b = Browser::new(serve(SessionMiddleware::new(built), routes));
+    let id0 = b.get("/login").await.body;
+    let old = b.clone();
+
+    // Two requests race with the same cookie; each save makes its own new session.
+    let (mut b1, mut b2) = (b.clone(), b.clone());
+    let (r1, r2) = tokio::join!(b1.get("/bump"), b2.get("/bump"));
+    let (id1, id2) = (r1.body, r2.body);
+    assert_eq!(id1.len(), 43);
+    assert!(id1 != id2 && id1 != id0 && id2 != id0);
+
+    let check = |mut b: Browser| async move { b.get("/whoami").await };
+    for (who, b) in [
+        ("old", old.clone()),
+        ("first", b1.clone()),
+        ("second", b2.clone()),
+    ] {
+        let r = check(b).await;
+        assert_eq!(r.status, StatusCode::OK, "{who}: {}", r.body);
+    }
+
+    // Past stale_ttl the old record is gone; the new ones live on.
+    clock.advance(11);
+    let r = check(old).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.starts_with("unable to load session"), "{}", r.body);
+    for b in [b1, b2] {
+        assert_eq!(check(b).await.status, StatusCode::OK);
+    }
+}
+
+/// Many requests with one cookie at once, spread over the server's two workers: each
+/// request's save is its own new session, none is lost or mixed up with another's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_concurrent_saves_over_both_workers_each_get_their_own_session() {
+    let cfg = config("storage = \"shm\"\n[shm]\nzone = \"actix-many\"");
+    let mut b = Browser::new(serve(SessionMiddleware::from_config(&cfg).unwrap(), routes));
+    let id0 = b.get("/login").await.body;
+    let racers: Vec<Browser> = (0..24).map(|_| b.clone()).collect();
+    let handles: Vec<_> = racers
+        .into_iter()
+        .map(|mut r| {
+            tokio::spawn(async move {
+                let reply = r.get("/bump").await;
+                assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+                (reply.body, r)
+            })
+        })
+        .collect();
+    let mut ids = std::collections::BTreeSet::from([id0]);
+    for h in handles {
+        let (id, mut r) = h.await.unwrap();
+        assert_eq!(id.len(), 43);
+        assert!(ids.insert(id.clone()), "a session id was handed out twice");
+        // Each racer's cookie opens its own session: one bump on top of the login's 0.
+        assert_eq!(r.get("/read-only").await.body, "1");
+        assert_eq!(r.get("/whoami").await.body, format!("john {id}"));
+    }
+    assert_eq!(ids.len(), 25);
+}
+
+// ------------------------------------------------------------------ storages from configuration
+
+#[tokio::test]
+async fn file_storage_chosen_by_configuration_keeps_one_file_per_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(&format!(
+        "storage = \"file\"\n[file]\npath = {:?}\nsuffix = \"session\"",
+        dir.path().to_str().unwrap()
+    ));
+    let mut b = Browser::new(serve(SessionMiddleware::from_config(&cfg).unwrap(), routes));
+    b.get("/login").await;
+    let files = || std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(files(), 1);
+    assert!(
+        b.jar["session"].len() < 200,
+        "the cookie holds only the header"
+    );
+    assert!(b.get("/whoami").await.body.starts_with("john "));
+    assert_eq!(b.get("/destroy").await.body, "true");
+    assert_eq!(files(), 0);
+    assert_eq!(b.get("/whoami").await.status, StatusCode::UNAUTHORIZED);
+}
+
+/// Needs a Redis server: `SESSION_REDIS_URL` (default `redis://127.0.0.1:6379`). Two
+/// servers of one service, an actix-web one and an axum one, share the store: a session
+/// saved through either front door opens through the other.
+#[tokio::test]
+async fn redis_sessions_are_shared_between_an_actix_and_an_axum_server() {
+    async fn axum_whoami(
+        session: resty_session::SessionHandle,
+    ) -> Result<(StatusCode, String), resty_session::HttpError> {
+        let s = session.open().await;
+        if !s.exists() {
+            return Ok((StatusCode::UNAUTHORIZED, String::new()));
+        }
+        let subject = s.get_subject()?.unwrap_or("-").to_owned();
+        let id = s
+            .get_property("id")?
+            .map(|p| p.to_string())
+            .unwrap_or_default();
+        Ok((StatusCode::OK, format!("{subject} {id}")))
+    }
+    async fn axum_bump(
+        session: resty_session::SessionHandle,
+    ) -> Result<String, resty_session::HttpError> {
+        let mut s = session.start().await;
+        let n = s.get::<u64>("n")?.unwrap_or(0) + 1;
+        s.set("n", &n)?;
+        s.save().await?;
+        Ok(n.to_string())
+    }
+
+    let url = env::redis_url();
+    let cfg = config(&format!(
+        "storage = \"redis\"\nstale_ttl = 1\n[redis]\nprefix = \"actix-shared-{}\"\n{}",
+        std::process::id(),
+        stores::redis_block(&url)
+    ));
+    let on_actix = serve(SessionMiddleware::from_config(&cfg).unwrap(), routes);
+    let on_axum = common::serve(
+        axum::Router::new()
+            .route("/whoami", axum::routing::get(axum_whoami))
+            .route("/bump", axum::routing::get(axum_bump))
+            .layer(resty_session::SessionLayer::from_config(&cfg).unwrap()),
+    )
+    .await;
+
+    let mut a = Browser::new(on_actix);
+    let r = a.get("/login").await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "is Redis running at {url}? {}",
+        r.body
+    );
+    assert!(
+        a.jar["session"].len() < 200,
+        "the cookie holds only the header"
+    );
+    let mut x = Browser::new(on_axum);
+    x.jar = a.jar.clone();
+    assert_eq!(x.get("/whoami").await.body, format!("john {}", r.body));
+
+    // A save on axum, read back on actix; the old id stays readable for stale_ttl (1 s).
+    let old = x.clone();
+    assert_eq!(x.get("/bump").await.body, "1");
+    a.jar = x.jar.clone();
+    assert_eq!(a.get("/read-only").await.body, "1");
+    assert_eq!(a.get("/bump").await.status, StatusCode::OK);
+    x.jar = a.jar.clone();
+    assert!(x.get("/whoami").await.body.starts_with("john "));
+    let mut old_on_actix = Browser::new(on_actix);
+    old_on_actix.jar = old.jar.clone();
+    assert_eq!(old_on_actix.get("/whoami").await.status, StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(
+        old_on_actix.get("/whoami").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        old.clone().get("/whoami").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(a.get("/read-only").await.body, "2");
 }

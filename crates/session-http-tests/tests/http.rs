@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "common/stores.rs"]
+mod stores;
 
 #[allow(dead_code)]
 #[path = "../../session/examples/demo/app.rs"]
@@ -26,7 +28,7 @@ use resty_session::{
     StorageError,
 };
 use session_testsupport::env;
-use session_testsupport::names::unique;
+use stores::redis_block;
 
 fn config(extra: &str) -> Config {
     Config::from_text(&format!("secret = \"http tests\"\n{extra}")).unwrap()
@@ -166,108 +168,8 @@ async fn route_suite(cfg: Config, server_side: bool) {
     );
 }
 
-macro_rules! route_suites {
-    ($($name:ident: $server_side:expr, $config:expr;)*) => {$(
-        #[tokio::test]
-        async fn $name() {
-            let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().to_str().unwrap().to_owned();
-            let make: fn(&str) -> String = $config;
-            route_suite(config(&make(&path)), $server_side).await;
-        }
-    )*};
-}
-
-route_suites! {
-    route_suite_on_cookie_storage: false, |_| String::new();
-    route_suite_on_shm: true, |_| "storage = \"shm\"\n[shm]\nzone = \"route-suite\"".into();
-    route_suite_on_file: true, |dir| format!("storage = \"file\"\n[file]\npath = {dir:?}");
-    route_suite_on_redis: true, |_| format!(
-        "storage = \"redis\"\n[redis]\nprefix = \"route-suite-{}\"\n{}",
-        std::process::id(),
-        redis_block(&env::redis_url())
-    );
-}
-
-/// The route suite on a server-side store chosen by configuration: `storage = "<backend>"`
-/// with `options` as its `[<backend>]` block.
-async fn route_suite_on_backend(backend: &str, options: serde_json::Value) {
-    let mut cfg = config(&format!("storage = \"{backend}\""));
-    cfg.backends.insert(backend.into(), options);
-    route_suite(cfg, true).await;
-}
-
-/// Needs PostgreSQL: `SESSION_PG_URL` (default `postgres://postgres@127.0.0.1:5432/test`).
-/// The suite runs on tables of its own, created with the reference's schema and dropped after.
-#[tokio::test]
-async fn route_suite_on_postgres() {
-    let table = unique("route_suite");
-    let options = resty_session::postgres::PostgresConfig::from_url(&env::postgres_url())
-        .unwrap()
-        .with_tables(table.clone(), None);
-    let store = resty_session::postgres::PostgresStorage::from_config(options.clone()).unwrap();
-    store
-        .create_schema()
-        .await
-        .expect("a PostgreSQL server at SESSION_PG_URL");
-    route_suite_on_backend("postgres", serde_json::to_value(&options).unwrap()).await;
-    let client = store.connection().await.unwrap();
-    client
-        .batch_execute(&format!("DROP TABLE {table}_meta; DROP TABLE {table}"))
-        .await
-        .unwrap();
-}
-
-/// Needs MariaDB or MySQL: `SESSION_MYSQL_URL` (default `mysql://root@127.0.0.1:3306/test`).
-/// The suite runs on tables of its own, created with the reference's schema and dropped after.
-#[tokio::test]
-async fn route_suite_on_mysql() {
-    let table = unique("route_suite");
-    let options = resty_session::mysql::MysqlConfig::from_url(&env::mysql_url())
-        .unwrap()
-        .with_tables(table.clone(), None);
-    let store = resty_session::mysql::MysqlStorage::from_config(options.clone()).unwrap();
-    store
-        .create_schema()
-        .await
-        .expect("a MariaDB server at SESSION_MYSQL_URL");
-    route_suite_on_backend("mysql", serde_json::to_value(&options).unwrap()).await;
-    let mut conn = store.connection().await.unwrap();
-    resty_session::mysql::mysql_async::prelude::Queryable::query_drop(
-        &mut conn,
-        format!("DROP TABLE {table}_meta, {table}"),
-    )
-    .await
-    .unwrap();
-}
-
-/// The in-process DSHM server session-dshm's tests use (written from docs/storage.md §8; the real
-/// Java server is not available here).
-#[path = "../../session-dshm/tests/support/server.rs"]
-mod dshm_server;
-
-#[tokio::test]
-async fn route_suite_on_dshm() {
-    let server = dshm_server::TestServer::start();
-    let options = resty_session::dshm::DshmConfig::from_url(&format!(
-        "dshm://127.0.0.1:{}?prefix=route-suite",
-        server.port()
-    ))
-    .unwrap();
-    route_suite_on_backend("dshm", serde_json::to_value(&options).unwrap()).await;
-}
-
-/// Needs memcached: `SESSION_MEMCACHED_ADDR` (default `127.0.0.1:11211`, which
-/// `cargo xtask test` starts).
-#[tokio::test]
-async fn route_suite_on_memcached() {
-    let addr = env::memcached_addr();
-    let options =
-        resty_session::memcached::MemcachedConfig::from_url(&format!("memcache://{addr}"))
-            .unwrap()
-            .with_prefix(format!("route-suite-{}", std::process::id()));
-    route_suite_on_backend("memcached", serde_json::to_value(&options).unwrap()).await;
-}
+// The stores, their configuration and clean-up are shared with the actix-web suite (`actix.rs`).
+stores::route_suites!(route_suite, config, "route-suite");
 
 // ------------------------------------------------------------------ the demo
 
@@ -724,15 +626,6 @@ async fn redis_storage_chosen_by_configuration_shares_sessions_between_servers()
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(on_b.get("/whoami").await.status, StatusCode::OK);
-}
-
-/// `host`/`port` lines for a `redis://[user:pass@]host:port[/db]` URL.
-fn redis_block(url: &str) -> String {
-    let rest = url.trim_start_matches("redis://");
-    let rest = rest.rsplit('@').next().unwrap();
-    let hostport = rest.split('/').next().unwrap();
-    let (host, port) = hostport.rsplit_once(':').unwrap_or((hostport, "6379"));
-    format!("host = \"{host}\"\nport = {port}")
 }
 
 #[test]
