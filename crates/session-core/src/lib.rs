@@ -167,6 +167,7 @@ pub mod log;
 mod lua_functions;
 pub mod maintenance;
 mod payload;
+pub mod revocation;
 mod session;
 
 pub use config::{Config, SessionConfig, SessionConfigBuilder, init};

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use session_codec::Ikm;
 
 use super::Config;
-use super::resolve::resolve;
+use super::resolve::{Attached, resolve};
 use crate::error::ConfigError;
 
 /// Process-wide defaults set by [`init`].
@@ -94,7 +94,7 @@ pub fn init(config: Config) -> Result<(), ConfigError> {
     };
     // `init` only records options: a backend named here gets its instance
     // when a configuration is built.
-    resolve(&Config::default(), &state, None, None, None, false, &[])?;
+    resolve(&Config::default(), &state, Attached::default(), false, &[])?;
     let mut guard = match init_state().write() {
         Ok(g) => g,
         Err(poisoned) => poisoned.into_inner(),
@@ -168,7 +168,7 @@ mod tests {
     fn a_failed_random_source_is_an_error_never_a_weak_key() {
         let state = initial_state(|| Err(SidError("no entropy (test)".into())));
         assert!(state.ikm.is_none());
-        let err = resolve(&Config::default(), &state, None, None, None, false, &[])
+        let err = resolve(&Config::default(), &state, Attached::default(), false, &[])
             .err()
             .expect("a configuration without a key built on a failed random source");
         assert_eq!(err.option(), "secret");
@@ -178,6 +178,6 @@ mod tests {
             secret: Some("a long enough secret for this test".into()),
             ..Config::default()
         };
-        assert!(resolve(&own, &state, None, None, None, false, &[]).is_ok());
+        assert!(resolve(&own, &state, Attached::default(), false, &[]).is_ok());
     }
 }

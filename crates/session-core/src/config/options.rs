@@ -57,6 +57,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "fips",
     "compat_reference_storage_ttl",
     "compat_raw_multi_subjects",
+    "revocation",
 ];
 
 /// The value of the `storage` option: `false`, `"cookie"`, or a backend name.
@@ -239,6 +240,9 @@ pub struct Config {
     /// With several audiences, put raw subjects in storage metadata as the
     /// reference does (docs/payload.md §8; extension, default true).
     pub compat_raw_multi_subjects: Option<bool>,
+    /// Revocation of cookie sessions (extension): the store that keeps revoked subjects and
+    /// session ids, and its lookup cache. See [`crate::revocation`].
+    pub revocation: Option<crate::revocation::RevocationOptions>,
     /// Backend tables (`redis`, `shm`, `file`, …) and any other keys,
     /// untouched, for the storage crates.
     #[serde(flatten)]
@@ -296,6 +300,7 @@ impl fmt::Debug for Config {
             .field("response_headers", &self.response_headers)
             .field("storage", &self.storage)
             .field("fips", &self.fips)
+            .field("revocation", &self.revocation)
             .field("backends", &self.backends.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
