@@ -177,6 +177,20 @@ enum Command {
         #[arg(long, value_name = "PREFIX")]
         id: Option<String>,
     },
+    /// Print the IKMs a configuration's secret (and secret_fallbacks) give, as hex.
+    ///
+    /// Prints {"ikm_hex": "<64 hex>", "fallbacks": ["<64 hex>", ...], "secret_kdf": KDF}.
+    /// With secret_kdf = "argon2id" this is the hardened key to give a Lua peer as its ikm
+    /// (and ikm_fallbacks), so it opens the cookies this configuration writes. The output is
+    /// key material: keep it as secret as the secret.
+    ///
+    /// Example:
+    ///   session derive-ikm --config app.toml
+    DeriveIkm {
+        /// Configuration: a JSON or TOML file, or inline JSON.
+        #[arg(long, value_name = "CONFIG")]
+        config: String,
+    },
     /// Print a fresh random 32-byte ikm (hex and base64url).
     ///
     /// Example:
@@ -606,6 +620,23 @@ fn revoke_cookie_sessions(
     Ok(json!({ "revoked": written }))
 }
 
+fn derive_ikm(spec: &str) -> Result<Value, String> {
+    let config = load_config(spec)?;
+    let started = std::time::Instant::now();
+    let (primary, fallbacks) = config
+        .derived_ikms()
+        .map_err(|e| format!("invalid configuration: {e}"))?;
+    let primary = primary.ok_or(
+        "the configuration has no secret (nor ikm / ikm_hex): nothing to derive; set `secret`",
+    )?;
+    Ok(json!({
+        "ikm_hex": hex::encode(primary.as_bytes()),
+        "fallbacks": fallbacks.iter().map(|f| hex::encode(f.as_bytes())).collect::<Vec<_>>(),
+        "secret_kdf": config.secret_kdf.as_deref().unwrap_or("sha256"),
+        "derivation_ms": u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    }))
+}
+
 fn keygen() -> Result<Value, String> {
     let ikm = OsRandomSid
         .generate()
@@ -640,6 +671,7 @@ fn main() -> ExitCode {
         Command::Inspect { request, cookie } => inspect(request, cookie),
         Command::Sessions { target } => sessions(target),
         Command::Revoke { target, id } => revoke(target, id.as_deref()),
+        Command::DeriveIkm { config } => derive_ikm(config),
         Command::Keygen => keygen(),
     };
     match result {

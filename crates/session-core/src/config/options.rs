@@ -23,6 +23,10 @@ pub const OPTION_NAMES: &[&str] = &[
     "ikm_hex",
     "ikm_fallbacks",
     "ikm_fallbacks_hex",
+    "secret_kdf",
+    "argon2_memory_kib",
+    "argon2_iterations",
+    "argon2_parallelism",
     "cookie_prefix",
     "cookie_name",
     "cookie_path",
@@ -164,6 +168,16 @@ pub struct Config {
     pub ikm_fallbacks: Option<Vec<String>>,
     /// `ikm_fallbacks` as hex strings.
     pub ikm_fallbacks_hex: Option<Vec<String>>,
+    /// How `secret` and `secret_fallbacks` become IKMs (extension): `"sha256"` (default, as
+    /// in Lua) or `"argon2id"` (hardened, once per process; see
+    /// [`derived_ikms`](Config::derived_ikms)).
+    pub secret_kdf: Option<String>,
+    /// Argon2id memory in KiB (default 65536 = 64 MiB), with `secret_kdf = "argon2id"`.
+    pub argon2_memory_kib: Option<u32>,
+    /// Argon2id passes (default 3), with `secret_kdf = "argon2id"`.
+    pub argon2_iterations: Option<u32>,
+    /// Argon2id lanes (default 1), with `secret_kdf = "argon2id"`.
+    pub argon2_parallelism: Option<u32>,
     /// `__Host-` or `__Secure-` (other values are ignored, as in Lua).
     pub cookie_prefix: Option<String>,
     /// Session cookie name (default `session`).
@@ -267,6 +281,10 @@ impl fmt::Debug for Config {
                     .or(self.ikm_fallbacks_hex.as_ref())
                     .map(Vec::len),
             )
+            .field("secret_kdf", &self.secret_kdf)
+            .field("argon2_memory_kib", &self.argon2_memory_kib)
+            .field("argon2_iterations", &self.argon2_iterations)
+            .field("argon2_parallelism", &self.argon2_parallelism)
             .field("cookie_prefix", &self.cookie_prefix)
             .field("cookie_name", &self.cookie_name)
             .field("cookie_path", &self.cookie_path)

@@ -165,6 +165,13 @@ pub(super) fn resolve(
 /// Keys: the primary and fallback IKMs (the configuration's, else `init`'s)
 /// with the HKDF-extract of each computed once here.
 fn keyring(own: &Config, init: &InitState) -> Result<Keyring, ConfigError> {
+    if let Some(kdf) = own.secret_kdf.as_deref()
+        && kdf != "sha256"
+        && kdf != "argon2id"
+    {
+        return Err(ConfigError::new("secret_kdf", "invalid secret_kdf")
+            .with_detail(format!("{kdf:?}: expected \"sha256\" or \"argon2id\"")));
+    }
     let primary = match primary_ikm(own)? {
         Some(ikm) => {
             crate::log::warn_key_hazards(own, false);
