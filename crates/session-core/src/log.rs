@@ -292,11 +292,18 @@ pub(crate) fn warn_key_hazards(config: &crate::Config, random_key: bool) {
         } else {
             "secret_fallbacks"
         };
+        let hardened = config.secret_kdf.as_deref() == Some("argon2id");
         tracing::warn!(
             option,
             min_len = MIN_SECRET_LEN,
+            secret_kdf = if hardened { "argon2id" } else { "sha256" },
             "a configured secret is shorter than {MIN_SECRET_LEN} bytes: its key can be guessed; \
-             use a long random secret (e.g. `session keygen`)"
+             use a long random secret (e.g. `session keygen`){}",
+            if hardened {
+                ""
+            } else {
+                ", or slow guessing down with secret_kdf = \"argon2id\""
+            }
         );
     }
 }

@@ -11,7 +11,7 @@
 //!   characters of the base64url id `session inspect` prints), kept until the longest
 //!   session created before the revocation has expired anyway.
 //!
-//! [`Session::open`](crate::Session::open) then fails with [`Error::Revoked`](crate::Error::Revoked)
+//! [`Session::open`](crate::Session::open) then fails with [`crate::Error::Revoked`]
 //! ("session revoked (…)") for such a cookie. A cookie holding several audiences does not
 //! open at all once one of its entries is revoked (its other audiences would otherwise carry
 //! the revoked entry into a new cookie).
