@@ -19,7 +19,8 @@
 //! Lookups are cached per subject for `cache_ttl` seconds (default [`DEFAULT_CACHE_TTL`]), so
 //! an open costs at most one store read per subject and cache period; a revocation made by
 //! another process is seen once the period has passed (one made through this configuration at
-//! once). Revoking reads and writes that one record. Nothing in the cookie format changes, and
+//! once). Revoking reads and writes that one record, named `<cookie_name>-revocation` in the
+//! store (the file store's `cleanup("session-revocation", now)` sweeps expired ones). Nothing in the cookie format changes, and
 //! a session without a subject cannot be revoked this way.
 //!
 //! ```toml
@@ -60,8 +61,9 @@ use std::fmt;
 use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
-use session_codec::{Header, hash_subject};
+use session_codec::Header;
 use session_storage::{DynStorage, MAX_TTL, SetRequest, StorageError};
+use sha2::{Digest, Sha256};
 
 use crate::config::SessionConfig;
 use crate::error::Error;
@@ -416,10 +418,15 @@ impl Revocation {
     }
 }
 
-/// The store key of a subject's record: base64url of the first 16 bytes of its SHA-256
-/// (22 characters; the subject itself is not stored).
+/// The store key of a subject's record: base64url of `SHA-256("session revocation\0" ||
+/// subject)`, 43 characters like a session's storage key (so the stores' own cleanup, such as
+/// the file store's, takes expired records away too); the subject itself is not stored.
 fn record_key(subject: &str) -> String {
-    hash_subject(subject, true)
+    let digest = Sha256::new()
+        .chain_update(b"session revocation\0")
+        .chain_update(subject.as_bytes())
+        .finalize();
+    session_codec::b64_encode(&digest)
 }
 
 fn revocation_of(config: &SessionConfig) -> Result<&Revocation, RevocationError> {
@@ -584,6 +591,7 @@ mod tests {
         let text = serde_json::to_string(&record).unwrap();
         assert_eq!(text, r#"{"all":1700000000}"#);
         assert_eq!(serde_json::from_str::<Record>(&text).unwrap(), record);
-        assert_eq!(record_key("john").len(), 22);
+        assert_eq!(record_key("john").len(), 43);
+        assert_ne!(record_key("john"), record_key("jane"));
     }
 }

@@ -253,3 +253,81 @@ async fn invalid_revocation_blocks_are_refused() {
         "{err}"
     );
 }
+
+async fn on_sql(backend: &str, options: serde_json::Value) {
+    let mut text = config(&format!("storage = \"{backend}\""));
+    text.revocation
+        .as_mut()
+        .unwrap()
+        .backends
+        .insert(backend.into(), options);
+    scenario(text).await;
+}
+
+/// Needs PostgreSQL: `SESSION_PG_URL` (default `postgres://postgres@127.0.0.1:5432/test`).
+#[tokio::test]
+async fn revoke_cookie_sessions_on_postgres() {
+    let table = unique("revocations");
+    let options = resty_session::postgres::PostgresConfig::from_url(&env::postgres_url())
+        .unwrap()
+        .with_tables(table.clone(), None);
+    let store = resty_session::postgres::PostgresStorage::from_config(options.clone()).unwrap();
+    store
+        .create_schema()
+        .await
+        .expect("a PostgreSQL server at SESSION_PG_URL");
+    on_sql("postgres", serde_json::to_value(&options).unwrap()).await;
+    let client = store.connection().await.unwrap();
+    client
+        .batch_execute(&format!("DROP TABLE {table}_meta; DROP TABLE {table}"))
+        .await
+        .unwrap();
+}
+
+/// Needs MariaDB or MySQL: `SESSION_MYSQL_URL` (default `mysql://root@127.0.0.1:3306/test`).
+#[tokio::test]
+async fn revoke_cookie_sessions_on_mysql() {
+    let table = unique("revocations");
+    let options = resty_session::mysql::MysqlConfig::from_url(&env::mysql_url())
+        .unwrap()
+        .with_tables(table.clone(), None);
+    let store = resty_session::mysql::MysqlStorage::from_config(options.clone()).unwrap();
+    store
+        .create_schema()
+        .await
+        .expect("a MariaDB server at SESSION_MYSQL_URL");
+    on_sql("mysql", serde_json::to_value(&options).unwrap()).await;
+    let mut conn = store.connection().await.unwrap();
+    resty_session::mysql::mysql_async::prelude::Queryable::query_drop(
+        &mut conn,
+        format!("DROP TABLE {table}_meta, {table}"),
+    )
+    .await
+    .unwrap();
+}
+
+/// A revocation record lives until every session created before it has passed its absolute
+/// timeout (here the remember cookie's 30 days), then the file store's own cleanup sweeps it.
+#[tokio::test]
+async fn the_file_store_cleanup_sweeps_expired_revocation_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = resty_session::file::FileStorage::from_config(
+        resty_session::file::FileConfig::default().with_path(dir.path()),
+    )
+    .unwrap();
+    let clock = Arc::new(FixedClock::new(1_700_000_000));
+    let config = Config::from_text("secret = \"revoke cookie sessions\"")
+        .unwrap()
+        .builder()
+        .revocation_storage(Arc::new(files.clone()))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    revocation::revoke_subject(&config, "alice", None)
+        .await
+        .unwrap();
+    let name = format!("{}-revocation", config.cookie_name());
+    let now = 1_700_000_000;
+    assert_eq!(files.cleanup(&name, now + 2_592_000).await.unwrap(), 0);
+    assert_eq!(files.cleanup(&name, now + 2_592_001).await.unwrap(), 1);
+}
