@@ -17,9 +17,11 @@
 //! the revoked entry into a new cookie).
 //!
 //! Lookups are cached per subject for `cache_ttl` seconds (default [`DEFAULT_CACHE_TTL`]), so
-//! an open costs at most one store read per subject and cache period; a revocation made by
-//! another process is seen once the period has passed (one made through this configuration at
-//! once). Revoking reads and writes that one record, named `<cookie_name>-revocation` in the
+//! an open costs at most one store read per subject and cache period: when a cached lookup goes
+//! stale, one request reads the store while concurrent ones keep using the stale lookup (only a
+//! subject's very first lookups, with nothing cached yet, may read side by side). A revocation
+//! made by another process is seen once the period has passed (at worst two periods, while a
+//! refresh is under way); one made through this configuration at once. Revoking reads and writes that one record, named `<cookie_name>-revocation` in the
 //! store (the file store's `cleanup("session-revocation", now)` sweeps expired ones). Nothing in the cookie format changes, and
 //! a session without a subject cannot be revoked this way.
 //!
@@ -58,6 +60,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
@@ -260,6 +263,11 @@ impl Record {
 #[derive(Clone)]
 struct Cached {
     fetched: u64,
+    /// Lookups and revocations are numbered in the order they start: a read that started
+    /// before this process's own revocation never replaces what the revocation cached.
+    version: u64,
+    /// A request is reading the store for a fresh copy since this time.
+    refreshing_since: Option<u64>,
     record: Option<Arc<Record>>,
 }
 
@@ -273,6 +281,7 @@ pub(crate) struct Revocation {
     /// The longest a session created before a revocation can live on (seconds).
     horizon: u64,
     cache: RwLock<HashMap<String, Cached>>,
+    versions: AtomicU64,
 }
 
 impl fmt::Debug for Revocation {
@@ -307,6 +316,7 @@ impl Revocation {
             fail_open: options.and_then(|o| o.fail_open).unwrap_or(false),
             horizon: bound(absolute).max(bound(remember_absolute)),
             cache: RwLock::new(HashMap::new()),
+            versions: AtomicU64::new(0),
         }
     }
 
@@ -338,35 +348,81 @@ impl Revocation {
         Ok(())
     }
 
-    /// The subject's record: cached if read less than `cache_ttl` seconds ago.
+    /// The subject's record: cached if read less than `cache_ttl` seconds ago. When the
+    /// cached lookup is stale, one request reads the store while the others keep using the
+    /// stale record (for at most another period), so concurrent requests cost one read.
     async fn lookup(&self, subject: &str, now: u64) -> Result<Option<Arc<Record>>, StorageError> {
-        if self.cache_ttl > 0
-            && let Ok(cache) = self.cache.read()
+        let ttl = self.cache_ttl;
+        if ttl == 0 {
+            return Ok(self.read(subject, now).await?.map(Arc::new));
+        }
+        if let Ok(cache) = self.cache.read()
             && let Some(hit) = cache.get(subject)
-            && now < hit.fetched.saturating_add(self.cache_ttl)
+            && now < hit.fetched.saturating_add(ttl)
         {
             return Ok(hit.record.clone());
         }
-        let record = self.read(subject, now).await?.map(Arc::new);
-        if self.cache_ttl > 0
-            && let Ok(mut cache) = self.cache.write()
+        if let Ok(mut cache) = self.cache.write()
+            && let Some(hit) = cache.get_mut(subject)
         {
-            if cache.len() >= CACHE_SOFT_LIMIT {
-                let ttl = self.cache_ttl;
-                cache.retain(|_, c| now < c.fetched.saturating_add(ttl));
-                if cache.len() >= CACHE_SOFT_LIMIT {
-                    cache.clear();
-                }
+            let refreshing = hit
+                .refreshing_since
+                .is_some_and(|since| now < since.saturating_add(ttl));
+            if now < hit.fetched.saturating_add(ttl) || refreshing {
+                return Ok(hit.record.clone());
             }
-            cache.insert(
-                subject.to_owned(),
-                Cached {
-                    fetched: now,
-                    record: record.clone(),
-                },
-            );
+            hit.refreshing_since = Some(now);
         }
+        let version = self.next_version();
+        let read = self.read(subject, now).await;
+        let Ok(mut cache) = self.cache.write() else {
+            return Ok(read?.map(Arc::new));
+        };
+        let record = match read {
+            Ok(record) => record.map(Arc::new),
+            Err(e) => {
+                if let Some(hit) = cache.get_mut(subject) {
+                    hit.refreshing_since = None;
+                }
+                return Err(e);
+            }
+        };
+        Self::store_lookup(&mut cache, subject, now, ttl, version, record.clone());
         Ok(record)
+    }
+
+    fn next_version(&self) -> u64 {
+        self.versions.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Caches a lookup unless a newer one (a read started later, or this process's own
+    /// revocation) is already there; keeps the cache bounded.
+    fn store_lookup(
+        cache: &mut HashMap<String, Cached>,
+        subject: &str,
+        now: u64,
+        ttl: u64,
+        version: u64,
+        record: Option<Arc<Record>>,
+    ) {
+        if cache.get(subject).is_some_and(|c| c.version > version) {
+            return;
+        }
+        if cache.len() >= CACHE_SOFT_LIMIT {
+            cache.retain(|_, c| now < c.fetched.saturating_add(ttl));
+            if cache.len() >= CACHE_SOFT_LIMIT {
+                cache.clear();
+            }
+        }
+        cache.insert(
+            subject.to_owned(),
+            Cached {
+                fetched: now,
+                version,
+                refreshing_since: None,
+                record,
+            },
+        );
     }
 
     /// Reads and parses the subject's record from the store.
@@ -410,8 +466,12 @@ impl Revocation {
             .dyn_set(&SetRequest::new(&self.name, &key, &value, ttl, now_signed))
             .await
             .map_err(RevocationError::Write)?;
-        if let Ok(mut cache) = self.cache.write() {
-            cache.remove(subject);
+        if self.cache_ttl > 0
+            && let Ok(mut cache) = self.cache.write()
+        {
+            let version = self.next_version();
+            let record = Some(Arc::new(record));
+            Self::store_lookup(&mut cache, subject, now, self.cache_ttl, version, record);
         }
         tracing::info!(subject_key = %key, "session revocation recorded");
         Ok(())

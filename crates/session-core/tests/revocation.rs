@@ -209,3 +209,87 @@ async fn sessions_without_a_subject_need_no_lookup() {
         Err(RevocationError::NotConfigured)
     ));
 }
+
+/// A revocation store whose reads are slow and counted.
+#[derive(Clone)]
+struct Slow {
+    inner: Arc<MemoryStorage>,
+    gets: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Storage for Slow {
+    async fn set(&self, req: &SetRequest<'_>) -> Result<(), StorageError> {
+        self.inner.set(req).await
+    }
+    async fn get(&self, name: &str, key: &str, now: i64) -> Result<Option<String>, StorageError> {
+        self.gets.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        self.inner.get(name, key, now).await
+    }
+    async fn delete(
+        &self,
+        name: &str,
+        key: &str,
+        now: i64,
+        metadata: Option<&Metadata>,
+    ) -> Result<(), StorageError> {
+        self.inner.delete(name, key, now, metadata).await
+    }
+    async fn read_metadata(
+        &self,
+        name: &str,
+        audience: &str,
+        subject: &str,
+        now: i64,
+    ) -> Result<SessionIndex, StorageError> {
+        self.inner.read_metadata(name, audience, subject, now).await
+    }
+}
+
+/// Concurrent opens of one subject whose cached lookup went stale cost one store read: the
+/// first request refreshes, the others use the stale lookup meanwhile. This process's own
+/// revocation is cached at once (no read), and a read that started before it does not
+/// overwrite it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_opens_share_one_refresh() {
+    let clock = Arc::new(FixedClock::new(1_700_000_000));
+    let gets = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let store = Slow {
+        inner: Arc::new(MemoryStorage::new()),
+        gets: gets.clone(),
+    };
+    let config = build(
+        r#"{"secret": "s3cr3t-s3cr3t-s3cr3t"}"#,
+        Arc::new(store),
+        &clock,
+    );
+    let cookie = login(&config, Some("john"), false).await;
+    assert!(open(&config, &cookie).await.is_ok());
+    let reads = || gets.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(reads(), 1);
+    clock.advance(revocation::DEFAULT_CACHE_TTL);
+    let opens: Vec<_> = (0..8)
+        .map(|_| {
+            let (config, cookie) = (config.clone(), cookie.clone());
+            tokio::spawn(async move { open(&config, &cookie).await.is_ok() })
+        })
+        .collect();
+    for handle in opens {
+        assert!(handle.await.unwrap());
+    }
+    assert_eq!(reads(), 2, "one refresh for eight concurrent opens");
+
+    // Revoking reads the record once (read-modify-write) and caches the result.
+    clock.advance(1);
+    revocation::revoke_subject(&config, "john", None)
+        .await
+        .unwrap();
+    assert_eq!(reads(), 3);
+    let err = open(&config, &cookie).await.err().unwrap();
+    assert!(err.to_string().contains("revoked"), "{err}");
+    assert_eq!(
+        reads(),
+        3,
+        "the revocation was cached by the revoking process"
+    );
+}
