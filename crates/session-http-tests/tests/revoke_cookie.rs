@@ -1,5 +1,5 @@
 //! Revocation of cookie sessions (issue 12, part 2) with the revocation store on shm, file,
-//! redis, postgres and mysql, each configured as an application would
+//! redis, postgres, mysql, memcached and dshm, each configured as an application would
 //! (`[revocation] storage = "<kind>"` plus its block, built by the facade's backend table).
 //!
 //! One scenario per store, with two "processes" (two configurations sharing the revocation
@@ -254,7 +254,7 @@ async fn invalid_revocation_blocks_are_refused() {
     );
 }
 
-async fn on_sql(backend: &str, options: serde_json::Value) {
+async fn on_backend(backend: &str, options: serde_json::Value) {
     let mut text = config(&format!("storage = \"{backend}\""));
     text.revocation
         .as_mut()
@@ -276,7 +276,7 @@ async fn revoke_cookie_sessions_on_postgres() {
         .create_schema()
         .await
         .expect("a PostgreSQL server at SESSION_PG_URL");
-    on_sql("postgres", serde_json::to_value(&options).unwrap()).await;
+    on_backend("postgres", serde_json::to_value(&options).unwrap()).await;
     let client = store.connection().await.unwrap();
     client
         .batch_execute(&format!("DROP TABLE {table}_meta; DROP TABLE {table}"))
@@ -296,7 +296,7 @@ async fn revoke_cookie_sessions_on_mysql() {
         .create_schema()
         .await
         .expect("a MariaDB server at SESSION_MYSQL_URL");
-    on_sql("mysql", serde_json::to_value(&options).unwrap()).await;
+    on_backend("mysql", serde_json::to_value(&options).unwrap()).await;
     let mut conn = store.connection().await.unwrap();
     resty_session::mysql::mysql_async::prelude::Queryable::query_drop(
         &mut conn,
@@ -330,4 +330,32 @@ async fn the_file_store_cleanup_sweeps_expired_revocation_records() {
     let now = 1_700_000_000;
     assert_eq!(files.cleanup(&name, now + 2_592_000).await.unwrap(), 0);
     assert_eq!(files.cleanup(&name, now + 2_592_001).await.unwrap(), 1);
+}
+
+/// Needs memcached: `SESSION_MEMCACHED_ADDR` (default `127.0.0.1:11211`, which
+/// `cargo xtask services start` starts).
+#[tokio::test]
+async fn revoke_cookie_sessions_on_memcached() {
+    let addr = env::memcached_addr();
+    let options =
+        resty_session::memcached::MemcachedConfig::from_url(&format!("memcache://{addr}"))
+            .unwrap()
+            .with_prefix(unique("revocations"));
+    on_backend("memcached", serde_json::to_value(&options).unwrap()).await;
+}
+
+/// The in-process DSHM server session-dshm's tests use.
+#[path = "../../session-dshm/tests/support/server.rs"]
+mod dshm_server;
+
+#[tokio::test]
+async fn revoke_cookie_sessions_on_dshm() {
+    let server = dshm_server::TestServer::start();
+    let options = resty_session::dshm::DshmConfig::from_url(&format!(
+        "dshm://127.0.0.1:{}?prefix={}",
+        server.port(),
+        unique("revocations")
+    ))
+    .unwrap();
+    on_backend("dshm", serde_json::to_value(&options).unwrap()).await;
 }
