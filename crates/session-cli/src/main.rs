@@ -9,6 +9,10 @@
 //! session revoke --config app.toml --subject john [--audience shop] [--id 3fQx_a9B]
 //! ```
 //!
+//! On cookie storage, `revoke` writes to the configuration's `revocation` store (any storage
+//! kind, `revocation = { storage = "file", file = { path = "..." } }`), and `inspect` of a
+//! revoked cookie prints `"ok": false` with the reason.
+//!
 //! CONFIG is a path to a JSON or TOML file, or inline JSON, in the Lua
 //! option names (plus `ikm_hex` / `ikm_fallbacks_hex`). Its `storage` option picks the store
 //! as it does for the `resty-session` library (cookie, file, redis, postgres, mysql /
@@ -29,7 +33,9 @@ use session_core::config::StorageOption;
 use session_core::env::{Clock, OsRandomSid, SidSource, SystemClock};
 use session_core::session_codec::{Header, b64_encode};
 use session_core::session_storage::{Metadata, SessionIndex, SetRequest, Storage, StorageError};
-use session_core::{Config, Property, Request, Session, SessionConfig, State, admin, log};
+use session_core::{
+    Config, Property, Request, Session, SessionConfig, State, admin, log, revocation,
+};
 
 #[derive(Parser)]
 #[command(
@@ -147,12 +153,20 @@ enum Command {
         #[command(flatten)]
         target: SubjectArgs,
     },
-    /// Revoke server-side sessions of a subject: one (--id, a unique prefix of its id as
-    /// `session sessions` prints it) or all of them.
+    /// Revoke sessions of a subject: one (--id) or all of them.
     ///
-    /// Deletes the records (a cookie pointing at one no longer opens) and drops them from the
-    /// subject's index. Prints {"revoked": N}. Needs a server-side storage with
-    /// store_metadata = true in the configuration.
+    /// Server-side storage (with store_metadata = true): deletes the records (a cookie
+    /// pointing at one no longer opens) and drops them from the subject's index; --id is a
+    /// unique prefix of the id `session sessions` prints.
+    ///
+    /// Cookie storage (with a `revocation` store in the configuration): writes the subject's
+    /// revocation record, so its sessions created before now no longer open (in the
+    /// --audience given, else in every audience); --id is the `sid` `session inspect` prints,
+    /// or its first 8 characters or more. Processes that cache lookups see it within their
+    /// revocation.cache_ttl.
+    ///
+    /// Prints {"revoked": N}: the sessions deleted (server-side), or the revocations written
+    /// (cookie storage: one per audience, or one).
     ///
     /// Example:
     ///   session revoke --config app.toml --subject john --id 3fQx_a9B
@@ -162,6 +176,20 @@ enum Command {
         /// Revoke only the session whose id starts with this prefix.
         #[arg(long, value_name = "PREFIX")]
         id: Option<String>,
+    },
+    /// Print the IKMs a configuration's secret (and secret_fallbacks) give, as hex.
+    ///
+    /// Prints {"ikm_hex": "<64 hex>", "fallbacks": ["<64 hex>", ...], "secret_kdf": KDF}.
+    /// With secret_kdf = "argon2id" this is the hardened key to give a Lua peer as its ikm
+    /// (and ikm_fallbacks), so it opens the cookies this configuration writes. The output is
+    /// key material: keep it as secret as the secret.
+    ///
+    /// Example:
+    ///   session derive-ikm --config app.toml
+    DeriveIkm {
+        /// Configuration: a JSON or TOML file, or inline JSON.
+        #[arg(long, value_name = "CONFIG")]
+        config: String,
     },
     /// Print a fresh random 32-byte ikm (hex and base64url).
     ///
@@ -266,6 +294,9 @@ fn build(args: &RequestArgs, log: &Arc<Mutex<Vec<Value>>>) -> Result<Built, Stri
     let storage = backends
         .storage(&config)
         .map_err(|e| format!("invalid configuration: {e}"))?;
+    let revocation = backends
+        .revocation_storage(&config)
+        .map_err(|e| format!("invalid configuration: {e}"))?;
     let clock: Arc<dyn Clock> = match args.now {
         Some(now) => Arc::new(AtTime(now)),
         None => Arc::new(SystemClock),
@@ -274,6 +305,9 @@ fn build(args: &RequestArgs, log: &Arc<Mutex<Vec<Value>>>) -> Result<Built, Stri
         .builder()
         .option_blocks(backends.option_blocks())
         .clock(clock);
+    if let Some(store) = revocation {
+        builder = builder.revocation_storage(store);
+    }
     if let Some(store) = storage {
         builder = builder.storage(RecordingStore {
             inner: BoxedStorage::from_arc(store),
@@ -464,10 +498,15 @@ fn inspect(args: &RequestArgs, cookie: &str) -> Result<Value, String> {
             },
         );
     }
+    let revoked = match &result {
+        Err(session_core::Error::Revoked(reason)) => Value::String(reason.to_string()),
+        _ => Value::Null,
+    };
     Ok(json!({
         "headers": headers,
         "ok": result.is_ok(),
         "err": result.as_ref().err().map(ToString::to_string),
+        "revoked": revoked,
         "exists": result.is_ok(),
         "state": session.state().as_str(),
         "data": view.data,
@@ -486,6 +525,9 @@ fn build_admin(args: &SubjectArgs) -> Result<SessionConfig, String> {
     let storage = backends
         .storage(&config)
         .map_err(|e| format!("invalid configuration: {e}"))?;
+    let revocation = backends
+        .revocation_storage(&config)
+        .map_err(|e| format!("invalid configuration: {e}"))?;
     let clock: Arc<dyn Clock> = match args.now {
         Some(now) => Arc::new(AtTime(now)),
         None => Arc::new(SystemClock),
@@ -496,6 +538,9 @@ fn build_admin(args: &SubjectArgs) -> Result<SessionConfig, String> {
         .clock(clock);
     if let Some(store) = storage {
         builder = builder.dyn_storage(store);
+    }
+    if let Some(store) = revocation {
+        builder = builder.revocation_storage(store);
     }
     builder
         .build()
@@ -526,6 +571,9 @@ fn revoke(args: &SubjectArgs, id: Option<&str>) -> Result<Value, String> {
     let config = build_admin(args)?;
     let audiences: Vec<&str> = args.audiences.iter().map(String::as_str).collect();
     let rt = runtime()?;
+    if !config.has_storage() {
+        return revoke_cookie_sessions(&rt, &config, &args.subject, &audiences, id);
+    }
     let revoked = match id {
         Some(prefix) => rt
             .block_on(admin::revoke_session(
@@ -539,6 +587,54 @@ fn revoke(args: &SubjectArgs, id: Option<&str>) -> Result<Value, String> {
     }
     .map_err(|e| log::error_chain(&e).to_string())?;
     Ok(json!({ "revoked": revoked }))
+}
+
+/// `revoke` on cookie storage: the configuration's revocation store gets the subject's record.
+fn revoke_cookie_sessions(
+    rt: &tokio::runtime::Runtime,
+    config: &SessionConfig,
+    subject: &str,
+    audiences: &[&str],
+    id: Option<&str>,
+) -> Result<Value, String> {
+    let fail = |e: revocation::RevocationError| log::error_chain(&e).to_string();
+    let written = match id {
+        Some(id) => {
+            rt.block_on(revocation::revoke_id(config, subject, id))
+                .map_err(fail)?;
+            1
+        }
+        None if audiences.is_empty() => {
+            rt.block_on(revocation::revoke_subject(config, subject, None))
+                .map_err(fail)?;
+            1
+        }
+        None => {
+            for audience in audiences {
+                rt.block_on(revocation::revoke_subject(config, subject, Some(audience)))
+                    .map_err(fail)?;
+            }
+            audiences.len()
+        }
+    };
+    Ok(json!({ "revoked": written }))
+}
+
+fn derive_ikm(spec: &str) -> Result<Value, String> {
+    let config = load_config(spec)?;
+    let started = std::time::Instant::now();
+    let (primary, fallbacks) = config
+        .derived_ikms()
+        .map_err(|e| format!("invalid configuration: {e}"))?;
+    let primary = primary.ok_or(
+        "the configuration has no secret (nor ikm / ikm_hex): nothing to derive; set `secret`",
+    )?;
+    Ok(json!({
+        "ikm_hex": hex::encode(primary.as_bytes()),
+        "fallbacks": fallbacks.iter().map(|f| hex::encode(f.as_bytes())).collect::<Vec<_>>(),
+        "secret_kdf": config.secret_kdf.as_deref().unwrap_or("sha256"),
+        "derivation_ms": u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    }))
 }
 
 fn keygen() -> Result<Value, String> {
@@ -575,6 +671,7 @@ fn main() -> ExitCode {
         Command::Inspect { request, cookie } => inspect(request, cookie),
         Command::Sessions { target } => sessions(target),
         Command::Revoke { target, id } => revoke(target, id.as_deref()),
+        Command::DeriveIkm { config } => derive_ikm(config),
         Command::Keygen => keygen(),
     };
     match result {

@@ -62,6 +62,7 @@ mod crypto;
 mod error;
 mod hash;
 mod header;
+mod kdf;
 mod keys;
 mod pipeline;
 mod record;
@@ -81,6 +82,7 @@ pub use header::{
     AAD_SIZE, Flags, HEADER_ENCODED_SIZE, HEADER_SIZE, HEADER_TYPE, Header, MAC_INPUT_SIZE,
     MAX_CREATION_TIME, MAX_DATA_SIZE, MAX_IDLING_OFFSET, MAX_ROLLING_OFFSET, SessionId,
 };
+pub use kdf::{ARGON2ID_SALT, Argon2idParams, KdfError, derive_ikm_argon2id};
 pub use keys::{
     CipherKey, CookieKind, Ikm, Key, KeyDerivation, Keyring, MacKey, RememberSafety,
     derive_cipher_key,

@@ -270,6 +270,15 @@ pub enum Error {
     #[error("unable to json decode session info ({0})")]
     InfoJson(serde_json::Error),
 
+    /// The session was revoked (`revocation` option): its subject signed out everywhere (or
+    /// in this audience), or its id was revoked. See [`crate::revocation`].
+    #[error("session revoked ({0})")]
+    Revoked(crate::revocation::RevocationReason),
+    /// The revocation store could not be read, so the session is not let through
+    /// (`revocation.fail_open = true` lets it through instead).
+    #[error("unable to check session revocation ({0})")]
+    RevocationCheck(StorageError),
+
     /// No session id could be drawn.
     #[error("unable to generate session id ({0})")]
     GenerateSid(SidError),

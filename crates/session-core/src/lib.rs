@@ -98,6 +98,15 @@
 //! a full session id: error texts go through [`log::error_chain`]. Without a subscriber the
 //! spans cost a branch each.
 //!
+//! # Beyond the reference
+//!
+//! Opt-in features lua-resty-session does not have, none of which changes the cookie format:
+//! [`admin`] lists and revokes a subject's server-side sessions (log out everywhere),
+//! [`revocation`] takes back cookie sessions through a revocation store checked on open (a Lua
+//! peer does not check it), `secret_kdf = "argon2id"` hardens a weak secret
+//! ([`Config::derived_ikms`] gives the keys to hand a Lua peer as its `ikm`), and
+//! [`maintenance`] sweeps expired records on a schedule.
+//!
 //! # Payload size
 //!
 //! `max_plaintext_size` bounds the session data an open decodes (JSON bytes after inflate;
@@ -167,6 +176,7 @@ pub mod log;
 mod lua_functions;
 pub mod maintenance;
 mod payload;
+pub mod revocation;
 mod session;
 
 pub use config::{Config, SessionConfig, SessionConfigBuilder, init};

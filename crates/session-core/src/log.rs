@@ -181,6 +181,8 @@ pub fn outcome<T>(result: &Result<T, crate::Error>) -> &'static str {
         ) => "size_limit",
         E::Codec(_) => "malformed",
         E::Load(None) => "not_found",
+        E::Revoked(_) => "revoked",
+        E::RevocationCheck(_) => "store_failed",
         E::Load(Some(_)) | E::Store(_) | E::StoreInfo(_) | E::Destroy(_) => "store_failed",
         E::JsonDecode(_) | E::StoredJson(_) | E::InfoBase64 | E::InfoJson(_) => "bad_data",
         E::Closed(_) => "closed",
@@ -197,6 +199,7 @@ pub(crate) fn is_store_failure(err: &crate::Error) -> bool {
     matches!(
         err,
         crate::Error::Load(Some(_))
+            | crate::Error::RevocationCheck(_)
             | crate::Error::Store(_)
             | crate::Error::StoreInfo(_)
             | crate::Error::Destroy(_)
@@ -238,7 +241,10 @@ pub(crate) fn finish_op(
     };
     let _entered = span.enter();
     if is_store_failure(err) {
-        if matches!(err, crate::Error::Load(_)) {
+        if matches!(
+            err,
+            crate::Error::Load(_) | crate::Error::RevocationCheck(_)
+        ) {
             tracing::warn!(op, outcome, error = %error_chain(err), "session store read failed");
         } else {
             tracing::error!(op, outcome, error = %error_chain(err), "session store write failed");
@@ -286,11 +292,18 @@ pub(crate) fn warn_key_hazards(config: &crate::Config, random_key: bool) {
         } else {
             "secret_fallbacks"
         };
+        let hardened = config.secret_kdf.as_deref() == Some("argon2id");
         tracing::warn!(
             option,
             min_len = MIN_SECRET_LEN,
+            secret_kdf = if hardened { "argon2id" } else { "sha256" },
             "a configured secret is shorter than {MIN_SECRET_LEN} bytes: its key can be guessed; \
-             use a long random secret (e.g. `session keygen`)"
+             use a long random secret (e.g. `session keygen`){}",
+            if hardened {
+                ""
+            } else {
+                ", or slow guessing down with secret_kdf = \"argon2id\""
+            }
         );
     }
 }

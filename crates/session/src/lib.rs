@@ -121,6 +121,10 @@ pub use session_core::{
 pub use session_core::admin::{
     self, AdminError, SubjectSession, list_sessions, revoke_all, revoke_session,
 };
+// Revocation of cookie sessions (README "Revoking cookie sessions").
+pub use session_core::revocation::{
+    self, RevocationError, RevocationOptions, RevocationReason, revoke_id, revoke_subject,
+};
 // Scheduled cleanup of expired records (session_core::maintenance).
 pub use session_core::maintenance::{self, Cleanup, CleanupHandle, CleanupReport, CleanupTotals};
 // The storage trait, for your own store.

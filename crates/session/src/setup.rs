@@ -6,6 +6,7 @@
 //! store is described once, in its crate. [`Backends`] holds the table: the stores compiled
 //! into this build ([`Backends::builtin`]) plus any added with [`Backends::with`].
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -76,6 +77,9 @@ pub enum SetupError {
     /// A session option is invalid (the message names it).
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The `revocation` store could not be built (the inner error says why).
+    #[error("invalid `revocation`: {0}")]
+    Revocation(Box<SetupError>),
 }
 
 impl fmt::Debug for SetupError {
@@ -185,12 +189,16 @@ impl BackendEntry {
         self.name == name || self.aliases.contains(&name)
     }
 
-    /// The store's options block in `config`: the first of its names (`NAME`, then the
-    /// aliases in order) that has one.
-    fn options<'c>(&self, config: &'c Config) -> Option<&'c serde_json::Value> {
+    /// The store's options block among `blocks` (the top level of a configuration, or its
+    /// `revocation` table): the first of its names (`NAME`, then the aliases in order) that
+    /// has one.
+    fn options<'c>(
+        &self,
+        blocks: &'c BTreeMap<String, serde_json::Value>,
+    ) -> Option<&'c serde_json::Value> {
         std::iter::once(&self.name)
             .chain(self.aliases)
-            .find_map(|block| config.backends.get(*block))
+            .find_map(|block| blocks.get(*block))
     }
 }
 
@@ -439,8 +447,55 @@ impl Backends {
             // `true` and other shapes: let the engine's validation name the problem.
             Some(_) => return Ok(None),
         };
+        self.build_named(name, &config.backends).map(Some)
+    }
+
+    /// The store of the configuration's `revocation` option (see
+    /// [`session_core::revocation`]), built from the same table as `storage`, with the
+    /// options block inside the `revocation` table: `None` when the option is absent.
+    ///
+    /// ```
+    /// # #[cfg(feature = "shm")] {
+    /// let config = resty_session::Config::from_text(r#"
+    ///     secret = "RaJKp8UQW1"
+    ///     [revocation]
+    ///     storage = "shm"
+    ///     shm = { zone = "revocations" }
+    /// "#).unwrap();
+    /// assert!(resty_session::Backends::builtin().revocation_storage(&config)?.is_some());
+    /// # }
+    /// # Ok::<_, resty_session::SetupError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SetupError::Revocation`] wrapping what [`storage`](Self::storage) would report for
+    /// the same block.
+    pub fn revocation_storage(
+        &self,
+        config: &Config,
+    ) -> Result<Option<Arc<dyn DynStorage>>, SetupError> {
+        let Some(options) = &config.revocation else {
+            return Ok(None);
+        };
+        match options.storage.as_deref() {
+            // The engine's validation names the problem (no store kind, or cookie).
+            None | Some("" | "cookie") => Ok(None),
+            Some(name) => self
+                .build_named(name, &options.backends)
+                .map(Some)
+                .map_err(|e| SetupError::Revocation(Box::new(e))),
+        }
+    }
+
+    /// The store named `name`, from its options block among `blocks`.
+    fn build_named(
+        &self,
+        name: &str,
+        blocks: &BTreeMap<String, serde_json::Value>,
+    ) -> Result<Arc<dyn DynStorage>, SetupError> {
         if let Some(entry) = self.get(name) {
-            return (entry.build)(entry.options(config)).map(Some);
+            return (entry.build)(entry.options(blocks));
         }
         // Not in the table: a built-in store whose feature is off, or an unknown name.
         match FEATURES.iter().find(|(n, _)| *n == name) {
@@ -513,12 +568,17 @@ pub fn build(config: &Config) -> Result<SessionConfig, SetupError> {
 /// ```
 pub fn build_with(config: &Config, backends: &Backends) -> Result<SessionConfig, SetupError> {
     let storage = backends.storage(config)?;
+    let revocation = backends.revocation_storage(config)?;
     let builder = config
         .clone()
         .builder()
         .option_blocks(backends.option_blocks());
     let builder = match storage {
         Some(storage) => builder.dyn_storage(storage),
+        None => builder,
+    };
+    let builder = match revocation {
+        Some(store) => builder.revocation_storage(store),
         None => builder,
     };
     Ok(builder.build()?)

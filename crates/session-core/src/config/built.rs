@@ -9,7 +9,7 @@ use session_codec::{Flags, Keyring, RememberSafety, SessionId, hash_storage_key,
 use session_storage::{DynStorage, Storage};
 
 use super::defaults::current_init;
-use super::resolve::resolve;
+use super::resolve::{Attached, resolve};
 use super::{Config, HeaderProperty};
 use crate::env::{Clock, SidError, SidSource};
 use crate::error::ConfigError;
@@ -37,6 +37,7 @@ pub struct SessionConfigBuilder {
     clock: Option<Arc<dyn Clock>>,
     sid_source: Option<Arc<dyn SidSource>>,
     option_blocks: Vec<String>,
+    revocation: Option<Arc<dyn DynStorage>>,
 }
 
 impl fmt::Debug for SessionConfigBuilder {
@@ -47,6 +48,7 @@ impl fmt::Debug for SessionConfigBuilder {
             .field("clock", &self.clock)
             .field("sid_source", &self.sid_source)
             .field("option_blocks", &self.option_blocks)
+            .field("revocation", &self.revocation.is_some())
             .finish()
     }
 }
@@ -78,6 +80,23 @@ impl SessionConfigBuilder {
     /// ```
     pub fn dyn_storage(mut self, storage: Arc<dyn DynStorage>) -> Self {
         self.storage = Some(storage);
+        self
+    }
+
+    /// Keep revocations of cookie sessions in `store` (see [`crate::revocation`]): every
+    /// open then checks the session's subject there (cached for `revocation.cache_ttl`
+    /// seconds). The `revocation` option, when set, gives the cache settings; the
+    /// `resty-session` facade builds this store from its `storage` block.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use session_core::Config;
+    /// use session_storage::memory::MemoryStorage;
+    /// let built = Config::default().builder().revocation_storage(Arc::new(MemoryStorage::new())).build().unwrap();
+    /// assert!(built.has_revocation());
+    /// ```
+    pub fn revocation_storage(mut self, store: Arc<dyn DynStorage>) -> Self {
+        self.revocation = Some(store);
         self
     }
 
@@ -142,9 +161,12 @@ impl SessionConfigBuilder {
         let inner = resolve(
             &self.config,
             &init,
-            self.storage,
-            self.clock,
-            self.sid_source,
+            Attached {
+                storage: self.storage,
+                clock: self.clock,
+                sid_source: self.sid_source,
+                revocation: self.revocation,
+            },
             true,
             &self.option_blocks,
         )?;
@@ -166,6 +188,7 @@ impl Config {
             clock: None,
             sid_source: None,
             option_blocks: Vec::new(),
+            revocation: None,
         }
     }
 
@@ -224,6 +247,7 @@ pub(crate) struct Settings {
     pub(crate) sid_source: Arc<dyn SidSource>,
     pub(crate) reference_storage_ttl: bool,
     pub(crate) raw_multi_subjects: bool,
+    pub(crate) revocation: Option<Arc<crate::revocation::Revocation>>,
 }
 
 /// A built, validated configuration, cheap to clone and share between
@@ -307,6 +331,15 @@ impl SessionConfig {
         self.0.storage.is_some()
     }
 
+    /// Whether opens check a revocation store (see [`crate::revocation`]).
+    ///
+    /// ```
+    /// assert!(!session_core::Config::default().build().unwrap().has_revocation());
+    /// ```
+    pub fn has_revocation(&self) -> bool {
+        self.0.revocation.is_some()
+    }
+
     /// The current time from the configured clock.
     ///
     /// ```
@@ -359,6 +392,10 @@ impl SessionConfig {
 
     pub(crate) fn storage(&self) -> Option<&dyn DynStorage> {
         self.0.storage.as_deref()
+    }
+
+    pub(crate) fn revocation(&self) -> Option<&crate::revocation::Revocation> {
+        self.0.revocation.as_deref()
     }
 
     /// A fresh session id from the configured source.

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use session_codec::Ikm;
 
 use super::Config;
-use super::resolve::resolve;
+use super::resolve::{Attached, resolve};
 use crate::error::ConfigError;
 
 /// Process-wide defaults set by [`init`].
@@ -94,7 +94,7 @@ pub fn init(config: Config) -> Result<(), ConfigError> {
     };
     // `init` only records options: a backend named here gets its instance
     // when a configuration is built.
-    resolve(&Config::default(), &state, None, None, None, false, &[])?;
+    resolve(&Config::default(), &state, Attached::default(), false, &[])?;
     let mut guard = match init_state().write() {
         Ok(g) => g,
         Err(poisoned) => poisoned.into_inner(),
@@ -123,10 +123,66 @@ pub(super) fn primary_ikm(config: &Config) -> Result<Option<Ikm>, ConfigError> {
                 .with_detail(format!("expected 32 bytes, got {}", ikm.len()))
         }),
         (None, Some(hex)) => decode_hex32("ikm_hex", "invalid ikm size", hex).map(Some),
-        (None, None) => Ok(config
+        (None, None) => config
             .secret
             .as_ref()
-            .map(|s| Ikm::from_secret(s.as_bytes()))),
+            .map(|s| secret_ikm(config, "secret", s))
+            .transpose(),
+    }
+}
+
+/// The IKM of a secret: `SHA-256(secret)` as in Lua, or with `secret_kdf = "argon2id"` the
+/// Argon2id derivation (cached per process).
+fn secret_ikm(config: &Config, option: &'static str, secret: &str) -> Result<Ikm, ConfigError> {
+    match config.secret_kdf.as_deref() {
+        None | Some("sha256") => Ok(Ikm::from_secret(secret.as_bytes())),
+        Some("argon2id") => {
+            let d = session_codec::Argon2idParams::DEFAULT;
+            let params = session_codec::Argon2idParams::new(
+                config.argon2_memory_kib.unwrap_or(d.memory_kib),
+                config.argon2_iterations.unwrap_or(d.iterations),
+                config.argon2_parallelism.unwrap_or(d.parallelism),
+            );
+            session_codec::derive_ikm_argon2id(secret.as_bytes(), &params).map_err(|e| {
+                ConfigError::new("secret_kdf", "invalid argon2id parameters").with_detail(format!(
+                    "{e}; for {option}, with argon2_memory_kib >= 8 x argon2_parallelism, \
+                         argon2_iterations >= 1, argon2_parallelism >= 1"
+                ))
+            })
+        }
+        Some(other) => Err(ConfigError::new("secret_kdf", "invalid secret_kdf")
+            .with_detail(format!("{other:?}: expected \"sha256\" or \"argon2id\""))),
+    }
+}
+
+impl Config {
+    /// The key material this configuration's own key options give: the primary IKM (`None`
+    /// without `secret`, `ikm` or `ikm_hex`) and the fallbacks, with `secret_kdf` applied.
+    /// With `secret_kdf = "argon2id"` this is what to give a Lua peer as its `ikm` /
+    /// `ikm_fallbacks` (`session derive-ikm` prints them as hex). Handle the result as a
+    /// secret; [`Ikm`] is zeroized when dropped and never printed by `Debug`.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] for an invalid key option, `secret_kdf` or Argon2id parameter.
+    ///
+    /// ```
+    /// use session_core::Config;
+    /// let config = Config::from_text(r#"
+    ///     secret = "RaJKp8UQW1"
+    ///     secret_fallbacks = ["old secret"]
+    ///     secret_kdf = "argon2id"
+    ///     argon2_memory_kib = 1024   # small for the example; the default is 65536
+    ///     argon2_iterations = 1
+    /// "#)?;
+    /// let (primary, fallbacks) = config.derived_ikms()?;
+    /// let primary = primary.unwrap();
+    /// assert_eq!(fallbacks.len(), 1);
+    /// assert_ne!(primary.as_bytes(), session_core::session_codec::Ikm::from_secret(b"RaJKp8UQW1").as_bytes());
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn derived_ikms(&self) -> Result<(Option<Ikm>, Vec<Ikm>), ConfigError> {
+        Ok((primary_ikm(self)?, fallback_ikms(self)?.unwrap_or_default()))
     }
 }
 
@@ -150,11 +206,11 @@ pub(super) fn fallback_ikms(config: &Config) -> Result<Option<Vec<Ikm>>, ConfigE
             .map(Some);
     }
     match &config.secret_fallbacks {
-        Some(list) if !list.is_empty() => Ok(Some(
-            list.iter()
-                .map(|s| Ikm::from_secret(s.as_bytes()))
-                .collect(),
-        )),
+        Some(list) if !list.is_empty() => list
+            .iter()
+            .map(|s| secret_ikm(config, "secret_fallbacks", s))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
         _ => Ok(None),
     }
 }
@@ -168,7 +224,7 @@ mod tests {
     fn a_failed_random_source_is_an_error_never_a_weak_key() {
         let state = initial_state(|| Err(SidError("no entropy (test)".into())));
         assert!(state.ikm.is_none());
-        let err = resolve(&Config::default(), &state, None, None, None, false, &[])
+        let err = resolve(&Config::default(), &state, Attached::default(), false, &[])
             .err()
             .expect("a configuration without a key built on a failed random source");
         assert_eq!(err.option(), "secret");
@@ -178,6 +234,6 @@ mod tests {
             secret: Some("a long enough secret for this test".into()),
             ..Config::default()
         };
-        assert!(resolve(&own, &state, None, None, None, false, &[]).is_ok());
+        assert!(resolve(&own, &state, Attached::default(), false, &[]).is_ok());
     }
 }

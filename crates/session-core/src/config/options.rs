@@ -23,6 +23,10 @@ pub const OPTION_NAMES: &[&str] = &[
     "ikm_hex",
     "ikm_fallbacks",
     "ikm_fallbacks_hex",
+    "secret_kdf",
+    "argon2_memory_kib",
+    "argon2_iterations",
+    "argon2_parallelism",
     "cookie_prefix",
     "cookie_name",
     "cookie_path",
@@ -57,6 +61,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "fips",
     "compat_reference_storage_ttl",
     "compat_raw_multi_subjects",
+    "revocation",
 ];
 
 /// The value of the `storage` option: `false`, `"cookie"`, or a backend name.
@@ -163,6 +168,16 @@ pub struct Config {
     pub ikm_fallbacks: Option<Vec<String>>,
     /// `ikm_fallbacks` as hex strings.
     pub ikm_fallbacks_hex: Option<Vec<String>>,
+    /// How `secret` and `secret_fallbacks` become IKMs (extension): `"sha256"` (default, as
+    /// in Lua) or `"argon2id"` (hardened, once per process; see
+    /// [`derived_ikms`](Config::derived_ikms)).
+    pub secret_kdf: Option<String>,
+    /// Argon2id memory in KiB (default 65536 = 64 MiB), with `secret_kdf = "argon2id"`.
+    pub argon2_memory_kib: Option<u32>,
+    /// Argon2id passes (default 3), with `secret_kdf = "argon2id"`.
+    pub argon2_iterations: Option<u32>,
+    /// Argon2id lanes (default 1), with `secret_kdf = "argon2id"`.
+    pub argon2_parallelism: Option<u32>,
     /// `__Host-` or `__Secure-` (other values are ignored, as in Lua).
     pub cookie_prefix: Option<String>,
     /// Session cookie name (default `session`).
@@ -239,6 +254,9 @@ pub struct Config {
     /// With several audiences, put raw subjects in storage metadata as the
     /// reference does (docs/payload.md §8; extension, default true).
     pub compat_raw_multi_subjects: Option<bool>,
+    /// Revocation of cookie sessions (extension): the store that keeps revoked subjects and
+    /// session ids, and its lookup cache. See [`crate::revocation`].
+    pub revocation: Option<crate::revocation::RevocationOptions>,
     /// Backend tables (`redis`, `shm`, `file`, …) and any other keys,
     /// untouched, for the storage crates.
     #[serde(flatten)]
@@ -263,6 +281,10 @@ impl fmt::Debug for Config {
                     .or(self.ikm_fallbacks_hex.as_ref())
                     .map(Vec::len),
             )
+            .field("secret_kdf", &self.secret_kdf)
+            .field("argon2_memory_kib", &self.argon2_memory_kib)
+            .field("argon2_iterations", &self.argon2_iterations)
+            .field("argon2_parallelism", &self.argon2_parallelism)
             .field("cookie_prefix", &self.cookie_prefix)
             .field("cookie_name", &self.cookie_name)
             .field("cookie_path", &self.cookie_path)
@@ -296,6 +318,7 @@ impl fmt::Debug for Config {
             .field("response_headers", &self.response_headers)
             .field("storage", &self.storage)
             .field("fips", &self.fips)
+            .field("revocation", &self.revocation)
             .field("backends", &self.backends.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }

@@ -64,24 +64,39 @@ fn header_list(
         .collect()
 }
 
+/// What a builder attaches beside the options.
+#[derive(Default)]
+pub(super) struct Attached {
+    pub(super) storage: Option<Arc<dyn DynStorage>>,
+    pub(super) clock: Option<Arc<dyn Clock>>,
+    pub(super) sid_source: Option<Arc<dyn SidSource>>,
+    pub(super) revocation: Option<Arc<dyn DynStorage>>,
+}
+
 /// Validates `own` over `init`'s defaults into the settings of a
 /// [`SessionConfig`](super::SessionConfig). The steps run in a fixed order,
 /// so the first invalid option is the one reported.
 pub(super) fn resolve(
     own: &Config,
     init: &InitState,
-    storage: Option<Arc<dyn DynStorage>>,
-    clock: Option<Arc<dyn Clock>>,
-    sid_source: Option<Arc<dyn SidSource>>,
+    attached: Attached,
     require_instance: bool,
     option_blocks: &[String],
 ) -> Result<Settings, ConfigError> {
+    let Attached {
+        storage,
+        clock,
+        sid_source,
+        revocation,
+    } = attached;
     let d = &init.config;
     let keys = keyring(own, init)?;
     let cookies = cookie_setup(own, d)?;
     let bind = bind_flags(own, d)?;
     check_storage(own, d, storage.is_some(), require_instance, option_blocks)?;
+    check_revocation(own, revocation.is_some(), require_instance, option_blocks)?;
     let timeouts = Timeouts::resolve(own, d)?;
+    let cookie_name_for_revocation = cookies.cookie_name.clone();
     let compression_threshold =
         pick(&own.compression_threshold, &d.compression_threshold).unwrap_or(1024);
     let max_plaintext_size = crate::payload::max_plaintext_size(
@@ -135,12 +150,28 @@ pub(super) fn resolve(
         .unwrap_or(false),
         raw_multi_subjects: pick(&own.compat_raw_multi_subjects, &d.compat_raw_multi_subjects)
             .unwrap_or(true),
+        revocation: revocation.map(|store| {
+            Arc::new(crate::revocation::Revocation::new(
+                store,
+                own.revocation.as_ref(),
+                &cookie_name_for_revocation,
+                timeouts.absolute,
+                timeouts.remember_absolute,
+            ))
+        }),
     })
 }
 
 /// Keys: the primary and fallback IKMs (the configuration's, else `init`'s)
 /// with the HKDF-extract of each computed once here.
 fn keyring(own: &Config, init: &InitState) -> Result<Keyring, ConfigError> {
+    if let Some(kdf) = own.secret_kdf.as_deref()
+        && kdf != "sha256"
+        && kdf != "argon2id"
+    {
+        return Err(ConfigError::new("secret_kdf", "invalid secret_kdf")
+            .with_detail(format!("{kdf:?}: expected \"sha256\" or \"argon2id\"")));
+    }
     let primary = match primary_ikm(own)? {
         Some(ikm) => {
             crate::log::warn_key_hazards(own, false);
@@ -317,6 +348,54 @@ fn check_storage(
                 None => format!("`{key}`"),
             };
             return Err(ConfigError::new("configuration", "unknown option").with_detail(detail));
+        }
+    }
+    Ok(())
+}
+
+/// `revocation`: a store kind (not cookie storage), an instance when building, and no
+/// options block but those of store kinds.
+fn check_revocation(
+    own: &Config,
+    has_instance: bool,
+    require_instance: bool,
+    option_blocks: &[String],
+) -> Result<(), ConfigError> {
+    let Some(options) = &own.revocation else {
+        return Ok(());
+    };
+    let storage = options.storage.as_deref().unwrap_or_default();
+    if storage.is_empty() || storage == "cookie" {
+        return Err(
+            ConfigError::new("revocation", "invalid revocation storage").with_detail(
+                "`revocation.storage` must name a store kind (file, redis, shm, postgres, \
+                 mysql, memcached, dshm, ...), e.g. revocation = { storage = \"file\", \
+                 file = { path = \"/var/lib/revocations\" } }",
+            ),
+        );
+    }
+    if require_instance && !has_instance {
+        return Err(
+            ConfigError::new("revocation", "invalid revocation storage").with_detail(format!(
+                "backend {storage:?} needs a store instance \
+                 (SessionConfigBuilder::revocation_storage, or build with resty-session)"
+            )),
+        );
+    }
+    for key in options.backends.keys() {
+        let known = key == storage
+            || LUA_STORAGE_NAMES.contains(&key.as_str())
+            || option_blocks.contains(key);
+        if !known {
+            let names = ["storage", "cache_ttl", "fail_open"]
+                .into_iter()
+                .chain(LUA_STORAGE_NAMES.iter().copied())
+                .chain(option_blocks.iter().map(String::as_str));
+            let detail = match closest_name(key, names) {
+                Some(name) => format!("`revocation.{key}` (did you mean `{name}`?)"),
+                None => format!("`revocation.{key}`"),
+            };
+            return Err(ConfigError::new("revocation", "unknown option").with_detail(detail));
         }
     }
     Ok(())

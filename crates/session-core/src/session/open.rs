@@ -71,8 +71,12 @@ impl Session {
         if err.is_audience_error() || !self.remember {
             return Err(err);
         }
-        if self.open_cookie(Kind::Remember, false).await.is_err() {
-            return Err(err);
+        if let Err(remember_err) = self.open_cookie(Kind::Remember, false).await {
+            // A revoked remember cookie says so (extension: `revocation`).
+            return Err(match remember_err {
+                Error::Revoked(_) => remember_err,
+                _ => err,
+            });
         }
         self.save_cookie(Kind::Remember, State::Open).await?;
         self.meta = None;
@@ -119,6 +123,9 @@ impl Session {
             config.max_plaintext_size(),
         )
         .await?;
+        if let Some(revocation) = config.revocation() {
+            revocation.check(now, &header, &entries).await?;
+        }
         if config.has_storage() {
             self.install_info(loaded.info);
         }
