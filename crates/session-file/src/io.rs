@@ -284,3 +284,127 @@ pub(crate) fn cleanup(inner: &Inner, name: &str, now: i64) -> Result<usize, Stor
     }
     Ok(deleted)
 }
+
+/// Largest metadata file [`compact_collections`] rewrites: four times what `read_metadata`
+/// accepts, so that compaction can bring a file that outgrew that limit back under it.
+const MAX_COMPACTED_BYTES: u64 = 4 * MAX_COLLECTION_BYTES;
+
+/// How long a compaction waits, after renaming the compacted file into place, before it
+/// copies what other writers appended to the file it replaced (they opened it by path just
+/// before the rename; an append is one `write`, done within microseconds of the open).
+const LATE_APPEND_WAIT: Duration = Duration::from_millis(20);
+
+/// A metadata file rewritten by [`compact_collections`]: the replaced file, still open, and
+/// how much of it the rewrite covered.
+pub(crate) struct Replaced {
+    path: std::path::PathBuf,
+    old: File,
+    covered: u64,
+}
+
+/// Rewrites `name`'s metadata files (`aud:sub`, docs/storage.md §10.4) that hold dead entries
+/// (tombstones, superseded or expired entries) with their live entries only, as the
+/// reference's shm and memcached stores compact their collections. The file store's
+/// collections are append-only, so for a subject who keeps signing in the file only grows
+/// until its last session expires; [`cleanup`] alone never shortens it.
+///
+/// Safe against concurrent appends (ours, or a Lua peer's, which takes no lock): the
+/// compacted file is renamed over the collection, so a reader sees the old or the new file,
+/// never a missing or partial one; after [`LATE_APPEND_WAIT`] the bytes other writers
+/// appended to the replaced file since it was read are appended to the new one. A file that
+/// does not parse is left as it is. Returns the number of files rewritten.
+pub(crate) fn compact_collections(
+    inner: &Inner,
+    name: &str,
+    now: i64,
+) -> Result<usize, StorageError> {
+    let entries = fs::read_dir(&inner.dir).map_err(|e| io_err("cannot list", &inner.dir, e))?;
+    let skip = inner
+        .prefix
+        .as_deref()
+        .map_or(0, |p| if p.is_empty() { 0 } else { p.len() + 1 })
+        + name.len()
+        + 1;
+    let mut replaced = Vec::new();
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(file_name) = file_name.to_str() else {
+            continue;
+        };
+        if !validate_file_name(
+            inner.prefix.as_deref(),
+            inner.suffix.as_deref(),
+            name,
+            file_name,
+        ) || !file_name.get(skip..).is_some_and(|rest| rest.contains(':'))
+        {
+            continue;
+        }
+        if let Some(r) = compact_one(&inner.dir, &entry.path(), now)? {
+            replaced.push(r);
+        }
+    }
+    if replaced.is_empty() {
+        return Ok(0);
+    }
+    std::thread::sleep(LATE_APPEND_WAIT);
+    for r in &replaced {
+        copy_late_appends(r)?;
+    }
+    Ok(replaced.len())
+}
+
+/// Compacts one collection file; `None` when it is missing, too large, unparsable or
+/// already compact.
+pub(crate) fn compact_one(
+    dir: &Path,
+    path: &Path,
+    now: i64,
+) -> Result<Option<Replaced>, StorageError> {
+    let old = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err("cannot open", path, e)),
+    };
+    let meta = old.metadata().map_err(|e| io_err("cannot stat", path, e))?;
+    if !meta.is_file() || meta.len() > MAX_COMPACTED_BYTES {
+        return Ok(None);
+    }
+    let mtime = to_unix_secs(
+        meta.modified()
+            .map_err(|e| io_err("cannot read mtime of", path, e))?,
+    );
+    let mut bytes = Vec::new();
+    (&old)
+        .take(MAX_COMPACTED_BYTES)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_err("cannot read", path, e))?;
+    let Ok(live) = collection::parse(&bytes, now) else {
+        return Ok(None);
+    };
+    let compacted = collection::encode_live(&live)?;
+    if compacted.len() >= bytes.len() {
+        return Ok(None);
+    }
+    write_atomic(dir, path, compacted.as_bytes(), mtime)?;
+    Ok(Some(Replaced {
+        path: path.to_owned(),
+        old,
+        covered: bytes.len() as u64,
+    }))
+}
+
+/// Appends to the compacted file what was appended to the replaced one after it was read.
+pub(crate) fn copy_late_appends(r: &Replaced) -> Result<(), StorageError> {
+    use std::io::{Seek, SeekFrom};
+    let mut old = &r.old;
+    let mut late = Vec::new();
+    old.seek(SeekFrom::Start(r.covered))
+        .and_then(|_| old.take(MAX_COLLECTION_BYTES).read_to_end(&mut late))
+        .map_err(|e| io_err("cannot read", &r.path, e))?;
+    if late.is_empty() {
+        return Ok(());
+    }
+    let floor = expiry(&r.path)?.unwrap_or(0);
+    append(&r.path, &late, floor)
+}

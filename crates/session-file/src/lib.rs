@@ -16,8 +16,14 @@
 //! - File I/O runs in `tokio::task::spawn_blocking`, off the runtime's workers (so the store
 //!   needs a tokio runtime).
 //! - Expired files are removed by [`FileStorage::cleanup`], which the application can call or
-//!   schedule; `set` and `delete` also run it once every 2000 calls (the reference: with
+//!   schedule; `set` and `delete` also remove them once every 2000 calls (the reference: with
 //!   probability 1/2000).
+//! - [`FileStorage::cleanup`] also compacts the append-only metadata files to their live
+//!   entries. The compacted file is renamed over the old one (readers see one or the other,
+//!   never neither), and about 20 ms later whatever other writers appended to the replaced
+//!   file after it was read (a Lua peer takes no lock) is appended to the new one, so no
+//!   entry is lost; an entry's tombstone can only come from a request that began after the
+//!   entry was written, so the order of entries and tombstones is kept.
 //!
 //! ```
 //! use session_file::{FileConfig, FileStorage};

@@ -189,8 +189,17 @@ impl FileStorage {
     }
 
     /// Deletes this cookie name's record and metadata files whose expiry (mtime) is before
-    /// `now` (docs/storage.md §10.5); returns how many were deleted. Only names that pass
+    /// `now` (docs/storage.md §10.5), then rewrites the metadata files that hold dead entries
+    /// (tombstones, superseded or expired entries) with their live entries only; returns how
+    /// many files were deleted plus how many were rewritten. Only names that pass
     /// [`validate_file_name`](crate::validate_file_name) are touched.
+    ///
+    /// Metadata files are append-only (as in the reference), so without this a subject who
+    /// keeps signing in grows one file until their last session expires. The rewrite is safe
+    /// against concurrent appends by this or another process (a Lua peer included): see the
+    /// crate docs. It waits about 20 ms when it rewrote anything, so call it from a scheduled
+    /// task (`session_core::maintenance::Cleanup`), not per request; the 1-in-2000
+    /// housekeeping of `set`/`delete` only deletes expired files, as the reference does.
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
@@ -206,7 +215,11 @@ impl FileStorage {
         names::check_part("cookie name", name)?;
         let inner = Arc::clone(&self.inner);
         let name = name.to_owned();
-        blocking(move || io::cleanup(&inner, &name, now)).await
+        blocking(move || {
+            let removed = io::cleanup(&inner, &name, now)?;
+            Ok(removed + io::compact_collections(&inner, &name, now)?)
+        })
+        .await
     }
 }
 

@@ -303,3 +303,119 @@ fn syncing_a_missing_directory_is_an_error_without_the_session_id() {
         "a short prefix names the file: {err}"
     );
 }
+
+/// Session ids `0000…`, `0001…` (43 characters each).
+fn sid(i: usize) -> String {
+    format!("{i:04}{}", "k".repeat(39))
+}
+
+#[test]
+fn cleanup_compacts_a_subjects_metadata_file_to_its_live_entries() {
+    let (dir, store) = setup(Some("p"), Some("s"));
+    let rt = rt();
+    let m = Metadata::new(vec!["ZGVmYXVsdA".into()], vec!["am9obg".into()]);
+    // A subject who keeps rotating one session: each save appends an entry and a tombstone.
+    rt.block_on(store.set(&SetRequest::new("n", &sid(0), "v", 600, NOW).with_metadata(&m)))
+        .unwrap();
+    for i in 1..200 {
+        let (old, new) = (sid(i - 1), sid(i));
+        let req = SetRequest::new("n", &new, "v", 600, NOW)
+            .with_old_key(&old, 0)
+            .with_metadata(&m);
+        rt.block_on(store.set(&req)).unwrap();
+    }
+    // And a second device whose session expired.
+    rt.block_on(store.set(&SetRequest::new("n", &sid(500), "v", 5, NOW).with_metadata(&m)))
+        .unwrap();
+    let path = dir.path().join("p_n_ZGVmYXVsdA:am9obg.s");
+    let before = std::fs::metadata(&path).unwrap().len();
+    let mtime_before = mtime(&path);
+    let listed = rt
+        .block_on(store.read_metadata("n", "ZGVmYXVsdA", "am9obg", NOW + 10))
+        .unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+
+    let done = rt.block_on(store.cleanup("n", NOW + 10)).unwrap();
+    // 199 rotated-away records (stale_ttl 0) and the expired one deleted, one file compacted.
+    assert_eq!(done, 199 + 1 + 1);
+    let content = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(content, encode_entry(&sid(199), NOW + 600).unwrap());
+    assert!(
+        content.len() as u64 * 100 < before,
+        "{} of {before}",
+        content.len()
+    );
+    assert_eq!(mtime(&path), mtime_before, "the file keeps its expiry");
+    assert_eq!(
+        rt.block_on(store.read_metadata("n", "ZGVmYXVsdA", "am9obg", NOW + 10))
+            .unwrap(),
+        listed
+    );
+    assert!(dir.path().join(format!("p_n_{}.s", sid(199))).exists());
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // Compact already: nothing more to do.
+    assert_eq!(rt.block_on(store.cleanup("n", NOW + 10)).unwrap(), 0);
+}
+
+#[test]
+fn appends_racing_a_compaction_are_kept() {
+    let (dir, store) = setup(None, None);
+    let rt = rt();
+    let m = Metadata::new(vec!["a".into()], vec!["s".into()]);
+    for i in 0..3 {
+        rt.block_on(store.set(&SetRequest::new("n", &sid(i), "v", 600, NOW).with_metadata(&m)))
+            .unwrap();
+        rt.block_on(store.delete("n", &sid(i), NOW, Some(&m)))
+            .unwrap();
+    }
+    let path = dir.path().join("n_a:s");
+    // A writer (a Lua peer, say) opened the collection just before the compaction renamed
+    // the new file over it, and writes just after.
+    let mut early = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    let replaced = io::compact_one(dir.path(), &path, NOW)
+        .unwrap()
+        .expect("compacted");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+    std::io::Write::write_all(
+        &mut early,
+        encode_entry(&sid(7), NOW + 600).unwrap().as_bytes(),
+    )
+    .unwrap();
+    // And one that opened it after the rename.
+    rt.block_on(store.set(&SetRequest::new("n", &sid(8), "v", 600, NOW).with_metadata(&m)))
+        .unwrap();
+    io::copy_late_appends(&replaced).unwrap();
+    let listed = rt
+        .block_on(store.read_metadata("n", "a", "s", NOW))
+        .unwrap();
+    assert_eq!(
+        listed.keys().cloned().collect::<Vec<_>>(),
+        vec![sid(7), sid(8)],
+        "both appends survive"
+    );
+}
+
+#[test]
+fn compaction_leaves_records_and_unparsable_collections_alone() {
+    let (dir, store) = setup(None, None);
+    let rt = rt();
+    let garbage = dir.path().join("n_a:s");
+    let bad = format!("{}:!!!!!!!;{}", sid(1), tombstone(&sid(1)));
+    std::fs::write(&garbage, &bad).unwrap();
+    rt.block_on(store.set(&SetRequest::new("n", &sid(2), "v", 600, NOW)))
+        .unwrap();
+    assert_eq!(rt.block_on(store.cleanup("n", NOW)).unwrap(), 0);
+    assert_eq!(std::fs::read_to_string(&garbage).unwrap(), bad);
+    assert_eq!(
+        rt.block_on(store.get("n", &sid(2), NOW))
+            .unwrap()
+            .as_deref(),
+        Some("v")
+    );
+}
