@@ -94,7 +94,7 @@ impl Shared {
     }
 }
 
-/// The session of one request, given by [`SessionLayer`](crate::SessionLayer) (in the
+/// The session of one request, given by [`SessionLayer`] (in the
 /// request's extensions, and as an axum extractor with the `axum` feature), or made by
 /// [`SessionHandle::from_headers`] in frameworks without tower (no cargo feature needed).
 ///
@@ -124,6 +124,11 @@ impl Shared {
 ///     Ok(format!("visit number {visits}"))
 /// }
 /// ```
+#[cfg_attr(feature = "tower", doc = "\n[`SessionLayer`]: crate::SessionLayer")]
+#[cfg_attr(
+    not(feature = "tower"),
+    doc = "\n[`SessionLayer`]: https://docs.rs/resty-session/latest/resty_session/struct.SessionLayer.html"
+)]
 #[derive(Clone)]
 pub struct SessionHandle {
     shared: Arc<Shared>,
@@ -168,8 +173,7 @@ impl SessionHandle {
 
     /// The same, in save-when-modified mode: [`finish`](Self::finish) saves a session the
     /// handler changed and did not save (what
-    /// [`SessionLayer::with_save_when_modified`](crate::SessionLayer::with_save_when_modified)
-    /// does).
+    /// [`SessionLayer::with_save_when_modified`] does).
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -181,6 +185,14 @@ impl SessionHandle {
     /// assert!(headers.contains_key(http::header::SET_COOKIE));
     /// # Ok::<_, resty_session::Error>(()) }).unwrap();
     /// ```
+    #[cfg_attr(
+        feature = "tower",
+        doc = "\n[`SessionLayer::with_save_when_modified`]: crate::SessionLayer::with_save_when_modified"
+    )]
+    #[cfg_attr(
+        not(feature = "tower"),
+        doc = "\n[`SessionLayer::with_save_when_modified`]: https://docs.rs/resty-session/latest/resty_session/struct.SessionLayer.html#method.with_save_when_modified"
+    )]
     pub fn from_headers_saving_when_modified(
         config: SessionConfig,
         headers: &http::HeaderMap,

@@ -1,4 +1,14 @@
 #![doc = include_str!("../README.md")]
+// Without the features that compile them, the README's links to the layer and the error
+// response point at their docs.rs pages (docs.rs builds with every feature).
+#![cfg_attr(
+    not(feature = "tower"),
+    doc = "\n[`SessionLayer`]: https://docs.rs/resty-session/latest/resty_session/struct.SessionLayer.html"
+)]
+#![cfg_attr(
+    not(feature = "axum"),
+    doc = "\n[`HttpError`]: https://docs.rs/resty-session/latest/resty_session/struct.HttpError.html"
+)]
 //!
 //! # What is where
 //!
