@@ -24,13 +24,15 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  test               fmt --check, layering, clippy -D warnings, cargo test --workspace, vectors
+  test               fmt --check, layering, clippy -D warnings, features, docs,
+                     cargo test --workspace, vectors, a 40 s chaos run
   services start     start the test servers (Redis sentinel, cluster, memcached, and
                      PostgreSQL / MariaDB when none answers on 5432 / 3306), leave them
                      up and print the variables to export (eval \"$(cargo xtask services start)\")
   services stop      stop them
   layering           check the crates' dependency arrows (docs/architecture.md)
   features           the facade builds with no feature; axum and actix pull nothing of each other
+  docs               rustdoc -D warnings: the workspace, and the facade without features
   chaos [--seconds N]
                      a real HTTP server on Redis and file storage under mixed traffic while
                      the Redis is stopped, killed and restarted and the disk fills up; fails
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("layering") => layering::check(),
         Some("features") => features(),
+        Some("docs") => docs(),
         Some("chaos") => match args.get(1..) {
             Some([]) | None => chaos(60),
             Some([flag, n]) if flag == "--seconds" => n
@@ -152,6 +155,7 @@ fn test() -> Result<(), String> {
         "warnings",
     ])?;
     features()?;
+    docs()?;
     let services = services::start()?;
     cargo_with_env(&["test", "--workspace", "--no-fail-fast"], services.env())?;
     drop(services);
@@ -207,6 +211,24 @@ fn chaos(seconds: u64) -> Result<(), String> {
 
 /// The facade's front doors stay independent: each framework feature pulls no crate of the
 /// other, and the framework-neutral `SessionHandle` builds with no feature at all.
+/// Rustdoc with warnings as errors (broken intra-doc links included): the workspace, and the
+/// facade without its features, whose README links feature-gated items.
+fn docs() -> Result<(), String> {
+    let deny = [("RUSTDOCFLAGS".to_owned(), "-D warnings".to_owned())];
+    cargo_with_env(&["doc", "--quiet", "--workspace", "--no-deps"], &deny)?;
+    cargo_with_env(
+        &[
+            "doc",
+            "--quiet",
+            "-p",
+            "resty-session",
+            "--no-deps",
+            "--no-default-features",
+        ],
+        &deny,
+    )
+}
+
 fn features() -> Result<(), String> {
     cargo(&[
         "check",
