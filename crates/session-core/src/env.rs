@@ -106,7 +106,11 @@ pub trait SidSource: Send + Sync + fmt::Debug {
     fn generate(&self) -> Result<[u8; 32], SidError>;
 }
 
-/// The operating system's CSPRNG (the default).
+/// Session ids from the operating system's CSPRNG (the default), drawn through a per-thread
+/// ChaCha12 generator (`rand`'s `StdRng`) that it seeds: one `getrandom` system call per
+/// id cost more than the rest of a small session's save. The generator is reseeded from the
+/// operating system every 1024 ids and in a forked child (so a child never repeats its
+/// parent's ids), as OpenSSL's `RAND_bytes`, the reference's source, reseeds its own.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OsRandomSid;
 
@@ -117,12 +121,48 @@ impl SidSource for OsRandomSid {
 }
 
 pub(crate) fn random_bytes() -> Result<[u8; 32], SidError> {
-    use rand::TryRngCore;
-    let mut out = [0u8; 32];
-    rand::rngs::OsRng
-        .try_fill_bytes(&mut out)
-        .map_err(|e| SidError(e.to_string()))?;
-    Ok(out)
+    use std::cell::RefCell;
+
+    use rand::rngs::StdRng;
+    use rand::{RngCore, SeedableRng};
+
+    /// Ids drawn from one seed before the generator is reseeded from the OS.
+    const IDS_PER_SEED: u32 = 1024;
+
+    struct Seeded {
+        rng: StdRng,
+        /// The process that seeded it: a forked child reseeds before its first id.
+        pid: u32,
+        left: u32,
+    }
+
+    thread_local! {
+        static RNG: RefCell<Option<Seeded>> = const { RefCell::new(None) };
+    }
+
+    RNG.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let pid = std::process::id();
+        let fresh = match slot.as_ref() {
+            Some(s) => s.pid != pid || s.left == 0,
+            None => true,
+        };
+        if fresh {
+            let rng = StdRng::try_from_os_rng().map_err(|e| SidError(e.to_string()))?;
+            *slot = Some(Seeded {
+                rng,
+                pid,
+                left: IDS_PER_SEED,
+            });
+        }
+        let seeded = slot
+            .as_mut()
+            .ok_or_else(|| SidError("session id generator not seeded".to_owned()))?;
+        seeded.left -= 1;
+        let mut out = [0u8; 32];
+        seeded.rng.fill_bytes(&mut out);
+        Ok(out)
+    })
 }
 
 /// Deterministic session ids for tests (feature `testing`; never in production: the ids
@@ -161,5 +201,29 @@ impl SidSource for SequentialSid {
         }
         *next = b;
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_stay_distinct_across_reseeds_and_threads() {
+        let mut seen = std::collections::HashSet::new();
+        // 3000 draws cross two reseeds of this thread's generator.
+        for _ in 0..3000 {
+            assert!(seen.insert(OsRandomSid.generate().unwrap()));
+        }
+        let other = std::thread::spawn(|| {
+            (0..100)
+                .map(|_| OsRandomSid.generate().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .join()
+        .unwrap();
+        for id in other {
+            assert!(seen.insert(id), "another thread's generator repeated an id");
+        }
     }
 }

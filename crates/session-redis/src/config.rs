@@ -103,7 +103,10 @@ session_net::socket_config! {
     ///   `ssl_trusted_certificate` (Rust only, named after nginx's `lua_ssl_trusted_certificate`)
     ///   adds a PEM file of trusted CAs;
     /// - `pool_size` caps open connections (each one multiplexed); waiting for a free one is
-    ///   bounded by `connect_timeout`;
+    ///   bounded by `connect_timeout`. On a single server the store's own operations share
+    ///   one connection per worker thread (at most `pool_size`, at most one per CPU), so
+    ///   that concurrent requests' commands leave in one write; the pool then only serves
+    ///   [`RedisStorage::connection`](crate::RedisStorage::connection);
     /// - `send_timeout` and `read_timeout` together bound each round trip (the driver has one
     ///   response timeout);
     /// - `pool`, `backlog`, `force_auth`, `name`, `lock_zone` and `lock_prefix` are accepted for

@@ -24,7 +24,9 @@
 //! # Deployments
 //!
 //! - Single server over TCP, TLS (rustls, feature `tls`, on by default) or a unix socket, with
-//!   ACL user/password and database.
+//!   ACL user/password and database. The store's operations share one multiplexed
+//!   connection per worker thread (commands of concurrent requests are written together),
+//!   replaced when it fails, misses a deadline or idles past `keepalive_timeout`.
 //! - Sentinel: every new connection asks the sentinels for the current master, so a failover
 //!   is followed without a restart; connections that fail (or find a demoted master, `READONLY`)
 //!   are dropped and the call is retried once on a fresh connection.
@@ -68,6 +70,7 @@
 mod config;
 mod error;
 mod pool;
+mod shared;
 mod store;
 mod url;
 

@@ -86,6 +86,20 @@ impl std::fmt::Debug for Manager {
     }
 }
 
+impl Manager {
+    /// Opens a multiplexed connection to a single server, or to the server the sentinels
+    /// name now (a cluster has none: an error).
+    pub(crate) async fn multiplexed(&self) -> Result<MultiplexedConnection, RedisError> {
+        match managed::Manager::create(self).await? {
+            Conn::Multiplexed(c) => Ok(c),
+            Conn::Cluster(_) => Err(RedisError::from((
+                redis::ErrorKind::InvalidClientConfig,
+                "a cluster has no single multiplexed connection",
+            ))),
+        }
+    }
+}
+
 impl managed::Manager for Manager {
     type Type = Conn;
     type Error = RedisError;
@@ -319,11 +333,7 @@ pub(crate) fn build(config: &RedisConfig, limits: &Limits) -> Result<Pool, Stora
         conn_config,
         keepalive: limits.keepalive,
     };
-    // Creating may ask a sentinel and then connect: two connects and a round trip.
-    let create = limits
-        .connect
-        .saturating_mul(2)
-        .saturating_add(limits.response);
+    let create = create_timeout(limits);
     Pool::builder(manager)
         .max_size(limits.pool_size)
         .runtime(deadpool::Runtime::Tokio1)
@@ -332,6 +342,15 @@ pub(crate) fn build(config: &RedisConfig, limits: &Limits) -> Result<Pool, Stora
         .recycle_timeout(Some(limits.response))
         .build()
         .map_err(|e| StorageError::config("cannot build the redis pool").with_source(e))
+}
+
+/// The bound on opening one connection: creating may ask a sentinel and then connect, two
+/// connects and a round trip.
+pub(crate) fn create_timeout(limits: &Limits) -> Duration {
+    limits
+        .connect
+        .saturating_mul(2)
+        .saturating_add(limits.response)
 }
 
 /// Whether an error means the connection (or the server behind it) is gone or no longer the

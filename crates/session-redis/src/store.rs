@@ -15,6 +15,7 @@ use session_storage::{
 use crate::config::{Limits, Mode, RedisConfig};
 use crate::error::redis_error;
 use crate::pool::{self, Manager, Pool, is_connection_error};
+use crate::shared::{Lease, Shared};
 
 /// A Redis session store (single server, Sentinel or Cluster), wire-compatible with
 /// lua-resty-session 4.1.5's `redis`, `redis.sentinel` and `redis.cluster` storages.
@@ -47,7 +48,11 @@ pub struct RedisStorage {
 }
 
 struct Inner {
+    /// Raw connections ([`RedisStorage::connection`]) and, on Sentinel and Cluster, every
+    /// operation's connection.
     pool: Pool,
+    /// The connections a single-server store's operations share (see `shared.rs`).
+    shared: Option<Shared>,
     layout: KeyLayout,
     mode: Mode,
     limits: Limits,
@@ -60,6 +65,10 @@ impl fmt::Debug for RedisStorage {
             .field("layout", &self.inner.layout)
             .field("limits", &self.inner.limits)
             .field("pool", &self.inner.pool.status())
+            .field(
+                "shared_connections",
+                &self.inner.shared.as_ref().map(Shared::open),
+            )
             .finish()
     }
 }
@@ -101,18 +110,19 @@ impl ConnectionLike for RedisConnection {
     }
 }
 
-/// Runs `$body` (an expression using the connection `$conn`) with a pooled connection; on a
-/// connection-level error drops the pooled connections and runs it once more on a fresh one.
-/// The whole thing is bounded by the operation deadline.
+/// Runs `$body` (an expression using the connection `$conn`) with a shared (single server) or
+/// pooled connection; on a connection-level error drops that connection (and the idle pooled
+/// ones) and runs it once more on a fresh one. The whole thing is bounded by the operation
+/// deadline.
 macro_rules! with_conn {
     ($self:ident, $op:literal, $what:literal, |$conn:ident| $body:expr) => {{
         let inner = &$self.inner;
         let work = async {
             let mut retried = false;
             loop {
-                let mut obj = pool::get(&inner.pool).await?;
+                let mut obj = inner.checkout().await?;
                 let result: Result<_, RedisError> = {
-                    let $conn: &mut pool::Conn = &mut obj;
+                    let $conn: &mut pool::Conn = obj.conn();
                     $body.await
                 };
                 match result {
@@ -137,9 +147,7 @@ macro_rules! with_conn {
         };
         inner
             .deadline()
-            .run($op, work, || {
-                inner.pool.retain(|_, _| false);
-            })
+            .run($op, work, || inner.drop_connections())
             .await
     }};
 }
@@ -150,10 +158,55 @@ impl Inner {
         session_net::deadline::Deadline::new("redis", self.limits.operation_deadline())
     }
 
+    /// A connection for one attempt of an operation. The slow paths (opening a shared
+    /// connection, a pool checkout) are boxed: their futures are kilobytes, and every
+    /// operation's future would otherwise carry (and copy) them.
+    async fn checkout(&self) -> Result<Checkout, StorageError> {
+        match &self.shared {
+            Some(shared) => match shared.current() {
+                Some(lease) => Ok(Checkout::Shared(lease)),
+                None => Box::pin(shared.connect(self.pool.manager()))
+                    .await
+                    .map(Checkout::Shared),
+            },
+            None => Box::pin(pool::get(&self.pool)).await.map(Checkout::Pooled),
+        }
+    }
+
     /// Drops a connection that failed and every idle one (they share the failed server).
-    fn discard(&self, obj: Object<Manager>) {
-        drop(Object::take(obj));
+    fn discard(&self, obj: Checkout) {
+        match obj {
+            Checkout::Pooled(obj) => drop(Object::take(obj)),
+            Checkout::Shared(lease) => {
+                if let Some(shared) = &self.shared {
+                    shared.discard(lease);
+                }
+            }
+        }
         self.pool.retain(|_, _| false);
+    }
+
+    /// Drops every idle connection, shared ones included (an operation missed its deadline).
+    fn drop_connections(&self) {
+        if let Some(shared) = &self.shared {
+            shared.clear();
+        }
+        self.pool.retain(|_, _| false);
+    }
+}
+
+/// The connection of one attempt: shared (single server) or checked out of the pool.
+enum Checkout {
+    Shared(Lease),
+    Pooled(Object<Manager>),
+}
+
+impl Checkout {
+    fn conn(&mut self) -> &mut pool::Conn {
+        match self {
+            Self::Shared(lease) => &mut lease.conn,
+            Self::Pooled(obj) => obj,
+        }
     }
 }
 
@@ -174,24 +227,22 @@ impl Plan {
 
     /// Sends the plan: one pipeline on a single server or Sentinel master; on a cluster one
     /// pipeline per key (so no pipeline spans two slots), in order of first appearance.
-    async fn send(&self, conn: &mut pool::Conn, mode: Mode) -> Result<(), RedisError> {
+    async fn send(self, conn: &mut pool::Conn, mode: Mode) -> Result<(), RedisError> {
+        let mut cmds = self.cmds;
         if mode != Mode::Cluster {
-            let mut pipe = redis::pipe();
-            for (_, cmd) in &self.cmds {
-                pipe.add_command(cmd.clone()).ignore();
+            let mut pipe = redis::Pipeline::with_capacity(cmds.len());
+            for (_, cmd) in cmds {
+                pipe.add_command(cmd).ignore();
             }
             return pipe.query_async::<()>(conn).await;
         }
-        let mut keys: Vec<&str> = Vec::new();
-        for (key, _) in &self.cmds {
-            if !keys.contains(&key.as_str()) {
-                keys.push(key);
-            }
-        }
-        for key in keys {
-            let mut pipe = redis::pipe();
-            for (_, cmd) in self.cmds.iter().filter(|(k, _)| k == key) {
-                pipe.add_command(cmd.clone()).ignore();
+        while let Some((key, _)) = cmds.first() {
+            let key = key.clone();
+            let (this, rest): (Vec<_>, Vec<_>) = cmds.into_iter().partition(|(k, _)| *k == key);
+            cmds = rest;
+            let mut pipe = redis::Pipeline::with_capacity(this.len());
+            for (_, cmd) in this {
+                pipe.add_command(cmd).ignore();
             }
             pipe.query_async::<()>(conn).await?;
         }
@@ -234,9 +285,17 @@ impl RedisStorage {
         config.validate()?;
         let limits = config.limits();
         let pool = pool::build(&config, &limits)?;
+        let shared = (config.mode() == Mode::Single).then(|| {
+            Shared::new(
+                limits.pool_size,
+                pool::create_timeout(&limits),
+                limits.keepalive,
+            )
+        });
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
+                shared,
                 layout: KeyLayout::new(config.prefix.clone(), config.suffix.clone()),
                 mode: config.mode(),
                 limits,
@@ -352,9 +411,7 @@ impl RedisStorage {
             .run(
                 "connection",
                 async { pool::get(&inner.pool).await.map(RedisConnection) },
-                || {
-                    inner.pool.retain(|_, _| false);
-                },
+                || inner.drop_connections(),
             )
             .await
     }
@@ -480,8 +537,8 @@ impl Storage for RedisStorage {
                 .query_async::<()>(conn))
             }
             Some(meta) => {
-                let plan = self.delete_plan(name, key, now, meta);
-                with_conn!(self, "delete", "redis delete pipeline failed", |conn| plan
+                with_conn!(self, "delete", "redis delete pipeline failed", |conn| self
+                    .delete_plan(name, key, now, meta)
                     .send(conn, mode))
             }
         }
