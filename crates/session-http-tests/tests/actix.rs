@@ -9,6 +9,8 @@ mod capture;
 mod common;
 #[path = "common/stores.rs"]
 mod stores;
+#[path = "common/wrapped.rs"]
+mod wrapped;
 
 #[allow(dead_code)]
 #[path = "../../session/examples/actix.rs"]
@@ -16,7 +18,7 @@ mod actix_demo;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use common::Browser;
@@ -24,10 +26,9 @@ use http::StatusCode;
 use resty_session::actix::{SessionError, SessionMiddleware};
 use resty_session::env::FixedClock;
 use resty_session::memory::MemoryStorage;
-use resty_session::{
-    Config, Metadata, SessionHandle, SessionIndex, SetRequest, Storage, StorageError,
-};
+use resty_session::{Config, SessionHandle};
 use session_testsupport::env;
+use wrapped::{Counting, DownForWrites};
 
 fn config(extra: &str) -> Config {
     Config::from_text(&format!("secret = \"actix tests\"\n{extra}")).unwrap()
@@ -63,74 +64,6 @@ fn serve(sessions: SessionMiddleware, routes: fn(&mut web::ServiceConfig)) -> So
 }
 
 // ------------------------------------------------------------------ helpers
-
-/// A store that counts the engine's calls.
-#[derive(Clone, Default)]
-struct Counting {
-    inner: Arc<MemoryStorage>,
-    gets: Arc<AtomicUsize>,
-    sets: Arc<AtomicUsize>,
-}
-
-impl Storage for Counting {
-    async fn set(&self, req: &SetRequest<'_>) -> Result<(), StorageError> {
-        self.sets.fetch_add(1, Ordering::SeqCst);
-        self.inner.set(req).await
-    }
-    async fn get(&self, name: &str, key: &str, now: i64) -> Result<Option<String>, StorageError> {
-        self.gets.fetch_add(1, Ordering::SeqCst);
-        self.inner.get(name, key, now).await
-    }
-    async fn delete(
-        &self,
-        name: &str,
-        key: &str,
-        now: i64,
-        metadata: Option<&Metadata>,
-    ) -> Result<(), StorageError> {
-        self.inner.delete(name, key, now, metadata).await
-    }
-    async fn read_metadata(
-        &self,
-        name: &str,
-        audience: &str,
-        subject: &str,
-        now: i64,
-    ) -> Result<SessionIndex, StorageError> {
-        self.inner.read_metadata(name, audience, subject, now).await
-    }
-}
-
-/// A store that reads from memory and whose writes fail, as a store that went down.
-#[derive(Default)]
-struct DownForWrites(MemoryStorage);
-
-impl Storage for DownForWrites {
-    async fn set(&self, _req: &SetRequest<'_>) -> Result<(), StorageError> {
-        Err(StorageError::unavailable("store down (test)"))
-    }
-    async fn get(&self, name: &str, key: &str, now: i64) -> Result<Option<String>, StorageError> {
-        self.0.get(name, key, now).await
-    }
-    async fn delete(
-        &self,
-        name: &str,
-        key: &str,
-        now: i64,
-        metadata: Option<&Metadata>,
-    ) -> Result<(), StorageError> {
-        self.0.delete(name, key, now, metadata).await
-    }
-    async fn read_metadata(
-        &self,
-        name: &str,
-        audience: &str,
-        subject: &str,
-        now: i64,
-    ) -> Result<SessionIndex, StorageError> {
-        self.0.read_metadata(name, audience, subject, now).await
-    }
-}
 
 async fn login(session: SessionHandle) -> Result<String, SessionError> {
     let mut s = session.new_session().await;
@@ -290,7 +223,7 @@ async fn demo_walks_the_lua_readme_synopsis_on_actix() {
 
 #[tokio::test]
 async fn a_request_that_never_touches_the_session_costs_no_storage_call_and_no_cookie() {
-    let store = Counting::default();
+    let store = Counting::new(MemoryStorage::default());
     let built = config("storage = \"custom\"")
         .builder()
         .storage(store.clone())
@@ -329,7 +262,7 @@ async fn explicit_save_is_the_default_as_in_lua() {
 
 #[tokio::test]
 async fn save_when_modified_saves_changed_sessions_once_and_leaves_read_only_ones_alone() {
-    let store = Counting::default();
+    let store = Counting::new(MemoryStorage::default());
     let built = config("storage = \"custom\"")
         .builder()
         .storage(store.clone())

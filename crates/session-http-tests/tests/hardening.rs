@@ -6,6 +6,8 @@
 
 mod capture;
 mod common;
+#[path = "common/wrapped.rs"]
+mod wrapped;
 
 use std::time::Duration;
 
@@ -13,51 +15,15 @@ use axum::Router;
 use axum::routing::get;
 use http::{HeaderMap, StatusCode};
 use resty_session::memory::MemoryStorage;
-use resty_session::{
-    Config, Error, HttpError, Metadata, SessionConfig, SessionHandle, SessionIndex, SessionLayer,
-    SetRequest, Storage, StorageError,
-};
+use resty_session::{Config, Error, HttpError, SessionConfig, SessionHandle, SessionLayer};
 
 use common::{Browser, serve};
+use wrapped::DownForWrites;
 
 const SECRET: &str = "a long enough secret for the hardening tests";
 
 fn config() -> Config {
     Config::from_text(&format!("secret = {SECRET:?}")).unwrap()
-}
-
-/// A store that reads from memory and whose writes fail, as a store that went down.
-#[derive(Default)]
-struct DownForWrites(MemoryStorage);
-
-impl Storage for DownForWrites {
-    async fn set(&self, _req: &SetRequest<'_>) -> Result<(), StorageError> {
-        Err(StorageError::unavailable("store down (test)"))
-    }
-
-    async fn get(&self, name: &str, key: &str, now: i64) -> Result<Option<String>, StorageError> {
-        self.0.get(name, key, now).await
-    }
-
-    async fn delete(
-        &self,
-        name: &str,
-        key: &str,
-        now: i64,
-        metadata: Option<&Metadata>,
-    ) -> Result<(), StorageError> {
-        self.0.delete(name, key, now, metadata).await
-    }
-
-    async fn read_metadata(
-        &self,
-        name: &str,
-        audience: &str,
-        subject: &str,
-        now: i64,
-    ) -> Result<SessionIndex, StorageError> {
-        self.0.read_metadata(name, audience, subject, now).await
-    }
 }
 
 async fn set_without_saving(session: SessionHandle) -> &'static str {

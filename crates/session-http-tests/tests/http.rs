@@ -6,13 +6,15 @@
 mod common;
 #[path = "common/stores.rs"]
 mod stores;
+#[path = "common/wrapped.rs"]
+mod wrapped;
 
 #[allow(dead_code)]
 #[path = "../../session/examples/demo/app.rs"]
 mod app;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -23,55 +25,16 @@ use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use resty_session::env::FixedClock;
 use resty_session::memory::MemoryStorage;
-use resty_session::{
-    Config, HttpError, Metadata, SessionHandle, SessionIndex, SessionLayer, SetRequest, Storage,
-    StorageError,
-};
+use resty_session::{Config, HttpError, SessionHandle, SessionLayer};
 use session_testsupport::env;
 use stores::redis_block;
+use wrapped::Counting;
 
 fn config(extra: &str) -> Config {
     Config::from_text(&format!("secret = \"http tests\"\n{extra}")).unwrap()
 }
 
 // ------------------------------------------------------------------ helpers
-
-/// A store that counts the engine's calls.
-#[derive(Clone, Default)]
-struct Counting {
-    inner: Arc<MemoryStorage>,
-    gets: Arc<AtomicUsize>,
-    sets: Arc<AtomicUsize>,
-}
-
-impl Storage for Counting {
-    async fn set(&self, req: &SetRequest<'_>) -> Result<(), StorageError> {
-        self.sets.fetch_add(1, Ordering::SeqCst);
-        self.inner.set(req).await
-    }
-    async fn get(&self, name: &str, key: &str, now: i64) -> Result<Option<String>, StorageError> {
-        self.gets.fetch_add(1, Ordering::SeqCst);
-        self.inner.get(name, key, now).await
-    }
-    async fn delete(
-        &self,
-        name: &str,
-        key: &str,
-        now: i64,
-        metadata: Option<&Metadata>,
-    ) -> Result<(), StorageError> {
-        self.inner.delete(name, key, now, metadata).await
-    }
-    async fn read_metadata(
-        &self,
-        name: &str,
-        audience: &str,
-        subject: &str,
-        now: i64,
-    ) -> Result<SessionIndex, StorageError> {
-        self.inner.read_metadata(name, audience, subject, now).await
-    }
-}
 
 async fn login(session: SessionHandle) -> Result<String, HttpError> {
     let mut s = session.new_session().await;
@@ -310,7 +273,7 @@ async fn demo_remember_me_survives_the_loss_of_the_session_cookie() {
 
 #[tokio::test]
 async fn a_request_that_never_touches_the_session_costs_no_storage_call_and_no_cookie() {
-    let store = Counting::default();
+    let store = Counting::new(MemoryStorage::default());
     let built = config("storage = \"custom\"")
         .builder()
         .storage(store.clone())
@@ -363,7 +326,7 @@ async fn save_when_modified_saves_changed_sessions_once_and_leaves_read_only_one
         let s = session.start().await;
         Ok(s.get::<u64>("n")?.unwrap_or(0).to_string())
     }
-    let store = Counting::default();
+    let store = Counting::new(MemoryStorage::default());
     let built = config("storage = \"custom\"")
         .builder()
         .storage(store.clone())

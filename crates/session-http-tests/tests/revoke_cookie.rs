@@ -10,56 +10,22 @@
 //! alone. Real servers: a store that cannot be reached fails the test.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+#[path = "common/wrapped.rs"]
+mod wrapped;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use resty_session::env::FixedClock;
 use resty_session::{
-    Backends, BoxedStorage, Capability, Config, DynStorage, Metadata, Request, RevocationReason,
-    Session, SessionConfig, SessionIndex, SetRequest, Storage, StorageError, revocation,
+    Backends, BoxedStorage, Config, DynStorage, Request, RevocationReason, Session, SessionConfig,
+    revocation,
 };
 use session_testsupport::env;
 use session_testsupport::names::unique;
+use wrapped::Counting;
 
 const CACHE_TTL: u64 = 5;
-
-/// The revocation store, counting its reads.
-#[derive(Clone)]
-struct Counting {
-    inner: BoxedStorage,
-    gets: Arc<AtomicUsize>,
-}
-
-impl Storage for Counting {
-    async fn set(&self, req: &SetRequest<'_>) -> Result<(), StorageError> {
-        self.inner.set(req).await
-    }
-    async fn get(&self, name: &str, key: &str, now: i64) -> Result<Option<String>, StorageError> {
-        self.gets.fetch_add(1, Ordering::SeqCst);
-        self.inner.get(name, key, now).await
-    }
-    async fn delete(
-        &self,
-        name: &str,
-        key: &str,
-        now: i64,
-        metadata: Option<&Metadata>,
-    ) -> Result<(), StorageError> {
-        self.inner.delete(name, key, now, metadata).await
-    }
-    async fn read_metadata(
-        &self,
-        name: &str,
-        audience: &str,
-        subject: &str,
-        now: i64,
-    ) -> Result<SessionIndex, StorageError> {
-        self.inner.read_metadata(name, audience, subject, now).await
-    }
-    fn capability(&self) -> Capability {
-        self.inner.capability()
-    }
-}
 
 /// One process: its configuration (cookie storage, `audience`) and its revocation store's
 /// read counter.
@@ -70,11 +36,8 @@ struct Process {
 
 impl Process {
     fn new(text: &Config, store: &Arc<dyn DynStorage>, clock: &Arc<FixedClock>, aud: &str) -> Self {
-        let gets = Arc::new(AtomicUsize::new(0));
-        let counting = Counting {
-            inner: BoxedStorage::from_arc(store.clone()),
-            gets: gets.clone(),
-        };
+        let counting = Counting::new(BoxedStorage::from_arc(store.clone()));
+        let gets = counting.gets.clone();
         let mut text = text.clone();
         text.audience = Some(aud.to_owned());
         let config = text
