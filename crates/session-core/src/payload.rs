@@ -163,14 +163,11 @@ impl serde_json::ser::Formatter for CjsonFormatter {
         writer: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
+        // Most strings hold neither byte: one vectorised scan, one write.
         let bytes = fragment.as_bytes();
         let mut start = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            let escape: &[u8] = match b {
-                b'/' => b"\\/",
-                0x7f => b"\\u007f",
-                _ => continue,
-            };
+        for i in memchr::memchr2_iter(b'/', 0x7f, bytes) {
+            let escape: &[u8] = if bytes[i] == b'/' { b"\\/" } else { b"\\u007f" };
             writer.write_all(&bytes[start..i])?;
             writer.write_all(escape)?;
             start = i + 1;
@@ -230,41 +227,116 @@ pub(crate) fn encode_value<T: serde::Serialize + ?Sized>(
 /// Decode the plaintext leniently (docs/payload.md §4 reader rules): entries of 2 or
 /// 3 elements, `null` subject or audience, any JSON value as data.
 pub(crate) fn decode_entries(bytes: &[u8]) -> Result<Vec<Entry>, serde_json::Error> {
-    let value: Value = serde_json::from_slice(bytes)?;
-    let Value::Array(items) = value else {
-        return Err(serde::de::Error::custom(
-            "expected an array of audience entries",
-        ));
-    };
-    Ok(items.into_iter().map(entry_from_value).collect())
+    // Straight into entries: no intermediate `Value` arrays for the list and each entry.
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let entries = serde::Deserializer::deserialize_any(&mut de, EntriesVisitor)?;
+    de.end()?;
+    Ok(entries)
 }
 
-fn entry_from_value(value: Value) -> Entry {
-    match value {
-        Value::Array(items) => {
-            let mut items = items.into_iter();
-            let data = items.next().unwrap_or_else(|| Value::Object(Map::new()));
-            let audience = match items.next() {
-                Some(Value::String(s)) => Some(s),
-                _ => None,
-            };
-            let subject = match items.next() {
-                Some(Value::String(s)) => Some(s),
-                _ => None,
-            };
-            Entry {
-                data,
-                audience,
-                subject,
-            }
+/// The top level: an array of entries, anything else an error.
+struct EntriesVisitor;
+
+impl<'de> serde::de::Visitor<'de> for EntriesVisitor {
+    type Value = Vec<Entry>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array of audience entries")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        // A hint from the input is not trusted beyond a few entries.
+        let mut entries = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(8));
+        while let Some(entry) = seq.next_element::<Entry>()? {
+            entries.push(entry);
         }
-        // Not an entry a well-behaved writer produces; keep it as data that
-        // never matches an audience.
-        other => Entry {
-            data: other,
+        Ok(entries)
+    }
+}
+
+/// One entry, read leniently as everything Lua may write must open: `[data, audience,
+/// subject?, ...]` with a non-string audience or subject read as absent and extra items
+/// ignored; anything but an array is kept as data that never matches an audience.
+impl<'de> serde::Deserialize<'de> for Entry {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(EntryVisitor)
+    }
+}
+
+struct EntryVisitor;
+
+impl EntryVisitor {
+    fn data(data: Value) -> Entry {
+        Entry {
+            data,
             audience: None,
             subject: None,
-        },
+        }
+    }
+}
+
+/// A string item as an audience or subject; anything else (`null` above all) as none.
+fn text(item: Option<Value>) -> Option<String> {
+    match item {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for EntryVisitor {
+    type Value = Entry;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an audience entry")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Entry, A::Error> {
+        let data = seq
+            .next_element::<Value>()?
+            .unwrap_or_else(|| Value::Object(Map::new()));
+        let audience = text(seq.next_element::<Value>()?);
+        let subject = text(seq.next_element::<Value>()?);
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Entry {
+            data,
+            audience,
+            subject,
+        })
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Entry, A::Error> {
+        let data = <Value as serde::Deserialize>::deserialize(
+            serde::de::value::MapAccessDeserializer::new(map),
+        )?;
+        Ok(Self::data(data))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Entry, E> {
+        Ok(Self::data(Value::String(v.to_owned())))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Entry, E> {
+        Ok(Self::data(Value::String(v)))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Entry, E> {
+        Ok(Self::data(Value::Bool(v)))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Entry, E> {
+        Ok(Self::data(Value::from(v)))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Entry, E> {
+        Ok(Self::data(Value::from(v)))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Entry, E> {
+        Ok(Self::data(Value::from(v)))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Entry, E> {
+        Ok(Self::data(Value::Null))
     }
 }
 
@@ -313,6 +385,88 @@ mod tests {
         assert_eq!(entries[0].subject.as_deref(), Some("sub"));
         assert_eq!(entries[1].subject, None);
         assert_eq!(entries[2].data, json!([]));
+    }
+
+    /// The reading of the `Value`-based decoder this one replaced, kept as the oracle.
+    fn decode_via_value(bytes: &[u8]) -> Option<Vec<Entry>> {
+        let Value::Array(items) = serde_json::from_slice::<Value>(bytes).ok()? else {
+            return None;
+        };
+        let entry = |value: Value| match value {
+            Value::Array(items) => {
+                let mut items = items.into_iter();
+                let data = items.next().unwrap_or_else(|| Value::Object(Map::new()));
+                let text = |v: Option<Value>| match v {
+                    Some(Value::String(s)) => Some(s),
+                    _ => None,
+                };
+                let audience = text(items.next());
+                Entry {
+                    data,
+                    audience,
+                    subject: text(items.next()),
+                }
+            }
+            other => Entry {
+                data: other,
+                audience: None,
+                subject: None,
+            },
+        };
+        Some(items.into_iter().map(entry).collect())
+    }
+
+    #[test]
+    fn reader_reads_what_the_value_based_reader_read() {
+        for text in [
+            r#"[]"#,
+            r#"[[]]"#,
+            r#"[[{}]]"#,
+            r#"[[{"a":[1,2.5,{"b":null}]},"x","s",4,[5]]]"#,
+            r#"[{"a":1},"str",12,-3,1.5e3,true,null,[1,2],[{},7,false]]"#,
+            r#"[[null,"a"],[{"u":"\/x"},"b",{"s":1}]]"#,
+            r#" [ [ { } , "default" ] ] "#,
+        ] {
+            let got = decode_entries(text.as_bytes()).unwrap();
+            assert_eq!(Some(got), decode_via_value(text.as_bytes()), "{text}");
+        }
+        for bad in ["{}", "[", "[[]] x", "\"1\"", "[[{]]", "null", "[[1,]]"] {
+            assert!(decode_entries(bad.as_bytes()).is_err(), "{bad}");
+            assert!(decode_via_value(bad.as_bytes()).is_none(), "{bad}");
+        }
+    }
+
+    fn json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            "[a-z/]{0,5}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map("[a-c]{1,2}", inner, 0..3)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn reader_agrees_on_any_json_list(items in proptest::collection::vec(json(), 0..4)) {
+            let text = Value::Array(items).to_string();
+            let new = decode_entries(text.as_bytes()).ok();
+            proptest::prop_assert!(new.is_some());
+            proptest::prop_assert_eq!(new, decode_via_value(text.as_bytes()));
+        }
+
+        #[test]
+        fn reader_agrees_with_the_value_based_reader(text in "[\\[\\]{}\",:a-c0-9nultrefs ]{0,40}") {
+            let new = decode_entries(text.as_bytes()).ok();
+            proptest::prop_assert_eq!(new, decode_via_value(text.as_bytes()));
+        }
     }
 
     #[test]

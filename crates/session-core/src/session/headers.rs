@@ -81,6 +81,26 @@ impl Session {
     /// # });
     /// ```
     pub fn apply_response_headers(&self, headers: &mut HeaderMap) {
+        if !self.set_cookies.is_empty() {
+            self.apply_set_cookies(headers);
+        }
+        for (name, value) in &self.response_headers {
+            headers.insert(name.clone(), value.clone());
+        }
+    }
+
+    /// Adds this session's `Set-Cookie` values, replacing a value the response already has
+    /// for the same cookie name.
+    fn apply_set_cookies(&self, headers: &mut HeaderMap) {
+        if !headers.contains_key(http::header::SET_COOKIE) {
+            // The common case: nothing to merge with.
+            for cookie in &self.set_cookies {
+                if let Ok(value) = HeaderValue::from_str(cookie) {
+                    headers.append(http::header::SET_COOKIE, value);
+                }
+            }
+            return;
+        }
         let mut list: Vec<HeaderValue> = headers
             .get_all(http::header::SET_COOKIE)
             .iter()
@@ -99,9 +119,6 @@ impl Session {
         headers.remove(http::header::SET_COOKIE);
         for value in list {
             headers.append(http::header::SET_COOKIE, value);
-        }
-        for (name, value) in &self.response_headers {
-            headers.insert(name.clone(), value.clone());
         }
     }
 
