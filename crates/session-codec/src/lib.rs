@@ -73,7 +73,8 @@ pub use chunk::{
     split_payload,
 };
 pub use compress::{
-    DEFAULT_COMPRESSION_THRESHOLD, MAX_PLAINTEXT_SIZE, deflate, inflate, should_deflate,
+    DEFAULT_COMPRESSION_THRESHOLD, DeflateLevel, MAX_PLAINTEXT_SIZE, deflate, deflate_with_level,
+    inflate, should_deflate,
 };
 pub use crypto::BindValues;
 pub use error::Error;
@@ -88,7 +89,7 @@ pub use keys::{
     derive_cipher_key,
 };
 pub use pipeline::{
-    OpenedCookie, Packed, Sealed, decode_payload, open_cookie, open_payload, pack, seal_packed,
-    seal_payload, unseal,
+    OpenedCookie, Packed, Sealed, decode_payload, open_cookie, open_payload, pack, pack_with_level,
+    seal_packed, seal_payload, unseal,
 };
 pub use record::{RecordError, StoredRecord, encode_stored_record, parse_stored_record};

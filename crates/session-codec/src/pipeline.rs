@@ -12,7 +12,9 @@
 
 use crate::b64::{b64_decode_into, b64_encode_into, encoded_len};
 use crate::chunk::assemble_payload;
-use crate::compress::{MAX_PLAINTEXT_SIZE, deflate, inflate, should_deflate};
+use crate::compress::{
+    DeflateLevel, MAX_PLAINTEXT_SIZE, deflate_with_level, inflate, should_deflate,
+};
 use crate::crypto::BindValues;
 use crate::error::Error;
 use crate::header::{Flags, HEADER_SIZE, Header};
@@ -78,8 +80,20 @@ impl Packed {
 /// ```
 #[must_use]
 pub fn pack(json: Vec<u8>, compression_threshold: usize) -> Packed {
+    pack_with_level(json, compression_threshold, DeflateLevel::Reference)
+}
+
+/// [`pack`] with the deflate stream at `level` (see [`DeflateLevel`]).
+///
+/// ```
+/// use session_codec::{DeflateLevel, pack_with_level};
+/// let json = format!(r#"[[{{"big":"{}"}},"default"]]"#, "a".repeat(2000));
+/// assert!(pack_with_level(json.into_bytes(), 1024, DeflateLevel::Fast).is_deflated());
+/// ```
+#[must_use]
+pub fn pack_with_level(json: Vec<u8>, compression_threshold: usize, level: DeflateLevel) -> Packed {
     let packed = should_deflate(json.len(), compression_threshold)
-        .then(|| deflate(&json))
+        .then(|| deflate_with_level(&json, level))
         .flatten();
     match packed {
         Some(bytes) => Packed {

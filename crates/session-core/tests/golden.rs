@@ -752,6 +752,61 @@ fn compression_threshold_is_strictly_greater() {
 }
 
 #[test]
+fn deflate_level_is_fast_only_where_it_cannot_cost_a_cookie() {
+    use session_core::session_codec::{DeflateLevel, deflate, deflate_with_level, encoded_len};
+    let (c, _) = config(json!({}), 0x40);
+    let words = |n: usize| {
+        let list = [
+            "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf",
+        ];
+        let mut state = 7u32;
+        let mut out = String::new();
+        while out.len() < n {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            out.push_str(list[(state % 7) as usize]);
+            out.push(' ');
+        }
+        out.truncate(n);
+        out
+    };
+    // 2 KB fits in one cookie uncompressed: level 1. 6 KB would need two: the reference's 6.
+    for (len, level) in [(2048, DeflateLevel::Fast), (6000, DeflateLevel::Reference)] {
+        let value = words(len);
+        let json = format!(r#"[[{{"k":"{value}"}},"default"]]"#);
+        let mut s = Session::new(&c, Request::new());
+        s.set("k", &value).unwrap();
+        block_on(s.save()).unwrap();
+        let header = s.cookie_metadata().unwrap();
+        let want = deflate_with_level(json.as_bytes(), level).unwrap();
+        assert_eq!(
+            header.data_size as usize,
+            encoded_len(want.len()),
+            "len {len}"
+        );
+        let reference = deflate(json.as_bytes()).unwrap();
+        if level == DeflateLevel::Fast {
+            assert!(
+                want.len() > reference.len(),
+                "level 1 is distinguishable here"
+            );
+        }
+        assert_eq!(
+            s.set_cookies().len(),
+            1,
+            "one cookie, as the reference sends"
+        );
+        let mut o = Session::new(
+            &c,
+            Request::new().with_cookie(s.set_cookies()[0].split(';').next().unwrap()),
+        );
+        block_on(o.open()).unwrap();
+        assert_eq!(o.get::<String>("k").unwrap().unwrap(), value);
+    }
+}
+
+#[test]
 fn set_cookie_merging_with_existing_response_cookies() {
     let (c, _) = config(json!({}), 0x40);
     let mut s = Session::new(&c, Request::new()).with_response_cookies(vec![

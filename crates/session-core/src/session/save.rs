@@ -9,8 +9,9 @@
 //! a store or the response.
 
 use session_codec::{
-    Flags, HEADER_ENCODED_SIZE, HEADER_SIZE, Header, MAX_DATA_SIZE, Packed, Sealed, b64_encode,
-    b64_encode_into, chunk_count, encode_stored_record, pack, seal_packed, split_payload,
+    DeflateLevel, Flags, HEADER_ENCODED_SIZE, HEADER_SIZE, Header, MAX_DATA_SIZE, Packed, Sealed,
+    b64_encode, b64_encode_into, chunk_count, encode_stored_record, encoded_len, pack_with_level,
+    seal_packed, split_payload,
 };
 use session_storage::{DynStorage, Metadata, SetRequest};
 
@@ -79,7 +80,7 @@ impl Session {
         let now = config.now();
         let header = self.next_header(previous.as_ref(), now)?;
         self.prune_same_subject();
-        let packed = self.pack_entries()?;
+        let packed = self.pack_entries(name)?;
         let chunks = self.chunks_for(name, packed.encoded_len())?;
         let cipher_key = self.cipher_key(0, &header.sid, kind).await?;
         let sealed = seal_packed(
@@ -195,7 +196,13 @@ impl Session {
 
     /// The plaintext: the entries as lua-cjson writes them, deflated above
     /// `compression_threshold` when that makes them shorter.
-    fn pack_entries(&self) -> Result<Packed, Error> {
+    ///
+    /// A plaintext that would fit in one cookie (named `name`) even uncompressed is
+    /// deflated at zlib level 1 instead of the reference's 6: whatever it compresses to
+    /// still fits in one cookie, so the number of cookies never exceeds what the
+    /// reference sends, for about a third less CPU (docs/benchmarks.md). Larger ones get
+    /// the reference's level. Both open everywhere (docs/crypto.md §10).
+    fn pack_entries(&self, name: &str) -> Result<Packed, Error> {
         let mut json = Vec::with_capacity(128);
         encode_entries(&self.entries, &mut json).map_err(Error::JsonEncode)?;
         let limit = self.config.max_plaintext_size();
@@ -203,7 +210,16 @@ impl Session {
             // It would not open again.
             return Err(Error::PlaintextTooLarge { limit });
         }
-        Ok(pack(json, self.config.compression_threshold()))
+        let level = if chunk_count(name.len(), encoded_len(json.len())).is_ok_and(|n| n == 1) {
+            DeflateLevel::Fast
+        } else {
+            DeflateLevel::Reference
+        };
+        Ok(pack_with_level(
+            json,
+            self.config.compression_threshold(),
+            level,
+        ))
     }
 
     /// How many cookies carry a payload of `data_size` characters: one with
