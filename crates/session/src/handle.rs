@@ -482,7 +482,9 @@ impl SessionHandle {
             && loaded.session.state() != State::Closed
             && *saved != Fingerprint::of(&loaded.session)
         {
-            match loaded.session.save().await {
+            // Boxed: only save-when-modified layers get here, and the save future would
+            // otherwise grow every request's future.
+            match Box::pin(loaded.session.save()).await {
                 Ok(()) => loaded.saved = Some(Fingerprint::of(&loaded.session)),
                 Err(e) => {
                     tracing::error!(

@@ -71,6 +71,14 @@ impl Session {
         if err.is_audience_error() || !self.remember {
             return Err(err);
         }
+        // Boxed: the remember path's three cookie operations would otherwise make every
+        // open's future (moved on each call) larger.
+        Box::pin(self.open_remembered(err)).await
+    }
+
+    /// The session cookie did not open (`err`) and remember-me is on: open the remember
+    /// cookie and, when it opens, save a fresh session from it.
+    async fn open_remembered(&mut self, err: Error) -> Result<(), Error> {
         if let Err(remember_err) = self.open_cookie(Kind::Remember, false).await {
             // A revoked remember cookie says so (extension: `revocation`).
             return Err(match remember_err {
