@@ -150,5 +150,9 @@ fn remember(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, by_size, remember);
+#[path = "common/primitives.rs"]
+mod primitives;
+use primitives::primitives;
+
+criterion_group!(benches, by_size, remember, primitives);
 criterion_main!(benches);

@@ -3,13 +3,13 @@
 
 use aes_gcm::aead::{AeadInOut, Nonce, Tag};
 use aes_gcm::{Aes256Gcm, KeyInit};
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::b64::encoded_len;
 use crate::error::Error;
 use crate::header::{AAD_SIZE, Flags, HEADER_SIZE, Header, MAC_INPUT_SIZE, MAX_DATA_SIZE};
+use crate::hmac_sha256::HmacSha256;
 use crate::keys::{CipherKey, CookieKind, Key, Keyring, MacKey};
 
 /// The request values a bound cookie mixes into its MAC (docs/crypto.md §7).
@@ -76,15 +76,11 @@ impl BindValues<'_> {
 /// The truncated HMAC-SHA256 over `header[0..66] || bind suffix`.
 fn compute_mac(mac_key: &MacKey, header: &[u8; HEADER_SIZE], bind: &BindValues<'_>) -> [u8; 16] {
     let flags = Flags::from_bits(u16::from_le_bytes([header[1], header[2]]));
-    // A 32-byte key is always accepted by HMAC.
-    let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(mac_key.as_bytes()) else {
-        return [0; 16];
+    let key = HmacSha256::new(mac_key.as_bytes());
+    let full = match bind.suffix(flags) {
+        Some(suffix) => key.mac(&[&header[..MAC_INPUT_SIZE], &suffix]),
+        None => key.mac(&[&header[..MAC_INPUT_SIZE]]),
     };
-    mac.update(&header[..MAC_INPUT_SIZE]);
-    if let Some(suffix) = bind.suffix(flags) {
-        mac.update(&suffix);
-    }
-    let full = mac.finalize().into_bytes();
     let mut out = [0u8; 16];
     out.copy_from_slice(&full[..16]);
     out

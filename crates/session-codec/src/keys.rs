@@ -9,6 +9,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::error::Error;
 use crate::header::SessionId;
+use crate::hmac_sha256::HmacSha256;
 
 /// Initial keying material: 32 bytes, zeroized on drop, never printed.
 ///
@@ -296,7 +297,8 @@ fn info(usage: &[u8], sid: &SessionId) -> ([u8; 47], usize) {
 #[derive(Clone)]
 pub struct Key {
     ikm: Ikm,
-    hkdf: Hkdf<Sha256>,
+    /// The PRK of HKDF-Extract, keyed into HMAC (its pad states).
+    prk: HmacSha256,
 }
 
 impl Key {
@@ -308,8 +310,11 @@ impl Key {
     /// ```
     #[must_use]
     pub fn new(ikm: Ikm) -> Key {
-        let hkdf = Hkdf::<Sha256>::new(None, ikm.as_bytes());
-        Key { ikm, hkdf }
+        let (prk, _) = Hkdf::<Sha256>::extract(None, ikm.as_bytes());
+        let mut bytes: [u8; 32] = prk.into();
+        let prk = HmacSha256::new(&bytes);
+        bytes.zeroize();
+        Key { ikm, prk }
     }
 
     /// The key's IKM.
@@ -325,8 +330,8 @@ impl Key {
 
     fn expand(&self, usage: &[u8], sid: &SessionId, out: &mut [u8]) {
         let (info, n) = info(usage, sid);
-        // 44 and 32 bytes are far below HKDF-SHA256's 8160-byte limit.
-        let _ = self.hkdf.expand(&info[..n], out);
+        // 44 and 32 bytes: two HKDF blocks at most.
+        self.prk.hkdf_expand(&info[..n], out);
     }
 
     fn pbkdf2(&self, usage: &[u8], sid: &SessionId, rounds: u32, out: &mut [u8]) {

@@ -62,6 +62,7 @@ mod crypto;
 mod error;
 mod hash;
 mod header;
+mod hmac_sha256;
 mod kdf;
 mod keys;
 mod pipeline;
