@@ -65,4 +65,3 @@ pub(crate) fn primitives(c: &mut Criterion) {
     });
     g.finish();
 }
-
