@@ -62,7 +62,7 @@ pub fn b64_encode_into(input: &[u8], out: &mut String) {
 
 /// The part of `input` the reference decodes: everything before the first `=`.
 fn unpadded(input: &[u8]) -> &[u8] {
-    match input.iter().position(|&b| b == b'=') {
+    match memchr::memchr(b'=', input) {
         Some(i) => &input[..i],
         None => input,
     }
