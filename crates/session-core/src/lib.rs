@@ -183,7 +183,9 @@ pub use config::{Config, SessionConfig, SessionConfigBuilder, init};
 pub use error::{ConfigError, Error, Operation, ParseConfigError};
 pub use executor::block_on;
 pub use lua_functions::{Ended, Opened, Started, destroy, logout, new, open, start};
-pub use session::{CookieMetadata, Info, Inspection, Property, Request, Session, State};
+pub use session::{
+    CookieHeader, CookieMetadata, Info, Inspection, Property, Request, Session, State,
+};
 
 pub use session_codec;
 pub use session_storage;

@@ -13,7 +13,8 @@ use serde_json::Value;
 use session_core::{Error, Request, Session, SessionConfig, State};
 
 /// What the layer took from the request, kept until the handler first touches the session.
-/// `HeaderValue` clones share the request's bytes, so keeping them is cheap.
+/// `HeaderValue` clones share the request's bytes, so keeping them (and handing them to the
+/// engine's [`Request`]) copies nothing; the address is formatted only if a cookie binds to it.
 pub(crate) struct Captured {
     pub(crate) cookies: Vec<HeaderValue>,
     pub(crate) user_agent: Option<HeaderValue>,
@@ -25,13 +26,13 @@ impl Captured {
     fn to_request(&self) -> Request {
         let mut request = Request::new().with_scheme(self.scheme);
         for cookie in &self.cookies {
-            request = request.with_cookie(cookie.as_bytes());
+            request = request.with_cookie_header(cookie.clone());
         }
         if let Some(ua) = &self.user_agent {
-            request = request.with_user_agent(String::from_utf8_lossy(ua.as_bytes()));
+            request = request.with_user_agent_header(ua.clone());
         }
         if let Some(addr) = self.remote_addr {
-            request = request.with_remote_addr(addr.to_string());
+            request = request.with_remote_ip(addr);
         }
         request
     }

@@ -123,9 +123,9 @@ pub use layer::{ResponseFuture, SessionLayer, SessionService};
 // The engine.
 pub use session_core::config::{HeaderProperty, RememberSafetyOption, StorageOption};
 pub use session_core::{
-    Config, ConfigError, CookieMetadata, Ended, Error, Info, Inspection, Opened, Operation,
-    ParseConfigError, Property, Request, Session, SessionConfig, SessionConfigBuilder, Started,
-    State, block_on, destroy, env, init, logout, new, open, start,
+    Config, ConfigError, CookieHeader, CookieMetadata, Ended, Error, Info, Inspection, Opened,
+    Operation, ParseConfigError, Property, Request, Session, SessionConfig, SessionConfigBuilder,
+    Started, State, block_on, destroy, env, init, logout, new, open, start,
 };
 // Log out everywhere: list and revoke a subject's server-side sessions (README "Log out everywhere").
 pub use session_core::admin::{

@@ -198,7 +198,7 @@ impl Session {
         self.request.cookies = if out.is_empty() {
             Vec::new()
         } else {
-            vec![out.clone()]
+            vec![out.clone().into()]
         };
         self.request_cookie_edit = Some(out);
         Ok(())

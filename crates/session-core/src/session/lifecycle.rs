@@ -49,9 +49,8 @@ impl Session {
         let idle = (now - creation - i64::from(meta.header.rolling_offset))
             .clamp(0, i64::from(session_codec::MAX_IDLING_OFFSET));
         meta.header.idling_offset = u32::try_from(idle).unwrap_or(session_codec::MAX_IDLING_OFFSET);
-        let raw = c
-            .keys()
-            .sign(&mut meta.header, meta.key_index, &self.request.bind())?;
+        let bind = self.request.bind(meta.header.flags);
+        let raw = c.keys().sign(&mut meta.header, meta.key_index, &bind)?;
         let name = c.cookie_name();
         let mut cookie = String::with_capacity(
             name.len() + 1 + HEADER_ENCODED_SIZE + meta.payload_part.len() + c.attributes().len(),

@@ -31,7 +31,7 @@ mod save;
 pub(crate) mod state;
 
 pub use info::Info;
-pub use request::Request;
+pub use request::{CookieHeader, Request};
 use state::Meta;
 pub use state::{CookieMetadata, Inspection, Property, State};
 

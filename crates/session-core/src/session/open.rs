@@ -104,7 +104,9 @@ impl Session {
             return Err(Error::Codec(session_codec::Error::InvalidFlags));
         }
         self.check_age(kind, &header, now)?;
-        let key_index = config.keys().verify_mac(&raw, &self.request.bind())?;
+        let key_index = config
+            .keys()
+            .verify_mac(&raw, &self.request.bind(header.flags))?;
         let loaded = match config.storage() {
             Some(storage) => Self::load_stored(storage, &config, name, &header, now).await?,
             None => self.load_chunks(name, &header, value, tail_invalid)?,

@@ -83,13 +83,8 @@ impl Session {
         let packed = self.pack_entries(name)?;
         let chunks = self.chunks_for(name, packed.encoded_len())?;
         let cipher_key = self.cipher_key(0, &header.sid, kind).await?;
-        let sealed = seal_packed(
-            config.keys(),
-            header,
-            &cipher_key,
-            packed,
-            &self.request.bind(),
-        )?;
+        let bind = self.request.bind(header.flags);
+        let sealed = seal_packed(config.keys(), header, &cipher_key, packed, &bind)?;
         let suffix = match kind {
             Kind::Session => String::new(),
             Kind::Remember => remember_suffix(
