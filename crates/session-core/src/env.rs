@@ -110,13 +110,35 @@ pub trait SidSource: Send + Sync + fmt::Debug {
 /// ChaCha12 generator (`rand`'s `StdRng`) that it seeds: one `getrandom` system call per
 /// id cost more than the rest of a small session's save. The generator is reseeded from the
 /// operating system every 1024 ids and in a forked child (so a child never repeats its
-/// parent's ids), as OpenSSL's `RAND_bytes`, the reference's source, reseeds its own.
+/// parent's ids), as OpenSSL's `RAND_bytes`, the reference's source, reseeds its own. A fork
+/// is seen through a `pthread_atfork` child handler (the `forkguard` crate): one atomic load
+/// per id, where asking for the process id was a system call per id.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OsRandomSid;
 
 impl SidSource for OsRandomSid {
     fn generate(&self) -> Result<[u8; 32], SidError> {
         random_bytes()
+    }
+}
+
+/// Whether the process forked since the guard was made (or last asked).
+#[cfg(unix)]
+type ForkGuard = forkguard::Guard;
+
+/// No `fork` outside Unix.
+#[cfg(not(unix))]
+#[derive(Debug)]
+struct ForkGuard;
+
+#[cfg(not(unix))]
+impl ForkGuard {
+    fn try_new() -> Result<Self, std::convert::Infallible> {
+        Ok(Self)
+    }
+
+    fn detected_fork(&mut self) -> bool {
+        false
     }
 }
 
@@ -131,8 +153,8 @@ pub(crate) fn random_bytes() -> Result<[u8; 32], SidError> {
 
     struct Seeded {
         rng: StdRng,
-        /// The process that seeded it: a forked child reseeds before its first id.
-        pid: u32,
+        /// Made before the seed was drawn: a forked child reseeds before its first id.
+        fork: ForkGuard,
         left: u32,
     }
 
@@ -142,16 +164,17 @@ pub(crate) fn random_bytes() -> Result<[u8; 32], SidError> {
 
     RNG.with(|cell| {
         let mut slot = cell.borrow_mut();
-        let pid = std::process::id();
-        let fresh = match slot.as_ref() {
-            Some(s) => s.pid != pid || s.left == 0,
+        let fresh = match slot.as_mut() {
+            Some(s) => s.fork.detected_fork() || s.left == 0,
             None => true,
         };
         if fresh {
+            // The guard first, so that a fork after the seed is drawn is always seen.
+            let fork = ForkGuard::try_new().map_err(|e| SidError(e.to_string()))?;
             let rng = StdRng::try_from_os_rng().map_err(|e| SidError(e.to_string()))?;
             *slot = Some(Seeded {
                 rng,
-                pid,
+                fork,
                 left: IDS_PER_SEED,
             });
         }
@@ -225,5 +248,16 @@ mod tests {
         for id in other {
             assert!(seen.insert(id), "another thread's generator repeated an id");
         }
+    }
+
+    /// The fork check per id is the `pthread_atfork` counter (an atomic load), not the
+    /// process id (a system call): the `atfork` feature must stay on. `forkguard`'s own
+    /// tests fork a child and check that it sees the fork.
+    #[cfg(unix)]
+    #[test]
+    fn forks_are_seen_through_the_atfork_handler() {
+        assert_eq!(ForkGuard::FLAVOR, forkguard::Flavor::Atfork);
+        let mut guard = ForkGuard::try_new().unwrap();
+        assert!(!guard.detected_fork(), "no fork happened");
     }
 }
