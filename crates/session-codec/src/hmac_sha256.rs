@@ -83,12 +83,44 @@ impl Drop for HmacSha256 {
 
 /// SHA-256 of `parts`, continuing from `state` after one 64-byte block (the pad).
 fn digest_from(mut state: [u32; 8], parts: &[&[u8]]) -> [u8; 32] {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    if len > SHORT {
+        return digest_long(state, parts, len);
+    }
+    // Every message of the format (HKDF info and T(1), the 66-byte header and its bind
+    // suffix) fits in two blocks with its padding: one buffer, no per-block bookkeeping, the
+    // padding's zeros already there, one call for both blocks.
+    let mut blocks = [[0u8; 64]; 2];
+    let buf = blocks.as_flattened_mut();
+    let mut at = 0;
+    for part in parts {
+        buf[at..at + part.len()].copy_from_slice(part);
+        at += part.len();
+    }
+    buf[at] = 0x80;
+    let used = if at < 56 { 1 } else { 2 };
+    let bits = (64 + len as u64) * 8;
+    buf[used * 64 - 8..used * 64].copy_from_slice(&bits.to_be_bytes());
+    compress256(&mut state, &blocks[..used]);
+    let out = state_bytes(&state);
+    for block in &mut blocks {
+        wipe(block);
+    }
+    state.zeroize();
+    out
+}
+
+/// The longest message [`digest_from`] pads into two blocks (the length field and the
+/// `0x80` byte take 9 of the 128 bytes).
+const SHORT: usize = 128 - 9;
+
+/// Longer messages, block by block.
+#[cold]
+fn digest_long(mut state: [u32; 8], parts: &[&[u8]], len: usize) -> [u8; 32] {
     let mut block = [0u8; 64];
     let mut fill = 0;
-    let mut total: u64 = 64;
     for part in parts {
         let mut rest = *part;
-        total += rest.len() as u64;
         while !rest.is_empty() {
             let take = (64 - fill).min(rest.len());
             block[fill..fill + take].copy_from_slice(&rest[..take]);
@@ -107,21 +139,24 @@ fn digest_from(mut state: [u32; 8], parts: &[&[u8]]) -> [u8; 32] {
         compress256(&mut state, std::slice::from_ref(&block));
         block.fill(0);
     }
-    block[56..].copy_from_slice(&(total * 8).to_be_bytes());
+    let bits = (64 + len as u64) * 8;
+    block[56..].copy_from_slice(&bits.to_be_bytes());
     compress256(&mut state, std::slice::from_ref(&block));
-    let mut out = [0u8; 32];
-    for (o, w) in out.chunks_exact_mut(4).zip(state) {
-        o.copy_from_slice(&w.to_be_bytes());
-    }
+    let out = state_bytes(&state);
     wipe(&mut block);
     state.zeroize();
     out
 }
 
-/// Clears a block that held message or key bytes. Stack residue only: the keys themselves
-/// (the pad states, the derived keys) are zeroized with `zeroize`. A plain store kept alive
-/// by `black_box` costs one vector store where `zeroize`'s volatile writes cost 64, on a
-/// path that runs ten times per request.
+/// The digest: the state words, big-endian.
+fn state_bytes(state: &[u32; 8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (o, w) in out.chunks_exact_mut(4).zip(state) {
+        o.copy_from_slice(&w.to_be_bytes());
+    }
+    out
+}
+
 fn wipe(block: &mut [u8; 64]) {
     *block = [0; 64];
     std::hint::black_box(block);
