@@ -446,8 +446,9 @@ impl SessionHandle {
     }
 
     /// Finish the request: in save-when-modified mode save a changed session nobody saved,
-    /// then put the session's `Set-Cookie` values and response headers on `headers`. The
-    /// layer calls this; call it yourself only with [`SessionHandle::from_headers`].
+    /// then put the session's `Set-Cookie` values and response headers on `headers` (the
+    /// values move there: a second call adds no `Set-Cookie`). The layer calls this; call it
+    /// yourself only with [`SessionHandle::from_headers`].
     ///
     /// # Errors
     ///
@@ -496,7 +497,7 @@ impl SessionHandle {
                 }
             }
         }
-        loaded.session.apply_response_headers(headers);
+        loaded.session.move_response_headers(headers);
         Ok(())
     }
 }

@@ -89,6 +89,38 @@ impl Session {
         }
     }
 
+    /// As [`apply_response_headers`](Self::apply_response_headers), moving the
+    /// `Set-Cookie` values into the response instead of copying them (what the framework
+    /// layers do once the handler is done): [`set_cookies`](Self::set_cookies) is empty
+    /// afterwards.
+    ///
+    /// ```
+    /// # session_core::block_on(async {
+    /// use http::{HeaderMap, header::SET_COOKIE};
+    /// use session_core::{Config, Request, Session};
+    /// let config = Config::default().build().unwrap();
+    /// let mut session = Session::new(&config, Request::new());
+    /// session.save().await.unwrap();
+    /// let mut headers = HeaderMap::new();
+    /// session.move_response_headers(&mut headers);
+    /// assert!(headers.get(SET_COOKIE).unwrap().to_str().unwrap().starts_with("session="));
+    /// assert!(session.set_cookies().is_empty());
+    /// # });
+    /// ```
+    pub fn move_response_headers(&mut self, headers: &mut HeaderMap) {
+        if !self.set_cookies.is_empty() && !headers.contains_key(http::header::SET_COOKIE) {
+            // The common case, nothing to merge with: each value's bytes become the header
+            // value's (checked, not copied).
+            for cookie in self.set_cookies.drain(..) {
+                if let Ok(value) = HeaderValue::try_from(cookie) {
+                    headers.append(http::header::SET_COOKIE, value);
+                }
+            }
+        }
+        self.apply_response_headers(headers);
+        self.set_cookies.clear();
+    }
+
     /// Adds this session's `Set-Cookie` values, replacing a value the response already has
     /// for the same cookie name.
     fn apply_set_cookies(&self, headers: &mut HeaderMap) {
