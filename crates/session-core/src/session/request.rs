@@ -53,6 +53,7 @@ impl fmt::Debug for Request {
 #[derive(Clone)]
 pub struct CookieHeader(Bytes);
 
+/// Header bytes: the request's own header value (shared), or the caller's copy.
 #[derive(Clone)]
 enum Bytes {
     Shared(HeaderValue),
@@ -68,9 +69,15 @@ impl CookieHeader {
     /// ```
     #[must_use]
     pub fn as_bytes(&self) -> &[u8] {
-        match &self.0 {
-            Bytes::Shared(value) => value.as_bytes(),
-            Bytes::Owned(bytes) => bytes,
+        self.0.as_bytes()
+    }
+}
+
+impl Bytes {
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Shared(value) => value.as_bytes(),
+            Self::Owned(bytes) => bytes,
         }
     }
 }
@@ -117,20 +124,13 @@ impl RemoteAddr {
     }
 }
 
-/// A text bind value: a shared header value that is valid UTF-8, or an owned string.
+/// A text bind value: header bytes that are valid UTF-8 (checked when it is made).
 #[derive(Clone)]
-enum Text {
-    Shared(HeaderValue),
-    Owned(String),
-}
+struct Text(Bytes);
 
 impl Text {
     fn as_str(&self) -> &str {
-        match self {
-            // Made only from values that are UTF-8 (`with_user_agent_header`).
-            Self::Shared(value) => std::str::from_utf8(value.as_bytes()).unwrap_or_default(),
-            Self::Owned(text) => text,
-        }
+        std::str::from_utf8(self.0.as_bytes()).unwrap_or_default()
     }
 }
 
@@ -242,7 +242,7 @@ impl Request {
     /// ```
     #[must_use]
     pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.user_agent = Some(Text::Owned(user_agent.into()));
+        self.user_agent = Some(Text(Bytes::Owned(user_agent.into().into_bytes())));
         self
     }
 
@@ -258,8 +258,12 @@ impl Request {
     #[must_use]
     pub fn with_user_agent_header(mut self, value: HeaderValue) -> Self {
         self.user_agent = Some(match std::str::from_utf8(value.as_bytes()) {
-            Ok(_) => Text::Shared(value),
-            Err(_) => Text::Owned(String::from_utf8_lossy(value.as_bytes()).into_owned()),
+            Ok(_) => Text(Bytes::Shared(value)),
+            Err(_) => Text(Bytes::Owned(
+                String::from_utf8_lossy(value.as_bytes())
+                    .into_owned()
+                    .into_bytes(),
+            )),
         });
         self
     }
@@ -274,17 +278,20 @@ impl Request {
         &self.cookies
     }
 
-    /// The bind values a cookie with `flags` mixes into its MAC (the client address is
-    /// formatted only when `flags` binds to it).
+    /// The bind values a cookie with `flags` mixes into its MAC: only those it binds to
+    /// are read (the address formatted, the User-Agent checked), the others are `None`.
     pub(crate) fn bind(&self, flags: Flags) -> BindValues<'_> {
+        let bound = |flag: Flags| flags.contains(flag);
         BindValues {
-            ip: if flags.contains(Flags::BIND_IP) {
-                self.remote_addr.as_ref().and_then(RemoteAddr::text)
-            } else {
-                None
-            },
-            scheme: self.scheme.as_deref(),
-            user_agent: self.user_agent.as_ref().map(Text::as_str),
+            ip: bound(Flags::BIND_IP)
+                .then(|| self.remote_addr.as_ref().and_then(RemoteAddr::text))
+                .flatten(),
+            scheme: bound(Flags::BIND_SCHEME)
+                .then_some(self.scheme.as_deref())
+                .flatten(),
+            user_agent: bound(Flags::BIND_USER_AGENT)
+                .then(|| self.user_agent.as_ref().map(Text::as_str))
+                .flatten(),
         }
     }
 }
@@ -322,9 +329,15 @@ mod tests {
         assert_eq!(cookies, [&b"a=1"[..], b"b=2"]);
         assert_eq!(req.cookie_headers().join(&b"; "[..]), b"a=1; b=2");
         // Not UTF-8: read lossily, as `from_headers` always did.
-        assert_eq!(req.bind(Flags::NONE).user_agent, Some("agent \u{fffd}/1"));
+        assert_eq!(
+            req.bind(Flags::BIND_USER_AGENT).user_agent,
+            Some("agent \u{fffd}/1")
+        );
         let utf8 = Request::new().with_user_agent_header(HeaderValue::from_static("curl/8.0"));
-        assert_eq!(utf8.bind(Flags::NONE).user_agent, Some("curl/8.0"));
+        assert_eq!(
+            utf8.bind(Flags::BIND_USER_AGENT).user_agent,
+            Some("curl/8.0")
+        );
     }
 
     #[test]
@@ -332,7 +345,7 @@ mod tests {
         let req = Request::new().with_scheme(String::from("https"));
         assert!(matches!(req.scheme, Some(Cow::Borrowed("https"))));
         let other = Request::new().with_scheme("ws");
-        assert_eq!(other.bind(Flags::NONE).scheme, Some("ws"));
+        assert_eq!(other.bind(Flags::BIND_SCHEME).scheme, Some("ws"));
     }
 
     #[test]
