@@ -1,6 +1,8 @@
 //! Engine benchmarks on cookie storage: `open` + `get` and `new` + `set` +
 //! `save` for a 100-byte session, a 2 KB deflated one and a 4-chunk one;
-//! `start` on an existing session; a remember-only open at Medium.
+//! `start` on an existing session; a remember-only open at Medium. `open+get/100B` reopens
+//! one cookie (its keys kept by the key, as for a browser's repeated requests);
+//! `open+get/100B-cold` derives them on every open.
 //!
 //! Run: `cargo bench -p session-benches --bench engine`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
@@ -61,11 +63,31 @@ fn save_one(config: &SessionConfig, value: &Value) -> Session {
     session
 }
 
+fn cases_100b_json() -> &'static str {
+    r#"{"secret":"bench","idling_timeout":0,"rolling_timeout":0,"absolute_timeout":0}"#
+}
+
+/// Two saved 100-byte sessions whose ids fall in the same slot of the key's table of recent
+/// sessions' keys (slot = the id's first two bytes, little-endian, modulo 1 024).
+fn same_slot_pair(config: &SessionConfig) -> (String, String) {
+    let mut seen = std::collections::HashMap::new();
+    loop {
+        let header = cookie_header(&save_one(config, &Value::String(text(70))));
+        let value = header.split_once('=').unwrap().1;
+        let (parsed, _) = session_codec::Header::decode_base64(value).unwrap();
+        let sid = parsed.sid.as_bytes();
+        let slot = usize::from(u16::from_le_bytes([sid[0], sid[1]])) % 1024;
+        if let Some(other) = seen.insert(slot, header.clone()) {
+            return (other, header);
+        }
+    }
+}
+
 fn by_size(c: &mut Criterion) {
     let cases: [(&str, &str, Value); 3] = [
         (
             "100B",
-            r#"{"secret":"bench","idling_timeout":0,"rolling_timeout":0,"absolute_timeout":0}"#,
+            cases_100b_json(),
             Value::String(text(70)),
         ),
         (
@@ -107,6 +129,21 @@ fn by_size(c: &mut Criterion) {
             })
         });
     }
+    // The same open with nothing kept: two cookies whose session ids share a slot of the
+    // key's recent-session table, opened in turn, so each open evicts the other's keys and
+    // derives everything again (a first request, or a table too small for the traffic).
+    let config100 = config(cases_100b_json());
+    let (first, second) = same_slot_pair(&config100);
+    let mut turn = false;
+    g.bench_function("open+get/100B-cold", |b| {
+        b.iter(|| {
+            turn = !turn;
+            let header = if turn { &first } else { &second };
+            let mut s = Session::new(&config100, Request::new().with_cookie(header.as_bytes()));
+            block_on(s.open()).unwrap();
+            s.get::<Value>("v").unwrap()
+        })
+    });
     // start() on an existing, fresh session (default timeouts: no refresh due).
     let config = config(r#"{"secret":"bench"}"#);
     let saved = save_one(&config, &Value::String(text(70)));

@@ -10,7 +10,7 @@ use crate::b64::encoded_len;
 use crate::error::Error;
 use crate::header::{AAD_SIZE, Flags, HEADER_SIZE, Header, MAC_INPUT_SIZE, MAX_DATA_SIZE};
 use crate::hmac_sha256::HmacSha256;
-use crate::keys::{CipherKey, CookieKind, Key, Keyring, MacKey};
+use crate::keys::{CipherKey, CookieKind, Key, Keyring};
 
 /// The request values a bound cookie mixes into its MAC (docs/crypto.md §7).
 ///
@@ -74,9 +74,8 @@ impl BindValues<'_> {
 }
 
 /// The truncated HMAC-SHA256 over `header[0..66] || bind suffix`.
-fn compute_mac(mac_key: &MacKey, header: &[u8; HEADER_SIZE], bind: &BindValues<'_>) -> [u8; 16] {
+fn compute_mac(key: &HmacSha256, header: &[u8; HEADER_SIZE], bind: &BindValues<'_>) -> [u8; 16] {
     let flags = Flags::from_bits(u16::from_le_bytes([header[1], header[2]]));
-    let key = HmacSha256::new(mac_key.as_bytes());
     let full = match bind.suffix(flags) {
         Some(suffix) => key.mac(&[&header[..MAC_INPUT_SIZE], &suffix]),
         None => key.mac(&[&header[..MAC_INPUT_SIZE]]),
@@ -111,7 +110,7 @@ impl Key {
         derivation: crate::KeyDerivation,
     ) -> [u8; 16] {
         let sid = crate::SessionId::from_bytes(header_sid(header));
-        compute_mac(&self.mac_key(&sid, derivation), header, bind)
+        compute_mac(&self.mac_state(&sid, derivation).0, header, bind)
     }
 }
 
@@ -145,8 +144,12 @@ impl Keyring {
             .map_err(|_| Error::InvalidMac)?;
         let sid = crate::SessionId::from_bytes(header_sid(header));
         for (index, key) in self.keys().enumerate() {
-            let mac = compute_mac(&key.mac_key(&sid, self.derivation()), header, bind);
+            let (state, kept) = key.mac_state(&sid, self.derivation());
+            let mac = compute_mac(&state, header, bind);
             if bool::from(mac.ct_eq(expected)) {
+                if !kept {
+                    key.keep_mac_state(&sid, self.derivation(), &state);
+                }
                 return Ok(index);
             }
         }
@@ -233,7 +236,8 @@ impl Keyring {
             .map_err(|_| Error::Encrypt)?;
         header.tag.copy_from_slice(&tag);
         raw[AAD_SIZE..AAD_SIZE + 16].copy_from_slice(&tag);
-        self.sign_raw(&mut raw, 0, bind)?;
+        // Every save seals under a new session id: nothing kept to look up.
+        self.sign_raw(&mut raw, 0, bind, false)?;
         header.mac.copy_from_slice(&raw[MAC_INPUT_SIZE..]);
         Ok(raw)
     }
@@ -265,7 +269,7 @@ impl Keyring {
         bind: &BindValues<'_>,
     ) -> Result<[u8; HEADER_SIZE], Error> {
         let mut raw = header.encode()?;
-        self.sign_raw(&mut raw, key_index, bind)?;
+        self.sign_raw(&mut raw, key_index, bind, true)?;
         header.mac.copy_from_slice(&raw[MAC_INPUT_SIZE..]);
         Ok(raw)
     }
@@ -275,9 +279,16 @@ impl Keyring {
         raw: &mut [u8; HEADER_SIZE],
         key_index: usize,
         bind: &BindValues<'_>,
+        look_up: bool,
     ) -> Result<(), Error> {
         let key = self.get(key_index).ok_or(Error::InvalidMac)?;
-        let mac = key.header_mac(raw, bind, self.derivation());
+        let sid = crate::SessionId::from_bytes(header_sid(raw));
+        let mac = if look_up {
+            compute_mac(&key.mac_state(&sid, self.derivation()).0, raw, bind)
+        } else {
+            let state = HmacSha256::new(key.mac_key(&sid, self.derivation()).as_bytes());
+            compute_mac(&state, raw, bind)
+        };
         raw[MAC_INPUT_SIZE..].copy_from_slice(&mac);
         Ok(())
     }

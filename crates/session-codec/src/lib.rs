@@ -59,6 +59,7 @@ mod b64;
 mod chunk;
 mod compress;
 mod crypto;
+mod derived;
 mod error;
 mod hash;
 mod header;

@@ -341,7 +341,7 @@ where
 #[allow(clippy::cast_possible_truncation)] // small test indices
 mod tests {
     use super::*;
-    use crate::{Ikm, Key, RememberSafety, SessionId};
+    use crate::{Ikm, Key, KeyDerivation, RememberSafety, SessionId};
     use proptest::prelude::*;
 
     const SECRET: &[u8] = b"RaJKp8UQW1";
@@ -682,8 +682,133 @@ mod tests {
         );
     }
 
+    /// A cookie string sealed with `ring` (session kind, one chunk).
+    fn seal_with(
+        ring: &Keyring,
+        sid: SessionId,
+        flags: Flags,
+        json: &str,
+        bind: &BindValues<'_>,
+    ) -> String {
+        let header = Header::new(flags, sid, NOW, 0);
+        let sealed = seal_payload(
+            ring,
+            header,
+            CookieKind::Session,
+            json.as_bytes().to_vec(),
+            1024,
+            bind,
+        )
+        .unwrap();
+        let mut s = String::new();
+        sealed.header.encode_base64_into(&mut s).unwrap();
+        s + &sealed.payload
+    }
+
+    #[test]
+    fn reopening_uses_the_kept_keys_and_gives_the_same_results() {
+        let ring = ring();
+        let key = ring.primary();
+        let v2 = cookie_value(V2);
+        let sid = sid_from(0x40);
+        assert_eq!(key.keeps(&sid, KeyDerivation::Hkdf), (false, false));
+        let first = open_session(&ring, v2).unwrap();
+        // The MAC matched: its state is kept, and the cipher key beside it.
+        assert_eq!(key.keeps(&sid, KeyDerivation::Hkdf), (true, true));
+        for _ in 0..3 {
+            let again = open_session(&ring, v2).unwrap();
+            assert_eq!(again.plaintext, first.plaintext);
+            assert_eq!(again.key_index, 0);
+        }
+        // Re-sealing from the kept keys is still byte-identical to the reference.
+        assert_eq!(
+            seal_with(&ring, sid, Flags::NONE, V1_PLAIN, &BindValues::default()),
+            v2
+        );
+        // A clone of the ring shares what the key keeps.
+        assert_eq!(
+            ring.clone().primary().keeps(&sid, KeyDerivation::Hkdf),
+            (true, true)
+        );
+        // A FIPS ring over the same key never uses the HKDF entries.
+        let fips = ring.clone().with_derivation(KeyDerivation::Fips);
+        assert_eq!(open_session(&fips, v2).unwrap_err(), Error::InvalidMac);
+    }
+
+    #[test]
+    fn a_forged_cookie_keeps_nothing() {
+        let ring = ring();
+        let sid = sid_from(0x40);
+        let v2 = cookie_value(V2);
+        // Flip one character of the MAC (header bytes 66..82: characters 88..110).
+        let mut forged = v2.to_owned();
+        let c = if &forged[100..101] == "A" { "B" } else { "A" };
+        forged.replace_range(100..101, c);
+        assert_eq!(open_session(&ring, &forged).unwrap_err(), Error::InvalidMac);
+        assert_eq!(
+            ring.primary().keeps(&sid, KeyDerivation::Hkdf),
+            (false, false)
+        );
+        // Deriving a cipher key for a session without a verified entry keeps nothing either.
+        let _ = derive_cipher_key(&ring, 0, &sid, CookieKind::Session).unwrap();
+        assert_eq!(
+            ring.primary().keeps(&sid, KeyDerivation::Hkdf),
+            (false, false)
+        );
+        // The genuine cookie still opens, and its keys are kept from then on.
+        open_session(&ring, v2).unwrap();
+        assert_eq!(
+            ring.primary().keeps(&sid, KeyDerivation::Hkdf),
+            (true, true)
+        );
+    }
+
+    #[test]
+    fn a_fallback_key_keeps_its_own_entries() {
+        let old = Key::new(Ikm::from_secret(SECRET));
+        let ring = Keyring::new(Key::new(Ikm::from_secret(b"new"))).with_fallbacks([old]);
+        let sid = sid_from(0x40);
+        assert_eq!(open_session(&ring, cookie_value(V2)).unwrap().key_index, 1);
+        assert_eq!(
+            ring.primary().keeps(&sid, KeyDerivation::Hkdf),
+            (false, false)
+        );
+        assert_eq!(
+            ring.get(1).unwrap().keeps(&sid, KeyDerivation::Hkdf),
+            (true, true)
+        );
+        assert_eq!(open_session(&ring, cookie_value(V2)).unwrap().key_index, 1);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn kept_keys_agree_with_fresh_derivations(
+            sids in proptest::collection::vec((0u8..4, any::<[u8; 30]>()), 1..24),
+            bind_ip in proptest::option::of("[0-9.]{1,15}"),
+        ) {
+            // Session ids drawn from four slots, so entries evict each other; every cookie
+            // sealed and reopened through the shared key must equal what a key with
+            // nothing kept produces, and must open there too.
+            let ring = ring();
+            let bind = BindValues { ip: bind_ip.as_deref(), ..BindValues::default() };
+            let flags = if bind_ip.is_some() { Flags::BIND_IP } else { Flags::NONE };
+            for (slot, rest) in &sids {
+                let mut bytes = [0u8; 32];
+                bytes[0] = *slot;
+                bytes[2..].copy_from_slice(rest);
+                let sid = SessionId::from_bytes(bytes);
+                let cookie = seal_with(&ring, sid, flags, V1_PLAIN, &bind);
+                prop_assert_eq!(&cookie, &seal_with(&super::tests::ring(), sid, flags, V1_PLAIN, &bind));
+                for _ in 0..2 {
+                    let opened = open_cookie(&ring, CookieKind::Session, 7, &cookie, |_| None, &bind).unwrap();
+                    prop_assert_eq!(opened.plaintext.as_slice(), V1_PLAIN.as_bytes());
+                }
+                let fresh = open_cookie(&super::tests::ring(), CookieKind::Session, 7, &cookie, |_| None, &bind).unwrap();
+                prop_assert_eq!(fresh.plaintext.as_slice(), V1_PLAIN.as_bytes());
+            }
+        }
         #[test]
         fn seal_then_open_is_identity(
             json in proptest::collection::vec(any::<u8>(), 0..3000),

@@ -1,0 +1,189 @@
+//! The derived keys of recently seen sessions, per [`Key`](crate::Key).
+//!
+//! A browser sends the same cookie on every request until the session is saved again, and
+//! every open of it derives the same keys: the header MAC key (HKDF-expand, two SHA-256
+//! blocks), its HMAC pad states (two more) and the AES key and IV (HKDF-expand to 44 bytes,
+//! five blocks). This table keeps them for the sessions a key has recently opened, so a
+//! repeated open runs only the header MAC's own three blocks.
+//!
+//! - Direct-mapped: 1 024 slots chosen by the first two bytes of the session id (random:
+//!   drawn by a CSPRNG, ours or the reference's); a new session evicts the slot's previous
+//!   one. The table is allocated on a key's first use (≈ 160 KiB).
+//! - Filled only with keys that opened a cookie: the MAC state once a header's MAC matched
+//!   ([`Keyring::verify_mac`]), then the cipher key beside it. A forged cookie keeps and
+//!   evicts nothing; a caller holding valid cookies can only evict, never insert a wrong key
+//!   (the keys of a session id are a pure function of the secret and the id). Saves, which
+//!   always seal under a new id, neither look up nor keep.
+//! - The stored session id is compared in constant time; a busy or poisoned slot is treated
+//!   as a miss (no waiting, no panic).
+//! - Everything secret is zeroized when a slot is overwritten and when the last clone of the
+//!   key is dropped (`HmacSha256` and `CipherKey` zeroize themselves on drop).
+//!
+//! [`Keyring::verify_mac`]: crate::Keyring::verify_mac
+
+use std::sync::{Mutex, OnceLock};
+
+use subtle::ConstantTimeEq;
+
+use crate::header::SessionId;
+use crate::hmac_sha256::HmacSha256;
+use crate::keys::{CipherKey, KeyDerivation};
+
+/// Slots per key (a power of two).
+const SLOTS: usize = 1024;
+
+struct Entry {
+    sid: [u8; 32],
+    derivation: KeyDerivation,
+    /// The header MAC key's pad states.
+    mac: HmacSha256,
+    /// The AES key and IV of the session cookie (HKDF, or one PBKDF2 round under FIPS).
+    cipher: Option<CipherKey>,
+}
+
+impl Entry {
+    fn holds(&self, sid: &SessionId, derivation: KeyDerivation) -> bool {
+        // Word-wise and branch-free: a session id is not a secret (it travels in the
+        // cookie), but whether a slot holds another session's id must not leak byte by byte.
+        let mut diff = 0u64;
+        for (a, b) in self.sid.chunks_exact(8).zip(sid.as_bytes().chunks_exact(8)) {
+            let a = u64::from_ne_bytes(a.try_into().unwrap_or_default());
+            let b = u64::from_ne_bytes(b.try_into().unwrap_or_default());
+            diff |= a ^ b;
+        }
+        bool::from(diff.ct_eq(&0)) && self.derivation == derivation
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct DerivedCache {
+    slots: OnceLock<Box<[Mutex<Option<Entry>>]>>,
+}
+
+impl DerivedCache {
+    fn slot(&self, sid: &SessionId) -> &Mutex<Option<Entry>> {
+        let slots = self
+            .slots
+            .get_or_init(|| (0..SLOTS).map(|_| Mutex::new(None)).collect());
+        let b = sid.as_bytes();
+        &slots[usize::from(u16::from_le_bytes([b[0], b[1]])) % SLOTS]
+    }
+
+    /// Runs `f` on the entry of `sid`, if its slot holds it and is free.
+    fn with_entry<R>(
+        &self,
+        sid: &SessionId,
+        derivation: KeyDerivation,
+        f: impl FnOnce(&mut Entry) -> R,
+    ) -> Option<R> {
+        let mut slot = self.slot(sid).try_lock().ok()?;
+        slot.as_mut().filter(|e| e.holds(sid, derivation)).map(f)
+    }
+
+    /// The MAC state kept for `sid`.
+    pub(crate) fn mac(&self, sid: &SessionId, derivation: KeyDerivation) -> Option<HmacSha256> {
+        self.with_entry(sid, derivation, |e| e.mac.clone())
+    }
+
+    /// Keeps the MAC state of `sid`, whose header MAC the caller has just verified or made.
+    pub(crate) fn keep_mac(&self, sid: &SessionId, derivation: KeyDerivation, mac: &HmacSha256) {
+        let Ok(mut slot) = self.slot(sid).try_lock() else {
+            return;
+        };
+        if slot.as_ref().is_some_and(|e| e.holds(sid, derivation)) {
+            return;
+        }
+        *slot = Some(Entry {
+            sid: *sid.as_bytes(),
+            derivation,
+            mac: mac.clone(),
+            cipher: None,
+        });
+    }
+
+    /// The cipher key of `sid`: kept, or made by `derive` and kept beside the entry's MAC
+    /// state; `None` when there is no entry for `sid` (the caller derives it).
+    pub(crate) fn cipher(
+        &self,
+        sid: &SessionId,
+        derivation: KeyDerivation,
+        derive: impl FnOnce() -> CipherKey,
+    ) -> Option<CipherKey> {
+        self.with_entry(sid, derivation, |e| {
+            e.cipher.get_or_insert_with(derive).duplicate()
+        })
+    }
+
+    /// Whether `sid` has an entry (tests).
+    #[cfg(test)]
+    pub(crate) fn holds(&self, sid: &SessionId, derivation: KeyDerivation) -> (bool, bool) {
+        self.with_entry(sid, derivation, |e| (true, e.cipher.is_some()))
+            .unwrap_or((false, false))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sid(first: u8, second: u8, fill: u8) -> SessionId {
+        let mut b = [fill; 32];
+        b[0] = first;
+        b[1] = second;
+        SessionId::from_bytes(b)
+    }
+
+    #[test]
+    fn an_entry_is_found_only_for_its_sid_and_derivation() {
+        let cache = DerivedCache::default();
+        let a = sid(1, 2, 3);
+        let mac = HmacSha256::new(&[7; 32]);
+        assert!(cache.mac(&a, KeyDerivation::Hkdf).is_none());
+        cache.keep_mac(&a, KeyDerivation::Hkdf, &mac);
+        assert_eq!(
+            cache.mac(&a, KeyDerivation::Hkdf).map(|m| m.mac(&[b"x"])),
+            Some(mac.mac(&[b"x"]))
+        );
+        assert!(cache.mac(&a, KeyDerivation::Fips).is_none());
+        // Same slot (same first two bytes), another session: a miss, then an eviction.
+        let b = sid(1, 2, 4);
+        assert!(cache.mac(&b, KeyDerivation::Hkdf).is_none());
+        cache.keep_mac(&b, KeyDerivation::Hkdf, &HmacSha256::new(&[8; 32]));
+        assert!(cache.mac(&a, KeyDerivation::Hkdf).is_none());
+        assert!(cache.mac(&b, KeyDerivation::Hkdf).is_some());
+    }
+
+    #[test]
+    fn a_cipher_key_is_kept_only_beside_its_mac() {
+        let cache = DerivedCache::default();
+        let a = sid(9, 9, 9);
+        let ck = || CipherKey::from_bytes([5; 44]);
+        assert!(cache.cipher(&a, KeyDerivation::Hkdf, ck).is_none());
+        assert_eq!(cache.holds(&a, KeyDerivation::Hkdf), (false, false));
+        cache.keep_mac(&a, KeyDerivation::Hkdf, &HmacSha256::new(&[1; 32]));
+        assert_eq!(cache.holds(&a, KeyDerivation::Hkdf), (true, false));
+        let made = cache.cipher(&a, KeyDerivation::Hkdf, ck).unwrap();
+        assert_eq!(made.aes_key(), &[5; 32]);
+        assert_eq!(cache.holds(&a, KeyDerivation::Hkdf), (true, true));
+        let got = cache
+            .cipher(&a, KeyDerivation::Hkdf, || unreachable!("kept"))
+            .unwrap();
+        assert_eq!(got.aes_key(), &[5; 32]);
+        assert_eq!(got.iv(), &[5; 12]);
+        // Keeping the MAC again does not drop the cipher key.
+        cache.keep_mac(&a, KeyDerivation::Hkdf, &HmacSha256::new(&[1; 32]));
+        assert_eq!(cache.holds(&a, KeyDerivation::Hkdf), (true, true));
+    }
+
+    #[test]
+    fn a_busy_slot_is_a_miss() {
+        let cache = DerivedCache::default();
+        let a = sid(4, 4, 4);
+        cache.keep_mac(&a, KeyDerivation::Hkdf, &HmacSha256::new(&[1; 32]));
+        let guard = cache.slot(&a).lock().unwrap();
+        assert!(cache.mac(&a, KeyDerivation::Hkdf).is_none());
+        cache.keep_mac(&a, KeyDerivation::Hkdf, &HmacSha256::new(&[2; 32])); // no deadlock
+        drop(guard);
+        assert!(cache.mac(&a, KeyDerivation::Hkdf).is_some());
+    }
+}
