@@ -85,11 +85,7 @@ fn same_slot_pair(config: &SessionConfig) -> (String, String) {
 
 fn by_size(c: &mut Criterion) {
     let cases: [(&str, &str, Value); 3] = [
-        (
-            "100B",
-            cases_100b_json(),
-            Value::String(text(70)),
-        ),
+        ("100B", cases_100b_json(), Value::String(text(70))),
         (
             "2KB-deflated",
             r#"{"secret":"bench","idling_timeout":0,"rolling_timeout":0,"absolute_timeout":0}"#,
