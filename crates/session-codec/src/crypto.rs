@@ -283,12 +283,12 @@ impl Keyring {
     ) -> Result<(), Error> {
         let key = self.get(key_index).ok_or(Error::InvalidMac)?;
         let sid = crate::SessionId::from_bytes(header_sid(raw));
-        let mac = if look_up {
-            compute_mac(&key.mac_state(&sid, self.derivation()).0, raw, bind)
+        let state = if look_up {
+            key.mac_state(&sid, self.derivation()).0
         } else {
-            let state = HmacSha256::new(key.mac_key(&sid, self.derivation()).as_bytes());
-            compute_mac(&state, raw, bind)
+            key.fresh_mac_state(&sid, self.derivation())
         };
+        let mac = compute_mac(&state, raw, bind);
         raw[MAC_INPUT_SIZE..].copy_from_slice(&mac);
         Ok(())
     }

@@ -408,29 +408,26 @@ impl Key {
         kind: CookieKind,
         derivation: KeyDerivation,
     ) -> CipherKey {
-        let mut out = CipherKey([0; 44]);
         let rounds = match kind {
             CookieKind::Remember(safety) => safety.iterations(),
             CookieKind::Session => None,
         };
-        if let Some(rounds) = rounds {
-            self.pbkdf2(ENCRYPTION, sid, rounds, &mut out.0);
-            return out;
-        }
-        let derive = |mut out: CipherKey| {
-            match derivation {
-                KeyDerivation::Hkdf => self.expand(ENCRYPTION, sid, &mut out.0),
-                KeyDerivation::Fips => self.pbkdf2(ENCRYPTION, sid, 1, &mut out.0),
+        let derive = || {
+            let mut out = CipherKey([0; 44]);
+            match (rounds, derivation) {
+                (Some(rounds), _) => self.pbkdf2(ENCRYPTION, sid, rounds, &mut out.0),
+                (None, KeyDerivation::Hkdf) => self.expand(ENCRYPTION, sid, &mut out.0),
+                (None, KeyDerivation::Fips) => self.pbkdf2(ENCRYPTION, sid, 1, &mut out.0),
             }
             out
         };
-        match self
-            .recent
-            .cipher(sid, derivation, || derive(CipherKey([0; 44])))
-        {
-            Some(kept) => kept,
-            None => derive(out),
+        // A remember cookie's PBKDF2 key is never kept (it is not the session's key).
+        if rounds.is_some() {
+            return derive();
         }
+        self.recent
+            .cipher(sid, derivation, derive)
+            .unwrap_or_else(derive)
     }
 
     /// The header MAC key of `sid` with its HMAC pads applied, and whether it came from
@@ -442,11 +439,13 @@ impl Key {
     ) -> (HmacSha256, bool) {
         match self.recent.mac(sid, derivation) {
             Some(kept) => (kept, true),
-            None => (
-                HmacSha256::new(self.mac_key(sid, derivation).as_bytes()),
-                false,
-            ),
+            None => (self.fresh_mac_state(sid, derivation), false),
         }
+    }
+
+    /// The header MAC key of `sid` with its HMAC pads applied, derived now.
+    pub(crate) fn fresh_mac_state(&self, sid: &SessionId, derivation: KeyDerivation) -> HmacSha256 {
+        HmacSha256::new(self.mac_key(sid, derivation).as_bytes())
     }
 
     /// Keeps the MAC state of `sid` after its header MAC matched or was made with it.

@@ -389,9 +389,21 @@ mod tests {
         json: &str,
         bind: &BindValues<'_>,
     ) -> String {
+        reseal_with(&ring(), kind, flags, sid, json, bind)
+    }
+
+    /// A one-chunk cookie value sealed with `ring` at `NOW`.
+    fn reseal_with(
+        ring: &Keyring,
+        kind: CookieKind,
+        flags: Flags,
+        sid: SessionId,
+        json: &str,
+        bind: &BindValues<'_>,
+    ) -> String {
         let header = Header::new(flags, sid, NOW, 0);
         let sealed =
-            seal_payload(&ring(), header, kind, json.as_bytes().to_vec(), 1024, bind).unwrap();
+            seal_payload(ring, header, kind, json.as_bytes().to_vec(), 1024, bind).unwrap();
         let mut s = String::new();
         sealed.header.encode_base64_into(&mut s).unwrap();
         s + &sealed.payload
@@ -682,29 +694,6 @@ mod tests {
         );
     }
 
-    /// A cookie string sealed with `ring` (session kind, one chunk).
-    fn seal_with(
-        ring: &Keyring,
-        sid: SessionId,
-        flags: Flags,
-        json: &str,
-        bind: &BindValues<'_>,
-    ) -> String {
-        let header = Header::new(flags, sid, NOW, 0);
-        let sealed = seal_payload(
-            ring,
-            header,
-            CookieKind::Session,
-            json.as_bytes().to_vec(),
-            1024,
-            bind,
-        )
-        .unwrap();
-        let mut s = String::new();
-        sealed.header.encode_base64_into(&mut s).unwrap();
-        s + &sealed.payload
-    }
-
     #[test]
     fn reopening_uses_the_kept_keys_and_gives_the_same_results() {
         let ring = ring();
@@ -722,7 +711,14 @@ mod tests {
         }
         // Re-sealing from the kept keys is still byte-identical to the reference.
         assert_eq!(
-            seal_with(&ring, sid, Flags::NONE, V1_PLAIN, &BindValues::default()),
+            reseal_with(
+                &ring,
+                CookieKind::Session,
+                Flags::NONE,
+                sid,
+                V1_PLAIN,
+                &BindValues::default()
+            ),
             v2
         );
         // A clone of the ring shares what the key keeps.
@@ -799,8 +795,8 @@ mod tests {
                 bytes[0] = *slot;
                 bytes[2..].copy_from_slice(rest);
                 let sid = SessionId::from_bytes(bytes);
-                let cookie = seal_with(&ring, sid, flags, V1_PLAIN, &bind);
-                prop_assert_eq!(&cookie, &seal_with(&super::tests::ring(), sid, flags, V1_PLAIN, &bind));
+                let cookie = reseal_with(&ring, CookieKind::Session, flags, sid, V1_PLAIN, &bind);
+                prop_assert_eq!(&cookie, &reseal_with(&super::tests::ring(), CookieKind::Session, flags, sid, V1_PLAIN, &bind));
                 for _ in 0..2 {
                     let opened = open_cookie(&ring, CookieKind::Session, 7, &cookie, |_| None, &bind).unwrap();
                     prop_assert_eq!(opened.plaintext.as_slice(), V1_PLAIN.as_bytes());
