@@ -13,9 +13,9 @@ use std::hint::black_box;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use session_codec::{
-    BindValues, CookieKind, Flags, Header, Ikm, Key, KeyDerivation, Keyring, MAX_PLAINTEXT_SIZE,
-    SessionId, deflate, encode_stored_record, inflate, open_cookie, parse_stored_record,
-    seal_payload,
+    BindValues, CookieKind, DeflateLevel, Flags, Header, Ikm, Key, KeyDerivation, Keyring,
+    MAX_PLAINTEXT_SIZE, SessionId, deflate, deflate_with_level, encode_stored_record, inflate,
+    open_cookie, parse_stored_record, seal_payload,
 };
 
 const NOW: u64 = 1_700_000_000;
@@ -183,6 +183,60 @@ fn deflate_state(c: &mut Criterion) {
     g.finish();
 }
 
+/// The 2 KB of words of `cargo xtask bench-http`'s `/save2k`, as the session's JSON.
+fn words_json() -> Vec<u8> {
+    const WORDS: [&str; 32] = [
+        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
+        "juliett", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo",
+        "sierra", "tango", "uniform", "victor", "whiskey", "xray", "yankee", "zulu", "session",
+        "cookie", "cipher", "header", "payload", "storage",
+    ];
+    let mut state: u32 = 1;
+    let mut value = String::new();
+    while value.len() < 2048 {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        if !value.is_empty() {
+            value.push(' ');
+        }
+        value.push_str(WORDS[(state % 32) as usize]);
+    }
+    value.truncate(2048);
+    format!(r#"[[{{"big":"{value}"}},"default"]]"#).into_bytes()
+}
+
+/// The one-cookie tier (`DeflateLevel::Fast`): zlib level 1 on a reused stream (what it
+/// was) against the fixed-code encoder (what it is), on words and on random letters (which
+/// the encoder hands to zlib level 1), with the reference's level 6 beside them.
+fn deflate_fast(c: &mut Criterion) {
+    use flate2::{Compress, Compression, FlushCompress};
+    let mut g = c.benchmark_group("deflate_fast");
+    for (name, plain) in [("words", words_json()), ("letters", json(2048))] {
+        let mut level1 = Compress::new(Compression::new(1), false);
+        g.bench_function(
+            format!("{name}/2048 zlib level 1, reused stream (before)"),
+            |b| {
+                b.iter(|| {
+                    let mut out = Vec::with_capacity(plain.len());
+                    level1
+                        .compress_vec(black_box(&plain), &mut out, FlushCompress::Finish)
+                        .unwrap();
+                    level1.reset();
+                    out
+                })
+            },
+        );
+        g.bench_function(format!("{name}/2048 DeflateLevel::Fast"), |b| {
+            b.iter(|| deflate_with_level(black_box(&plain), DeflateLevel::Fast))
+        });
+        g.bench_function(format!("{name}/2048 DeflateLevel::Reference"), |b| {
+            b.iter(|| deflate_with_level(black_box(&plain), DeflateLevel::Reference))
+        });
+    }
+    g.finish();
+}
+
 fn record(c: &mut Criterion) {
     let ring = ring();
     let header = Header::new(Flags::STORAGE, SessionId::from_bytes([0x40; 32]), NOW, 0);
@@ -221,6 +275,7 @@ criterion_group!(
     keys,
     seal_open,
     deflate_state,
+    deflate_fast,
     record,
     primitives
 );

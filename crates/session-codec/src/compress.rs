@@ -12,6 +12,7 @@ use std::cell::RefCell;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 use crate::error::Error;
+use crate::fast_deflate;
 
 /// The largest plaintext a session can carry: the most bytes whose base64url
 /// form fits the header's 24-bit data-size field (`ceil(4n/3) ≤ 2^24 − 1`).
@@ -40,10 +41,14 @@ pub enum DeflateLevel {
     /// strategy — byte for byte what lua-resty-session writes.
     #[default]
     Reference,
-    /// zlib level 1: about a third less CPU than level 6 on session-sized text
-    /// (8.1 µs vs 12.3 µs for 2 KB of words, measured in docs/benchmarks.md) for a
-    /// few percent more bytes. Meant for payloads whose uncompressed form already
-    /// fits in one cookie, where the extra bytes can never cost a cookie chunk.
+    /// Speed first: a greedy LZ77 encoder with the fixed Huffman codes (one hash
+    /// probe per position, no trees to build), about a fifth of zlib level 6's time
+    /// on session-sized text for about a third more bytes (2 KB of words: 2.6 µs →
+    /// 801 bytes vs 13.5 µs → 596, docs/benchmarks.md). Input that fixed codes
+    /// cannot shrink well (hex or base64 tokens: entropy, not repeats) goes to zlib
+    /// level 1 instead, as does input over 64 KiB. Meant for payloads whose
+    /// uncompressed form already fits in one cookie, where the extra bytes can
+    /// never cost a cookie chunk.
     Fast,
 }
 
@@ -59,7 +64,8 @@ impl DeflateLevel {
 thread_local! {
     /// This thread's deflate stream, created on first use, reset after each use.
     static DEFLATER: RefCell<Option<Compress>> = const { RefCell::new(None) };
-    /// This thread's level-1 deflate stream, likewise.
+    /// This thread's level-1 deflate stream (what [`DeflateLevel::Fast`] falls back
+    /// to), likewise.
     static FAST_DEFLATER: RefCell<Option<Compress>> = const { RefCell::new(None) };
     /// This thread's inflate stream, likewise.
     static INFLATER: RefCell<Option<Decompress>> = const { RefCell::new(None) };
@@ -116,7 +122,12 @@ pub fn deflate(input: &[u8]) -> Option<Vec<u8>> {
 pub fn deflate_with_level(input: &[u8], level: DeflateLevel) -> Option<Vec<u8>> {
     let streams = match level {
         DeflateLevel::Reference => &DEFLATER,
-        DeflateLevel::Fast => &FAST_DEFLATER,
+        DeflateLevel::Fast => {
+            if let Some(packed) = fast_deflate::deflate(input) {
+                return Some(packed);
+            }
+            &FAST_DEFLATER
+        }
     };
     let fresh = || Compress::new(Compression::new(level.zlib()), false);
     streams.with(|cell| match cell.try_borrow_mut() {

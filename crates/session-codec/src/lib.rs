@@ -61,6 +61,7 @@ mod compress;
 mod crypto;
 mod derived;
 mod error;
+mod fast_deflate;
 mod hash;
 mod header;
 mod hmac_sha256;
