@@ -176,14 +176,129 @@ impl serde_json::ser::Formatter for CjsonFormatter {
     }
 }
 
+/// Writes `value` as lua-cjson does: what serde_json with [`CjsonFormatter`] writes, byte
+/// for byte (the tests hold it to that), with strings escaped by [`write_str`] instead of
+/// serde_json's byte-at-a-time scan.
 fn write_value(out: &mut Vec<u8>, value: &Value) -> Result<(), serde_json::Error> {
-    let mut ser = serde_json::Serializer::with_formatter(&mut *out, CjsonFormatter);
-    serde::Serialize::serialize(value, &mut ser)
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(number) => {
+            let mut ser = serde_json::Serializer::with_formatter(&mut *out, CjsonFormatter);
+            serde::Serialize::serialize(number, &mut ser)?;
+        }
+        Value::String(text) => write_str(out, text),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item)?;
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            out.push(b'{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_str(out, key);
+                out.push(b':');
+                write_value(out, item)?;
+            }
+            out.push(b'}');
+        }
+    }
+    Ok(())
 }
 
-fn write_str(out: &mut Vec<u8>, value: &str) -> Result<(), serde_json::Error> {
-    let mut ser = serde_json::Serializer::with_formatter(&mut *out, CjsonFormatter);
-    serde::Serialize::serialize(value, &mut ser)
+/// `0x01` in every byte of a word.
+const ONES: u64 = u64::from_ne_bytes([1; 8]);
+/// `0x80` in every byte of a word.
+const HIGHS: u64 = ONES * 0x80;
+
+/// Whether any of the 8 bytes of `word` is below `n` (`n` ≤ 128; exact as a yes/no).
+const fn any_below(word: u64, n: u8) -> bool {
+    word.wrapping_sub(ONES * n as u64) & !word & HIGHS != 0
+}
+
+/// Whether any of the 8 bytes of `word` is `byte`.
+const fn any_equal(word: u64, byte: u8) -> bool {
+    any_below(word ^ (ONES * byte as u64), 1)
+}
+
+/// Whether any of the 8 bytes of `word` must be escaped in a cjson string: a control
+/// character, `"`, `\`, `/` or DEL.
+const fn any_escaped(word: u64) -> bool {
+    any_below(word, 0x20)
+        | any_equal(word, b'"')
+        | any_equal(word, b'\\')
+        | any_equal(word, b'/')
+        | any_equal(word, 0x7f)
+}
+
+/// The escape of `byte` in a cjson string, or `None` when it is written as is: serde_json's
+/// escapes (`\"`, `\\`, `\b \f \n \r \t`, `\u00xx` with lowercase hex for the other
+/// control characters) plus cjson's `\/` and `\u007f`.
+fn escape(byte: u8, buf: &mut [u8; 6]) -> Option<&[u8]> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let short = match byte {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        b'/' => b'/',
+        0x08 => b'b',
+        0x09 => b't',
+        0x0a => b'n',
+        0x0c => b'f',
+        0x0d => b'r',
+        0x00..=0x1f | 0x7f => {
+            *buf = [
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(byte >> 4)],
+                HEX[usize::from(byte & 0xf)],
+            ];
+            return Some(&buf[..]);
+        }
+        _ => return None,
+    };
+    buf[0] = b'\\';
+    buf[1] = short;
+    Some(&buf[..2])
+}
+
+/// Writes `text` as a cjson string. Runs of bytes that need no escape — all of most
+/// strings — are found 8 bytes at a time and copied in one call.
+fn write_str(out: &mut Vec<u8>, text: &str) {
+    let bytes = text.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    let mut at = 0;
+    let mut buf = [0u8; 6];
+    while at < bytes.len() {
+        if let Some(chunk) = bytes.get(at..at + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            if !any_escaped(u64::from_ne_bytes(word)) {
+                at += 8;
+                continue;
+            }
+        }
+        if let Some(escaped) = escape(bytes[at], &mut buf) {
+            out.extend_from_slice(&bytes[start..at]);
+            out.extend_from_slice(escaped);
+            start = at + 1;
+        }
+        at += 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
 }
 
 /// Encode entries as the reference writes them: compact, subject omitted when
@@ -201,12 +316,12 @@ pub(crate) fn encode_entries(
         write_value(out, &entry.data)?;
         out.push(b',');
         match &entry.audience {
-            Some(audience) => write_str(out, audience)?,
+            Some(audience) => write_str(out, audience),
             None => out.extend_from_slice(b"null"),
         }
         if let Some(subject) = &entry.subject {
             out.push(b',');
-            write_str(out, subject)?;
+            write_str(out, subject);
         }
         out.push(b']');
     }
@@ -467,6 +582,72 @@ mod tests {
             let new = decode_entries(text.as_bytes()).ok();
             proptest::prop_assert_eq!(new, decode_via_value(text.as_bytes()));
         }
+    }
+
+    /// What serde_json with [`CjsonFormatter`] writes: the writer this one replaced, kept as
+    /// the oracle.
+    fn write_via_serde(value: &Value) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, CjsonFormatter);
+        serde::Serialize::serialize(value, &mut ser).unwrap();
+        out
+    }
+
+    fn written(value: &Value) -> Vec<u8> {
+        let mut out = Vec::new();
+        write_value(&mut out, value).unwrap();
+        out
+    }
+
+    #[test]
+    fn writer_escapes_every_byte_as_serde_with_cjson_escapes_did() {
+        // Every ASCII byte alone, and at each position of a 17-byte string (the word scan
+        // and the byte loop both see it), and non-ASCII text.
+        for byte in 0u8..0x80 {
+            let c = char::from(byte);
+            for at in 0..17 {
+                let mut text: String = "abcdefghijklmnopq".into();
+                text.replace_range(at..=at, &c.to_string());
+                let value = Value::String(text);
+                assert_eq!(
+                    written(&value),
+                    write_via_serde(&value),
+                    "byte {byte:#x} at {at}"
+                );
+            }
+        }
+        let value = json!({"é/ü": ["ß\u{7f}\"\\", 1.5, -7, u64::MAX, null, true, false, {}, []]});
+        assert_eq!(written(&value), write_via_serde(&value));
+        assert_eq!(written(&json!("a/b")), br#""a\/b""#);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn writer_writes_what_serde_with_cjson_escapes_wrote(value in json_with_any_text()) {
+            proptest::prop_assert_eq!(written(&value), write_via_serde(&value));
+        }
+    }
+
+    /// Any JSON value, its strings and keys drawn from all of Unicode (escapes included).
+    fn json_with_any_text() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            "(\\PC|[\\x00-\\x1f\\x7f\"\\\\/]){0,40}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map("\\PC{0,3}", inner, 0..3)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
     }
 
     #[test]
