@@ -41,6 +41,8 @@
 use std::future::Future;
 use std::time::Duration;
 
+mod keeper;
+
 use session_storage::StorageError;
 
 /// The deadline of one storage operation when `operation_timeout` is not configured: 5 s.
@@ -120,6 +122,7 @@ impl Deadline {
     where
         F: Future<Output = Result<T, StorageError>>,
     {
+        keeper::keep(self.limit);
         // `timeout(..).await` drops `fut` before yielding the elapsed error.
         let outcome = tokio::time::timeout(self.limit, fut).await;
         match outcome {

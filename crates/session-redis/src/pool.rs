@@ -320,9 +320,13 @@ fn cluster(config: &RedisConfig, limits: &Limits) -> Result<Source, StorageError
 
 /// Builds the pool for `config` (validated). No connection is opened yet.
 pub(crate) fn build(config: &RedisConfig, limits: &Limits) -> Result<Pool, StorageError> {
+    // Every operation runs under its deadline (`operation_timeout`); a per-response timeout
+    // that is not shorter can never fire first, and would only cost each command a second
+    // timer (the reference's single-mode send + read timeouts are 120 s, the deadline 5 s).
+    let response = (limits.response < limits.operation).then_some(limits.response);
     let conn_config = AsyncConnectionConfig::new()
         .set_connection_timeout(Some(limits.connect))
-        .set_response_timeout(Some(limits.response));
+        .set_response_timeout(response);
     let (source, conn_config) = match config.mode() {
         Mode::Single => single(config, conn_config)?,
         Mode::Sentinel => (sentinel(config)?, conn_config),
