@@ -936,8 +936,8 @@ async fn refresh_rotates_the_record_and_touch_leaves_it(store: Store) {
     assert_eq!(o.get::<String>("k").unwrap().as_deref(), Some("v"));
 }
 
-/// The same stale-TTL contract with the real clock: the stores' own expiry (moka's timer for
-/// shm, mtimes for file) agrees with the engine's time.
+/// The same stale-TTL contract with the real clock: the stores' own expiry (the zone's
+/// expiry times for shm, mtimes for file) agrees with the engine's time.
 async fn stale_record_expires_in_real_time_with_the_system_clock(store: Store) {
     let json = json!({"stale_ttl": 1, "secret": SECRET});
     let config = serde_json::from_value::<Config>(json)

@@ -18,33 +18,43 @@
 //! # Ok::<_, session_storage::StorageError>(()) }).unwrap();
 //! ```
 //!
-//! # Why moka
+//! # The zone
 //!
-//! The zone is a [`moka::sync::Cache`] with a byte weigher, LRU eviction and per-entry expiry.
-//! moka is well kept, already in the workspace, lock-free for reads, bounds memory by weight
-//! (so the store never grows without bound: least-recently-used entries are evicted when the
-//! capacity is reached) and offers `and_compute_with`, a per-key atomic read-modify-write that
-//! makes list appends and compaction atomic (the reference's are not). A hand-written sharded
-//! LRU would need its own eviction and expiry wheels for no measured gain.
+//! A zone is what nginx's shared dictionary is: a hash table and an LRU list under a mutex.
+//! Zones of 8 MiB and more are split into shards of at least 4 MiB (up to 16), each with
+//! its own mutex, so threads rarely wait for one another; a key's shard is picked by its
+//! hash (foldhash, seeded at random per zone). Every operation is a short critical section:
+//! a lookup and a relink, plus, on writes, freeing expired items at the tail of the list
+//! (up to two per write, as nginx does) and evicting least-recently-used items until the
+//! new one fits. A read marks its item recently used. List appends and compactions are
+//! atomic read-modify-writes under the shard's lock (the reference's are not).
 //!
-//! # Time: the injected `now` and real time
+//! The zone used to be a `moka` cache: a profile of a save flood put 46 % of the server's
+//! CPU in its insert path (rehashing its table to drop tombstones, SipHash) and its
+//! housekeeper; in the same profile of this zone the store is 6 % (docs/benchmarks.md),
+//! and it needs no background work. What remains is the cache misses of evicting records
+//! nobody has touched for a while; an evicted record's blocks go straight to the next
+//! record, and short keys live in the list node, so that an eviction touches as little
+//! memory as it can.
+//!
+//! # Time
 //!
 //! Each entry stores its absolute expiry `now + ttl` computed from the `now` the engine passes,
-//! and every read treats an entry as missing when the caller's `now` ≥ that expiry. So tests
-//! and vectors with a fixed clock behave exactly. Independently, moka drops the entry after
-//! `expiry − now` seconds of *real* time, which reclaims memory without a sweeper.
+//! and every read treats an entry as missing when the caller's `now` ≥ that expiry, and frees
+//! it. So tests and vectors with a fixed clock behave exactly. Expired items nobody reads are
+//! freed when they reach the tail of the LRU list; until then they count against the
+//! capacity, as in a `lua_shared_dict`.
 //!
 //! # Differences from a `lua_shared_dict`
 //!
 //! - Capacity bounds resident memory: each item counts its key and value bytes plus a fixed
-//!   overhead covering what an entry really costs beyond them (640 bytes; see
+//!   overhead covering what an entry really costs beyond them (384 bytes; see
 //!   docs/benchmarks.md), and values are stored in 256-byte blocks so that freed memory is
 //!   reused whatever the next record's size: a 64 MiB zone keeps a process flooded with
 //!   saves within about 64 MiB of sessions, where a `lua_shared_dict` of that size holds
-//!   more small items. moka applies the capacity with a short delay (its housekeeping runs on later
-//!   operations), and it may evict a
-//!   metadata list as well as a record (the reference's `rpush` fails with "no memory"
-//!   instead). A record larger than the whole zone is refused with
+//!   more small items. The zone may evict a metadata list as well as a record (the
+//!   reference's `rpush` fails with "no memory" instead). A record larger than a shard (the
+//!   whole zone below 8 MiB, 4 MiB and more above) is refused with
 //!   [`ErrorKind::CapacityExceeded`](session_storage::ErrorKind::CapacityExceeded).
 //! - Collections are compacted when a list has doubled since its last compaction (and on
 //!   every delete and read, as the reference) instead of with probability 0.1.

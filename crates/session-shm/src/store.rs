@@ -1,7 +1,5 @@
 //! [`ShmStorage`]: the storage operations of the shm backend on a [`ShmZone`].
 
-use moka::ops::compute::Op;
-use moka::sync::Cache;
 use session_storage::collection::{self, parse_into};
 use session_storage::{
     Backend, Capability, ExpiryClock, KeyLayout, Metadata, SessionIndex, SetRequest, Storage,
@@ -9,9 +7,7 @@ use session_storage::{
 };
 
 use crate::config::ShmConfig;
-use std::sync::Arc;
-
-use crate::zone::{Blocks, Item, ShmZone, Slot};
+use crate::zone::{Item, NoMemory, ShmZone, Slot};
 
 /// The longest key a shared dictionary accepts.
 pub const MAX_KEY_LEN: usize = 65_535;
@@ -81,10 +77,6 @@ impl ShmStorage {
         &self.zone
     }
 
-    fn cache(&self) -> &Cache<String, Slot> {
-        &self.zone.cache
-    }
-
     fn check_key(key: &str) -> Result<(), StorageError> {
         if key.is_empty() || key.len() > MAX_KEY_LEN {
             return Err(StorageError::invalid_input(
@@ -97,21 +89,14 @@ impl ShmStorage {
     /// `dict.set(key, value, ttl)`.
     fn put_record(&self, key: String, value: &str, exp: i64, now: i64) -> Result<(), StorageError> {
         Self::check_key(&key)?;
-        let slot = Slot::new(Item::Record(Arc::new(Blocks::new(value))), Some(exp), now);
-        if slot.weight(&key) > self.zone.capacity() {
-            return Err(StorageError::new(
-                session_storage::ErrorKind::CapacityExceeded,
-                "no memory",
-            ));
-        }
-        self.cache().insert(key, slot);
-        Ok(())
+        self.zone
+            .insert_record(&key, value, exp, now)
+            .map_err(no_memory)
     }
 
     /// Remaining seconds of a live item (`dict.ttl`), `None` if missing or expired.
     fn remaining(&self, key: &str, now: i64) -> Option<Option<i64>> {
-        let slot = self.cache().get(key)?;
-        slot.live(now).then(|| slot.exp.map(|e| e - now))
+        self.zone.read(key, now, |slot| slot.exp.map(|e| e - now))
     }
 
     /// `rpush` each element, then compact when `force` or the list has doubled.
@@ -125,29 +110,30 @@ impl ShmStorage {
     ) -> Result<Option<SessionIndex>, StorageError> {
         Self::check_key(&mkey)?;
         let mut result: Result<Option<SessionIndex>, StorageError> = Ok(None);
-        self.cache().entry(mkey).and_compute_with(|current| {
-            let (mut elements, exp, compact_at) = match current.map(moka::Entry::into_value) {
-                Some(slot) if slot.live(now) => match slot.item {
-                    Item::List {
-                        elements,
-                        compact_at,
-                    } => (elements, slot.exp, compact_at),
-                    Item::Record(_) => {
-                        result = Err(StorageError::invalid_record("value not a list"));
-                        return Op::Nop;
-                    }
-                },
-                _ => (Vec::new(), None, MIN_COMPACT_AT),
+        let stored = self.zone.update(&mkey, now, |current| {
+            let (mut elements, exp, compact_at) = match current {
+                Some(Slot {
+                    item:
+                        Item::List {
+                            elements,
+                            compact_at,
+                        },
+                    exp,
+                }) => (elements, exp, compact_at),
+                Some(record) => {
+                    result = Err(StorageError::invalid_record("value not a list"));
+                    return Some(record);
+                }
+                None => (Vec::new(), None, MIN_COMPACT_AT),
             };
             elements.extend(push.iter().cloned());
             if !force && elements.len() < compact_at {
-                return Op::Put(Slot::new(
+                return Some(Slot::new(
                     Item::List {
                         elements,
                         compact_at,
                     },
                     exp,
-                    now,
                 ));
             }
             // Compaction (docs/storage.md §9.3): fold every element in order, then rewrite live ones.
@@ -155,12 +141,12 @@ impl ShmStorage {
             for element in &elements {
                 if let Err(e) = parse_into(&mut map, element.as_bytes(), now) {
                     result = Err(e);
-                    return Op::Remove; // the reference loses the popped entries too
+                    return None; // the reference loses the popped entries too
                 }
             }
             let Some(max_exp) = map.values().copied().max().filter(|m| *m > now) else {
                 result = Ok(Some(map));
-                return Op::Remove;
+                return None;
             };
             let mut live = Vec::with_capacity(map.len());
             for (key, exp) in &map {
@@ -168,31 +154,33 @@ impl ShmStorage {
                     Ok(entry) => live.push(entry),
                     Err(e) => {
                         result = Err(e);
-                        return Op::Remove;
+                        return None;
                     }
                 }
             }
             let compact_at = (live.len() * 2).max(MIN_COMPACT_AT);
             result = Ok(Some(map));
-            Op::Put(Slot::new(
+            Some(Slot::new(
                 Item::List {
                     elements: live,
                     compact_at,
                 },
                 Some(max_exp),
-                now,
             ))
         });
+        stored.map_err(no_memory)?;
         result
     }
 
     /// The raw elements of the list at the metadata key, for layout checks.
     #[cfg(test)]
     fn raw_list(&self, mkey: &str) -> Option<Vec<String>> {
-        match self.cache().get(mkey)?.item {
-            Item::List { elements, .. } => Some(elements),
-            Item::Record(_) => None,
-        }
+        self.zone
+            .peek(mkey, |slot, _| match &slot.item {
+                Item::List { elements, .. } => Some(elements.clone()),
+                Item::Record(_) => None,
+            })
+            .flatten()
     }
 }
 
@@ -222,16 +210,11 @@ impl Storage for ShmStorage {
             };
             if shorten {
                 let stale_exp = req.stale_expires_at();
-                self.cache()
-                    .entry(old_key)
-                    .and_compute_with(|current| match current {
-                        Some(entry) if entry.value().live(now) => {
-                            let mut slot = entry.into_value();
-                            slot = Slot::new(slot.item, Some(stale_exp), now);
-                            Op::Put(slot)
-                        }
-                        _ => Op::Nop,
-                    });
+                self.zone
+                    .update(&old_key, now, |current| {
+                        current.map(|slot| Slot::new(slot.item, Some(stale_exp)))
+                    })
+                    .map_err(no_memory)?;
             }
         }
         // 4. metadata: append the new entry (and the old key's tombstone)
@@ -250,10 +233,13 @@ impl Storage for ShmStorage {
 
     async fn get(&self, name: &str, key: &str, now: i64) -> Result<Option<String>, StorageError> {
         let key = self.layout.record_key(name, key);
-        Ok(self.cache().get(&key).and_then(|slot| match slot.item {
-            Item::Record(value) if slot.exp.is_none_or(|e| e > now) => value.to_string(),
-            _ => None,
-        }))
+        Ok(self
+            .zone
+            .read(&key, now, |slot| match &slot.item {
+                Item::Record(value) => value.to_string(),
+                Item::List { .. } => None,
+            })
+            .flatten())
     }
 
     async fn delete(
@@ -263,7 +249,7 @@ impl Storage for ShmStorage {
         now: i64,
         metadata: Option<&Metadata>,
     ) -> Result<(), StorageError> {
-        self.cache().invalidate(&self.layout.record_key(name, key));
+        self.zone.remove(&self.layout.record_key(name, key));
         if let Some(meta) = metadata {
             let push = [collection::tombstone(key)];
             for (aud, sub) in meta.pairs() {
@@ -282,7 +268,7 @@ impl Storage for ShmStorage {
         now: i64,
     ) -> Result<SessionIndex, StorageError> {
         let mkey = self.layout.metadata_key(name, audience, subject);
-        if !self.cache().contains_key(&mkey) {
+        if !self.zone.contains(&mkey, now) {
             return Ok(SessionIndex::new());
         }
         Ok(self
@@ -313,6 +299,11 @@ impl Backend for ShmStorage {
     fn from_config(config: ShmConfig) -> Result<Self, StorageError> {
         Self::from_config(config)
     }
+}
+
+/// The zone's "no memory": the item is larger than a shard of the zone.
+fn no_memory(_: NoMemory) -> StorageError {
+    StorageError::new(session_storage::ErrorKind::CapacityExceeded, "no memory")
 }
 
 #[cfg(test)]

@@ -23,6 +23,13 @@ fn block<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
+/// The stored expiry of the item at `key` (which must exist).
+fn exp_of(s: &ShmStorage, key: &str) -> Option<i64> {
+    s.zone()
+        .peek(key, |slot, _| slot.exp)
+        .expect("item present")
+}
+
 #[test]
 fn fixtures_are_43_chars() {
     assert_eq!((K.len(), K1.len(), OLD.len()), (43, 43, 43));
@@ -33,9 +40,14 @@ fn record_and_metadata_keys_follow_reference_layout() {
     let s = store();
     let m = meta();
     block(s.set(&SetRequest::new("test_name", K, "v", 60, NOW).with_metadata(&m))).unwrap();
-    let rec = s.cache().get(&format!("sessions:test_name:{K}")).unwrap();
-    assert!(matches!(rec.item, Item::Record(ref v) if v.to_string().as_deref() == Some("v")));
-    assert_eq!(rec.exp, Some(NOW + 60));
+    s.zone()
+        .peek(&format!("sessions:test_name:{K}"), |rec, _| {
+            assert!(
+                matches!(rec.item, Item::Record(ref v) if v.to_string().as_deref() == Some("v"))
+            );
+            assert_eq!(rec.exp, Some(NOW + 60));
+        })
+        .unwrap();
     assert_eq!(
         s.raw_list("sessions:test_name:foo:john").unwrap(),
         [encode_entry(K, NOW + 60).unwrap()]
@@ -60,10 +72,7 @@ fn save_with_old_key_appends_entry_then_tombstone() {
         ]
     );
     // the old record was shortened to the stale ttl
-    assert_eq!(
-        s.cache().get(&format!("sessions:n:{OLD}")).unwrap().exp,
-        Some(NOW + 10)
-    );
+    assert_eq!(exp_of(&s, &format!("sessions:n:{OLD}")), Some(NOW + 10));
 }
 
 #[test]
@@ -71,10 +80,7 @@ fn stale_ttl_only_shortens() {
     let s = store();
     block(s.set(&SetRequest::new("n", OLD, "o", 5, NOW))).unwrap();
     block(s.set(&SetRequest::new("n", K, "v", 60, NOW).with_old_key(OLD, 10))).unwrap();
-    assert_eq!(
-        s.cache().get(&format!("sessions:n:{OLD}")).unwrap().exp,
-        Some(NOW + 5)
-    );
+    assert_eq!(exp_of(&s, &format!("sessions:n:{OLD}")), Some(NOW + 5));
 }
 
 #[test]
@@ -87,21 +93,22 @@ fn list_in_reference_layout_reads_back_and_is_compacted() {
         encode_entry(OLD, NOW - 1).unwrap(),
         tombstone(K1),
     ];
-    s.cache().insert(
-        "sessions:n:foo:john".into(),
-        Slot::new(
-            Item::List {
-                elements,
-                compact_at: 99,
-            },
-            None,
+    s.zone()
+        .insert(
+            "sessions:n:foo:john",
+            Slot::new(
+                Item::List {
+                    elements,
+                    compact_at: 99,
+                },
+                None,
+            ),
             NOW,
-        ),
-    );
+        )
+        .unwrap();
     let got = block(s.read_metadata("n", "foo", "john", NOW)).unwrap();
     assert_eq!(got, SessionIndex::from([(K.to_owned(), NOW + 100)]));
-    let slot = s.cache().get("sessions:n:foo:john").unwrap();
-    assert_eq!(slot.exp, Some(NOW + 100));
+    assert_eq!(exp_of(&s, "sessions:n:foo:john"), Some(NOW + 100));
     assert_eq!(
         s.raw_list("sessions:n:foo:john").unwrap(),
         [encode_entry(K, NOW + 100).unwrap()]
@@ -111,17 +118,19 @@ fn list_in_reference_layout_reads_back_and_is_compacted() {
 #[test]
 fn malformed_list_element_is_a_typed_error_not_a_panic() {
     let s = store();
-    s.cache().insert(
-        "sessions:n:foo:john".into(),
-        Slot::new(
-            Item::List {
-                elements: vec![format!("{K}:!!!!!!!;")],
-                compact_at: 99,
-            },
-            None,
+    s.zone()
+        .insert(
+            "sessions:n:foo:john",
+            Slot::new(
+                Item::List {
+                    elements: vec![format!("{K}:!!!!!!!;")],
+                    compact_at: 99,
+                },
+                None,
+            ),
             NOW,
-        ),
-    );
+        )
+        .unwrap();
     let err = block(s.read_metadata("n", "foo", "john", NOW)).unwrap_err();
     assert_eq!(err.kind(), session_storage::ErrorKind::InvalidRecord);
 }
@@ -189,14 +198,19 @@ fn a_save_flood_never_takes_the_accounted_size_past_the_capacity() {
     }
     // It did fill up (the flood is ~20× the capacity), and each item counts its overhead.
     assert!(peak > CAPACITY * 3 / 4, "peak {peak}");
-    let entries = zone.cache.entry_count();
+    let entries = zone.len() as u64;
     assert!(entries * crate::zone::ITEM_OVERHEAD <= CAPACITY);
     let key = format!("sessions:n:{:0>43}", 3999);
-    let newest = s.cache().get(&key).expect("the newest record stays");
+    let weight = zone
+        .peek(&key, |slot, weight| {
+            assert_eq!(slot.weight(&key), weight);
+            weight
+        })
+        .expect("the newest record stays");
     let value_len: usize = 100 + (3999 * 37) % 2500;
     let blocks = value_len.div_ceil(crate::zone::BLOCK) as u64;
     assert_eq!(
-        newest.weight(&key),
+        weight,
         crate::zone::ITEM_OVERHEAD + key.len() as u64 + blocks * 272
     );
 }
@@ -224,14 +238,80 @@ fn record_larger_than_the_zone_is_no_memory() {
 }
 
 #[test]
-fn real_time_expiry_reclaims_memory() {
+fn an_expired_record_is_freed_when_read() {
     let zone = ShmZone::new("rt", 1 << 20);
     let s = ShmStorage::with_zone(zone.clone(), None, None);
-    // ttl 0 from the engine's point of view: real lifetime zero
+    // the old key shortened to a stale ttl of 0: expired at once
     block(s.set(&SetRequest::new("n", K, "v", 60, NOW).with_old_key(K, 0))).unwrap();
+    assert_eq!(zone.len(), 1);
     assert_eq!(block(s.get("n", K, NOW)).unwrap(), None);
-    // moka itself no longer returns it (its timer wheel reclaims the bytes shortly after)
-    assert!(zone.cache.get(&format!("n:{K}")).is_none());
+    assert!(zone.is_empty());
+    assert_eq!(zone.used_bytes(), 0);
+}
+
+#[test]
+fn writes_free_expired_items_at_the_lru_tail() {
+    let zone = ShmZone::new("tail", 1 << 20);
+    let s = ShmStorage::with_zone(zone.clone(), None, None);
+    for i in 0..3 {
+        let key = format!("{i:0>43}");
+        block(s.set(&SetRequest::new("n", &key, "v", 10, NOW))).unwrap();
+    }
+    // ten seconds later all three have expired; each write frees up to two at the tail
+    let later = format!("{:0>43}", 9);
+    block(s.set(&SetRequest::new("n", &later, "v", 10, NOW + 10))).unwrap();
+    assert_eq!(zone.len(), 2);
+    block(s.set(&SetRequest::new("n", K, "v", 10, NOW + 10))).unwrap();
+    assert_eq!(
+        zone.len(),
+        2,
+        "the last expired one went, the live ones stay"
+    );
+}
+
+#[test]
+fn reads_keep_items_from_eviction() {
+    // room for four records: the least recently used goes first, and a read counts as use
+    let weight = crate::zone::ITEM_OVERHEAD + "n:".len() as u64 + 43 + 272;
+    let zone = ShmZone::new("lru", 4 * weight + weight / 2);
+    assert_eq!(zone.shard_count(), 1);
+    let s = ShmStorage::with_zone(zone.clone(), None, None);
+    let key = |i: u32| format!("{i:0>43}");
+    let value = "v".repeat(200);
+    for i in 0..8 {
+        block(s.set(&SetRequest::new("n", &key(i), &value, 60, NOW))).unwrap();
+    }
+    assert_eq!(zone.len(), 4);
+    assert_eq!(zone.used_bytes(), 4 * weight);
+    assert!(
+        block(s.get("n", &key(3), NOW)).unwrap().is_none(),
+        "evicted first"
+    );
+    assert!(block(s.get("n", &key(4), NOW)).unwrap().is_some());
+    block(s.set(&SetRequest::new("n", &key(100), &value, 60, NOW))).unwrap();
+    assert!(
+        block(s.get("n", &key(4), NOW)).unwrap().is_some(),
+        "read, so kept"
+    );
+    assert!(
+        block(s.get("n", &key(5), NOW)).unwrap().is_none(),
+        "least recent, so evicted"
+    );
+    assert!(block(s.get("n", &key(6), NOW)).unwrap().is_some());
+}
+
+#[test]
+fn large_zones_are_sharded_and_every_shard_is_bounded() {
+    let zone = ShmZone::new("sharded", 64 * 1024 * 1024);
+    assert_eq!(zone.shard_count(), 16);
+    assert_eq!(ShmZone::new("s", 12 * 1024 * 1024).shard_count(), 2);
+    assert_eq!(ShmZone::new("s", 1).shard_count(), 1);
+    // a record larger than one shard (4 MiB) is "no memory", as in a full dictionary
+    let s = ShmStorage::with_zone(zone.clone(), None, None);
+    let err = block(s.set(&SetRequest::new("n", K, &"x".repeat(5 << 20), 60, NOW))).unwrap_err();
+    assert_eq!(err.kind(), session_storage::ErrorKind::CapacityExceeded);
+    block(s.set(&SetRequest::new("n", K, &"x".repeat(3 << 20), 60, NOW))).unwrap();
+    assert!(zone.used_bytes() > 3 << 20);
 }
 
 #[test]
