@@ -265,14 +265,22 @@ mod tests {
     use crate::compress::inflate;
     use proptest::prelude::*;
 
+    /// A deterministic xorshift32 sequence from `seed` (non-zero).
+    fn xorshift(seed: u32) -> impl Iterator<Item = u32> {
+        std::iter::successors(Some(seed), |&state| {
+            let state = state ^ (state << 13);
+            let state = state ^ (state >> 17);
+            Some(state ^ (state << 5))
+        })
+        .skip(1)
+    }
+
     fn words(len: usize, vocabulary: &[&str]) -> Vec<u8> {
-        let mut state: u32 = 7;
         let mut out = Vec::new();
+        let mut picks = xorshift(7);
         while out.len() < len {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            out.extend_from_slice(vocabulary[state as usize % vocabulary.len()].as_bytes());
+            let pick = picks.next().unwrap_or_default() as usize;
+            out.extend_from_slice(vocabulary[pick % vocabulary.len()].as_bytes());
             out.push(b' ');
         }
         out.truncate(len);
@@ -301,14 +309,9 @@ mod tests {
         // 1 000 bytes of noise (16 letters), repeated exactly 32 768 bytes later (matches at
         // the longest distance), then prefixes of it of every length from 4 to 80 and
         // 250 to 261 (lengths 258 and over are split), each ended by a byte it lacks.
-        let mut state: u32 = 1;
-        let noise: Vec<u8> = (0..1000)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 17;
-                state ^= state << 5;
-                b'a' + (state % 16) as u8
-            })
+        let noise: Vec<u8> = xorshift(1)
+            .take(1000)
+            .map(|state| b'a' + (state % 16) as u8)
             .collect();
         let mut input = vec![b'~'; 600];
         input.extend_from_slice(&noise);
@@ -345,14 +348,9 @@ mod tests {
     fn gives_up_on_what_it_cannot_shrink() {
         assert_eq!(deflate(b""), None);
         assert_eq!(deflate(b"abc"), None);
-        let mut state: u32 = 1;
-        let hex: Vec<u8> = (0..2048)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 17;
-                state ^= state << 5;
-                b"0123456789abcdef"[(state >> 28) as usize]
-            })
+        let hex: Vec<u8> = xorshift(1)
+            .take(2048)
+            .map(|state| b"0123456789abcdef"[(state >> 28) as usize])
             .collect();
         assert_eq!(deflate(&hex), None, "hex is zlib's (dynamic codes)");
         assert_eq!(deflate(&vec![0u8; MAX_INPUT + 1]), None);
