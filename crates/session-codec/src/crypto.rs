@@ -143,12 +143,25 @@ impl Keyring {
             .try_into()
             .map_err(|_| Error::InvalidMac)?;
         let sid = crate::SessionId::from_bytes(header_sid(header));
+        // A header that binds to nothing has a MAC that depends on its bytes alone: the
+        // same bytes verified before under a key verify again (derived.rs).
+        let flags = Flags::from_bits(u16::from_le_bytes([header[1], header[2]]));
+        let unbound = !(flags.contains(Flags::BIND_IP)
+            || flags.contains(Flags::BIND_SCHEME)
+            || flags.contains(Flags::BIND_USER_AGENT));
+        let derivation = self.derivation();
         for (index, key) in self.keys().enumerate() {
-            let (state, kept) = key.mac_state(&sid, self.derivation());
+            if unbound && key.verified_header(&sid, derivation, header) {
+                return Ok(index);
+            }
+            let (state, kept) = key.mac_state(&sid, derivation);
             let mac = compute_mac(&state, header, bind);
             if bool::from(mac.ct_eq(expected)) {
                 if !kept {
-                    key.keep_mac_state(&sid, self.derivation(), &state);
+                    key.keep_mac_state(&sid, derivation, &state);
+                }
+                if unbound {
+                    key.keep_verified_header(&sid, derivation, header);
                 }
                 return Ok(index);
             }

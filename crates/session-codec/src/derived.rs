@@ -16,6 +16,11 @@
 //!   always seal under a new id, neither look up nor keep.
 //! - The stored session id is compared in constant time; a busy or poisoned slot is treated
 //!   as a miss (no waiting, no panic).
+//! - Beside them, the last header (all 82 bytes) whose MAC matched under the entry's key,
+//!   when its flags bind to nothing: the MAC is a pure function of the key and those bytes,
+//!   so the same bytes again need no HMAC (three more SHA-256 blocks). They are compared
+//!   in constant time; a header with bind flags is always verified (its MAC also covers
+//!   the request's address, scheme or user agent).
 //! - Everything secret is zeroized when a slot is overwritten and when the last clone of the
 //!   key is dropped (`HmacSha256` and `CipherKey` zeroize themselves on drop).
 //!
@@ -25,7 +30,7 @@ use std::sync::{Mutex, OnceLock};
 
 use subtle::ConstantTimeEq;
 
-use crate::header::SessionId;
+use crate::header::{HEADER_SIZE, SessionId};
 use crate::hmac_sha256::HmacSha256;
 use crate::keys::{CipherKey, KeyDerivation};
 
@@ -39,6 +44,8 @@ struct Entry {
     mac: HmacSha256,
     /// The AES key and IV of the session cookie (HKDF, or one PBKDF2 round under FIPS).
     cipher: Option<CipherKey>,
+    /// The last header whose MAC matched, when it binds to nothing.
+    verified: Option<[u8; HEADER_SIZE]>,
 }
 
 impl Entry {
@@ -98,7 +105,34 @@ impl DerivedCache {
             derivation,
             mac: mac.clone(),
             cipher: None,
+            verified: None,
         });
+    }
+
+    /// Whether `header` is, byte for byte, the last header of `sid` kept by
+    /// [`keep_verified`](Self::keep_verified) (compared in constant time).
+    pub(crate) fn verified(
+        &self,
+        sid: &SessionId,
+        derivation: KeyDerivation,
+        header: &[u8; HEADER_SIZE],
+    ) -> bool {
+        self.with_entry(sid, derivation, |e| {
+            e.verified
+                .is_some_and(|kept| bool::from(kept[..].ct_eq(&header[..])))
+        })
+        .unwrap_or(false)
+    }
+
+    /// Keeps `header`, whose MAC the caller has just verified under `sid`'s key and whose
+    /// flags bind to nothing, beside `sid`'s entry (if it has one).
+    pub(crate) fn keep_verified(
+        &self,
+        sid: &SessionId,
+        derivation: KeyDerivation,
+        header: &[u8; HEADER_SIZE],
+    ) {
+        self.with_entry(sid, derivation, |e| e.verified = Some(*header));
     }
 
     /// The cipher key of `sid`: kept, or made by `derive` and kept beside the entry's MAC

@@ -458,6 +458,26 @@ impl Key {
         self.recent.keep_mac(sid, derivation, state);
     }
 
+    /// Whether `header` is the last verified, unbound header kept for `sid`.
+    pub(crate) fn verified_header(
+        &self,
+        sid: &SessionId,
+        derivation: KeyDerivation,
+        header: &[u8; crate::header::HEADER_SIZE],
+    ) -> bool {
+        self.recent.verified(sid, derivation, header)
+    }
+
+    /// Keeps `header` (its MAC just matched; its flags bind to nothing) for `sid`.
+    pub(crate) fn keep_verified_header(
+        &self,
+        sid: &SessionId,
+        derivation: KeyDerivation,
+        header: &[u8; crate::header::HEADER_SIZE],
+    ) {
+        self.recent.keep_verified(sid, derivation, header);
+    }
+
     /// Whether the recent sessions' keys hold `sid`'s MAC and cipher keys (tests).
     #[cfg(test)]
     pub(crate) fn keeps(&self, sid: &SessionId, derivation: KeyDerivation) -> (bool, bool) {

@@ -732,6 +732,53 @@ mod tests {
     }
 
     #[test]
+    fn a_verified_header_is_remembered_byte_for_byte_and_only_unbound() {
+        let ring = ring();
+        let key = ring.primary();
+        let sid = sid_from(0x40);
+        let v2 = cookie_value(V2);
+        let (_, bytes) = Header::decode_base64(v2).unwrap();
+        assert!(!key.verified_header(&sid, KeyDerivation::Hkdf, &bytes));
+        let first = open_session(&ring, v2).unwrap();
+        assert!(key.verified_header(&sid, KeyDerivation::Hkdf, &bytes));
+        assert_eq!(open_session(&ring, v2).unwrap().plaintext, first.plaintext);
+        // Any other header of the same session still has its MAC checked: one character of
+        // the MAC (characters 88..110), of the creation time (47..54), of the flags (1..4).
+        for at in [100, 50, 2] {
+            let mut forged = v2.to_owned();
+            let c = if &forged[at..=at] == "A" { "B" } else { "A" };
+            forged.replace_range(at..=at, c);
+            assert_eq!(
+                open_session(&ring, &forged).unwrap_err(),
+                Error::InvalidMac,
+                "{at}"
+            );
+        }
+        assert_eq!(open_session(&ring, v2).unwrap().plaintext, first.plaintext);
+
+        // A header bound to the request (V6: address, scheme, user agent) is never taken
+        // as verified: the same bytes from another address fail every time.
+        let v6 = cookie_value(V6);
+        let (_, bound) = Header::decode_base64(v6).unwrap();
+        let bind = BindValues {
+            ip: Some("127.0.0.1"),
+            scheme: Some("https"),
+            user_agent: Some("curl/8.0"),
+        };
+        let other = BindValues {
+            ip: Some("127.0.0.2"),
+            ..bind
+        };
+        let open_bound =
+            |bind: &BindValues<'_>| open_cookie(&ring, CookieKind::Session, 7, v6, |_| None, bind);
+        for _ in 0..2 {
+            assert!(open_bound(&bind).is_ok());
+            assert_eq!(open_bound(&other).unwrap_err(), Error::InvalidMac);
+        }
+        assert!(!key.verified_header(&sid, KeyDerivation::Hkdf, &bound));
+    }
+
+    #[test]
     fn a_forged_cookie_keeps_nothing() {
         let ring = ring();
         let sid = sid_from(0x40);
