@@ -332,7 +332,7 @@ impl Shard {
         if self.node(i).slot.live(now) {
             Some(i)
         } else {
-            self.remove(i);
+            self.evict(i);
             None
         }
     }
