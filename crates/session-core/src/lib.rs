@@ -175,6 +175,7 @@ mod executor;
 pub mod log;
 mod lua_functions;
 pub mod maintenance;
+mod opened;
 mod payload;
 pub mod revocation;
 mod session;

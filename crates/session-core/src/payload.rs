@@ -80,14 +80,20 @@ fn open_inline(
     key: &CipherKey,
     mut ciphertext: Vec<u8>,
     limit: usize,
-) -> Result<Vec<Entry>, Error> {
+) -> Result<(Vec<Entry>, usize), Error> {
     Keyring::open_with_cipher_key(header, key, &mut ciphertext)?;
     let plaintext = bounded_plaintext(header, ciphertext, limit)?;
-    decode_entries(&plaintext).map_err(Error::JsonDecode)
+    decode_sized(&plaintext)
 }
 
-/// The entries of a payload's ciphertext: decrypted with `key`, inflated up to `limit`
-/// bytes, decoded from JSON. Inside a Tokio runtime (feature `tokio`), work above
+/// The entries of `plaintext`, and its length (what a cache of opened sessions weighs).
+fn decode_sized(plaintext: &[u8]) -> Result<(Vec<Entry>, usize), Error> {
+    let entries = decode_entries(plaintext).map_err(Error::JsonDecode)?;
+    Ok((entries, plaintext.len()))
+}
+
+/// The entries of a payload's ciphertext, and the plaintext's length: decrypted with
+/// `key`, inflated up to `limit` bytes, decoded from JSON. Inside a Tokio runtime (feature `tokio`), work above
 /// [`INLINE_OPEN_SIZE`] bytes moves to a blocking thread: a large ciphertext at once, a
 /// deflated one once its first 256 KiB are inflated.
 pub(crate) async fn open_entries(
@@ -95,7 +101,7 @@ pub(crate) async fn open_entries(
     key: CipherKey,
     ciphertext: Vec<u8>,
     limit: usize,
-) -> Result<Vec<Entry>, Error> {
+) -> Result<(Vec<Entry>, usize), Error> {
     #[cfg(feature = "tokio")]
     if let Ok(runtime) = tokio::runtime::Handle::try_current() {
         if ciphertext.len() > INLINE_OPEN_SIZE {
@@ -112,13 +118,13 @@ pub(crate) async fn open_entries(
         Keyring::open_with_cipher_key(&header, &key, &mut buf)?;
         if header.flags.contains(Flags::DEFLATE) && limit > INLINE_OPEN_SIZE {
             return match inflate(&buf, INLINE_OPEN_SIZE) {
-                Ok(plaintext) => decode_entries(&plaintext).map_err(Error::JsonDecode),
+                Ok(plaintext) => decode_sized(&plaintext),
                 Err(session_codec::Error::InflateLimit) => {
                     tracing::trace!("large session payload inflated on a blocking thread");
                     runtime
                         .spawn_blocking(move || {
                             let plaintext = bounded_plaintext(&header, buf, limit)?;
-                            decode_entries(&plaintext).map_err(Error::JsonDecode)
+                            decode_sized(&plaintext)
                         })
                         .await
                         .map_err(Error::Blocking)?
@@ -127,7 +133,7 @@ pub(crate) async fn open_entries(
             };
         }
         let plaintext = bounded_plaintext(&header, buf, limit)?;
-        return decode_entries(&plaintext).map_err(Error::JsonDecode);
+        return decode_sized(&plaintext);
     }
     open_inline(&header, &key, ciphertext, limit)
 }

@@ -159,6 +159,7 @@ pub(super) fn resolve(
                 timeouts.remember_absolute,
             ))
         }),
+        opened: crate::opened::OpenedCache::new(true),
     })
 }
 

@@ -1,5 +1,7 @@
 //! The Lua accessors: data, values, audience, subject, remember, properties.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -175,7 +177,7 @@ impl Session {
         if let Some(p) = other
             && p != self.current
         {
-            self.entries.remove(p);
+            Arc::make_mut(&mut self.entries).remove(p);
             if p < self.current {
                 self.current -= 1;
             }

@@ -1,5 +1,7 @@
 //! The lifecycle operations: touch, refresh, logout, destroy, close.
 
+use std::sync::Arc;
+
 use session_codec::{HEADER_ENCODED_SIZE, b64_encode_into, chunk_count};
 
 use super::{Kind, Session, State};
@@ -163,7 +165,7 @@ impl Session {
             }
         }
         let removed = self.current.min(self.entries.len() - 1);
-        self.entries.remove(removed);
+        Arc::make_mut(&mut self.entries).remove(removed);
         // The reference keeps the (now stale) index; it points at the entry
         // that moved into the removed slot, if any.
         self.save_cookie(Kind::Session, State::Closed).await?;

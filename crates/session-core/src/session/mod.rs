@@ -12,6 +12,7 @@
 //! - `info`: the info store.
 
 use std::fmt;
+use std::sync::Arc;
 
 use http::{HeaderName, HeaderValue};
 use serde_json::{Map, Value};
@@ -87,7 +88,8 @@ pub struct Session {
     config: SessionConfig,
     request: Request,
     state: State,
-    entries: Vec<Entry>,
+    /// Shared with the opened-sessions cache until first changed (copy on write).
+    entries: Arc<Vec<Entry>>,
     current: usize,
     flags: Flags,
     remember: bool,
@@ -129,7 +131,7 @@ impl Session {
             config: config.clone(),
             request,
             state: State::New,
-            entries: vec![Entry::new(config.audience(), config.subject())],
+            entries: Arc::new(vec![Entry::new(config.audience(), config.subject())]),
             current: 0,
             flags: config.bind(),
             remember: config.remember(),
@@ -294,7 +296,7 @@ impl Session {
 
     fn entry_mut(&mut self) -> &mut Entry {
         let last = self.entries.len().saturating_sub(1);
-        &mut self.entries[self.current.min(last)]
+        &mut Arc::make_mut(&mut self.entries)[self.current.min(last)]
     }
 
     fn data_key<'k>(&self, key: &'k str) -> std::borrow::Cow<'k, str> {

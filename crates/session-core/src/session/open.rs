@@ -8,6 +8,8 @@
 //! ([`decode_payload`], [`unseal`]); this module adds what needs a
 //! configuration, a clock, a store or the request.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 use session_codec::{
     CipherKey, Flags, HEADER_ENCODED_SIZE, Header, SessionId, assemble_payload, chunk_count,
@@ -21,16 +23,26 @@ use super::{Kind, Session, State};
 use crate::config::SessionConfig;
 use crate::cookie::{chunk_name, find_cookie};
 use crate::error::Error;
+use crate::opened::{HeaderText, OpenedKey};
 use crate::payload::{Entry, open_entries};
 
 /// The payload of a cookie, loaded from the store or the cookie chunks.
 struct Loaded {
-    /// The ciphertext, base64url-decoded.
-    ciphertext: Vec<u8>,
-    /// What [`Meta::payload_part`] keeps.
-    payload_part: String,
+    /// The whole payload, base64url text.
+    payload: String,
+    /// The length of the prefix [`Meta::payload_part`] keeps: the whole payload, or for a
+    /// payload across several cookies what the first one carries.
+    part_len: usize,
     /// The stored record's info store (server-side storage only).
     info: Option<Map<String, Value>>,
+}
+
+/// A loaded payload, decoded, or answered from the opened-sessions cache.
+enum Decoded {
+    /// The ciphertext, base64url-decoded.
+    Ciphertext(Vec<u8>),
+    /// The entries kept for the same bytes ([`crate::opened`]).
+    Kept(Arc<Vec<Entry>>),
 }
 
 impl Session {
@@ -99,45 +111,97 @@ impl Session {
         let name = kind.cookie_name(&config);
         let now = config.now();
         let (value, tail_invalid) = self.first_cookie_value(name)?;
-        let (header, raw) = Header::decode_base64(value)?;
+        let remember = kind == Kind::Remember;
+        // A header text opened before needs no decoding, and no MAC when it binds to nothing.
+        let (header, raw, known_key) = match config.opened().known(remember, value) {
+            Some(known) => (known.header, known.raw, known.key_index),
+            None => {
+                let (header, raw) = Header::decode_base64(value)?;
+                (header, raw, None)
+            }
+        };
+        let text: HeaderText = value
+            .as_bytes()
+            .get(..HEADER_ENCODED_SIZE)
+            .and_then(|t| t.try_into().ok())
+            .ok_or(Error::Codec(session_codec::Error::InvalidHeader))?;
         if header.flags.contains(Flags::STORAGE) != config.has_storage() {
             return Err(Error::Codec(session_codec::Error::InvalidFlags));
         }
         self.check_age(kind, &header, now)?;
-        let key_index = config
-            .keys()
-            .verify_mac(&raw, &self.request.bind(header.flags))?;
+        let key_index = match known_key {
+            Some(index) => index,
+            None => config
+                .keys()
+                .verify_mac(&raw, &self.request.bind(header.flags))?,
+        };
         let loaded = match config.storage() {
             Some(storage) => Self::load_stored(storage, &config, name, &header, now).await?,
             None => self.load_chunks(name, &header, value, tail_invalid)?,
         };
+        let opened_key = OpenedKey {
+            remember,
+            key_index,
+            text: &text,
+        };
+        let kept = if meta_only {
+            None
+        } else {
+            config.opened().entries(opened_key, &loaded.payload)
+        };
+        let decoded = match kept {
+            Some(entries) => Decoded::Kept(entries),
+            None => Decoded::Ciphertext(decode_payload(&header, &loaded.payload)?),
+        };
+        let Loaded {
+            mut payload,
+            part_len,
+            info,
+        } = loaded;
+        let whole_payload = part_len == payload.len();
+        payload.truncate(part_len);
         // Record the metadata before decrypting, as the reference does.
         let meta = Meta {
             timestamp: now,
             header,
             key_index,
-            payload_part: loaded.payload_part,
+            payload_part: payload,
         };
-        match kind {
-            Kind::Session => self.meta = Some(meta),
-            Kind::Remember => self.remember_meta = Some(meta),
-        }
+        let meta = match kind {
+            Kind::Session => self.meta.insert(meta),
+            Kind::Remember => self.remember_meta.insert(meta),
+        };
         if meta_only {
             return Ok(());
         }
-        let cipher_key = self.cipher_key(key_index, &header.sid, kind).await?;
-        let entries = open_entries(
-            header,
-            cipher_key,
-            loaded.ciphertext,
-            config.max_plaintext_size(),
-        )
-        .await?;
+        let entries = match decoded {
+            Decoded::Kept(entries) => entries,
+            Decoded::Ciphertext(ciphertext) => {
+                // The payload's text, for the cache, when the metadata kept all of it.
+                let kept_text = whole_payload.then(|| meta.payload_part.clone());
+                let cipher_key = self.cipher_key(key_index, &header.sid, kind).await?;
+                let (entries, plaintext_len) =
+                    open_entries(header, cipher_key, ciphertext, config.max_plaintext_size())
+                        .await?;
+                let entries = Arc::new(entries);
+                if let Some(payload_text) = kept_text {
+                    config.opened().keep(
+                        opened_key,
+                        &raw,
+                        &header,
+                        &payload_text,
+                        plaintext_len,
+                        &entries,
+                    );
+                }
+                entries
+            }
+        };
         if let Some(revocation) = config.revocation() {
             revocation.check(now, &header, &entries).await?;
         }
         if config.has_storage() {
-            self.install_info(loaded.info);
+            self.install_info(info);
         }
         self.select_audience(entries)
     }
@@ -215,10 +279,9 @@ impl Session {
             .map_err(|e| Error::Load(Some(e)))?
             .ok_or(Error::Load(None))?;
         let record = parse_stored_record(stored)?;
-        let ciphertext = decode_payload(header, &record.payload)?;
         Ok(Loaded {
-            ciphertext,
-            payload_part: record.payload,
+            part_len: record.payload.len(),
+            payload: record.payload,
             info: record.info,
         })
     }
@@ -240,18 +303,19 @@ impl Session {
         if tail_invalid {
             return Err(Error::Codec(session_codec::Error::PayloadBase64));
         }
-        let ciphertext = decode_payload(header, &payload)?;
-        let payload_part = if chunk_count(name.len(), data_size)? == 1 {
-            payload.into_owned()
+        let payload = payload.into_owned();
+        let part_len = if chunk_count(name.len(), data_size)? == 1 {
+            payload.len()
         } else {
+            // The chunks are concatenated after the first cookie's part.
             value
-                .get(HEADER_ENCODED_SIZE..)
-                .unwrap_or_default()
-                .to_owned()
+                .len()
+                .saturating_sub(HEADER_ENCODED_SIZE)
+                .min(payload.len())
         };
         Ok(Loaded {
-            ciphertext,
-            payload_part,
+            payload,
+            part_len,
             info: None,
         })
     }
@@ -276,7 +340,7 @@ impl Session {
     /// Make the opened entries the session's, current on this instance's
     /// audience; without one, keep them for the next save and append this
     /// instance's own entry (`missing session audience`, docs/payload.md §2).
-    fn select_audience(&mut self, mut entries: Vec<Entry>) -> Result<(), Error> {
+    fn select_audience(&mut self, mut entries: Arc<Vec<Entry>>) -> Result<(), Error> {
         let audience = self.entry().audience.as_deref();
         let found = entries
             .iter()
@@ -290,7 +354,7 @@ impl Session {
             }
             None => {
                 let own = self.entry().clone();
-                entries.push(own);
+                Arc::make_mut(&mut entries).push(own);
                 self.current = entries.len() - 1;
                 self.entries = entries;
                 self.state = State::New;

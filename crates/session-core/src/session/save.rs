@@ -8,6 +8,8 @@
 //! [`seal_packed`]); this module adds what needs a configuration, a clock,
 //! a store or the response.
 
+use std::sync::Arc;
+
 use session_codec::{
     DeflateLevel, Flags, HEADER_ENCODED_SIZE, HEADER_SIZE, Header, MAX_DATA_SIZE, Packed, Sealed,
     b64_encode, b64_encode_into, chunk_count, encode_stored_record, encoded_len, pack_with_level,
@@ -174,7 +176,7 @@ impl Session {
         let subject = current.subject.clone();
         let keep_index = self.current;
         let (mut index, mut kept, mut new_current) = (0, 0, 0);
-        self.entries.retain(|e| {
+        Arc::make_mut(&mut self.entries).retain(|e| {
             let keep = index == keep_index || e.subject == subject;
             if index == keep_index {
                 new_current = kept;
@@ -280,7 +282,7 @@ impl Session {
         let mut audiences = Vec::new();
         let mut subjects = Vec::new();
         let single = self.entries.len() == 1;
-        for e in &self.entries {
+        for e in self.entries.iter() {
             if let (Some(a), Some(s)) = (&e.audience, &e.subject) {
                 audiences.push(b64_encode(a.as_bytes()));
                 subjects.push(self.config.metadata_subject(s, single));

@@ -1,0 +1,571 @@
+//! The decoded headers and entries of recently opened sessions, per built configuration.
+//!
+//! A browser sends the same cookie on every request until the session is saved again, and
+//! every open of it base64-decodes the same header and payload, verifies the same MAC,
+//! decrypts the same ciphertext under the same key and parses the same JSON. All of it is a
+//! pure function of the configuration and the cookie's bytes, except the MAC of a header
+//! that binds to the request (address, scheme, user agent): the header is a function of its
+//! text; the key that verifies its MAC, of its bytes when it binds to nothing; the entries,
+//! of the cookie kind, that key, the header (which carries the session id the cipher key is
+//! derived from, and the payload's tag, size and flags) and the payload's text, since
+//! AES-GCM authenticates the ciphertext. This table keeps them for the sessions opened
+//! last, so the same bytes again are answered from it:
+//!
+//! - the same header text: its decoded header, and for a header that binds to nothing the
+//!   index of the key whose MAC matched (a bound header's MAC is computed again);
+//! - the same header text, key and payload text: the entries, shared with the session until
+//!   it first changes them (copy on write).
+//!
+//! A hit still runs every check that depends on the time or the request: the storage flag,
+//! the age and timeouts, a bound MAC, the stored record's presence (server-side storage),
+//! revocation, the audience.
+//!
+//! - Direct-mapped: 1 024 slots chosen by a hash of the header text's session-id characters
+//!   (random: drawn by a CSPRNG, ours or the reference's); a newer session evicts the slot's
+//!   previous one. The table is allocated when the first session opens (16 KiB).
+//! - Filled only after a full open succeeded: MAC, decryption, inflation and JSON decoding.
+//!   A forged or broken cookie keeps and evicts nothing.
+//! - Bounded: only payloads of at most [`MAX_PAYLOAD`] characters whose plaintext is at most
+//!   [`MAX_PLAINTEXT`] bytes are kept (worst case about 9 MiB for a full table of such
+//!   sessions; a small session's entry is well under 1 KiB). Server-side records are kept on
+//!   the same terms, compared by their payload text.
+//! - Texts are compared without early exit; a busy or poisoned slot is a miss (no waiting,
+//!   no panic).
+//! - It holds decoded session data (not keys) in memory beyond the request, as the
+//!   in-process stores hold their records;
+//!   [`SessionConfigBuilder::opened_cache`](crate::config::SessionConfigBuilder::opened_cache)
+//!   turns it off.
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use session_codec::{Flags, HEADER_ENCODED_SIZE, HEADER_SIZE, Header};
+
+use crate::payload::Entry;
+
+/// Slots per configuration (a power of two).
+const SLOTS: usize = 1024;
+/// The longest payload text (base64url characters) kept.
+pub(crate) const MAX_PAYLOAD: usize = 4096;
+/// The longest plaintext (bytes) whose entries are kept.
+pub(crate) const MAX_PLAINTEXT: usize = 4096;
+
+/// The header text of a cookie (its first 110 characters).
+pub(crate) type HeaderText = [u8; HEADER_ENCODED_SIZE];
+
+/// What identifies an opened cookie: its kind, the key that verified it, its header's text.
+#[derive(Clone, Copy)]
+pub(crate) struct OpenedKey<'a> {
+    /// A remember cookie (whose cipher key is derived otherwise).
+    pub(crate) remember: bool,
+    /// The index of the key whose MAC matched.
+    pub(crate) key_index: usize,
+    /// The header's text.
+    pub(crate) text: &'a HeaderText,
+}
+
+/// A header text opened before: its bytes, decoded, and the key that verified its MAC when
+/// that MAC depends on the header's bytes alone.
+pub(crate) struct Known {
+    pub(crate) header: Header,
+    pub(crate) raw: [u8; HEADER_SIZE],
+    /// `None` when the header binds to the request (its MAC must be computed again).
+    pub(crate) key_index: Option<usize>,
+}
+
+struct Opened {
+    remember: bool,
+    key_index: usize,
+    text: HeaderText,
+    raw: [u8; HEADER_SIZE],
+    header: Header,
+    payload: Box<str>,
+    entries: Arc<Vec<Entry>>,
+}
+
+/// Whether `a` and `b` are equal, word by word and without early exit (lengths are public:
+/// they travel in the header).
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut diff = 0u64;
+    let mut words_a = a.chunks_exact(8);
+    let mut words_b = b.chunks_exact(8);
+    for (x, y) in (&mut words_a).zip(&mut words_b) {
+        let x = u64::from_ne_bytes(x.try_into().unwrap_or_default());
+        let y = u64::from_ne_bytes(y.try_into().unwrap_or_default());
+        diff |= x ^ y;
+    }
+    for (x, y) in words_a.remainder().iter().zip(words_b.remainder()) {
+        diff |= u64::from(x ^ y);
+    }
+    std::hint::black_box(diff) == 0
+}
+
+/// The slot of a header text: a multiplicative hash of the characters that carry the start
+/// of the session id (the type byte and the flags take the first four).
+fn slot_index(text: &HeaderText) -> usize {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&text[4..12]);
+    let hash = u64::from_le_bytes(word).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    // The top ten bits: SLOTS is 1 << 10.
+    usize::try_from(hash >> 54).unwrap_or_default() & (SLOTS - 1)
+}
+
+/// One slot: a session opened last among those whose header text hashes here.
+type Slot = Mutex<Option<Box<Opened>>>;
+
+/// The table (see the module docs). `enabled = false` makes every lookup a miss.
+pub(crate) struct OpenedCache {
+    enabled: bool,
+    slots: OnceLock<Box<[Slot]>>,
+}
+
+impl OpenedCache {
+    pub(crate) fn new(enabled: bool) -> Self {
+        Self {
+            enabled,
+            slots: OnceLock::new(),
+        }
+    }
+
+    fn slot(&self, text: &HeaderText) -> Option<&Slot> {
+        self.slots.get()?.get(slot_index(text))
+    }
+
+    /// The header of `cookie_value` when a cookie with the same header text was opened
+    /// before (its MAC matched then).
+    pub(crate) fn known(&self, remember: bool, cookie_value: &str) -> Option<Known> {
+        if !self.enabled {
+            return None;
+        }
+        let text: &HeaderText = cookie_value
+            .as_bytes()
+            .get(..HEADER_ENCODED_SIZE)?
+            .try_into()
+            .ok()?;
+        let slot = self.slot(text)?.try_lock().ok()?;
+        let opened = slot.as_ref()?;
+        if !(same_bytes(&opened.text, text) & (opened.remember == remember)) {
+            return None;
+        }
+        let flags = opened.header.flags;
+        let unbound = !(flags.contains(Flags::BIND_IP)
+            || flags.contains(Flags::BIND_SCHEME)
+            || flags.contains(Flags::BIND_USER_AGENT));
+        Some(Known {
+            header: opened.header,
+            raw: opened.raw,
+            key_index: unbound.then_some(opened.key_index),
+        })
+    }
+
+    /// The entries kept for exactly this header text, key and payload text, shared: a
+    /// session copies them when it first changes them.
+    pub(crate) fn entries(&self, key: OpenedKey<'_>, payload: &str) -> Option<Arc<Vec<Entry>>> {
+        if !self.enabled || payload.len() > MAX_PAYLOAD {
+            return None;
+        }
+        let slot = self.slot(key.text)?.try_lock().ok()?;
+        let opened = slot.as_ref()?;
+        // Both sides passed the MAC check, so neither is forged; still, whether a slot holds
+        // another session's bytes must not show in the time taken.
+        let same = same_bytes(&opened.text, key.text)
+            & same_bytes(opened.payload.as_bytes(), payload.as_bytes())
+            & (opened.remember == key.remember)
+            & (opened.key_index == key.key_index);
+        same.then(|| Arc::clone(&opened.entries))
+    }
+
+    /// Keep `entries`, opened from `payload` (whose plaintext was `plaintext_len` bytes)
+    /// under `key` and the header `raw` (decoded: `header`), when they are small enough.
+    pub(crate) fn keep(
+        &self,
+        key: OpenedKey<'_>,
+        raw: &[u8; HEADER_SIZE],
+        header: &Header,
+        payload: &str,
+        plaintext_len: usize,
+        entries: &Arc<Vec<Entry>>,
+    ) {
+        if !self.enabled || payload.len() > MAX_PAYLOAD || plaintext_len > MAX_PLAINTEXT {
+            return;
+        }
+        self.slots.get_or_init(|| {
+            (0..SLOTS)
+                .map(|_| Mutex::new(None))
+                .collect::<Vec<_>>()
+                .into_boxed_slice()
+        });
+        let Some(slot) = self.slot(key.text) else {
+            return;
+        };
+        let Ok(mut slot) = slot.try_lock() else {
+            return;
+        };
+        let evicted = slot.replace(Box::new(Opened {
+            remember: key.remember,
+            key_index: key.key_index,
+            text: *key.text,
+            raw: *raw,
+            header: *header,
+            payload: payload.into(),
+            entries: Arc::clone(entries),
+        }));
+        drop(slot);
+        // Dropped after the lock is released.
+        drop(evicted);
+    }
+}
+
+impl std::fmt::Debug for OpenedCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenedCache")
+            .field("enabled", &self.enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    use crate::{Config, Request, Session, block_on};
+
+    fn entries(user: &str) -> Arc<Vec<Entry>> {
+        let mut e = Entry::new("default", None);
+        e.data = json!({ "user": user });
+        Arc::new(vec![e])
+    }
+
+    /// A real cookie's header text, bytes, decoded header and payload text.
+    fn cookie(bind: bool) -> (HeaderText, [u8; HEADER_SIZE], Header, String) {
+        let config = Config {
+            secret: Some("RaJKp8UQW1".into()),
+            bind: bind.then(|| vec!["scheme".into()]),
+            ..Config::default()
+        }
+        .build()
+        .unwrap();
+        let mut s = Session::new(&config, Request::new());
+        s.set("user", "john").unwrap();
+        block_on(s.save()).unwrap();
+        let set_cookie = &s.set_cookies()[0];
+        let value = set_cookie
+            .split(';')
+            .next()
+            .unwrap()
+            .split_once('=')
+            .unwrap()
+            .1;
+        let (header, raw) = Header::decode_base64(value).unwrap();
+        let text = value.as_bytes()[..HEADER_ENCODED_SIZE].try_into().unwrap();
+        (text, raw, header, value[HEADER_ENCODED_SIZE..].to_owned())
+    }
+
+    fn key(text: &HeaderText) -> OpenedKey<'_> {
+        OpenedKey {
+            remember: false,
+            key_index: 0,
+            text,
+        }
+    }
+
+    fn value(text: &HeaderText, payload: &str) -> String {
+        format!("{}{payload}", std::str::from_utf8(text).unwrap())
+    }
+
+    #[test]
+    fn the_same_bytes_again_are_answered_and_any_other_bytes_are_not() {
+        let cache = OpenedCache::new(true);
+        let (text, raw, header, payload) = cookie(false);
+        assert!(cache.entries(key(&text), &payload).is_none(), "empty table");
+        assert!(cache.known(false, &value(&text, &payload)).is_none());
+        cache.keep(key(&text), &raw, &header, &payload, 20, &entries("john"));
+        assert_eq!(cache.entries(key(&text), &payload), Some(entries("john")));
+        let known = cache.known(false, &value(&text, &payload)).unwrap();
+        assert!(known.header == header && known.raw == raw);
+        assert_eq!(known.key_index, Some(0), "unbound: no MAC to compute");
+
+        let mut other = payload.clone();
+        other.push('A');
+        assert!(
+            cache.entries(key(&text), &other).is_none(),
+            "longer payload"
+        );
+        other.pop();
+        other.replace_range(0..1, if payload.starts_with('A') { "B" } else { "A" });
+        assert!(cache.entries(key(&text), &other).is_none(), "other payload");
+        let mut other_mac = text;
+        other_mac[HEADER_ENCODED_SIZE - 2] ^= 1;
+        assert!(cache.entries(key(&other_mac), &payload).is_none());
+        assert!(cache.known(false, &value(&other_mac, &payload)).is_none());
+        assert!(
+            cache.known(true, &value(&text, &payload)).is_none(),
+            "other kind"
+        );
+        let remember = OpenedKey {
+            remember: true,
+            ..key(&text)
+        };
+        assert!(cache.entries(remember, &payload).is_none(), "other kind");
+        let other_key = OpenedKey {
+            key_index: 1,
+            ..key(&text)
+        };
+        assert!(cache.entries(other_key, &payload).is_none(), "other key");
+        assert!(
+            cache.known(false, &value(&text, &payload)[..100]).is_none(),
+            "short"
+        );
+    }
+
+    #[test]
+    fn a_bound_header_is_known_but_its_mac_is_computed_again() {
+        let cache = OpenedCache::new(true);
+        let (text, raw, header, payload) = cookie(true);
+        assert!(header.flags.contains(Flags::BIND_SCHEME));
+        cache.keep(key(&text), &raw, &header, &payload, 20, &entries("john"));
+        let known = cache.known(false, &value(&text, &payload)).unwrap();
+        assert!(known.raw == raw);
+        assert_eq!(known.key_index, None);
+    }
+
+    #[test]
+    fn a_session_in_the_same_slot_evicts_the_previous_one() {
+        let cache = OpenedCache::new(true);
+        let (a, raw, header, payload) = cookie(false);
+        cache.keep(key(&a), &raw, &header, &payload, 1, &entries("a"));
+        // Another text in the same slot: the same session-id characters, another MAC.
+        let mut b = a;
+        b[HEADER_ENCODED_SIZE - 2] ^= 1;
+        assert_eq!(slot_index(&a), slot_index(&b));
+        cache.keep(key(&b), &raw, &header, &payload, 1, &entries("b"));
+        assert!(cache.entries(key(&a), &payload).is_none());
+        assert_eq!(cache.entries(key(&b), &payload), Some(entries("b")));
+        // A text in another slot leaves it alone.
+        let mut c = a;
+        c[4] = if c[4] == b'A' { b'B' } else { b'A' };
+        assert_ne!(slot_index(&a), slot_index(&c));
+        cache.keep(key(&c), &raw, &header, &payload, 1, &entries("c"));
+        assert_eq!(cache.entries(key(&b), &payload), Some(entries("b")));
+    }
+
+    #[test]
+    fn large_payloads_and_plaintexts_are_not_kept_and_a_disabled_table_keeps_nothing() {
+        let cache = OpenedCache::new(true);
+        let (text, raw, header, payload) = cookie(false);
+        let long = "x".repeat(MAX_PAYLOAD + 1);
+        cache.keep(key(&text), &raw, &header, &long, 10, &entries("a"));
+        assert!(cache.entries(key(&text), &long).is_none());
+        cache.keep(
+            key(&text),
+            &raw,
+            &header,
+            "p",
+            MAX_PLAINTEXT + 1,
+            &entries("a"),
+        );
+        assert!(cache.entries(key(&text), "p").is_none());
+
+        let off = OpenedCache::new(false);
+        off.keep(key(&text), &raw, &header, &payload, 1, &entries("a"));
+        assert!(off.entries(key(&text), &payload).is_none());
+        assert!(off.known(false, &value(&text, &payload)).is_none());
+        assert!(off.slots.get().is_none(), "nothing allocated");
+    }
+
+    #[test]
+    fn slots_spread_random_session_ids() {
+        // 4 096 random header texts over 1 024 slots: every slot is used about four times.
+        let mut counts = vec![0u32; SLOTS];
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..4 * SLOTS {
+            let mut text = [b'A'; HEADER_ENCODED_SIZE];
+            for c in &mut text[4..48] {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *c = alphabet[usize::try_from(x % 64).unwrap()];
+            }
+            counts[slot_index(&text)] += 1;
+        }
+        let used = counts.iter().filter(|&&c| c > 0).count();
+        assert!(used > SLOTS * 9 / 10, "{used} of {SLOTS} slots used");
+        assert!(counts.iter().all(|&c| c < 20), "no crowded slot");
+    }
+
+    #[test]
+    fn same_bytes_finds_every_difference() {
+        let a: Vec<u8> = (0..=40u8).collect();
+        assert!(same_bytes(&a, &a.clone()));
+        for i in 0..a.len() {
+            for bit in 0..8 {
+                let mut b = a.clone();
+                b[i] ^= 1 << bit;
+                assert!(!same_bytes(&a, &b), "byte {i} bit {bit}");
+            }
+        }
+        assert!(!same_bytes(&a, &a[..40]));
+    }
+}
+
+/// The cache seen through sessions: what it answers, and what still runs on a hit.
+#[cfg(test)]
+mod session_tests {
+    use std::sync::Arc;
+
+    use session_codec::HEADER_ENCODED_SIZE;
+    use session_storage::memory::MemoryStorage;
+
+    use crate::env::FixedClock;
+    use crate::{Config, Error, Request, Session, SessionConfig, block_on};
+
+    fn config(clock: &Arc<FixedClock>, cache: bool) -> SessionConfig {
+        Config {
+            secret: Some("RaJKp8UQW1".into()),
+            idling_timeout: Some(60),
+            ..Config::default()
+        }
+        .builder()
+        .clock(clock.clone())
+        .opened_cache(cache)
+        .build()
+        .unwrap()
+    }
+
+    /// The `Cookie` header value that a save of `user` sets.
+    fn saved(config: &SessionConfig, user: &str) -> String {
+        let mut s = Session::new(config, Request::new());
+        s.set("user", user).unwrap();
+        block_on(s.save()).unwrap();
+        s.set_cookies()[0].split(';').next().unwrap().to_owned()
+    }
+
+    fn open(config: &SessionConfig, cookie: &str) -> Result<Option<String>, Error> {
+        let mut s = Session::new(config, Request::new().with_cookie(cookie.to_owned()));
+        block_on(s.open())?;
+        s.get::<String>("user")
+    }
+
+    /// Whether the cache holds the entries of `cookie` (a session cookie under key 0).
+    fn cached(config: &SessionConfig, cookie: &str) -> bool {
+        let value = cookie.split_once('=').unwrap().1;
+        let text = value.as_bytes()[..HEADER_ENCODED_SIZE].try_into().unwrap();
+        let payload = &value[HEADER_ENCODED_SIZE..];
+        let key = super::OpenedKey {
+            remember: false,
+            key_index: 0,
+            text: &text,
+        };
+        config.opened().entries(key, payload).is_some()
+            && config.opened().known(false, value).is_some()
+    }
+
+    #[test]
+    fn a_reopened_cookie_is_answered_from_the_cache_and_still_times_out() {
+        let clock = Arc::new(FixedClock::new(1_700_000_000));
+        let config = config(&clock, true);
+        let cookie = saved(&config, "john");
+        assert!(!cached(&config, &cookie), "a save keeps nothing");
+        assert_eq!(open(&config, &cookie).unwrap().as_deref(), Some("john"));
+        assert!(cached(&config, &cookie));
+
+        // A change made on a hit is the request's own.
+        let mut s = Session::new(&config, Request::new().with_cookie(cookie.clone()));
+        block_on(s.open()).unwrap();
+        s.set("user", "jane").unwrap();
+        assert_eq!(open(&config, &cookie).unwrap().as_deref(), Some("john"));
+
+        // The age checks run on a hit too.
+        clock.advance(61);
+        assert!(matches!(open(&config, &cookie), Err(Error::IdlingTimeout)));
+    }
+
+    #[test]
+    fn a_changed_payload_behind_a_cached_header_is_decrypted_and_refused() {
+        let clock = Arc::new(FixedClock::new(1_700_000_000));
+        let config = config(&clock, true);
+        let cookie = saved(&config, "john");
+        open(&config, &cookie).unwrap();
+        assert!(cached(&config, &cookie));
+        // Another base64url character inside the payload (not the last, whose low bits the
+        // decoder ignores): same header, same length, other ciphertext.
+        let at = cookie.len() - 5;
+        let mut forged = cookie.clone();
+        let other = if &cookie[at..=at] == "A" { "B" } else { "A" };
+        forged.replace_range(at..=at, other);
+        let err = open(&config, &forged).unwrap_err();
+        assert!(
+            matches!(err, Error::Codec(_)),
+            "refused by the cipher, not answered from the cache: {err:?}"
+        );
+        assert!(cached(&config, &cookie), "a refused cookie evicts nothing");
+        assert_eq!(open(&config, &cookie).unwrap().as_deref(), Some("john"));
+    }
+
+    #[test]
+    fn turned_off_it_keeps_nothing_and_opens_the_same() {
+        let clock = Arc::new(FixedClock::new(1_700_000_000));
+        let config = config(&clock, false);
+        let cookie = saved(&config, "john");
+        assert_eq!(open(&config, &cookie).unwrap().as_deref(), Some("john"));
+        assert_eq!(open(&config, &cookie).unwrap().as_deref(), Some("john"));
+        assert!(!cached(&config, &cookie));
+    }
+
+    #[test]
+    fn server_side_records_are_compared_by_their_payload() {
+        let clock = Arc::new(FixedClock::new(1_700_000_000));
+        let config = Config {
+            secret: Some("RaJKp8UQW1".into()),
+            ..Config::default()
+        }
+        .builder()
+        .clock(clock.clone())
+        .storage(MemoryStorage::new())
+        .build()
+        .unwrap();
+        let cookie = saved(&config, "john");
+        assert_eq!(open(&config, &cookie).unwrap().as_deref(), Some("john"));
+        assert_eq!(open(&config, &cookie).unwrap().as_deref(), Some("john"));
+        // The record's info store is the record's, not the cache's.
+        let mut s = Session::new(&config, Request::new().with_cookie(cookie.clone()));
+        block_on(s.open()).unwrap();
+        assert_eq!(s.get::<String>("user").unwrap().as_deref(), Some("john"));
+    }
+
+    #[test]
+    fn a_cached_session_bound_to_the_scheme_opens_only_on_that_scheme() {
+        let clock = Arc::new(FixedClock::new(1_700_000_000));
+        let config = Config {
+            secret: Some("RaJKp8UQW1".into()),
+            bind: Some(vec!["scheme".into()]),
+            ..Config::default()
+        }
+        .builder()
+        .clock(clock)
+        .build()
+        .unwrap();
+        let mut s = Session::new(&config, Request::new().with_scheme("https"));
+        s.set("user", "john").unwrap();
+        block_on(s.save()).unwrap();
+        let cookie = s.set_cookies()[0].split(';').next().unwrap().to_owned();
+        let open_on = |scheme: &'static str| {
+            let request = Request::new()
+                .with_scheme(scheme)
+                .with_cookie(cookie.clone());
+            let mut s = Session::new(&config, request);
+            block_on(s.open()).map(|()| s.get::<String>("user").unwrap())
+        };
+        assert_eq!(open_on("https").unwrap().as_deref(), Some("john"));
+        assert_eq!(open_on("https").unwrap().as_deref(), Some("john"));
+        let err = open_on("http").unwrap_err();
+        assert!(
+            matches!(err, Error::Codec(session_codec::Error::InvalidMac)),
+            "{err:?}"
+        );
+    }
+}
