@@ -1,8 +1,11 @@
 //! Engine benchmarks on cookie storage: `open` + `get` and `new` + `set` +
 //! `save` for a 100-byte session, a 2 KB deflated one and a 4-chunk one;
 //! `start` on an existing session; a remember-only open at Medium. `open+get/100B` reopens
-//! one cookie (its keys kept by the key, as for a browser's repeated requests);
-//! `open+get/100B-cold` derives them on every open.
+//! one cookie, as a browser's repeated requests do (answered from the cache of opened
+//! sessions: session-core's `opened.rs`); `open+get/100B-keys` does so with that cache off
+//! (the key still keeps the session's derived keys); `open+get/100B-cold` opens 4 096
+//! sessions in turn, so nearly every open misses both tables and does all the work (and
+//! keeps its result); `open+get/100B-cold-no-cache` likewise with the cache off.
 //!
 //! Run: `cargo bench -p session-benches --bench engine`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
@@ -67,20 +70,11 @@ fn cases_100b_json() -> &'static str {
     r#"{"secret":"bench","idling_timeout":0,"rolling_timeout":0,"absolute_timeout":0}"#
 }
 
-/// Two saved 100-byte sessions whose ids fall in the same slot of the key's table of recent
-/// sessions' keys (slot = the id's first two bytes, little-endian, modulo 1 024).
-fn same_slot_pair(config: &SessionConfig) -> (String, String) {
-    let mut seen = std::collections::HashMap::new();
-    loop {
-        let header = cookie_header(&save_one(config, &Value::String(text(70))));
-        let value = header.split_once('=').unwrap().1;
-        let (parsed, _) = session_codec::Header::decode_base64(value).unwrap();
-        let sid = parsed.sid.as_bytes();
-        let slot = usize::from(u16::from_le_bytes([sid[0], sid[1]])) % 1024;
-        if let Some(other) = seen.insert(slot, header.clone()) {
-            return (other, header);
-        }
-    }
+/// The `Cookie` headers of `n` saved 100-byte sessions.
+fn many_sessions(config: &SessionConfig, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|_| cookie_header(&save_one(config, &Value::String(text(70)))))
+        .collect()
 }
 
 fn by_size(c: &mut Criterion) {
@@ -125,21 +119,39 @@ fn by_size(c: &mut Criterion) {
             })
         });
     }
-    // The same open with nothing kept: two cookies whose session ids share a slot of the
-    // key's recent-session table, opened in turn, so each open evicts the other's keys and
-    // derives everything again (a first request, or a table too small for the traffic).
-    let config100 = config(cases_100b_json());
-    let (first, second) = same_slot_pair(&config100);
-    let mut turn = false;
-    g.bench_function("open+get/100B-cold", |b| {
+    // The same session again with the opened-sessions cache off: its derived keys are kept.
+    let no_cache = serde_json::from_str::<Config>(cases_100b_json())
+        .unwrap()
+        .builder()
+        .opened_cache(false)
+        .build()
+        .unwrap();
+    let header = cookie_header(&save_one(&no_cache, &Value::String(text(70))));
+    g.bench_function("open+get/100B-keys", |b| {
         b.iter(|| {
-            turn = !turn;
-            let header = if turn { &first } else { &second };
-            let mut s = Session::new(&config100, Request::new().with_cookie(header.as_bytes()));
+            let mut s = Session::new(&no_cache, Request::new().with_cookie(header.as_bytes()));
             block_on(s.open()).unwrap();
             s.get::<Value>("v").unwrap()
         })
     });
+    // Many sessions in turn (four times the 1 024 slots of each table): nearly every open is
+    // a first open (a busy site, or a table too small for its traffic).
+    for (label, config) in [
+        ("open+get/100B-cold", config(cases_100b_json())),
+        ("open+get/100B-cold-no-cache", no_cache),
+    ] {
+        let headers = many_sessions(&config, 4096);
+        let mut turn = 0;
+        g.bench_function(label, |b| {
+            b.iter(|| {
+                turn = (turn + 1) % headers.len();
+                let request = Request::new().with_cookie(headers[turn].as_bytes());
+                let mut s = Session::new(&config, request);
+                block_on(s.open()).unwrap();
+                s.get::<Value>("v").unwrap()
+            })
+        });
+    }
     // start() on an existing, fresh session (default timeouts: no refresh due).
     let config = config(r#"{"secret":"bench"}"#);
     let saved = save_one(&config, &Value::String(text(70)));

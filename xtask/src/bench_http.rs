@@ -1,6 +1,6 @@
-//! `cargo xtask bench-http [--seconds N] [--rounds N] [--servers a,b,..]`: resty-session and
-//! its peers behind the same axum routes, and resty-session behind actix-web, measured with
-//! `wrk` (docs/benchmarks.md).
+//! `cargo xtask bench-http [--seconds N] [--rounds N] [--servers a,b,..] [--routes /a,/b,..]`:
+//! resty-session and its peers behind the same axum routes, and resty-session behind
+//! actix-web, measured with `wrk` (docs/benchmarks.md).
 //!
 //! Builds `session-bench-http` in release mode, then for each round starts every server in
 //! turn (order rotated per round) on one current-thread runtime pinned to CPU 0, mints the
@@ -86,6 +86,8 @@ struct Options {
     seconds: u32,
     rounds: u32,
     servers: Vec<String>,
+    /// The routes run (the others print as `–`).
+    routes: Vec<&'static str>,
 }
 
 fn parse_options(args: &[String]) -> Result<Options, String> {
@@ -93,6 +95,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         seconds: 5,
         rounds: 3,
         servers: SERVERS.iter().map(|s| (*s).to_owned()).collect(),
+        routes: ROUTES.iter().map(|(r, _)| *r).collect(),
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -124,6 +127,21 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
                         SERVERS.join(",")
                     ));
                 }
+            }
+            "--routes" => {
+                let list = value("--routes")?;
+                let mut routes = Vec::new();
+                for wanted in list.split(',') {
+                    let Some((route, _)) = ROUTES.iter().find(|(r, _)| *r == wanted) else {
+                        let known: Vec<&str> = ROUTES.iter().map(|(r, _)| *r).collect();
+                        return Err(format!(
+                            "unknown route {wanted} (known: {})",
+                            known.join(",")
+                        ));
+                    };
+                    routes.push(*route);
+                }
+                options.routes = routes;
             }
             other => return Err(format!("bench-http: unknown option {other}")),
         }
@@ -212,7 +230,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             let empty_rss = running
                 .as_ref()
                 .map_or(0, |s| proc_status_bytes(s.child.id(), "VmRSS"));
-            for (route, _) in ROUTES {
+            for route in options.routes.iter().copied() {
                 // Minted just before its run: a save flood may have evicted an older session
                 // from a bounded store (shm).
                 let cookie = match route {
@@ -721,5 +739,9 @@ mod tests {
         let actix = parse_options(&["--servers".into(), "actix-cookie,actix-redis".into()]);
         assert_eq!(actix.unwrap().servers, ["actix-cookie", "actix-redis"]);
         assert!(parse_options(&["--rounds".into(), "0".into()]).is_err());
+        let routes = parse_options(&["--routes".into(), "/open2k,/open".into()]).unwrap();
+        assert_eq!(routes.routes, ["/open2k", "/open"]);
+        assert_eq!(parse_options(&[]).unwrap().routes.len(), ROUTES.len());
+        assert!(parse_options(&["--routes".into(), "/login".into()]).is_err());
     }
 }

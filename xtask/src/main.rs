@@ -8,7 +8,7 @@
 //! - `cargo xtask vectors [FILE]`: checks a lua-resty-session vectors file
 //!   (default: `$SESSION_VECTORS`, else
 //!   `../shared/vectors/lua-resty-session-4.1.5.json` beside the repository).
-//! - `cargo xtask bench-http [--seconds N] [--rounds N] [--servers a,b]`: resty-session and its
+//! - `cargo xtask bench-http [--seconds N] [--rounds N] [--servers a,b] [--routes /a,/b]`: resty-session and its
 //!   peers behind the same routes under `wrk` (docs/benchmarks.md); not part of `test`.
 
 #![allow(clippy::print_stdout)] // a command-line tool: stdout is its output
@@ -39,7 +39,7 @@ commands:
                      on any lost acknowledged save or request past the deadline (default 60 s)
   vectors [FILE]     check a lua-resty-session vectors file
                      (default: $SESSION_VECTORS or ../shared/vectors/lua-resty-session-4.1.5.json)
-  bench-http [--seconds N] [--rounds N] [--servers a,b,..]
+  bench-http [--seconds N] [--rounds N] [--servers a,b,..] [--routes /open,/save,..]
                      wrk against resty-session and its peers, servers interleaved in rounds;
                      LRS_BENCH_URL adds the reference (docs/benchmarks.md)
 ";
