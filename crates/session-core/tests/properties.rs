@@ -190,6 +190,63 @@ proptest! {
     }
 }
 
+/// Opens `jar` under `config`: the data, or the error's text.
+fn open_outcome(config: &SessionConfig, jar: &BTreeMap<String, String>) -> Result<Value, String> {
+    let mut s = Session::new(config, request(jar));
+    block_on(s.open()).map_err(|e| e.to_string())?;
+    s.get_data().cloned().map_err(|e| e.to_string())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// The cache of opened sessions (on by default) answers exactly what a full open does:
+    /// for the saved cookies, for any one character of them changed or cut, and later on.
+    #[test]
+    fn the_opened_cache_answers_exactly_what_a_full_open_does(
+        setup in setup(),
+        value in data(),
+        edit in (any::<prop::sample::Index>(), prop_oneof![
+            "[A-Za-z0-9_-]".prop_map(Some),
+            Just(None),
+        ]),
+        later in prop_oneof![Just(0u64), 1u64..4000, Just(100_000)],
+    ) {
+        let clock = Arc::new(FixedClock::new(1_700_000_000));
+        let store = MemoryStorage::new();
+        let cached = build(&setup, &clock, &store);
+        let config: Config = serde_json::from_value(setup.config.clone()).unwrap();
+        let mut b = config.builder().clock(clock.clone()).opened_cache(false);
+        if setup.storage {
+            b = b.storage(store.clone());
+        }
+        let uncached = b.build().unwrap();
+
+        let mut s = Session::new(&cached, Request::new());
+        s.set("v", &value).unwrap();
+        block_on(s.save()).unwrap();
+        let mut jar = BTreeMap::new();
+        apply(&mut jar, s.set_cookies());
+
+        // Twice on the cached configuration: a full open, then (when kept) a hit.
+        for _ in 0..2 {
+            prop_assert_eq!(open_outcome(&cached, &jar), open_outcome(&uncached, &jar));
+        }
+        let (index, replacement) = edit;
+        let mut edited = jar.clone();
+        let first = edited.values_mut().next().unwrap();
+        let at = index.index(first.len());
+        match replacement {
+            Some(c) => first.replace_range(at..=at, &c),
+            None => first.truncate(at),
+        }
+        prop_assert_eq!(open_outcome(&cached, &edited), open_outcome(&uncached, &edited));
+        prop_assert_eq!(open_outcome(&cached, &jar), open_outcome(&uncached, &jar));
+        clock.advance(later);
+        prop_assert_eq!(open_outcome(&cached, &jar), open_outcome(&uncached, &jar));
+    }
+}
+
 #[test]
 fn a_valid_header_with_garbage_payloads_never_panics() {
     // A real header followed by every kind of broken payload.
