@@ -118,6 +118,17 @@
 //! feature inside a runtime, a payload past 256 KiB (ciphertext, or output once inflating)
 //! is decrypted, inflated and decoded on a blocking thread.
 //!
+//! # Repeated opens
+//!
+//! A browser sends the same cookie until the session is saved again. Each built
+//! configuration keeps the decoded header and entries of the 1 024 sessions it opened last
+//! (payloads and plaintexts up to 4 KiB), compared by the header's and the payload's text;
+//! the same cookie again then costs no base64, no decryption and no JSON parsing, and no
+//! MAC when its header binds to nothing. The time checks, a MAC bound to the request, the
+//! stored record's presence, revocation and the audience still run on every open. Session
+//! data is thereby kept in memory beyond its request (keys are, in any case);
+//! [`SessionConfigBuilder::opened_cache`]`(false)` turns the cache off.
+//!
 //! # Test-only sources
 //!
 //! `env::FixedClock` and `env::SequentialSid` exist only with the `testing` cargo feature

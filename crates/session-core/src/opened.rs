@@ -517,6 +517,26 @@ mod session_tests {
     }
 
     #[test]
+    fn the_option_turns_it_off_and_the_builder_overrides_the_option() {
+        let clock = Arc::new(FixedClock::new(1_700_000_000));
+        let off: Config =
+            serde_json::from_str(r#"{"secret": "s", "opened_cache": false}"#).unwrap();
+        let config = off.clone().builder().clock(clock.clone()).build().unwrap();
+        let cookie = saved(&config, "john");
+        assert_eq!(open(&config, &cookie).unwrap().as_deref(), Some("john"));
+        assert!(!cached(&config, &cookie));
+        let config = off
+            .builder()
+            .clock(clock)
+            .opened_cache(true)
+            .build()
+            .unwrap();
+        let cookie = saved(&config, "john");
+        assert_eq!(open(&config, &cookie).unwrap().as_deref(), Some("john"));
+        assert!(cached(&config, &cookie));
+    }
+
+    #[test]
     fn server_side_records_are_compared_by_their_payload() {
         let clock = Arc::new(FixedClock::new(1_700_000_000));
         let config = Config {

@@ -39,7 +39,7 @@ pub struct SessionConfigBuilder {
     sid_source: Option<Arc<dyn SidSource>>,
     option_blocks: Vec<String>,
     revocation: Option<Arc<dyn DynStorage>>,
-    opened_cache: bool,
+    opened_cache: Option<bool>,
 }
 
 impl fmt::Debug for SessionConfigBuilder {
@@ -103,12 +103,13 @@ impl SessionConfigBuilder {
         self
     }
 
-    /// Whether to keep the decoded entries of recently opened sessions (on by default): the
-    /// same cookie again (same header and payload bytes, header MAC verified) is answered
-    /// with a copy of them instead of a base64 decode, a decryption and a JSON parse. At
-    /// most 1 024 sessions, each with a payload and a plaintext of at most 4 KiB, are kept
-    /// in memory; every check that depends on the time or the request still runs. Turn it
-    /// off to keep no session data in memory beyond its request.
+    /// Whether to keep the decoded header and entries of recently opened sessions (on by
+    /// default; overrides the `opened_cache` option): the same cookie again (same header
+    /// and payload text) is answered from them instead of a base64 decode, a MAC (when the
+    /// header binds to nothing), a decryption and a JSON parse. At most 1 024 sessions, each
+    /// with a payload and a plaintext of at most 4 KiB, are kept in memory; every check that
+    /// depends on the time or the request still runs. Turn it off to keep no session data
+    /// in memory beyond its request.
     ///
     /// ```
     /// use session_core::Config;
@@ -116,7 +117,7 @@ impl SessionConfigBuilder {
     /// assert!(built.is_ok());
     /// ```
     pub fn opened_cache(mut self, enabled: bool) -> Self {
-        self.opened_cache = enabled;
+        self.opened_cache = Some(enabled);
         self
     }
 
@@ -190,7 +191,9 @@ impl SessionConfigBuilder {
             true,
             &self.option_blocks,
         )?;
-        inner.opened = OpenedCache::new(self.opened_cache);
+        if let Some(enabled) = self.opened_cache {
+            inner.opened = OpenedCache::new(enabled);
+        }
         Ok(SessionConfig(Arc::new(inner)))
     }
 }
@@ -210,7 +213,7 @@ impl Config {
             sid_source: None,
             option_blocks: Vec::new(),
             revocation: None,
-            opened_cache: true,
+            opened_cache: None,
         }
     }
 

@@ -62,6 +62,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "compat_reference_storage_ttl",
     "compat_raw_multi_subjects",
     "revocation",
+    "opened_cache",
 ];
 
 /// The value of the `storage` option: `false`, `"cookie"`, or a backend name.
@@ -257,6 +258,10 @@ pub struct Config {
     /// Revocation of cookie sessions (extension): the store that keeps revoked subjects and
     /// session ids, and its lookup cache. See [`crate::revocation`].
     pub revocation: Option<crate::revocation::RevocationOptions>,
+    /// Keep the decoded header and entries of the 1 024 sessions opened last, so the same
+    /// cookie again skips base64, decryption and JSON parsing (extension, default true; see
+    /// [`SessionConfigBuilder::opened_cache`](crate::config::SessionConfigBuilder::opened_cache)).
+    pub opened_cache: Option<bool>,
     /// Backend tables (`redis`, `shm`, `file`, …) and any other keys,
     /// untouched, for the storage crates.
     #[serde(flatten)]
@@ -319,6 +324,7 @@ impl fmt::Debug for Config {
             .field("storage", &self.storage)
             .field("fips", &self.fips)
             .field("revocation", &self.revocation)
+            .field("opened_cache", &self.opened_cache)
             .field("backends", &self.backends.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }

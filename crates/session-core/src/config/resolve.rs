@@ -159,7 +159,9 @@ pub(super) fn resolve(
                 timeouts.remember_absolute,
             ))
         }),
-        opened: crate::opened::OpenedCache::new(true),
+        opened: crate::opened::OpenedCache::new(
+            pick(&own.opened_cache, &d.opened_cache).unwrap_or(true),
+        ),
     })
 }
 
