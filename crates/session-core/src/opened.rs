@@ -177,6 +177,11 @@ impl OpenedCache {
         same.then(|| Arc::clone(&opened.entries))
     }
 
+    /// Whether a payload of `len` characters can be kept (what to copy it for).
+    pub(crate) fn keeps_payload(&self, len: usize) -> bool {
+        self.enabled && len <= MAX_PAYLOAD
+    }
+
     /// Keep `entries`, opened from `payload` (whose plaintext was `plaintext_len` bytes)
     /// under `key` and the header `raw` (decoded: `header`), when they are small enough.
     pub(crate) fn keep(
@@ -184,11 +189,11 @@ impl OpenedCache {
         key: OpenedKey<'_>,
         raw: &[u8; HEADER_SIZE],
         header: &Header,
-        payload: &str,
+        payload: String,
         plaintext_len: usize,
         entries: &Arc<Vec<Entry>>,
     ) {
-        if !self.enabled || payload.len() > MAX_PAYLOAD || plaintext_len > MAX_PLAINTEXT {
+        if !self.keeps_payload(payload.len()) || plaintext_len > MAX_PLAINTEXT {
             return;
         }
         self.slots.get_or_init(|| {
@@ -209,7 +214,7 @@ impl OpenedCache {
             text: *key.text,
             raw: *raw,
             header: *header,
-            payload: payload.into(),
+            payload: payload.into_boxed_str(),
             entries: Arc::clone(entries),
         }));
         drop(slot);
@@ -282,7 +287,14 @@ mod tests {
         let (text, raw, header, payload) = cookie(false);
         assert!(cache.entries(key(&text), &payload).is_none(), "empty table");
         assert!(cache.known(false, &value(&text, &payload)).is_none());
-        cache.keep(key(&text), &raw, &header, &payload, 20, &entries("john"));
+        cache.keep(
+            key(&text),
+            &raw,
+            &header,
+            payload.clone(),
+            20,
+            &entries("john"),
+        );
         assert_eq!(cache.entries(key(&text), &payload), Some(entries("john")));
         let known = cache.known(false, &value(&text, &payload)).unwrap();
         assert!(known.header == header && known.raw == raw);
@@ -326,7 +338,14 @@ mod tests {
         let cache = OpenedCache::new(true);
         let (text, raw, header, payload) = cookie(true);
         assert!(header.flags.contains(Flags::BIND_SCHEME));
-        cache.keep(key(&text), &raw, &header, &payload, 20, &entries("john"));
+        cache.keep(
+            key(&text),
+            &raw,
+            &header,
+            payload.clone(),
+            20,
+            &entries("john"),
+        );
         let known = cache.known(false, &value(&text, &payload)).unwrap();
         assert!(known.raw == raw);
         assert_eq!(known.key_index, None);
@@ -336,19 +355,19 @@ mod tests {
     fn a_session_in_the_same_slot_evicts_the_previous_one() {
         let cache = OpenedCache::new(true);
         let (a, raw, header, payload) = cookie(false);
-        cache.keep(key(&a), &raw, &header, &payload, 1, &entries("a"));
+        cache.keep(key(&a), &raw, &header, payload.clone(), 1, &entries("a"));
         // Another text in the same slot: the same session-id characters, another MAC.
         let mut b = a;
         b[HEADER_ENCODED_SIZE - 2] ^= 1;
         assert_eq!(slot_index(&a), slot_index(&b));
-        cache.keep(key(&b), &raw, &header, &payload, 1, &entries("b"));
+        cache.keep(key(&b), &raw, &header, payload.clone(), 1, &entries("b"));
         assert!(cache.entries(key(&a), &payload).is_none());
         assert_eq!(cache.entries(key(&b), &payload), Some(entries("b")));
         // A text in another slot leaves it alone.
         let mut c = a;
         c[4] = if c[4] == b'A' { b'B' } else { b'A' };
         assert_ne!(slot_index(&a), slot_index(&c));
-        cache.keep(key(&c), &raw, &header, &payload, 1, &entries("c"));
+        cache.keep(key(&c), &raw, &header, payload.clone(), 1, &entries("c"));
         assert_eq!(cache.entries(key(&b), &payload), Some(entries("b")));
     }
 
@@ -357,20 +376,20 @@ mod tests {
         let cache = OpenedCache::new(true);
         let (text, raw, header, payload) = cookie(false);
         let long = "x".repeat(MAX_PAYLOAD + 1);
-        cache.keep(key(&text), &raw, &header, &long, 10, &entries("a"));
+        cache.keep(key(&text), &raw, &header, long.clone(), 10, &entries("a"));
         assert!(cache.entries(key(&text), &long).is_none());
         cache.keep(
             key(&text),
             &raw,
             &header,
-            "p",
+            "p".into(),
             MAX_PLAINTEXT + 1,
             &entries("a"),
         );
         assert!(cache.entries(key(&text), "p").is_none());
 
         let off = OpenedCache::new(false);
-        off.keep(key(&text), &raw, &header, &payload, 1, &entries("a"));
+        off.keep(key(&text), &raw, &header, payload.clone(), 1, &entries("a"));
         assert!(off.entries(key(&text), &payload).is_none());
         assert!(off.known(false, &value(&text, &payload)).is_none());
         assert!(off.slots.get().is_none(), "nothing allocated");
@@ -534,6 +553,39 @@ mod session_tests {
         let cookie = saved(&config, "john");
         assert_eq!(open(&config, &cookie).unwrap().as_deref(), Some("john"));
         assert!(cached(&config, &cookie));
+    }
+
+    #[test]
+    fn threads_opening_many_cookies_at_once_always_get_their_own_data() {
+        let clock = Arc::new(FixedClock::new(1_700_000_000));
+        let config = config(&clock, true);
+        // More sessions than slots, so threads also evict each other's entries.
+        let cookies: Arc<Vec<(String, String)>> = Arc::new(
+            (0..1500)
+                .map(|i| {
+                    let user = format!("user-{i}");
+                    (saved(&config, &user), user)
+                })
+                .collect(),
+        );
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let (config, cookies) = (config.clone(), Arc::clone(&cookies));
+                std::thread::spawn(move || {
+                    for round in 0..3000 {
+                        let (cookie, user) =
+                            &cookies[(round * 7 + t * 13) % 40 + (round % 37) * 40];
+                        assert_eq!(
+                            open(&config, cookie).unwrap().as_deref(),
+                            Some(user.as_str())
+                        );
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
     }
 
     #[test]

@@ -178,7 +178,9 @@ impl Session {
             Decoded::Kept(entries) => entries,
             Decoded::Ciphertext(ciphertext) => {
                 // The payload's text, for the cache, when the metadata kept all of it.
-                let kept_text = whole_payload.then(|| meta.payload_part.clone());
+                let kept_text = (whole_payload
+                    && config.opened().keeps_payload(meta.payload_part.len()))
+                .then(|| meta.payload_part.clone());
                 let cipher_key = self.cipher_key(key_index, &header.sid, kind).await?;
                 let (entries, plaintext_len) =
                     open_entries(header, cipher_key, ciphertext, config.max_plaintext_size())
@@ -189,7 +191,7 @@ impl Session {
                         opened_key,
                         &raw,
                         &header,
-                        &payload_text,
+                        payload_text,
                         plaintext_len,
                         &entries,
                     );
