@@ -275,6 +275,9 @@ pub(crate) struct Settings {
     pub(crate) revocation: Option<Arc<crate::revocation::Revocation>>,
     /// The decoded entries of recently opened sessions (crate::opened).
     pub(crate) opened: OpenedCache,
+    /// A new session's entries (one empty entry for the audience and subject), shared by
+    /// every new session until it changes them.
+    pub(crate) fresh_entries: Arc<Vec<crate::payload::Entry>>,
 }
 
 /// A built, validated configuration, cheap to clone and share between
@@ -430,6 +433,11 @@ impl SessionConfig {
         &self.0.opened
     }
 
+    /// A new session's entries, shared (copy on write).
+    pub(crate) fn fresh_entries(&self) -> Arc<Vec<crate::payload::Entry>> {
+        Arc::clone(&self.0.fresh_entries)
+    }
+
     /// A fresh session id from the configured source.
     pub(crate) fn new_sid(&self) -> Result<SessionId, SidError> {
         self.0.sid_source.generate().map(SessionId::from_bytes)
@@ -449,10 +457,6 @@ impl SessionConfig {
         } else {
             subject.to_owned()
         }
-    }
-
-    pub(crate) fn subject(&self) -> Option<&str> {
-        self.0.subject.as_deref()
     }
 
     pub(crate) fn remember(&self) -> bool {

@@ -105,7 +105,7 @@ pub(super) fn resolve(
     )?;
     let storage_name =
         crate::payload::storage_name(pick(&own.storage, &d.storage).as_ref(), storage.is_some());
-    Ok(Settings {
+    let mut settings = Settings {
         cookie_name: cookies.cookie_name,
         remember_cookie_name: cookies.remember_cookie_name,
         attributes: cookies.attributes,
@@ -162,7 +162,14 @@ pub(super) fn resolve(
         opened: crate::opened::OpenedCache::new(
             pick(&own.opened_cache, &d.opened_cache).unwrap_or(true),
         ),
-    })
+        fresh_entries: Arc::new(Vec::new()),
+    };
+    // What every new session starts from, shared until its first change (copy on write).
+    settings.fresh_entries = Arc::new(vec![crate::payload::Entry::new(
+        &settings.audience,
+        settings.subject.as_deref(),
+    )]);
+    Ok(settings)
 }
 
 /// Keys: the primary and fallback IKMs (the configuration's, else `init`'s)

@@ -131,7 +131,7 @@ impl Session {
             config: config.clone(),
             request,
             state: State::New,
-            entries: Arc::new(vec![Entry::new(config.audience(), config.subject())]),
+            entries: config.fresh_entries(),
             current: 0,
             flags: config.bind(),
             remember: config.remember(),
