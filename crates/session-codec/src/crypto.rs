@@ -146,9 +146,7 @@ impl Keyring {
         // A header that binds to nothing has a MAC that depends on its bytes alone: the
         // same bytes verified before under a key verify again (derived.rs).
         let flags = Flags::from_bits(u16::from_le_bytes([header[1], header[2]]));
-        let unbound = !(flags.contains(Flags::BIND_IP)
-            || flags.contains(Flags::BIND_SCHEME)
-            || flags.contains(Flags::BIND_USER_AGENT));
+        let unbound = !flags.binds_request();
         let derivation = self.derivation();
         for (index, key) in self.keys().enumerate() {
             if unbound && key.verified_header(&sid, derivation, header) {

@@ -28,8 +28,7 @@
 
 use std::sync::{Mutex, OnceLock};
 
-use subtle::ConstantTimeEq;
-
+use crate::ct::constant_time_eq;
 use crate::header::{HEADER_SIZE, SessionId};
 use crate::hmac_sha256::HmacSha256;
 use crate::keys::{CipherKey, KeyDerivation};
@@ -52,26 +51,8 @@ impl Entry {
     fn holds(&self, sid: &SessionId, derivation: KeyDerivation) -> bool {
         // A session id is not a secret (it travels in the cookie), but whether a slot holds
         // another session's id must not leak byte by byte.
-        same_bytes(&self.sid, sid.as_bytes()) && self.derivation == derivation
+        constant_time_eq(&self.sid, sid.as_bytes()) && self.derivation == derivation
     }
-}
-
-/// Whether `a` and `b` (of the same length) are equal, word-wise and branch-free: the time
-/// taken does not depend on where they differ. (subtle's byte-slice `ct_eq` costs about
-/// twelve instructions a byte; this one about one a word.)
-fn same_bytes<const N: usize>(a: &[u8; N], b: &[u8; N]) -> bool {
-    let mut diff = 0u64;
-    let mut words_a = a.chunks_exact(8);
-    let mut words_b = b.chunks_exact(8);
-    for (x, y) in (&mut words_a).zip(&mut words_b) {
-        let x = u64::from_ne_bytes(x.try_into().unwrap_or_default());
-        let y = u64::from_ne_bytes(y.try_into().unwrap_or_default());
-        diff |= x ^ y;
-    }
-    for (x, y) in words_a.remainder().iter().zip(words_b.remainder()) {
-        diff |= u64::from(x ^ y);
-    }
-    bool::from(diff.ct_eq(&0))
 }
 
 #[derive(Default)]
@@ -130,7 +111,8 @@ impl DerivedCache {
         header: &[u8; HEADER_SIZE],
     ) -> bool {
         self.with_entry(sid, derivation, |e| {
-            e.verified.is_some_and(|kept| same_bytes(&kept, header))
+            e.verified
+                .is_some_and(|kept| constant_time_eq(&kept, header))
         })
         .unwrap_or(false)
     }
@@ -223,12 +205,12 @@ mod tests {
     #[test]
     fn same_bytes_sees_a_difference_at_every_position() {
         let a: [u8; HEADER_SIZE] = core::array::from_fn(|i| u8::try_from(i).unwrap_or(0));
-        assert!(same_bytes(&a, &a));
+        assert!(constant_time_eq(&a, &a));
         for at in 0..HEADER_SIZE {
             for bit in 0..8 {
                 let mut b = a;
                 b[at] ^= 1 << bit;
-                assert!(!same_bytes(&a, &b), "byte {at} bit {bit}");
+                assert!(!constant_time_eq(&a, &b), "byte {at} bit {bit}");
             }
         }
     }

@@ -56,6 +56,19 @@ impl Flags {
     /// The User-Agent header is bound into the MAC.
     pub const BIND_USER_AGENT: Flags = Flags(0x0400);
 
+    /// Whether any `BIND_*` flag is set: the header MAC then also covers the request's
+    /// address, scheme or user agent, so it is not a function of the header alone.
+    ///
+    /// ```
+    /// use session_codec::Flags;
+    /// assert!((Flags::STORAGE | Flags::BIND_SCHEME).binds_request());
+    /// assert!(!(Flags::STORAGE | Flags::DEFLATE).binds_request());
+    /// ```
+    #[must_use]
+    pub const fn binds_request(self) -> bool {
+        self.0 & (Self::BIND_IP.0 | Self::BIND_SCHEME.0 | Self::BIND_USER_AGENT.0) != 0
+    }
+
     /// Flags from their raw bits (unknown bits are kept).
     ///
     /// ```

@@ -59,6 +59,7 @@ mod b64;
 mod chunk;
 mod compress;
 mod crypto;
+mod ct;
 mod derived;
 mod error;
 mod fast_deflate;
@@ -80,6 +81,7 @@ pub use compress::{
     inflate, should_deflate,
 };
 pub use crypto::BindValues;
+pub use ct::constant_time_eq;
 pub use error::Error;
 pub use hash::{hash_storage_key, hash_subject};
 pub use header::{

@@ -38,7 +38,7 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-use session_codec::{Flags, HEADER_ENCODED_SIZE, HEADER_SIZE, Header};
+use session_codec::{HEADER_ENCODED_SIZE, HEADER_SIZE, Header, constant_time_eq};
 
 use crate::payload::Entry;
 
@@ -80,26 +80,6 @@ struct Opened {
     header: Header,
     payload: Box<str>,
     entries: Arc<Vec<Entry>>,
-}
-
-/// Whether `a` and `b` are equal, word by word and without early exit (lengths are public:
-/// they travel in the header).
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut diff = 0u64;
-    let mut words_a = a.chunks_exact(8);
-    let mut words_b = b.chunks_exact(8);
-    for (x, y) in (&mut words_a).zip(&mut words_b) {
-        let x = u64::from_ne_bytes(x.try_into().unwrap_or_default());
-        let y = u64::from_ne_bytes(y.try_into().unwrap_or_default());
-        diff |= x ^ y;
-    }
-    for (x, y) in words_a.remainder().iter().zip(words_b.remainder()) {
-        diff |= u64::from(x ^ y);
-    }
-    std::hint::black_box(diff) == 0
 }
 
 /// The slot of a header text: a multiplicative hash of the characters that carry the start
@@ -146,13 +126,10 @@ impl OpenedCache {
             .ok()?;
         let slot = self.slot(text)?.try_lock().ok()?;
         let opened = slot.as_ref()?;
-        if !(same_bytes(&opened.text, text) & (opened.remember == remember)) {
+        if !(constant_time_eq(&opened.text, text) & (opened.remember == remember)) {
             return None;
         }
-        let flags = opened.header.flags;
-        let unbound = !(flags.contains(Flags::BIND_IP)
-            || flags.contains(Flags::BIND_SCHEME)
-            || flags.contains(Flags::BIND_USER_AGENT));
+        let unbound = !opened.header.flags.binds_request();
         Some(Known {
             header: opened.header,
             raw: opened.raw,
@@ -170,8 +147,8 @@ impl OpenedCache {
         let opened = slot.as_ref()?;
         // Both sides passed the MAC check, so neither is forged; still, whether a slot holds
         // another session's bytes must not show in the time taken.
-        let same = same_bytes(&opened.text, key.text)
-            & same_bytes(opened.payload.as_bytes(), payload.as_bytes())
+        let same = constant_time_eq(&opened.text, key.text)
+            & constant_time_eq(opened.payload.as_bytes(), payload.as_bytes())
             & (opened.remember == key.remember)
             & (opened.key_index == key.key_index);
         same.then(|| Arc::clone(&opened.entries))
@@ -235,6 +212,7 @@ impl std::fmt::Debug for OpenedCache {
 mod tests {
     use super::*;
     use serde_json::json;
+    use session_codec::Flags;
 
     use crate::{Config, Request, Session, block_on};
 
@@ -245,7 +223,36 @@ mod tests {
     }
 
     /// A real cookie's header text, bytes, decoded header and payload text.
-    fn cookie(bind: bool) -> (HeaderText, [u8; HEADER_SIZE], Header, String) {
+    struct Saved {
+        text: HeaderText,
+        raw: [u8; HEADER_SIZE],
+        header: Header,
+        payload: String,
+    }
+
+    impl Saved {
+        /// Keeps `user`'s entries in `cache` under this cookie's header, with `text` and
+        /// `payload` as the texts they were opened from.
+        fn keep(
+            &self,
+            cache: &OpenedCache,
+            text: &HeaderText,
+            payload: &str,
+            len: usize,
+            user: &str,
+        ) {
+            cache.keep(
+                key(text),
+                &self.raw,
+                &self.header,
+                payload.into(),
+                len,
+                &entries(user),
+            );
+        }
+    }
+
+    fn cookie(bind: bool) -> Saved {
         let config = Config {
             secret: Some("RaJKp8UQW1".into()),
             bind: bind.then(|| vec!["scheme".into()]),
@@ -266,7 +273,12 @@ mod tests {
             .1;
         let (header, raw) = Header::decode_base64(value).unwrap();
         let text = value.as_bytes()[..HEADER_ENCODED_SIZE].try_into().unwrap();
-        (text, raw, header, value[HEADER_ENCODED_SIZE..].to_owned())
+        Saved {
+            text,
+            raw,
+            header,
+            payload: value[HEADER_ENCODED_SIZE..].to_owned(),
+        }
     }
 
     fn key(text: &HeaderText) -> OpenedKey<'_> {
@@ -284,20 +296,14 @@ mod tests {
     #[test]
     fn the_same_bytes_again_are_answered_and_any_other_bytes_are_not() {
         let cache = OpenedCache::new(true);
-        let (text, raw, header, payload) = cookie(false);
-        assert!(cache.entries(key(&text), &payload).is_none(), "empty table");
-        assert!(cache.known(false, &value(&text, &payload)).is_none());
-        cache.keep(
-            key(&text),
-            &raw,
-            &header,
-            payload.clone(),
-            20,
-            &entries("john"),
-        );
-        assert_eq!(cache.entries(key(&text), &payload), Some(entries("john")));
-        let known = cache.known(false, &value(&text, &payload)).unwrap();
-        assert!(known.header == header && known.raw == raw);
+        let saved = cookie(false);
+        let (text, payload) = (saved.text, &saved.payload);
+        assert!(cache.entries(key(&text), payload).is_none(), "empty table");
+        assert!(cache.known(false, &value(&text, payload)).is_none());
+        saved.keep(&cache, &text, payload, 20, "john");
+        assert_eq!(cache.entries(key(&text), payload), Some(entries("john")));
+        let known = cache.known(false, &value(&text, payload)).unwrap();
+        assert!(known.header == saved.header && known.raw == saved.raw);
         assert_eq!(known.key_index, Some(0), "unbound: no MAC to compute");
 
         let mut other = payload.clone();
@@ -311,24 +317,24 @@ mod tests {
         assert!(cache.entries(key(&text), &other).is_none(), "other payload");
         let mut other_mac = text;
         other_mac[HEADER_ENCODED_SIZE - 2] ^= 1;
-        assert!(cache.entries(key(&other_mac), &payload).is_none());
-        assert!(cache.known(false, &value(&other_mac, &payload)).is_none());
+        assert!(cache.entries(key(&other_mac), payload).is_none());
+        assert!(cache.known(false, &value(&other_mac, payload)).is_none());
         assert!(
-            cache.known(true, &value(&text, &payload)).is_none(),
+            cache.known(true, &value(&text, payload)).is_none(),
             "other kind"
         );
         let remember = OpenedKey {
             remember: true,
             ..key(&text)
         };
-        assert!(cache.entries(remember, &payload).is_none(), "other kind");
+        assert!(cache.entries(remember, payload).is_none(), "other kind");
         let other_key = OpenedKey {
             key_index: 1,
             ..key(&text)
         };
-        assert!(cache.entries(other_key, &payload).is_none(), "other key");
+        assert!(cache.entries(other_key, payload).is_none(), "other key");
         assert!(
-            cache.known(false, &value(&text, &payload)[..100]).is_none(),
+            cache.known(false, &value(&text, payload)[..100]).is_none(),
             "short"
         );
     }
@@ -336,62 +342,51 @@ mod tests {
     #[test]
     fn a_bound_header_is_known_but_its_mac_is_computed_again() {
         let cache = OpenedCache::new(true);
-        let (text, raw, header, payload) = cookie(true);
-        assert!(header.flags.contains(Flags::BIND_SCHEME));
-        cache.keep(
-            key(&text),
-            &raw,
-            &header,
-            payload.clone(),
-            20,
-            &entries("john"),
-        );
-        let known = cache.known(false, &value(&text, &payload)).unwrap();
-        assert!(known.raw == raw);
+        let saved = cookie(true);
+        let (text, payload) = (saved.text, &saved.payload);
+        assert!(saved.header.flags.contains(Flags::BIND_SCHEME));
+        saved.keep(&cache, &text, payload, 20, "john");
+        let known = cache.known(false, &value(&text, payload)).unwrap();
+        assert!(known.raw == saved.raw);
         assert_eq!(known.key_index, None);
     }
 
     #[test]
     fn a_session_in_the_same_slot_evicts_the_previous_one() {
         let cache = OpenedCache::new(true);
-        let (a, raw, header, payload) = cookie(false);
-        cache.keep(key(&a), &raw, &header, payload.clone(), 1, &entries("a"));
+        let saved = cookie(false);
+        let (a, payload) = (saved.text, &saved.payload);
+        saved.keep(&cache, &a, payload, 1, "a");
         // Another text in the same slot: the same session-id characters, another MAC.
         let mut b = a;
         b[HEADER_ENCODED_SIZE - 2] ^= 1;
         assert_eq!(slot_index(&a), slot_index(&b));
-        cache.keep(key(&b), &raw, &header, payload.clone(), 1, &entries("b"));
-        assert!(cache.entries(key(&a), &payload).is_none());
-        assert_eq!(cache.entries(key(&b), &payload), Some(entries("b")));
+        saved.keep(&cache, &b, payload, 1, "b");
+        assert!(cache.entries(key(&a), payload).is_none());
+        assert_eq!(cache.entries(key(&b), payload), Some(entries("b")));
         // A text in another slot leaves it alone.
         let mut c = a;
         c[4] = if c[4] == b'A' { b'B' } else { b'A' };
         assert_ne!(slot_index(&a), slot_index(&c));
-        cache.keep(key(&c), &raw, &header, payload.clone(), 1, &entries("c"));
-        assert_eq!(cache.entries(key(&b), &payload), Some(entries("b")));
+        saved.keep(&cache, &c, payload, 1, "c");
+        assert_eq!(cache.entries(key(&b), payload), Some(entries("b")));
     }
 
     #[test]
     fn large_payloads_and_plaintexts_are_not_kept_and_a_disabled_table_keeps_nothing() {
         let cache = OpenedCache::new(true);
-        let (text, raw, header, payload) = cookie(false);
+        let saved = cookie(false);
+        let (text, payload) = (saved.text, &saved.payload);
         let long = "x".repeat(MAX_PAYLOAD + 1);
-        cache.keep(key(&text), &raw, &header, long.clone(), 10, &entries("a"));
+        saved.keep(&cache, &text, &long, 10, "a");
         assert!(cache.entries(key(&text), &long).is_none());
-        cache.keep(
-            key(&text),
-            &raw,
-            &header,
-            "p".into(),
-            MAX_PLAINTEXT + 1,
-            &entries("a"),
-        );
+        saved.keep(&cache, &text, "p", MAX_PLAINTEXT + 1, "a");
         assert!(cache.entries(key(&text), "p").is_none());
 
         let off = OpenedCache::new(false);
-        off.keep(key(&text), &raw, &header, payload.clone(), 1, &entries("a"));
-        assert!(off.entries(key(&text), &payload).is_none());
-        assert!(off.known(false, &value(&text, &payload)).is_none());
+        saved.keep(&off, &text, payload, 1, "a");
+        assert!(off.entries(key(&text), payload).is_none());
+        assert!(off.known(false, &value(&text, payload)).is_none());
         assert!(off.slots.get().is_none(), "nothing allocated");
     }
 
@@ -414,20 +409,6 @@ mod tests {
         let used = counts.iter().filter(|&&c| c > 0).count();
         assert!(used > SLOTS * 9 / 10, "{used} of {SLOTS} slots used");
         assert!(counts.iter().all(|&c| c < 20), "no crowded slot");
-    }
-
-    #[test]
-    fn same_bytes_finds_every_difference() {
-        let a: Vec<u8> = (0..=40u8).collect();
-        assert!(same_bytes(&a, &a.clone()));
-        for i in 0..a.len() {
-            for bit in 0..8 {
-                let mut b = a.clone();
-                b[i] ^= 1 << bit;
-                assert!(!same_bytes(&a, &b), "byte {i} bit {bit}");
-            }
-        }
-        assert!(!same_bytes(&a, &a[..40]));
     }
 }
 
