@@ -85,10 +85,12 @@ fn compute_mac(key: &HmacSha256, header: &[u8; HEADER_SIZE], bind: &BindValues<'
     out
 }
 
-fn aead(cipher_key: &CipherKey) -> (Aes256Gcm, Nonce<Aes256Gcm>) {
+/// Runs `f` with the AEAD keyed by `cipher_key` and its nonce. The cipher (≈ 1.1 KB of
+/// round keys and GHASH powers) is built where `f` uses it: returned in a tuple it was
+/// copied once more on every seal and open.
+fn with_aead<R>(cipher_key: &CipherKey, f: impl FnOnce(&Aes256Gcm, &Nonce<Aes256Gcm>) -> R) -> R {
     let cipher = Aes256Gcm::new(cipher_key.aes_key().into());
-    let nonce = Nonce::<Aes256Gcm>::from(*cipher_key.iv());
-    (cipher, nonce)
+    f(&cipher, &Nonce::<Aes256Gcm>::from(*cipher_key.iv()))
 }
 
 impl Key {
@@ -241,10 +243,10 @@ impl Keyring {
         header.idling_offset = 0;
         header.mac = [0; 16];
         let mut raw = header.encode()?;
-        let (cipher, nonce) = aead(cipher_key);
-        let tag = cipher
-            .encrypt_inout_detached(&nonce, &raw[..AAD_SIZE], buf.into())
-            .map_err(|_| Error::Encrypt)?;
+        let tag = with_aead(cipher_key, |cipher, nonce| {
+            cipher.encrypt_inout_detached(nonce, &raw[..AAD_SIZE], buf.into())
+        })
+        .map_err(|_| Error::Encrypt)?;
         header.tag.copy_from_slice(&tag);
         raw[AAD_SIZE..AAD_SIZE + 16].copy_from_slice(&tag);
         // Every save seals under a new session id: nothing kept to look up.
@@ -351,10 +353,10 @@ impl Keyring {
         buf: &mut [u8],
     ) -> Result<(), Error> {
         let raw = header.encode().map_err(|_| Error::Decrypt)?;
-        let (cipher, nonce) = aead(cipher_key);
         let tag = Tag::<Aes256Gcm>::from(header.tag);
-        cipher
-            .decrypt_inout_detached(&nonce, &raw[..AAD_SIZE], buf.into(), &tag)
-            .map_err(|_| Error::Decrypt)
+        with_aead(cipher_key, |cipher, nonce| {
+            cipher.decrypt_inout_detached(nonce, &raw[..AAD_SIZE], buf.into(), &tag)
+        })
+        .map_err(|_| Error::Decrypt)
     }
 }
