@@ -181,7 +181,7 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn capacities_match_spec_01_table() {
+    fn capacities_match_the_cookie_format_table() {
         for (l, caps) in [
             (7usize, [3978usize, 8065, 12152]),
             (8, [3977, 8063, 12149]),

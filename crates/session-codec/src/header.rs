@@ -531,7 +531,7 @@ mod tests {
 
     #[test]
     fn padding_inside_the_header_gives_a_field_error_not_a_base64_error() {
-        // Spec 01 §2: a `=` inside the first 110 characters shortens the header.
+        // docs/cookie-format.md §2: a `=` inside the first 110 characters shortens the header.
         let mut value = "AQAA".to_string() + &"A".repeat(100);
         value.push_str("==AAAA");
         assert_eq!(

@@ -644,7 +644,7 @@ mod tests {
     }
 
     #[test]
-    fn ikm_from_secret_matches_spec_02_section_12() {
+    fn ikm_from_secret_matches_the_crypto_doc_section_12() {
         let ikm = Ikm::from_secret(b"RaJKp8UQW1");
         assert_eq!(
             hex::encode(ikm.as_bytes()),
@@ -653,7 +653,7 @@ mod tests {
     }
 
     #[test]
-    fn prk_matches_spec_02_section_12() {
+    fn prk_matches_the_crypto_doc_section_12() {
         let ikm = Ikm::from_secret(b"RaJKp8UQW1");
         let (prk, _) = Hkdf::<Sha256>::extract(None, ikm.as_bytes());
         assert_eq!(
@@ -663,7 +663,7 @@ mod tests {
     }
 
     #[test]
-    fn v1_keys_match_spec_02_section_12() {
+    fn v1_keys_match_the_crypto_doc_section_12() {
         let key = Key::new(Ikm::from_secret(b"RaJKp8UQW1"));
         let sid = SessionId::from_bytes(
             hex::decode("4b764653493cb542ac592722f456fa3cce716e6e3af45951e60fc1e47599e8a6")
@@ -685,7 +685,7 @@ mod tests {
     }
 
     #[test]
-    fn v2_keys_match_spec_02_section_12() {
+    fn v2_keys_match_the_crypto_doc_section_12() {
         let key = Key::new(Ikm::from_secret(b"RaJKp8UQW1"));
         let sid = sid_from(0x40);
         assert_eq!(

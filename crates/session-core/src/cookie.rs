@@ -422,7 +422,7 @@ mod tests {
     }
 
     #[test]
-    fn clear_request_cookie_table_of_spec_01_11() {
+    fn clear_request_cookie_table_of_cookie_format_section_11() {
         let table: &[(&str, &str)] = &[
             ("session=abc", ""),
             ("session=abc; a=1", "a=1"),
@@ -489,7 +489,7 @@ mod tests {
     }
 
     #[test]
-    fn attribute_string_table_of_spec_01_8_is_rendered() {
+    fn attribute_string_table_of_cookie_format_section_7_1_is_rendered() {
         let attrs = CookieAttributes {
             same_site: "Strict".into(),
             secure: true,

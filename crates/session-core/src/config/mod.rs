@@ -73,7 +73,7 @@ mod tests {
     }
 
     #[test]
-    fn cookie_prefix_table_of_spec_01_8() {
+    fn cookie_prefix_table_of_cookie_format_section_8() {
         let host = build(r#"{"cookie_prefix": "__Host-", "cookie_domain": "example.com", "cookie_path": "/x", "cookie_secure": false}"#).unwrap();
         assert_eq!(host.cookie_name(), "__Host-session");
         assert_eq!(host.remember_cookie_name(), "__Host-remember");
