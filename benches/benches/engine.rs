@@ -6,6 +6,8 @@
 //! (the key still keeps the session's derived keys); `open+get/100B-cold` opens 4 096
 //! sessions in turn, so nearly every open misses both tables and does all the work (and
 //! keeps its result); `open+get/100B-cold-no-cache` likewise with the cache off.
+//! `open+get/100B-first` (and `-first-no-cache`) open two sessions in turn whose ids share
+//! both tables' slots: every open is a first open, with the memory it touches in cache.
 //!
 //! Run: `cargo bench -p session-benches --bench engine`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
@@ -77,6 +79,19 @@ fn many_sessions(config: &SessionConfig, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// Session ids that differ only in their last byte: every id lands in the same slot of the
+/// derived-key table and of the opened-sessions cache.
+#[derive(Debug, Default)]
+struct TwinSids(std::sync::atomic::AtomicU8);
+
+impl session_core::env::SidSource for TwinSids {
+    fn generate(&self) -> Result<[u8; 32], session_core::env::SidError> {
+        let mut sid = [0x5a; 32];
+        sid[31] = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(sid)
+    }
+}
+
 fn by_size(c: &mut Criterion) {
     let cases: [(&str, &str, Value); 3] = [
         ("100B", cases_100b_json(), Value::String(text(70))),
@@ -145,6 +160,33 @@ fn by_size(c: &mut Criterion) {
         g.bench_function(label, |b| {
             b.iter(|| {
                 turn = (turn + 1) % headers.len();
+                let request = Request::new().with_cookie(headers[turn].as_bytes());
+                let mut s = Session::new(&config, request);
+                block_on(s.open()).unwrap();
+                s.get::<Value>("v").unwrap()
+            })
+        });
+    }
+    // Two sessions whose ids share their first bytes, opened in turn: each open evicts the
+    // other from the derived-key table and from the opened-sessions cache (both pick a slot
+    // from the id's first bytes), so every open is a first open that does all the work —
+    // with the memory it touches in cache, as in the primitives' own benchmarks.
+    for (label, opened_cache) in [
+        ("open+get/100B-first", true),
+        ("open+get/100B-first-no-cache", false),
+    ] {
+        let config = serde_json::from_str::<Config>(cases_100b_json())
+            .unwrap()
+            .builder()
+            .opened_cache(opened_cache)
+            .sid_source(std::sync::Arc::new(TwinSids::default()))
+            .build()
+            .unwrap();
+        let headers = many_sessions(&config, 2);
+        let mut turn = 0;
+        g.bench_function(label, |b| {
+            b.iter(|| {
+                turn ^= 1;
                 let request = Request::new().with_cookie(headers[turn].as_bytes());
                 let mut s = Session::new(&config, request);
                 block_on(s.open()).unwrap();
