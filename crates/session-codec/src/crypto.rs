@@ -158,9 +158,8 @@ impl Keyring {
             let mac = compute_mac(&state, header, bind);
             if bool::from(mac.ct_eq(expected)) {
                 if !kept {
-                    key.keep_mac_state(&sid, derivation, &state);
-                }
-                if unbound {
+                    key.keep_mac_state(&sid, derivation, &state, unbound.then_some(header));
+                } else if unbound {
                     key.keep_verified_header(&sid, derivation, header);
                 }
                 return Ok(index);

@@ -85,12 +85,23 @@ impl DerivedCache {
         self.with_entry(sid, derivation, |e| e.mac.clone())
     }
 
-    /// Keeps the MAC state of `sid`, whose header MAC the caller has just verified or made.
-    pub(crate) fn keep_mac(&self, sid: &SessionId, derivation: KeyDerivation, mac: &HmacSha256) {
+    /// Keeps the MAC state of `sid`, whose header MAC the caller has just verified or made,
+    /// and beside it `verified`, the header whose MAC just matched when it binds to nothing
+    /// (one visit to the slot where [`keep_verified`](Self::keep_verified) would be a second).
+    pub(crate) fn keep_mac(
+        &self,
+        sid: &SessionId,
+        derivation: KeyDerivation,
+        mac: &HmacSha256,
+        verified: Option<&[u8; HEADER_SIZE]>,
+    ) {
         let Ok(mut slot) = self.slot(sid).try_lock() else {
             return;
         };
-        if slot.as_ref().is_some_and(|e| e.holds(sid, derivation)) {
+        if let Some(entry) = slot.as_mut().filter(|e| e.holds(sid, derivation)) {
+            if let Some(header) = verified {
+                entry.verified = Some(*header);
+            }
             return;
         }
         *slot = Some(Entry {
@@ -98,7 +109,7 @@ impl DerivedCache {
             derivation,
             mac: mac.clone(),
             cipher: None,
-            verified: None,
+            verified: verified.copied(),
         });
     }
 
@@ -166,7 +177,7 @@ mod tests {
         let a = sid(1, 2, 3);
         let mac = HmacSha256::new(&[7; 32]);
         assert!(cache.mac(&a, KeyDerivation::Hkdf).is_none());
-        cache.keep_mac(&a, KeyDerivation::Hkdf, &mac);
+        cache.keep_mac(&a, KeyDerivation::Hkdf, &mac, None);
         assert_eq!(
             cache.mac(&a, KeyDerivation::Hkdf).map(|m| m.mac(&[b"x"])),
             Some(mac.mac(&[b"x"]))
@@ -175,9 +186,42 @@ mod tests {
         // Same slot (same first two bytes), another session: a miss, then an eviction.
         let b = sid(1, 2, 4);
         assert!(cache.mac(&b, KeyDerivation::Hkdf).is_none());
-        cache.keep_mac(&b, KeyDerivation::Hkdf, &HmacSha256::new(&[8; 32]));
+        cache.keep_mac(&b, KeyDerivation::Hkdf, &HmacSha256::new(&[8; 32]), None);
         assert!(cache.mac(&a, KeyDerivation::Hkdf).is_none());
         assert!(cache.mac(&b, KeyDerivation::Hkdf).is_some());
+    }
+
+    #[test]
+    fn a_verified_header_is_kept_with_the_mac_or_beside_it() {
+        let cache = DerivedCache::default();
+        let (a, b) = (sid(4, 4, 1), sid(5, 5, 1));
+        let (header, other) = ([3u8; HEADER_SIZE], [4u8; HEADER_SIZE]);
+        // A new entry, its header kept in the same visit.
+        cache.keep_mac(
+            &a,
+            KeyDerivation::Hkdf,
+            &HmacSha256::new(&[1; 32]),
+            Some(&header),
+        );
+        assert!(cache.verified(&a, KeyDerivation::Hkdf, &header));
+        assert!(!cache.verified(&a, KeyDerivation::Hkdf, &other));
+        // An existing entry: its MAC state stays, the newer header replaces the older.
+        let mac = HmacSha256::new(&[2; 32]);
+        cache.keep_mac(&b, KeyDerivation::Hkdf, &mac, None);
+        assert!(!cache.verified(&b, KeyDerivation::Hkdf, &header));
+        cache.keep_mac(
+            &b,
+            KeyDerivation::Hkdf,
+            &HmacSha256::new(&[9; 32]),
+            Some(&header),
+        );
+        assert!(cache.verified(&b, KeyDerivation::Hkdf, &header));
+        assert_eq!(
+            cache.mac(&b, KeyDerivation::Hkdf).map(|m| m.mac(&[b"x"])),
+            Some(mac.mac(&[b"x"]))
+        );
+        // Another derivation is another entry.
+        assert!(!cache.verified(&a, KeyDerivation::Fips, &header));
     }
 
     #[test]
@@ -187,7 +231,7 @@ mod tests {
         let ck = || CipherKey::from_bytes([5; 44]);
         assert!(cache.cipher(&a, KeyDerivation::Hkdf, ck).is_none());
         assert_eq!(cache.holds(&a, KeyDerivation::Hkdf), (false, false));
-        cache.keep_mac(&a, KeyDerivation::Hkdf, &HmacSha256::new(&[1; 32]));
+        cache.keep_mac(&a, KeyDerivation::Hkdf, &HmacSha256::new(&[1; 32]), None);
         assert_eq!(cache.holds(&a, KeyDerivation::Hkdf), (true, false));
         let made = cache.cipher(&a, KeyDerivation::Hkdf, ck).unwrap();
         assert_eq!(made.aes_key(), &[5; 32]);
@@ -198,7 +242,7 @@ mod tests {
         assert_eq!(got.aes_key(), &[5; 32]);
         assert_eq!(got.iv(), &[5; 12]);
         // Keeping the MAC again does not drop the cipher key.
-        cache.keep_mac(&a, KeyDerivation::Hkdf, &HmacSha256::new(&[1; 32]));
+        cache.keep_mac(&a, KeyDerivation::Hkdf, &HmacSha256::new(&[1; 32]), None);
         assert_eq!(cache.holds(&a, KeyDerivation::Hkdf), (true, true));
     }
 
@@ -219,10 +263,10 @@ mod tests {
     fn a_busy_slot_is_a_miss() {
         let cache = DerivedCache::default();
         let a = sid(4, 4, 4);
-        cache.keep_mac(&a, KeyDerivation::Hkdf, &HmacSha256::new(&[1; 32]));
+        cache.keep_mac(&a, KeyDerivation::Hkdf, &HmacSha256::new(&[1; 32]), None);
         let guard = cache.slot(&a).lock().unwrap();
         assert!(cache.mac(&a, KeyDerivation::Hkdf).is_none());
-        cache.keep_mac(&a, KeyDerivation::Hkdf, &HmacSha256::new(&[2; 32])); // no deadlock
+        cache.keep_mac(&a, KeyDerivation::Hkdf, &HmacSha256::new(&[2; 32]), None); // no deadlock
         drop(guard);
         assert!(cache.mac(&a, KeyDerivation::Hkdf).is_some());
     }

@@ -448,14 +448,16 @@ impl Key {
         HmacSha256::new(self.mac_key(sid, derivation).as_bytes())
     }
 
-    /// Keeps the MAC state of `sid` after its header MAC matched or was made with it.
+    /// Keeps the MAC state of `sid` after its header MAC matched or was made with it, and
+    /// `verified`, that header when its flags bind to nothing.
     pub(crate) fn keep_mac_state(
         &self,
         sid: &SessionId,
         derivation: KeyDerivation,
         state: &HmacSha256,
+        verified: Option<&[u8; crate::header::HEADER_SIZE]>,
     ) {
-        self.recent.keep_mac(sid, derivation, state);
+        self.recent.keep_mac(sid, derivation, state, verified);
     }
 
     /// Whether `header` is the last verified, unbound header kept for `sid`.
