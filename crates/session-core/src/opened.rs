@@ -185,17 +185,32 @@ impl OpenedCache {
         let Ok(mut slot) = slot.try_lock() else {
             return;
         };
-        let evicted = slot.replace(Box::new(Opened {
-            remember: key.remember,
-            key_index: key.key_index,
-            text: *key.text,
-            raw: *raw,
-            header: *header,
-            payload: payload.into_boxed_str(),
-            entries: Arc::clone(entries),
-        }));
+        let payload = payload.into_boxed_str();
+        let entries = Arc::clone(entries);
+        let Some(opened) = slot.as_mut() else {
+            *slot = Some(Box::new(Opened {
+                remember: key.remember,
+                key_index: key.key_index,
+                text: *key.text,
+                raw: *raw,
+                header: *header,
+                payload,
+                entries,
+            }));
+            return;
+        };
+        // The evicted session's box is reused; its payload and entries are dropped after
+        // the lock is released.
+        opened.remember = key.remember;
+        opened.key_index = key.key_index;
+        opened.text = *key.text;
+        opened.raw = *raw;
+        opened.header = *header;
+        let evicted = (
+            std::mem::replace(&mut opened.payload, payload),
+            std::mem::replace(&mut opened.entries, entries),
+        );
         drop(slot);
-        // Dropped after the lock is released.
         drop(evicted);
     }
 }

@@ -113,11 +113,11 @@ impl Session {
         let (value, tail_invalid) = self.first_cookie_value(name)?;
         let remember = kind == Kind::Remember;
         // A header text opened before needs no decoding, and no MAC when it binds to nothing.
-        let (header, raw, known_key) = match config.opened().known(remember, value) {
-            Some(known) => (known.header, known.raw, known.key_index),
+        let (header, raw, known_key, header_known) = match config.opened().known(remember, value) {
+            Some(known) => (known.header, known.raw, known.key_index, true),
             None => {
                 let (header, raw) = Header::decode_base64(value)?;
-                (header, raw, None)
+                (header, raw, None, false)
             }
         };
         let text: HeaderText = value
@@ -144,7 +144,8 @@ impl Session {
             key_index,
             text: &text,
         };
-        let kept = if meta_only {
+        // Entries are kept under their header text: a header the cache did not know has none.
+        let kept = if meta_only || !header_known {
             None
         } else {
             config.opened().entries(opened_key, &loaded.payload)
