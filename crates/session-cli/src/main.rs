@@ -173,8 +173,9 @@ enum Command {
     Revoke {
         #[command(flatten)]
         target: SubjectArgs,
-        /// Revoke only the session whose id starts with this prefix.
-        #[arg(long, value_name = "PREFIX")]
+        /// Revoke only the session whose id starts with this prefix (ids are base64url: one
+        /// in 64 starts with `-`, which is read as the value, not as an option).
+        #[arg(long, value_name = "PREFIX", allow_hyphen_values = true)]
         id: Option<String>,
     },
     /// Print the IKMs a configuration's secret (and secret_fallbacks) give, as hex.

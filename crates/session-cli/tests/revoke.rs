@@ -128,6 +128,18 @@ fn sessions_and_revoke_on_the_file_store() {
     ]);
     assert!(!ok);
     assert!(err.contains("no live session"), "{err}");
+    // Ids are base64url: one in 64 starts with `-`, and is still read as the id.
+    let (ok, _, err) = session(&[
+        "revoke",
+        "--config",
+        config,
+        "--subject",
+        "alice",
+        "--id",
+        "-AbCdEfG",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("no live session"), "{err}");
 
     // All the rest.
     assert_eq!(revoke(config, "alice", &["shop", "blog"], None), 2);
