@@ -151,42 +151,30 @@ fn by_size(c: &mut Criterion) {
     });
     // Many sessions in turn (four times the 1 024 slots of each table): nearly every open is
     // a first open (a busy site, or a table too small for its traffic).
-    for (label, config) in [
-        ("open+get/100B-cold", config(cases_100b_json())),
-        ("open+get/100B-cold-no-cache", no_cache),
-    ] {
-        let headers = many_sessions(&config, 4096);
-        let mut turn = 0;
-        g.bench_function(label, |b| {
-            b.iter(|| {
-                turn = (turn + 1) % headers.len();
-                let request = Request::new().with_cookie(headers[turn].as_bytes());
-                let mut s = Session::new(&config, request);
-                block_on(s.open()).unwrap();
-                s.get::<Value>("v").unwrap()
-            })
-        });
-    }
-    // Two sessions whose ids share their first bytes, opened in turn: each open evicts the
-    // other from the derived-key table and from the opened-sessions cache (both pick a slot
-    // from the id's first bytes), so every open is a first open that does all the work —
-    // with the memory it touches in cache, as in the primitives' own benchmarks.
-    for (label, opened_cache) in [
-        ("open+get/100B-first", true),
-        ("open+get/100B-first-no-cache", false),
-    ] {
-        let config = serde_json::from_str::<Config>(cases_100b_json())
+    let twin = |opened_cache| {
+        serde_json::from_str::<Config>(cases_100b_json())
             .unwrap()
             .builder()
             .opened_cache(opened_cache)
             .sid_source(std::sync::Arc::new(TwinSids::default()))
             .build()
-            .unwrap();
-        let headers = many_sessions(&config, 2);
+            .unwrap()
+    };
+    // Two sessions whose ids share their first bytes, opened in turn: each open evicts the
+    // other from the derived-key table and from the opened-sessions cache (both pick a slot
+    // from the id's first bytes), so every open is a first open that does all the work —
+    // with the memory it touches in cache, as in the primitives' own benchmarks.
+    for (label, config, sessions) in [
+        ("open+get/100B-cold", config(cases_100b_json()), 4096),
+        ("open+get/100B-cold-no-cache", no_cache, 4096),
+        ("open+get/100B-first", twin(true), 2),
+        ("open+get/100B-first-no-cache", twin(false), 2),
+    ] {
+        let headers = many_sessions(&config, sessions);
         let mut turn = 0;
         g.bench_function(label, |b| {
             b.iter(|| {
-                turn ^= 1;
+                turn = (turn + 1) % headers.len();
                 let request = Request::new().with_cookie(headers[turn].as_bytes());
                 let mut s = Session::new(&config, request);
                 block_on(s.open()).unwrap();

@@ -179,37 +179,30 @@ impl OpenedCache {
                 .collect::<Vec<_>>()
                 .into_boxed_slice()
         });
+        let opened = Opened {
+            remember: key.remember,
+            key_index: key.key_index,
+            text: *key.text,
+            raw: *raw,
+            header: *header,
+            payload: payload.into_boxed_str(),
+            entries: Arc::clone(entries),
+        };
         let Some(slot) = self.slot(key.text) else {
             return;
         };
         let Ok(mut slot) = slot.try_lock() else {
             return;
         };
-        let payload = payload.into_boxed_str();
-        let entries = Arc::clone(entries);
-        let Some(opened) = slot.as_mut() else {
-            *slot = Some(Box::new(Opened {
-                remember: key.remember,
-                key_index: key.key_index,
-                text: *key.text,
-                raw: *raw,
-                header: *header,
-                payload,
-                entries,
-            }));
-            return;
+        // The evicted session's box is reused; what it held is dropped after the lock is
+        // released.
+        let evicted = match slot.as_deref_mut() {
+            Some(kept) => Some(std::mem::replace(kept, opened)),
+            None => {
+                *slot = Some(Box::new(opened));
+                None
+            }
         };
-        // The evicted session's box is reused; its payload and entries are dropped after
-        // the lock is released.
-        opened.remember = key.remember;
-        opened.key_index = key.key_index;
-        opened.text = *key.text;
-        opened.raw = *raw;
-        opened.header = *header;
-        let evicted = (
-            std::mem::replace(&mut opened.payload, payload),
-            std::mem::replace(&mut opened.entries, entries),
-        );
         drop(slot);
         drop(evicted);
     }
