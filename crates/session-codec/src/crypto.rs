@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::b64::encoded_len;
+use crate::derived::Lookup;
 use crate::error::Error;
 use crate::header::{AAD_SIZE, Flags, HEADER_SIZE, Header, MAC_INPUT_SIZE, MAX_DATA_SIZE};
 use crate::hmac_sha256::HmacSha256;
@@ -151,10 +152,12 @@ impl Keyring {
         let unbound = !flags.binds_request();
         let derivation = self.derivation();
         for (index, key) in self.keys().enumerate() {
-            if unbound && key.verified_header(&sid, derivation, header) {
-                return Ok(index);
-            }
-            let (state, kept) = key.mac_state(&sid, derivation);
+            let (state, kept) = match key.recent_lookup(&sid, derivation, unbound.then_some(header))
+            {
+                Lookup::Verified => return Ok(index),
+                Lookup::Mac(state) => (state, true),
+                Lookup::Miss => (key.fresh_mac_state(&sid, derivation), false),
+            };
             let mac = compute_mac(&state, header, bind);
             if bool::from(mac.ct_eq(expected)) {
                 if !kept {

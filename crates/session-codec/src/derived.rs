@@ -55,6 +55,16 @@ impl Entry {
     }
 }
 
+/// What [`DerivedCache::lookup`] found for a session id.
+pub(crate) enum Lookup {
+    /// The header given is the one whose MAC matched last: no HMAC needed.
+    Verified,
+    /// The header MAC key's pad states.
+    Mac(HmacSha256),
+    /// Nothing kept for this id (or its slot is busy).
+    Miss,
+}
+
 #[derive(Default)]
 pub(crate) struct DerivedCache {
     slots: OnceLock<Box<[Mutex<Option<Entry>>]>>,
@@ -80,9 +90,38 @@ impl DerivedCache {
         slot.as_mut().filter(|e| e.holds(sid, derivation)).map(f)
     }
 
-    /// The MAC state kept for `sid`.
+    /// What the slot keeps for `sid`, in one visit: [`Lookup::Verified`] when `header`
+    /// (given when its flags bind to nothing) is, byte for byte, the last header kept by
+    /// [`keep_mac`](Self::keep_mac) or [`keep_verified`](Self::keep_verified) (compared in
+    /// constant time), else the MAC state when one is kept.
+    pub(crate) fn lookup(
+        &self,
+        sid: &SessionId,
+        derivation: KeyDerivation,
+        header: Option<&[u8; HEADER_SIZE]>,
+    ) -> Lookup {
+        self.with_entry(sid, derivation, |e| {
+            let verified = header.is_some_and(|header| {
+                e.verified
+                    .as_ref()
+                    .is_some_and(|kept| constant_time_eq(kept, header))
+            });
+            if verified {
+                Lookup::Verified
+            } else {
+                Lookup::Mac(e.mac.clone())
+            }
+        })
+        .unwrap_or(Lookup::Miss)
+    }
+
+    /// The MAC state kept for `sid` (tests).
+    #[cfg(test)]
     pub(crate) fn mac(&self, sid: &SessionId, derivation: KeyDerivation) -> Option<HmacSha256> {
-        self.with_entry(sid, derivation, |e| e.mac.clone())
+        match self.lookup(sid, derivation, None) {
+            Lookup::Mac(mac) => Some(mac),
+            _ => None,
+        }
     }
 
     /// Keeps the MAC state of `sid`, whose header MAC the caller has just verified or made,
@@ -113,19 +152,15 @@ impl DerivedCache {
         });
     }
 
-    /// Whether `header` is, byte for byte, the last header of `sid` kept by
-    /// [`keep_verified`](Self::keep_verified) (compared in constant time).
+    /// Whether `header` is the last verified header kept for `sid` (tests).
+    #[cfg(test)]
     pub(crate) fn verified(
         &self,
         sid: &SessionId,
         derivation: KeyDerivation,
         header: &[u8; HEADER_SIZE],
     ) -> bool {
-        self.with_entry(sid, derivation, |e| {
-            e.verified
-                .is_some_and(|kept| constant_time_eq(&kept, header))
-        })
-        .unwrap_or(false)
+        matches!(self.lookup(sid, derivation, Some(header)), Lookup::Verified)
     }
 
     /// Keeps `header`, whose MAC the caller has just verified under `sid`'s key and whose

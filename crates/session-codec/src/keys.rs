@@ -430,6 +430,17 @@ impl Key {
             .unwrap_or_else(derive)
     }
 
+    /// What the recent sessions' table keeps for `sid`: the verified `header` (given when
+    /// it binds to nothing), else the MAC state, in one visit.
+    pub(crate) fn recent_lookup(
+        &self,
+        sid: &SessionId,
+        derivation: KeyDerivation,
+        header: Option<&[u8; crate::header::HEADER_SIZE]>,
+    ) -> crate::derived::Lookup {
+        self.recent.lookup(sid, derivation, header)
+    }
+
     /// The header MAC key of `sid` with its HMAC pads applied, and whether it came from
     /// the recent sessions' keys.
     pub(crate) fn mac_state(
@@ -437,9 +448,9 @@ impl Key {
         sid: &SessionId,
         derivation: KeyDerivation,
     ) -> (HmacSha256, bool) {
-        match self.recent.mac(sid, derivation) {
-            Some(kept) => (kept, true),
-            None => (self.fresh_mac_state(sid, derivation), false),
+        match self.recent.lookup(sid, derivation, None) {
+            crate::derived::Lookup::Mac(kept) => (kept, true),
+            _ => (self.fresh_mac_state(sid, derivation), false),
         }
     }
 
@@ -460,14 +471,18 @@ impl Key {
         self.recent.keep_mac(sid, derivation, state, verified);
     }
 
-    /// Whether `header` is the last verified, unbound header kept for `sid`.
+    /// Whether `header` is the last verified, unbound header kept for `sid` (tests).
+    #[cfg(test)]
     pub(crate) fn verified_header(
         &self,
         sid: &SessionId,
         derivation: KeyDerivation,
         header: &[u8; crate::header::HEADER_SIZE],
     ) -> bool {
-        self.recent.verified(sid, derivation, header)
+        matches!(
+            self.recent.lookup(sid, derivation, Some(header)),
+            crate::derived::Lookup::Verified
+        )
     }
 
     /// Keeps `header` (its MAC just matched; its flags bind to nothing) for `sid`.

@@ -220,6 +220,19 @@ macro_rules! op_span {
 }
 pub(crate) use op_span;
 
+/// Await an operation's future inside its span; a disabled span (no subscriber wants it)
+/// is not entered, and the future is then not moved into an `Instrumented` wrapper first.
+macro_rules! in_span {
+    ($span:expr, $fut:expr) => {
+        if $span.is_disabled() {
+            $fut.await
+        } else {
+            tracing::Instrument::instrument($fut, $span.clone()).await
+        }
+    };
+}
+pub(crate) use in_span;
+
 /// Record how an operation ended on its span, and log why it failed: a store failure at
 /// error level (warn for a failed read), anything else — a cookie that does not open, an
 /// operation on a closed session — at debug level. Error texts go through [`error_chain`].

@@ -74,8 +74,15 @@ fn bounded_plaintext(header: &Header, buf: Vec<u8>, limit: usize) -> Result<Vec<
     }
 }
 
+/// Whether [`open_entries`] would do all its work on the calling thread for a ciphertext of
+/// `len` bytes: [`open_inline`] then does the same without a future. A deflated payload
+/// may inflate past [`INLINE_OPEN_SIZE`], so it always takes the async path.
+pub(crate) fn opens_inline(header: &Header, len: usize) -> bool {
+    !header.flags.contains(Flags::DEFLATE) && len <= INLINE_OPEN_SIZE
+}
+
 /// Decrypt, inflate and decode, on the calling thread.
-fn open_inline(
+pub(crate) fn open_inline(
     header: &Header,
     key: &CipherKey,
     mut ciphertext: Vec<u8>,
@@ -470,6 +477,19 @@ mod tests {
         let mut out = Vec::new();
         encode_entries(entries, &mut out).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn only_small_plain_payloads_open_without_a_future() {
+        let sid = session_codec::SessionId::from_bytes([1; 32]);
+        let plain = Header::new(Flags::NONE, sid, 1, 0);
+        let deflated = Header::new(Flags::DEFLATE, sid, 1, 0);
+        assert!(opens_inline(&plain, 100));
+        assert!(opens_inline(&plain, INLINE_OPEN_SIZE));
+        // Past the bound, the async path moves the work to a blocking thread.
+        assert!(!opens_inline(&plain, INLINE_OPEN_SIZE + 1));
+        // A deflated payload may inflate past the bound, whatever its size.
+        assert!(!opens_inline(&deflated, 100));
     }
 
     #[test]

@@ -26,7 +26,7 @@ impl Session {
     /// ```
     pub async fn touch(&mut self) -> Result<(), Error> {
         let span = crate::log::op_span!("touch", self.config);
-        let result = tracing::Instrument::instrument(self.touch_session(), span.clone()).await;
+        let result = crate::log::in_span!(span, self.touch_session());
         crate::log::finish_op(
             &span,
             "touch",
@@ -84,7 +84,7 @@ impl Session {
     /// ```
     pub async fn refresh(&mut self) -> Result<(), Error> {
         let span = crate::log::op_span!("refresh", self.config);
-        let result = tracing::Instrument::instrument(self.refresh_session(), span.clone()).await;
+        let result = crate::log::in_span!(span, self.refresh_session());
         crate::log::finish_op(
             &span,
             "refresh",
@@ -137,7 +137,7 @@ impl Session {
     /// ```
     pub async fn logout(&mut self) -> Result<(), Error> {
         let span = crate::log::op_span!("logout", self.config);
-        let result = tracing::Instrument::instrument(self.logout_session(), span.clone()).await;
+        let result = crate::log::in_span!(span, self.logout_session());
         crate::log::finish_op(
             &span,
             "logout",
@@ -193,7 +193,7 @@ impl Session {
     /// ```
     pub async fn destroy(&mut self) -> Result<(), Error> {
         let span = crate::log::op_span!("destroy", self.config);
-        let result = tracing::Instrument::instrument(self.destroy_session(), span.clone()).await;
+        let result = crate::log::in_span!(span, self.destroy_session());
         crate::log::finish_op(
             &span,
             "destroy",

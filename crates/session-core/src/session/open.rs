@@ -24,7 +24,7 @@ use crate::config::SessionConfig;
 use crate::cookie::{chunk_name, find_cookie};
 use crate::error::Error;
 use crate::opened::{HeaderText, OpenedKey};
-use crate::payload::{Entry, open_entries};
+use crate::payload::{Entry, open_entries, open_inline, opens_inline};
 
 /// The payload of a cookie, loaded from the store or the cookie chunks.
 struct Loaded {
@@ -65,7 +65,7 @@ impl Session {
     /// ```
     pub async fn open(&mut self) -> Result<(), Error> {
         let span = crate::log::op_span!("open", self.config);
-        let result = tracing::Instrument::instrument(self.open_session(), span.clone()).await;
+        let result = crate::log::in_span!(span, self.open_session());
         crate::log::finish_op(
             &span,
             "open",
@@ -182,10 +182,17 @@ impl Session {
                 let kept_text = (whole_payload
                     && config.opened().keeps_payload(meta.payload_part.len()))
                 .then(|| meta.payload_part.clone());
-                let cipher_key = self.cipher_key(key_index, &header.sid, kind).await?;
-                let (entries, plaintext_len) =
-                    open_entries(header, cipher_key, ciphertext, config.max_plaintext_size())
-                        .await?;
+                // Fast keys and small payloads open inline: no sub-future built and moved.
+                let cipher_key = match self.inline_cipher_key(key_index, &header.sid, kind) {
+                    Some(key) => key?,
+                    None => self.cipher_key(key_index, &header.sid, kind).await?,
+                };
+                let limit = config.max_plaintext_size();
+                let (entries, plaintext_len) = if opens_inline(&header, ciphertext.len()) {
+                    open_inline(&header, &cipher_key, ciphertext, limit)?
+                } else {
+                    open_entries(header, cipher_key, ciphertext, limit).await?
+                };
                 let entries = Arc::new(entries);
                 if let Some(payload_text) = kept_text {
                     config.opened().keep(
@@ -364,6 +371,21 @@ impl Session {
                 Err(Error::MissingAudience)
             }
         }
+    }
+
+    /// The cipher key when deriving it is fast (an HKDF-expand: every kind but a remember
+    /// cookie at Low safety or above), derived here; `None` for [`Session::cipher_key`].
+    pub(super) fn inline_cipher_key(
+        &self,
+        key_index: usize,
+        sid: &SessionId,
+        kind: Kind,
+    ) -> Option<Result<CipherKey, Error>> {
+        let codec_kind = self.codec_kind(kind);
+        (!codec_kind.is_slow()).then(|| {
+            session_codec::derive_cipher_key(self.config.keys(), key_index, sid, codec_kind)
+                .map_err(Error::Codec)
+        })
     }
 
     /// The cipher key of the key at `key_index` for the cookie of `kind`:

@@ -43,7 +43,7 @@ impl Session {
     /// ```
     pub async fn save(&mut self) -> Result<(), Error> {
         let span = crate::log::op_span!("save", self.config);
-        let result = tracing::Instrument::instrument(self.save_session(), span.clone()).await;
+        let result = crate::log::in_span!(span, self.save_session());
         crate::log::finish_op(
             &span,
             "save",
@@ -84,7 +84,10 @@ impl Session {
         self.prune_same_subject();
         let packed = self.pack_entries(name)?;
         let chunks = self.chunks_for(name, packed.encoded_len())?;
-        let cipher_key = self.cipher_key(0, &header.sid, kind).await?;
+        let cipher_key = match self.inline_cipher_key(0, &header.sid, kind) {
+            Some(key) => key?,
+            None => self.cipher_key(0, &header.sid, kind).await?,
+        };
         let bind = self.request.bind(header.flags);
         let sealed = seal_packed(config.keys(), header, &cipher_key, packed, &bind)?;
         let suffix = match kind {
