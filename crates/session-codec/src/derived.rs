@@ -137,19 +137,31 @@ impl DerivedCache {
         let Ok(mut slot) = self.slot(sid).try_lock() else {
             return;
         };
-        if let Some(entry) = slot.as_mut().filter(|e| e.holds(sid, derivation)) {
-            if let Some(header) = verified {
-                entry.verified = Some(*header);
+        match slot.as_mut() {
+            Some(entry) if entry.holds(sid, derivation) => {
+                if let Some(header) = verified {
+                    entry.verified = Some(*header);
+                }
             }
-            return;
+            // Another session's entry is overwritten in place (its secrets zeroize as they
+            // are replaced): no new entry built and moved into the slot.
+            Some(entry) => {
+                entry.sid = *sid.as_bytes();
+                entry.derivation = derivation;
+                entry.mac = mac.clone();
+                entry.cipher = None;
+                entry.verified = verified.copied();
+            }
+            None => {
+                *slot = Some(Entry {
+                    sid: *sid.as_bytes(),
+                    derivation,
+                    mac: mac.clone(),
+                    cipher: None,
+                    verified: verified.copied(),
+                });
+            }
         }
-        *slot = Some(Entry {
-            sid: *sid.as_bytes(),
-            derivation,
-            mac: mac.clone(),
-            cipher: None,
-            verified: verified.copied(),
-        });
     }
 
     /// Whether `header` is the last verified header kept for `sid` (tests).
@@ -279,6 +291,24 @@ mod tests {
         // Keeping the MAC again does not drop the cipher key.
         cache.keep_mac(&a, KeyDerivation::Hkdf, &HmacSha256::new(&[1; 32]), None);
         assert_eq!(cache.holds(&a, KeyDerivation::Hkdf), (true, true));
+        // Another session in the same slot overwrites the entry in place: nothing of the
+        // first session's survives (its cipher key, its verified header, its MAC state).
+        let header = [3u8; HEADER_SIZE];
+        cache.keep_mac(&a, KeyDerivation::Hkdf, &HmacSha256::new(&[1; 32]), Some(&header));
+        let b = sid(9, 9, 8);
+        let mac_b = HmacSha256::new(&[2; 32]);
+        cache.keep_mac(&b, KeyDerivation::Hkdf, &mac_b, None);
+        assert_eq!(cache.holds(&a, KeyDerivation::Hkdf), (false, false));
+        assert_eq!(cache.holds(&b, KeyDerivation::Hkdf), (true, false));
+        assert!(!cache.verified(&b, KeyDerivation::Hkdf, &header));
+        assert_eq!(
+            cache.mac(&b, KeyDerivation::Hkdf).map(|m| m.mac(&[b"x"])),
+            Some(mac_b.mac(&[b"x"]))
+        );
+        let fresh = cache
+            .cipher(&b, KeyDerivation::Hkdf, || CipherKey::from_bytes([6; 44]))
+            .unwrap();
+        assert_eq!(fresh.aes_key(), &[6; 32]);
     }
 
     #[test]

@@ -52,7 +52,7 @@ impl HmacSha256 {
     /// The MAC of the concatenation of `parts`.
     pub(crate) fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
         let mut inner = digest_from(self.inner, parts);
-        let out = digest_from(self.outer, &[&inner]);
+        let out = outer_digest(self.outer, &inner);
         wipe(&mut inner);
         out
     }
@@ -106,6 +106,22 @@ fn digest_from(mut state: [u32; 8], parts: &[&[u8]]) -> [u8; 32] {
     for block in &mut blocks {
         wipe(block);
     }
+    state.zeroize();
+    out
+}
+
+/// HMAC's outer hash: SHA-256 of the inner digest, continuing from the outer pad's state.
+/// The one block's layout is fixed (32 bytes of digest, `0x80`, zeros, the bit length of
+/// 96 bytes), so it is filled with fixed-size moves, not [`digest_from`]'s copies of
+/// parts whose lengths are known only at run time.
+fn outer_digest(mut state: [u32; 8], inner: &[u8; 32]) -> [u8; 32] {
+    let mut block = [0u8; 64];
+    block[..32].copy_from_slice(inner);
+    block[32] = 0x80;
+    block[56..].copy_from_slice(&((64u64 + 32) * 8).to_be_bytes());
+    compress256(&mut state, std::slice::from_ref(&block));
+    let out = state_bytes(&state);
+    wipe(&mut block);
     state.zeroize();
     out
 }
