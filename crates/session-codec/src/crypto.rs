@@ -204,9 +204,7 @@ impl Keyring {
         buf: &mut [u8],
         bind: &BindValues<'_>,
     ) -> Result<[u8; HEADER_SIZE], Error> {
-        let cipher_key = self
-            .primary()
-            .cipher_key(&header.sid, kind, self.derivation());
+        let cipher_key = crate::derive_new_cipher_key(self, &header.sid, kind);
         self.seal_with_cipher_key(header, &cipher_key, buf, bind)
     }
 

@@ -294,7 +294,12 @@ mod tests {
         // Another session in the same slot overwrites the entry in place: nothing of the
         // first session's survives (its cipher key, its verified header, its MAC state).
         let header = [3u8; HEADER_SIZE];
-        cache.keep_mac(&a, KeyDerivation::Hkdf, &HmacSha256::new(&[1; 32]), Some(&header));
+        cache.keep_mac(
+            &a,
+            KeyDerivation::Hkdf,
+            &HmacSha256::new(&[1; 32]),
+            Some(&header),
+        );
         let b = sid(9, 9, 8);
         let mac_b = HmacSha256::new(&[2; 32]);
         cache.keep_mac(&b, KeyDerivation::Hkdf, &mac_b, None);

@@ -408,26 +408,35 @@ impl Key {
         kind: CookieKind,
         derivation: KeyDerivation,
     ) -> CipherKey {
+        // A remember cookie's PBKDF2 key is never kept (it is not the session's key).
+        if matches!(kind, CookieKind::Remember(safety) if safety.iterations().is_some()) {
+            return self.fresh_cipher_key(sid, kind, derivation);
+        }
+        let derive = || self.fresh_cipher_key(sid, kind, derivation);
+        self.recent
+            .cipher(sid, derivation, derive)
+            .unwrap_or_else(derive)
+    }
+
+    /// [`Key::cipher_key`] derived now, without looking in (or filling) the recent
+    /// sessions' table: what a save needs, whose session id was just drawn.
+    pub(crate) fn fresh_cipher_key(
+        &self,
+        sid: &SessionId,
+        kind: CookieKind,
+        derivation: KeyDerivation,
+    ) -> CipherKey {
         let rounds = match kind {
             CookieKind::Remember(safety) => safety.iterations(),
             CookieKind::Session => None,
         };
-        let derive = || {
-            let mut out = CipherKey([0; 44]);
-            match (rounds, derivation) {
-                (Some(rounds), _) => self.pbkdf2(ENCRYPTION, sid, rounds, &mut out.0),
-                (None, KeyDerivation::Hkdf) => self.expand(ENCRYPTION, sid, &mut out.0),
-                (None, KeyDerivation::Fips) => self.pbkdf2(ENCRYPTION, sid, 1, &mut out.0),
-            }
-            out
-        };
-        // A remember cookie's PBKDF2 key is never kept (it is not the session's key).
-        if rounds.is_some() {
-            return derive();
+        let mut out = CipherKey([0; 44]);
+        match (rounds, derivation) {
+            (Some(rounds), _) => self.pbkdf2(ENCRYPTION, sid, rounds, &mut out.0),
+            (None, KeyDerivation::Hkdf) => self.expand(ENCRYPTION, sid, &mut out.0),
+            (None, KeyDerivation::Fips) => self.pbkdf2(ENCRYPTION, sid, 1, &mut out.0),
         }
-        self.recent
-            .cipher(sid, derivation, derive)
-            .unwrap_or_else(derive)
+        out
     }
 
     /// What the recent sessions' table keeps for `sid`: the verified `header` (given when
@@ -649,6 +658,26 @@ pub fn derive_cipher_key(
 ) -> Result<CipherKey, Error> {
     let key = ring.get(key_index).ok_or(Error::InvalidMac)?;
     Ok(key.cipher_key(sid, kind, ring.derivation()))
+}
+
+/// The key material of a cookie about to be sealed under `sid`, a session id just drawn,
+/// with the primary key: [`derive_cipher_key`] at index 0, without the look-up in the keys
+/// of recently opened sessions (a new id is never there, and the look-up would touch a
+/// cold slot of that table on every save).
+///
+/// ```
+/// # use session_codec::*;
+/// let ring = Keyring::new(Key::new(Ikm::from_bytes([0; 32])));
+/// let sid = SessionId::from_bytes([4; 32]);
+/// let new = derive_new_cipher_key(&ring, &sid, CookieKind::Session);
+/// let any = derive_cipher_key(&ring, 0, &sid, CookieKind::Session).unwrap();
+/// assert_eq!(new.aes_key(), any.aes_key());
+/// assert_eq!(new.iv(), any.iv());
+/// ```
+#[must_use]
+pub fn derive_new_cipher_key(ring: &Keyring, sid: &SessionId, kind: CookieKind) -> CipherKey {
+    ring.primary()
+        .fresh_cipher_key(sid, kind, ring.derivation())
 }
 
 #[cfg(test)]

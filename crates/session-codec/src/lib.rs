@@ -91,7 +91,7 @@ pub use header::{
 pub use kdf::{ARGON2ID_SALT, Argon2idParams, KdfError, derive_ikm_argon2id};
 pub use keys::{
     CipherKey, CookieKind, Ikm, Key, KeyDerivation, Keyring, MacKey, RememberSafety,
-    derive_cipher_key,
+    derive_cipher_key, derive_new_cipher_key,
 };
 pub use pipeline::{
     OpenedCookie, Packed, Sealed, decode_payload, open_cookie, open_payload, pack, pack_with_level,

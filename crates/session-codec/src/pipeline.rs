@@ -18,7 +18,7 @@ use crate::compress::{
 use crate::crypto::BindValues;
 use crate::error::Error;
 use crate::header::{Flags, HEADER_SIZE, Header};
-use crate::keys::{CipherKey, CookieKind, Keyring, derive_cipher_key};
+use crate::keys::{CipherKey, CookieKind, Keyring, derive_cipher_key, derive_new_cipher_key};
 
 /// A plaintext ready to be encrypted: the JSON bytes, deflated when that
 /// made them shorter (see [`pack`]).
@@ -193,7 +193,7 @@ pub fn seal_payload(
     bind: &BindValues<'_>,
 ) -> Result<Sealed, Error> {
     let packed = pack(json, compression_threshold);
-    let cipher_key = derive_cipher_key(ring, 0, &header.sid, kind)?;
+    let cipher_key = derive_new_cipher_key(ring, &header.sid, kind);
     seal_packed(ring, header, &cipher_key, packed, bind)
 }
 
@@ -692,6 +692,38 @@ mod tests {
             .unwrap_err(),
             Error::DataSizeLimit
         );
+    }
+
+    #[test]
+    fn sealing_neither_looks_up_nor_keeps_derived_keys() {
+        let ring = ring();
+        let sid = sid_from(0x60);
+        let mut header = Header::new(Flags::NONE, sid, 1_700_000_000, 0);
+        let mut buf = b"[]".to_vec();
+        ring.seal(
+            &mut header,
+            CookieKind::Session,
+            &mut buf,
+            &BindValues::default(),
+        )
+        .unwrap();
+        seal_payload(
+            &ring,
+            Header::new(Flags::NONE, sid, 1_700_000_000, 0),
+            CookieKind::Session,
+            b"[]".to_vec(),
+            usize::MAX,
+            &BindValues::default(),
+        )
+        .unwrap();
+        let new = derive_new_cipher_key(&ring, &sid, CookieKind::Session);
+        assert_eq!(
+            ring.primary().keeps(&sid, KeyDerivation::Hkdf),
+            (false, false)
+        );
+        // The same key material as the derivation that keeps it.
+        let kept = derive_cipher_key(&ring, 0, &sid, CookieKind::Session).unwrap();
+        assert_eq!((new.aes_key(), new.iv()), (kept.aes_key(), kept.iv()));
     }
 
     #[test]

@@ -84,9 +84,13 @@ impl Session {
         self.prune_same_subject();
         let packed = self.pack_entries(name)?;
         let chunks = self.chunks_for(name, packed.encoded_len())?;
-        let cipher_key = match self.inline_cipher_key(0, &header.sid, kind) {
-            Some(key) => key?,
-            None => self.cipher_key(0, &header.sid, kind).await?,
+        // A new session id: its key is derived now (it is in no table of recent keys), on
+        // this thread unless it is a remember cookie's PBKDF2.
+        let codec_kind = self.codec_kind(kind);
+        let cipher_key = if codec_kind.is_slow() {
+            self.cipher_key(0, &header.sid, kind).await?
+        } else {
+            session_codec::derive_new_cipher_key(config.keys(), &header.sid, codec_kind)
         };
         let bind = self.request.bind(header.flags);
         let sealed = seal_packed(config.keys(), header, &cipher_key, packed, &bind)?;
