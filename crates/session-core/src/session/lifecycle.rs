@@ -170,7 +170,7 @@ impl Session {
         // that moved into the removed slot, if any.
         self.save_cookie(Kind::Session, State::Closed).await?;
         if self.remember_active() {
-            self.save_remember().await;
+            Box::pin(self.save_remember()).await;
         }
         Ok(())
     }

@@ -185,13 +185,13 @@ impl Session {
                 // Fast keys and small payloads open inline: no sub-future built and moved.
                 let cipher_key = match self.inline_cipher_key(key_index, &header.sid, kind) {
                     Some(key) => key?,
-                    None => self.cipher_key(key_index, &header.sid, kind).await?,
+                    None => Box::pin(self.cipher_key(key_index, &header.sid, kind)).await?,
                 };
                 let limit = config.max_plaintext_size();
                 let (entries, plaintext_len) = if opens_inline(&header, ciphertext.len()) {
                     open_inline(&header, &cipher_key, ciphertext, limit)?
                 } else {
-                    open_entries(header, cipher_key, ciphertext, limit).await?
+                    Box::pin(open_entries(header, cipher_key, ciphertext, limit)).await?
                 };
                 let entries = Arc::new(entries);
                 if let Some(payload_text) = kept_text {
@@ -208,7 +208,7 @@ impl Session {
             }
         };
         if let Some(revocation) = config.revocation() {
-            revocation.check(now, &header, &entries).await?;
+            Box::pin(revocation.check(now, &header, &entries)).await?;
         }
         if config.has_storage() {
             self.install_info(info);

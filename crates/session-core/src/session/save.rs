@@ -57,7 +57,9 @@ impl Session {
         self.not_closed(Operation::Save)?;
         self.save_cookie(Kind::Session, State::Open).await?;
         if self.remember_active() {
-            self.save_remember().await;
+            // Boxed: the remember cookie's open and save would otherwise make every save's
+            // future (moved into the caller's) about twice as large.
+            Box::pin(self.save_remember()).await;
         }
         Ok(())
     }
@@ -88,7 +90,7 @@ impl Session {
         // this thread unless it is a remember cookie's PBKDF2.
         let codec_kind = self.codec_kind(kind);
         let cipher_key = if codec_kind.is_slow() {
-            self.cipher_key(0, &header.sid, kind).await?
+            Box::pin(self.cipher_key(0, &header.sid, kind)).await?
         } else {
             session_codec::derive_new_cipher_key(config.keys(), &header.sid, codec_kind)
         };
@@ -107,8 +109,7 @@ impl Session {
                 let cookie =
                     first_cookie(name, &sealed.raw_header, "", config.attributes(), &suffix);
                 merge_set_cookie(&mut working, name, cookie);
-                self.write_record(storage, kind, &sealed, previous.as_ref(), now)
-                    .await?;
+                Box::pin(self.write_record(storage, kind, &sealed, previous.as_ref(), now)).await?;
                 sealed.payload
             }
             None => {
