@@ -615,6 +615,40 @@ fn report(
             let _ = writeln!(out, "{line}");
         }
     }
+    // Today's server beside the same server built from an older commit (`before-KIND`).
+    let baselines: Vec<&str> = servers
+        .iter()
+        .filter_map(|s| s.strip_prefix(BASELINE_PREFIX))
+        .filter(|kind| servers.iter().any(|s| s == kind))
+        .collect();
+    if !baselines.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nMedian of per-round ratios, today ÷ before (req/s of `KIND` ÷ `before-KIND`, the same server built from `BENCH_BASELINE_BIN`'s commit; > 1: today is faster).\n"
+        );
+        let mut head = String::from("| server |");
+        let mut rule = String::from("|---|");
+        for (route, _) in ROUTES {
+            let _ = write!(head, " {route} |");
+            rule.push_str("---:|");
+        }
+        let _ = writeln!(out, "{head}\n{rule}");
+        for kind in baselines {
+            let before = format!("{BASELINE_PREFIX}{kind}");
+            let mut line = format!("| {kind} |");
+            for (route, _) in ROUTES {
+                let v = median(
+                    (0..rounds)
+                        .filter_map(|r| {
+                            Some(sample(r, kind, route)?.rps / sample(r, &before, route)?.rps)
+                        })
+                        .collect(),
+                );
+                let _ = write!(line, " {} |", fmt_ratio(v));
+            }
+            let _ = writeln!(out, "{line}");
+        }
+    }
     let doors: Vec<&str> = FRONT_DOOR_STORES
         .iter()
         .copied()
@@ -724,6 +758,41 @@ mod tests {
         );
         // shm ran behind one front door only: no row.
         assert!(!text.contains("| shm |"), "{text}");
+    }
+
+    #[test]
+    fn the_report_compares_today_with_before() {
+        let sample = |rps| Sample {
+            rps,
+            p99_us: 1000.0,
+            bad: 0,
+        };
+        let mut results = Results::new();
+        for round in 0..3 {
+            for (route, _) in ROUTES {
+                let today = if round == 2 { 900.0 } else { 1200.0 };
+                results.insert((round, "ours-cookie".into(), route), sample(today));
+                results.insert((round, "before-ours-cookie".into(), route), sample(1000.0));
+                results.insert((round, "before-ours-shm".into(), route), sample(1000.0));
+                results.insert((round, "plain".into(), route), sample(2000.0));
+            }
+        }
+        let options = parse_options(&[]).unwrap();
+        let servers = [
+            "plain",
+            "ours-cookie",
+            "before-ours-cookie",
+            "before-ours-shm",
+        ]
+        .map(String::from);
+        let text = report(&results, &servers, 3, &options, &[]);
+        // The median of the per-round ratios (1.2, 1.2, 0.9), per route.
+        assert!(
+            text.contains("| ours-cookie | 1.20 | 1.20 | 1.20 | 1.20 |"),
+            "{text}"
+        );
+        // A baseline without today's server beside it: no row.
+        assert!(!text.contains("| ours-shm |"), "{text}");
     }
 
     #[test]
