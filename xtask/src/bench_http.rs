@@ -615,82 +615,84 @@ fn report(
             let _ = writeln!(out, "{line}");
         }
     }
+    // Tables of one server's req/s over another's, as the median of per-round ratios: each
+    // row is (label, numerator server, denominator server).
+    let ratio_table =
+        |out: &mut String, title: &str, column: &str, rows: &[(String, String, String)]| {
+            if rows.is_empty() {
+                return;
+            }
+            let _ = writeln!(out, "\nMedian of per-round ratios, {title}\n");
+            let mut head = format!("| {column} |");
+            let mut rule = String::from("|---|");
+            for (route, _) in ROUTES {
+                let _ = write!(head, " {route} |");
+                rule.push_str("---:|");
+            }
+            let _ = writeln!(out, "{head}\n{rule}");
+            for (label, top, bottom) in rows {
+                let mut line = format!("| {label} |");
+                for (route, _) in ROUTES {
+                    let v = median(
+                        (0..rounds)
+                            .filter_map(|r| {
+                                Some(sample(r, top, route)?.rps / sample(r, bottom, route)?.rps)
+                            })
+                            .collect(),
+                    );
+                    let _ = write!(line, " {} |", fmt_ratio(v));
+                }
+                let _ = writeln!(out, "{line}");
+            }
+        };
     // Today's server beside the same server built from an older commit (`before-KIND`).
-    let baselines: Vec<&str> = servers
+    let baselines: Vec<(String, String, String)> = servers
         .iter()
         .filter_map(|s| s.strip_prefix(BASELINE_PREFIX))
         .filter(|kind| servers.iter().any(|s| s == kind))
-        .collect();
-    if !baselines.is_empty() {
-        let _ = writeln!(
-            out,
-            "\nMedian of per-round ratios, today ÷ before (req/s of `KIND` ÷ `before-KIND`, the same server built from `BENCH_BASELINE_BIN`'s commit; > 1: today is faster).\n"
-        );
-        let mut head = String::from("| server |");
-        let mut rule = String::from("|---|");
-        for (route, _) in ROUTES {
-            let _ = write!(head, " {route} |");
-            rule.push_str("---:|");
-        }
-        let _ = writeln!(out, "{head}\n{rule}");
-        for kind in baselines {
-            let before = format!("{BASELINE_PREFIX}{kind}");
-            let mut line = format!("| {kind} |");
-            for (route, _) in ROUTES {
-                let v = median(
-                    (0..rounds)
-                        .filter_map(|r| {
-                            Some(sample(r, kind, route)?.rps / sample(r, &before, route)?.rps)
-                        })
-                        .collect(),
-                );
-                let _ = write!(line, " {} |", fmt_ratio(v));
-            }
-            let _ = writeln!(out, "{line}");
-        }
-    }
-    let doors: Vec<&str> = FRONT_DOOR_STORES
-        .iter()
-        .copied()
-        .filter(|store| {
-            let (axum, actix) = front_doors(store);
-            servers.contains(&axum) && servers.contains(&actix)
+        .map(|kind| {
+            (
+                kind.to_owned(),
+                kind.to_owned(),
+                format!("{BASELINE_PREFIX}{kind}"),
+            )
         })
         .collect();
-    if !doors.is_empty() {
-        let _ = writeln!(
-            out,
-            "\nMedian of per-round ratios, actix-web ÷ axum (req/s of `actix-<store>` ÷ `ours-<store>`, `actix-plain` ÷ `plain`; > 1: actix is faster).\n"
-        );
-        let mut head = String::from("| store |");
-        let mut rule = String::from("|---|");
-        for (route, _) in ROUTES {
-            let _ = write!(head, " {route} |");
-            rule.push_str("---:|");
-        }
-        let _ = writeln!(out, "{head}\n{rule}");
-        for store in doors {
+    ratio_table(
+        &mut out,
+        "today ÷ before (req/s of `KIND` ÷ `before-KIND`, the same server built from `BENCH_BASELINE_BIN`'s commit; > 1: today is faster).",
+        "server",
+        &baselines,
+    );
+    let doors: Vec<(String, String, String)> = FRONT_DOOR_STORES
+        .iter()
+        .filter_map(|store| {
             let (axum, actix) = front_doors(store);
-            let mut line = format!("| {store} |");
-            for (route, _) in ROUTES {
-                let v = median(
-                    (0..rounds)
-                        .filter_map(|r| {
-                            Some(sample(r, &actix, route)?.rps / sample(r, &axum, route)?.rps)
-                        })
-                        .collect(),
-                );
-                let _ = write!(line, " {} |", fmt_ratio(v));
-            }
-            let _ = writeln!(out, "{line}");
-        }
-    }
+            (servers.contains(&axum) && servers.contains(&actix))
+                .then(|| ((*store).to_owned(), actix, axum))
+        })
+        .collect();
+    ratio_table(
+        &mut out,
+        "actix-web ÷ axum (req/s of `actix-<store>` ÷ `ours-<store>`, `actix-plain` ÷ `plain`; > 1: actix is faster).",
+        "store",
+        &doors,
+    );
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A run of `rps` requests per second (p99 1 ms, no failures).
+    fn sample(rps: f64) -> Sample {
+        Sample {
+            rps,
+            p99_us: 1000.0,
+            bad: 0,
+        }
+    }
 
     #[test]
     fn wrk_output_is_read() {
@@ -721,11 +723,6 @@ mod tests {
 
     #[test]
     fn the_report_compares_actix_with_axum_per_store() {
-        let sample = |rps| Sample {
-            rps,
-            p99_us: 1000.0,
-            bad: 0,
-        };
         let mut results = Results::new();
         for round in 0..3 {
             for (route, _) in ROUTES {
@@ -762,11 +759,6 @@ mod tests {
 
     #[test]
     fn the_report_compares_today_with_before() {
-        let sample = |rps| Sample {
-            rps,
-            p99_us: 1000.0,
-            bad: 0,
-        };
         let mut results = Results::new();
         for round in 0..3 {
             for (route, _) in ROUTES {

@@ -409,7 +409,7 @@ impl Key {
         derivation: KeyDerivation,
     ) -> CipherKey {
         // A remember cookie's PBKDF2 key is never kept (it is not the session's key).
-        if matches!(kind, CookieKind::Remember(safety) if safety.iterations().is_some()) {
+        if kind.is_slow() {
             return self.fresh_cipher_key(sid, kind, derivation);
         }
         let derive = || self.fresh_cipher_key(sid, kind, derivation);
@@ -488,10 +488,7 @@ impl Key {
         derivation: KeyDerivation,
         header: &[u8; crate::header::HEADER_SIZE],
     ) -> bool {
-        matches!(
-            self.recent.lookup(sid, derivation, Some(header)),
-            crate::derived::Lookup::Verified
-        )
+        self.recent.verified(sid, derivation, header)
     }
 
     /// Keeps `header` (its MAC just matched; its flags bind to nothing) for `sid`.

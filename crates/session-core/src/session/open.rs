@@ -182,10 +182,18 @@ impl Session {
                 let kept_text = (whole_payload
                     && config.opened().keeps_payload(meta.payload_part.len()))
                 .then(|| meta.payload_part.clone());
-                // Fast keys and small payloads open inline: no sub-future built and moved.
-                let cipher_key = match self.inline_cipher_key(key_index, &header.sid, kind) {
-                    Some(key) => key?,
-                    None => Box::pin(self.cipher_key(key_index, &header.sid, kind)).await?,
+                // An HKDF key and a small plain payload open on this thread: no sub-future
+                // built and moved. A remember cookie's PBKDF2 key may move off it.
+                let codec_kind = self.codec_kind(kind);
+                let cipher_key = if codec_kind.is_slow() {
+                    Box::pin(self.cipher_key(key_index, &header.sid, kind)).await?
+                } else {
+                    session_codec::derive_cipher_key(
+                        config.keys(),
+                        key_index,
+                        &header.sid,
+                        codec_kind,
+                    )?
                 };
                 let limit = config.max_plaintext_size();
                 let (entries, plaintext_len) = if opens_inline(&header, ciphertext.len()) {
@@ -373,25 +381,11 @@ impl Session {
         }
     }
 
-    /// The cipher key when deriving it is fast (an HKDF-expand: every kind but a remember
-    /// cookie at Low safety or above), derived here; `None` for [`Session::cipher_key`].
-    pub(super) fn inline_cipher_key(
-        &self,
-        key_index: usize,
-        sid: &SessionId,
-        kind: Kind,
-    ) -> Option<Result<CipherKey, Error>> {
-        let codec_kind = self.codec_kind(kind);
-        (!codec_kind.is_slow()).then(|| {
-            session_codec::derive_cipher_key(self.config.keys(), key_index, sid, codec_kind)
-                .map_err(Error::Codec)
-        })
-    }
-
     /// The cipher key of the key at `key_index` for the cookie of `kind`:
     /// an HKDF-expand over the key's cached extract, or, for a remember
     /// cookie at Low safety or above, PBKDF2 — run on a blocking thread when
-    /// inside a Tokio runtime (feature `tokio`).
+    /// inside a Tokio runtime (feature `tokio`). Open and save call it for the
+    /// PBKDF2 kinds only and derive an HKDF key on their own thread.
     pub(super) async fn cipher_key(
         &self,
         key_index: usize,
