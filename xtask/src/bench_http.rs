@@ -592,7 +592,13 @@ fn report(
         rule.push_str("---:|");
     }
     let _ = writeln!(out, "{head}\n{rule}");
-    for ours in OURS.iter().filter(|o| servers.iter().any(|s| s == *o)) {
+    // Ours, and the same servers built from an older commit (`before-ours-…`): before and
+    // after against the peers of the same rounds.
+    let rows = servers
+        .iter()
+        .map(String::as_str)
+        .filter(|s| OURS.contains(&s.strip_prefix(BASELINE_PREFIX).unwrap_or(s)));
+    for ours in rows {
         for (route, _) in ROUTES {
             let ratio_to = |pick: &dyn Fn(u32) -> Option<f64>| {
                 median(
@@ -785,6 +791,8 @@ mod tests {
         );
         // A baseline without today's server beside it: no row.
         assert!(!text.contains("| ours-shm |"), "{text}");
+        // Before and after, each against the peers of the same rounds (plain is none).
+        assert!(text.contains("| before-ours-cookie | /open |"), "{text}");
     }
 
     #[test]
