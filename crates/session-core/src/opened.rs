@@ -23,8 +23,10 @@
 //! - Direct-mapped: 1 024 slots chosen by a hash of the header text's session-id characters
 //!   (random: drawn by a CSPRNG, ours or the reference's); a newer session evicts the slot's
 //!   previous one. The table is allocated when the first session opens (16 KiB).
-//! - Filled only after a full open succeeded: MAC, decryption, inflation and JSON decoding.
-//!   A forged or broken cookie keeps and evicts nothing.
+//! - Filled only after a full open succeeded (MAC, decryption, inflation and JSON decoding),
+//!   or by the save that wrote the cookie, which keeps the entries it encoded when decoding
+//!   them gives back exactly those (no floating-point numbers): the browser's next request
+//!   then opens it from here. A forged or broken cookie keeps and evicts nothing.
 //! - Bounded: only payloads of at most [`MAX_PAYLOAD`] characters whose plaintext is at most
 //!   [`MAX_PLAINTEXT`] bytes are kept (worst case about 9 MiB for a full table of such
 //!   sessions; a small session's entry is well under 1 KiB). Server-side records are kept on
@@ -477,7 +479,7 @@ mod session_tests {
         let clock = Arc::new(FixedClock::new(1_700_000_000));
         let config = config(&clock, true);
         let cookie = saved(&config, "john");
-        assert!(!cached(&config, &cookie), "a save keeps nothing");
+        assert!(cached(&config, &cookie), "the save keeps what it wrote");
         assert_eq!(open(&config, &cookie).unwrap().as_deref(), Some("john"));
         assert!(cached(&config, &cookie));
 
@@ -490,6 +492,57 @@ mod session_tests {
         // The age checks run on a hit too.
         clock.advance(61);
         assert!(matches!(open(&config, &cookie), Err(Error::IdlingTimeout)));
+    }
+
+    #[test]
+    fn a_save_keeps_its_entries_unless_decoding_could_differ() {
+        let clock = Arc::new(FixedClock::new(1_700_000_000));
+        let config = config(&clock, true);
+        // A change after the save is the session's own (copy on write), not the cookie's.
+        let mut s = Session::new(&config, Request::new());
+        s.set("user", "john").unwrap();
+        block_on(s.save()).unwrap();
+        let cookie = s.set_cookies()[0].split(';').next().unwrap().to_owned();
+        s.set("user", "jane").unwrap();
+        assert!(cached(&config, &cookie));
+        assert_eq!(open(&config, &cookie).unwrap().as_deref(), Some("john"));
+        drop(s);
+
+        // A floating-point number may decode to a neighbouring value: nothing kept, and
+        // the open decodes the cookie (and keeps what it decoded).
+        let mut s = Session::new(&config, Request::new());
+        s.set("user", "john").unwrap();
+        s.set("score", &0.1_f64).unwrap();
+        block_on(s.save()).unwrap();
+        let cookie = s.set_cookies()[0].split(';').next().unwrap().to_owned();
+        assert!(!cached(&config, &cookie));
+        assert_eq!(open(&config, &cookie).unwrap().as_deref(), Some("john"));
+        assert!(cached(&config, &cookie));
+
+        // A payload over several cookies is not kept (an open keeps none either).
+        let mut s = Session::new(&config, Request::new());
+        let mut x = 1u64;
+        let noise: String = (0..6000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                char::from(b'a' + u8::try_from(x % 26).unwrap())
+            })
+            .collect();
+        s.set("user", "john").unwrap();
+        s.set("noise", &noise).unwrap();
+        block_on(s.save()).unwrap();
+        assert!(s.set_cookies().len() > 1, "{}", s.set_cookies().len());
+        let header: String = s
+            .set_cookies()
+            .iter()
+            .map(|c| c.split(';').next().unwrap())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let value = header.split_once('=').unwrap().1;
+        assert!(config.opened().known(false, value).is_none());
+        assert_eq!(open(&config, &header).unwrap().as_deref(), Some("john"));
     }
 
     #[test]
@@ -531,6 +584,7 @@ mod session_tests {
             serde_json::from_str(r#"{"secret": "s", "opened_cache": false}"#).unwrap();
         let config = off.clone().builder().clock(clock.clone()).build().unwrap();
         let cookie = saved(&config, "john");
+        assert!(!cached(&config, &cookie));
         assert_eq!(open(&config, &cookie).unwrap().as_deref(), Some("john"));
         assert!(!cached(&config, &cookie));
         let config = off
@@ -590,6 +644,11 @@ mod session_tests {
         .build()
         .unwrap();
         let cookie = saved(&config, "john");
+        let value = cookie.split_once('=').unwrap().1;
+        assert!(
+            config.opened().known(false, value).is_some(),
+            "the save keeps what it wrote"
+        );
         assert_eq!(open(&config, &cookie).unwrap().as_deref(), Some("john"));
         assert_eq!(open(&config, &cookie).unwrap().as_deref(), Some("john"));
         // The record's info store is the record's, not the cache's.

@@ -192,12 +192,22 @@ impl serde_json::ser::Formatter for CjsonFormatter {
 /// Writes `value` as lua-cjson does: what serde_json with [`CjsonFormatter`] writes, byte
 /// for byte (the tests hold it to that), with strings escaped by [`write_str`] instead of
 /// serde_json's byte-at-a-time scan.
-fn write_value(out: &mut Vec<u8>, value: &Value) -> Result<(), serde_json::Error> {
+///
+/// Clears `exact` when decoding what it wrote may not give back `value` itself: a
+/// floating-point number (serde_json's default parser rounds some decimal texts to a
+/// neighbouring `f64`). Integers, strings, booleans, `null`, arrays and objects come back
+/// as they were.
+fn write_value(
+    out: &mut Vec<u8>,
+    value: &Value,
+    exact: &mut bool,
+) -> Result<(), serde_json::Error> {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
         Value::Bool(false) => out.extend_from_slice(b"false"),
         Value::Number(number) => {
+            *exact &= !number.is_f64();
             let mut ser = serde_json::Serializer::with_formatter(&mut *out, CjsonFormatter);
             serde::Serialize::serialize(number, &mut ser)?;
         }
@@ -208,7 +218,7 @@ fn write_value(out: &mut Vec<u8>, value: &Value) -> Result<(), serde_json::Error
                 if i > 0 {
                     out.push(b',');
                 }
-                write_value(out, item)?;
+                write_value(out, item, exact)?;
             }
             out.push(b']');
         }
@@ -220,7 +230,7 @@ fn write_value(out: &mut Vec<u8>, value: &Value) -> Result<(), serde_json::Error
                 }
                 write_str(out, key);
                 out.push(b':');
-                write_value(out, item)?;
+                write_value(out, item, exact)?;
             }
             out.push(b'}');
         }
@@ -316,17 +326,22 @@ fn write_str(out: &mut Vec<u8>, text: &str) {
 
 /// Encode entries as the reference writes them: compact, subject omitted when
 /// absent, `null` for a missing audience (docs/payload.md §4 writer rules).
+///
+/// Returns whether [`decode_entries`] gives back exactly `entries` from what was written
+/// (false when the data holds a floating-point number; see [`write_value`]): what the
+/// cache of opened sessions may keep for a cookie just saved.
 pub(crate) fn encode_entries(
     entries: &[Entry],
     out: &mut Vec<u8>,
-) -> Result<(), serde_json::Error> {
+) -> Result<bool, serde_json::Error> {
+    let mut exact = true;
     out.push(b'[');
     for (i, entry) in entries.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
         out.push(b'[');
-        write_value(out, &entry.data)?;
+        write_value(out, &entry.data, &mut exact)?;
         out.push(b',');
         match &entry.audience {
             Some(audience) => write_str(out, audience),
@@ -339,7 +354,7 @@ pub(crate) fn encode_entries(
         out.push(b']');
     }
     out.push(b']');
-    Ok(())
+    Ok(exact)
 }
 
 /// Encode any JSON value the cjson way (used for the info store).
@@ -621,7 +636,7 @@ mod tests {
 
     fn written(value: &Value) -> Vec<u8> {
         let mut out = Vec::new();
-        write_value(&mut out, value).unwrap();
+        write_value(&mut out, value, &mut true).unwrap();
         out
     }
 
@@ -652,6 +667,58 @@ mod tests {
         fn writer_writes_what_serde_with_cjson_escapes_wrote(value in json_with_any_text()) {
             proptest::prop_assert_eq!(written(&value), write_via_serde(&value));
         }
+    }
+
+    /// Whether `value` holds a floating-point number anywhere.
+    fn has_float(value: &Value) -> bool {
+        match value {
+            Value::Number(n) => n.is_f64(),
+            Value::Array(items) => items.iter().any(has_float),
+            Value::Object(map) => map.values().any(has_float),
+            _ => false,
+        }
+    }
+
+    fn any_entry() -> impl proptest::strategy::Strategy<Value = Entry> {
+        use proptest::prelude::*;
+        (
+            json_with_any_text(),
+            proptest::option::of("(\\PC|[\\x00-\\x1f\\x7f\"\\\\/]){0,12}"),
+            proptest::option::of("\\PC{0,12}"),
+        )
+            .prop_map(|(data, audience, subject)| Entry {
+                data,
+                audience,
+                subject,
+            })
+    }
+
+    proptest::proptest! {
+        /// What a save may keep in the cache of opened sessions: whenever the writer says
+        /// its text decodes exactly, decoding it gives back the same entries; it says so
+        /// for everything but floating-point numbers.
+        #[test]
+        fn exact_writes_decode_to_the_same_entries(
+            entries in proptest::collection::vec(any_entry(), 1..4)
+        ) {
+            let mut out = Vec::new();
+            let exact = encode_entries(&entries, &mut out).unwrap();
+            proptest::prop_assert_eq!(exact, !entries.iter().any(|e| has_float(&e.data)));
+            if exact {
+                proptest::prop_assert_eq!(decode_entries(&out).unwrap(), entries);
+            }
+        }
+    }
+
+    #[test]
+    fn floats_are_not_exact() {
+        let mut e = Entry::new("default", None);
+        e.data = json!({"n": [1, -2, u64::MAX], "s": "a/b\u{7f}", "o": {}, "a": []});
+        let mut out = Vec::new();
+        assert!(encode_entries(std::slice::from_ref(&e), &mut out).unwrap());
+        e.data = json!({"f": 0.1});
+        out.clear();
+        assert!(!encode_entries(std::slice::from_ref(&e), &mut out).unwrap());
     }
 
     /// Any JSON value, its strings and keys drawn from all of Unicode (escapes included).

@@ -258,8 +258,9 @@ pub struct Config {
     /// Revocation of cookie sessions (extension): the store that keeps revoked subjects and
     /// session ids, and its lookup cache. See [`crate::revocation`].
     pub revocation: Option<crate::revocation::RevocationOptions>,
-    /// Keep the decoded header and entries of the 1 024 sessions opened last, so the same
-    /// cookie again skips base64, decryption and JSON parsing (extension, default true; see
+    /// Keep the decoded header and entries of the 1 024 sessions opened or saved last, so the
+    /// same cookie again, or the one a save just set, skips base64, decryption and JSON
+    /// parsing (extension, default true; see
     /// [`SessionConfigBuilder::opened_cache`](crate::config::SessionConfigBuilder::opened_cache)).
     pub opened_cache: Option<bool>,
     /// Backend tables (`redis`, `shm`, `file`, …) and any other keys,

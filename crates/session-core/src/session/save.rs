@@ -21,6 +21,7 @@ use super::state::Meta;
 use super::{Kind, MAX_TTL, Session, State};
 use crate::cookie::{chunk_name, expired_cookie, merge_set_cookie, remember_suffix};
 use crate::error::{Error, Operation};
+use crate::opened::{HeaderText, OpenedKey};
 use crate::payload::{encode_entries, encode_value};
 
 impl Session {
@@ -84,7 +85,7 @@ impl Session {
         let now = config.now();
         let header = self.next_header(previous.as_ref(), now)?;
         self.prune_same_subject();
-        let packed = self.pack_entries(name)?;
+        let (packed, plain) = self.pack_entries(name)?;
         let chunks = self.chunks_for(name, packed.encoded_len())?;
         // A new session id: its key is derived now (it is in no table of recent keys), on
         // this thread unless it is a remember cookie's PBKDF2.
@@ -104,20 +105,20 @@ impl Session {
             ),
         };
         let mut working = self.set_cookies.clone();
-        let payload_part = match config.storage() {
+        let (payload_part, header_text, whole) = match config.storage() {
             Some(storage) => {
-                let cookie =
+                let (cookie, header_text) =
                     first_cookie(name, &sealed.raw_header, "", config.attributes(), &suffix);
                 merge_set_cookie(&mut working, name, cookie);
                 Box::pin(self.write_record(storage, kind, &sealed, previous.as_ref(), now)).await?;
-                sealed.payload
+                (sealed.payload, Some(header_text), true)
             }
             None => {
                 let old_chunks = previous.as_ref().map(|m| {
                     let data_size = usize::try_from(m.data_size).unwrap_or(usize::MAX);
                     chunk_count(name.len(), data_size).unwrap_or(1)
                 });
-                let first_len =
+                let (first_len, header_text) =
                     write_chunks(&mut working, name, &sealed, &suffix, config.attributes())?;
                 for i in chunks + 1..=old_chunks.unwrap_or(0) {
                     let chunk = chunk_name(name, i);
@@ -125,12 +126,37 @@ impl Session {
                     merge_set_cookie(&mut working, &chunk, cookie);
                 }
                 // What the first cookie carries after the header.
+                let whole = first_len == sealed.payload.len();
                 let mut first_part = sealed.payload;
                 first_part.truncate(first_len);
-                first_part
+                (first_part, header_text, whole)
             }
         };
         self.set_cookies = working;
+        // The browser's next request opens this cookie: what that open would decode is what
+        // was just encoded, so the cache of opened sessions gets it now (the same terms as
+        // after an open: one cookie or a record, a small payload), and the next open is a
+        // hit instead of a first open. Not when decoding could give other entries back.
+        if let Some(header_text) = header_text
+            && kind == Kind::Session
+            && whole
+            && plain.exact
+            && config.opened().keeps_payload(payload_part.len())
+        {
+            let key = OpenedKey {
+                remember: false,
+                key_index: 0,
+                text: &header_text,
+            };
+            config.opened().keep(
+                key,
+                &sealed.raw_header,
+                &sealed.header,
+                payload_part.clone(),
+                plain.len,
+                &self.entries,
+            );
+        }
         let meta = Meta {
             timestamp: now,
             header: sealed.header,
@@ -207,9 +233,13 @@ impl Session {
     /// still fits in one cookie, so the number of cookies never exceeds what the
     /// reference sends, for about a third less CPU (docs/benchmarks.md). Larger ones get
     /// the reference's level. Both open everywhere (docs/crypto.md §10).
-    fn pack_entries(&self, name: &str) -> Result<Packed, Error> {
+    fn pack_entries(&self, name: &str) -> Result<(Packed, Plain), Error> {
         let mut json = Vec::with_capacity(128);
-        encode_entries(&self.entries, &mut json).map_err(Error::JsonEncode)?;
+        let exact = encode_entries(&self.entries, &mut json).map_err(Error::JsonEncode)?;
+        let plain = Plain {
+            len: json.len(),
+            exact,
+        };
         let limit = self.config.max_plaintext_size();
         if json.len() > limit {
             // It would not open again.
@@ -220,11 +250,8 @@ impl Session {
         } else {
             DeflateLevel::Reference
         };
-        Ok(pack_with_level(
-            json,
-            self.config.compression_threshold(),
-            level,
-        ))
+        let packed = pack_with_level(json, self.config.compression_threshold(), level);
+        Ok((packed, plain))
     }
 
     /// How many cookies carry a payload of `data_size` characters: one with
@@ -321,41 +348,57 @@ impl Session {
     }
 }
 
-/// `NAME=<header><part><attributes><suffix>`: the first (or only) cookie.
+/// What [`Session::pack_entries`] learnt of the plaintext.
+struct Plain {
+    /// Its length before deflate.
+    len: usize,
+    /// Whether decoding it gives back exactly the session's entries.
+    exact: bool,
+}
+
+/// `NAME=<header><part><attributes><suffix>`: the first (or only) cookie, and the header's
+/// text in it.
 fn first_cookie(
     name: &str,
     raw_header: &[u8; HEADER_SIZE],
     part: &str,
     attributes: &str,
     suffix: &str,
-) -> String {
+) -> (String, HeaderText) {
     let mut cookie = String::with_capacity(
         name.len() + 1 + HEADER_ENCODED_SIZE + part.len() + attributes.len() + suffix.len(),
     );
     cookie.push_str(name);
     cookie.push('=');
     b64_encode_into(raw_header, &mut cookie);
+    let mut text = [0u8; HEADER_ENCODED_SIZE];
+    if let Some(encoded) = cookie.as_bytes().get(name.len() + 1..) {
+        let n = encoded.len().min(HEADER_ENCODED_SIZE);
+        text[..n].copy_from_slice(&encoded[..n]);
+    }
     cookie.push_str(part);
     cookie.push_str(attributes);
     cookie.push_str(suffix);
-    cookie
+    (cookie, text)
 }
 
 /// Cookie storage: the header and payload split over `NAME`, `NAME2`, …
 /// (docs/cookie-format.md §6), merged into `working`. Returns the length of the part the
-/// first cookie carries.
+/// first cookie carries, and the header's text.
 fn write_chunks(
     working: &mut Vec<String>,
     name: &str,
     sealed: &Sealed,
     suffix: &str,
     attributes: &str,
-) -> Result<usize, Error> {
+) -> Result<(usize, Option<HeaderText>), Error> {
     let parts = split_payload(name.len(), &sealed.payload)?;
+    let mut header_text = None;
     for (i, part) in parts.iter().enumerate() {
         let index = i + 1;
         if index == 1 {
-            let cookie = first_cookie(name, &sealed.raw_header, part, attributes, suffix);
+            let (cookie, text) = first_cookie(name, &sealed.raw_header, part, attributes, suffix);
+            header_text = Some(text);
             merge_set_cookie(working, name, cookie);
         } else {
             let chunk = chunk_name(name, index);
@@ -363,5 +406,5 @@ fn write_chunks(
             merge_set_cookie(working, &chunk, cookie);
         }
     }
-    Ok(parts.first().map_or(0, |p| p.len()))
+    Ok((parts.first().map_or(0, |p| p.len()), header_text))
 }
