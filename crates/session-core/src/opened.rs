@@ -210,6 +210,40 @@ impl OpenedCache {
     }
 }
 
+impl OpenedCache {
+    /// A touch rewrote the header of a session opened or saved before (a new idling offset
+    /// and MAC; the same session id, so the same slot, and the same payload, which the
+    /// idling offset is not authenticated with): the kept entries now answer the new header
+    /// text, `text` (bytes `raw`, decoded `header`), instead of `old`'s. Nothing changes when
+    /// the slot holds something else.
+    pub(crate) fn touched(
+        &self,
+        old: OpenedKey<'_>,
+        text: &HeaderText,
+        raw: &[u8; HEADER_SIZE],
+        header: &Header,
+    ) {
+        if !self.enabled {
+            return;
+        }
+        let Some(slot) = self.slot(old.text) else {
+            return;
+        };
+        let Ok(mut slot) = slot.try_lock() else {
+            return;
+        };
+        if let Some(opened) = slot.as_deref_mut()
+            && constant_time_eq(&opened.text, old.text)
+                & (opened.remember == old.remember)
+                & (opened.key_index == old.key_index)
+        {
+            opened.text = *text;
+            opened.raw = *raw;
+            opened.header = *header;
+        }
+    }
+}
+
 impl std::fmt::Debug for OpenedCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OpenedCache")
@@ -543,6 +577,30 @@ mod session_tests {
         let value = header.split_once('=').unwrap().1;
         assert!(config.opened().known(false, value).is_none());
         assert_eq!(open(&config, &header).unwrap().as_deref(), Some("john"));
+    }
+
+    #[test]
+    fn a_touched_cookie_is_answered_with_what_was_kept_for_the_old_one() {
+        let clock = Arc::new(FixedClock::new(1_700_000_000));
+        let config = config(&clock, true);
+        let old = saved(&config, "john");
+        clock.advance(30);
+        let mut s = Session::new(&config, Request::new().with_cookie(old.clone()));
+        block_on(s.open()).unwrap();
+        block_on(s.touch()).unwrap();
+        let touched = s.set_cookies()[0].split(';').next().unwrap().to_owned();
+        assert_ne!(touched, old);
+        assert!(cached(&config, &touched));
+        assert!(
+            !cached(&config, &old),
+            "the slot answers the new header now"
+        );
+        // The touched cookie outlives the old one's idling timeout (60 s here).
+        clock.advance(45);
+        assert_eq!(open(&config, &touched).unwrap().as_deref(), Some("john"));
+        assert!(matches!(open(&config, &old), Err(Error::IdlingTimeout)));
+        // Refusing the old cookie evicted nothing.
+        assert!(cached(&config, &touched));
     }
 
     #[test]
