@@ -8,6 +8,8 @@
 //! keeps its result); `open+get/100B-cold-no-cache` likewise with the cache off.
 //! `open+get/100B-first` (and `-first-no-cache`) open two sessions in turn whose ids share
 //! both tables' slots: every open is a first open, with the memory it touches in cache.
+//! `save+open/100B` is a browser's round trip after a save: new + set + save, then the open of
+//! the cookie it set (answered from the opened-sessions cache, which the save filled).
 //!
 //! Run: `cargo bench -p session-benches --bench engine`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
@@ -133,6 +135,19 @@ fn by_size(c: &mut Criterion) {
                 s
             })
         });
+        if label == "100B" {
+            g.bench_function(format!("save+open/{label}"), |b| {
+                b.iter(|| {
+                    let mut s = Session::new(&config, Request::new());
+                    s.set("v", black_box(&value)).unwrap();
+                    block_on(s.save()).unwrap();
+                    let request = Request::new().with_cookie(cookie_header(&s).into_bytes());
+                    let mut s = Session::new(&config, request);
+                    block_on(s.open()).unwrap();
+                    s.get::<Value>("v").unwrap()
+                })
+            });
+        }
     }
     // The same session again with the opened-sessions cache off: its derived keys are kept.
     let no_cache = serde_json::from_str::<Config>(cases_100b_json())

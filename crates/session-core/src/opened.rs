@@ -262,7 +262,7 @@ mod tests {
 
     fn entries(user: &str) -> Arc<Vec<Entry>> {
         let mut e = Entry::new("default", None);
-        e.data = json!({ "user": user });
+        e.data = crate::payload::Data::new(json!({ "user": user }));
         Arc::new(vec![e])
     }
 

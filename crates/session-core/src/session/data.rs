@@ -9,6 +9,7 @@ use session_codec::Flags;
 
 use super::{Property, Session};
 use crate::error::{Error, Operation};
+use crate::payload::Data;
 
 impl Session {
     /// Replace the current audience's data (Lua `set_data`); it must be a JSON
@@ -29,7 +30,7 @@ impl Session {
         if !matches!(data, Value::Object(_) | Value::Array(_)) {
             return Err(Error::InvalidData);
         }
-        self.entry_mut().data = data;
+        self.entry_mut().data = Data::new(data);
         Ok(())
     }
 
@@ -46,7 +47,7 @@ impl Session {
     /// ```
     pub fn get_data(&self) -> Result<&Value, Error> {
         self.not_closed(Operation::GetData)?;
-        Ok(&self.entry().data)
+        self.entry().data.value().map_err(Error::JsonDecode)
     }
 
     /// Set one value (Lua `set(key, value)`). With cookie storage a key
@@ -85,24 +86,26 @@ impl Session {
     pub fn set_value(&mut self, key: &str, value: Option<Value>) -> Result<(), Error> {
         self.not_closed(Operation::Set)?;
         let key = self.data_key(key).into_owned();
-        let entry = self.entry_mut();
-        if let Value::Array(items) = &entry.data
-            && items.is_empty()
-        {
-            entry.data = Value::Object(Map::new());
-        }
-        let Value::Object(map) = &mut entry.data else {
-            return Err(Error::InvalidData);
-        };
-        match value {
-            Some(v) => {
-                map.insert(key, v);
+        let changed = self.entry_mut().data.change(|data| {
+            if let Value::Array(items) = data
+                && items.is_empty()
+            {
+                *data = Value::Object(Map::new());
             }
-            None => {
-                map.remove(&key);
+            let Value::Object(map) = data else {
+                return Err(Error::InvalidData);
+            };
+            match value {
+                Some(v) => {
+                    map.insert(key, v);
+                }
+                None => {
+                    map.remove(&key);
+                }
             }
-        }
-        Ok(())
+            Ok(())
+        });
+        changed.map_err(Error::JsonDecode)?
     }
 
     /// Get one value, deserialized (Lua `get(key)`).
@@ -117,10 +120,9 @@ impl Session {
     /// assert_eq!(s.get::<String>("missing").unwrap(), None);
     /// ```
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Error> {
-        match self.get_value(key)? {
-            Some(v) => T::deserialize(v).map(Some).map_err(Error::Value),
-            None => Ok(None),
-        }
+        self.not_closed(Operation::Get)?;
+        let key = self.data_key(key);
+        self.entry().data.get(key.as_ref()).map_err(Error::Value)
     }
 
     /// Get one raw JSON value.
@@ -137,7 +139,8 @@ impl Session {
     pub fn get_value(&self, key: &str) -> Result<Option<&Value>, Error> {
         self.not_closed(Operation::Get)?;
         let key = self.data_key(key);
-        Ok(self.entry().data.get(key.as_ref()))
+        let data = self.entry().data.value().map_err(Error::JsonDecode)?;
+        Ok(data.get(key.as_ref()))
     }
 
     /// Move the current entry to another audience (Lua `set_audience`, spec

@@ -47,12 +47,14 @@ impl Info<'_> {
         s.not_closed(Operation::InfoSet)?;
         let value = serde_json::to_value(value).map_err(Error::Value)?;
         if !s.config.has_storage() {
-            let entry = s.entry_mut();
-            let Value::Object(map) = &mut entry.data else {
-                return Err(Error::InvalidData);
-            };
-            map.insert(format!("@{key}"), value);
-            return Ok(());
+            let changed = s.entry_mut().data.change(|data| {
+                let Value::Object(map) = data else {
+                    return Err(Error::InvalidData);
+                };
+                map.insert(format!("@{key}"), value);
+                Ok(())
+            });
+            return changed.map_err(Error::JsonDecode)?;
         }
         let audience = s.entry().audience.clone().unwrap_or_default();
         let info = s.info.get_or_insert_with(Map::new);
@@ -82,15 +84,15 @@ impl Info<'_> {
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Error> {
         let s = &*self.session;
         s.not_closed(Operation::InfoGet)?;
-        let value = if !s.config.has_storage() {
-            s.entry().data.get(format!("@{key}"))
-        } else {
-            let audience = s.entry().audience.clone().unwrap_or_default();
-            s.info
-                .as_ref()
-                .and_then(|i| i.get(&audience))
-                .and_then(|o| o.get(key))
-        };
+        if !s.config.has_storage() {
+            return s.entry().data.get(&format!("@{key}")).map_err(Error::Value);
+        }
+        let audience = s.entry().audience.clone().unwrap_or_default();
+        let value = s
+            .info
+            .as_ref()
+            .and_then(|i| i.get(&audience))
+            .and_then(|o| o.get(key));
         match value {
             Some(v) => T::deserialize(v).map(Some).map_err(Error::Value),
             None => Ok(None),

@@ -240,7 +240,7 @@ impl Session {
         let entry = self.entries.get(self.current);
         Inspection {
             state: self.state,
-            data: entry.map(|e| &e.data),
+            data: entry.and_then(|e| e.data.value().ok()),
             audience: entry.and_then(|e| e.audience.as_deref()),
             subject: entry.and_then(|e| e.subject.as_deref()),
             entries: self.entries.len(),
