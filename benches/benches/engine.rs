@@ -8,8 +8,10 @@
 //! keeps its result); `open+get/100B-cold-no-cache` likewise with the cache off.
 //! `open+get/100B-first` (and `-first-no-cache`) open two sessions in turn whose ids share
 //! both tables' slots: every open is a first open, with the memory it touches in cache.
-//! `save+open/100B` is a browser's round trip after a save: new + set + save, then the open of
-//! the cookie it set (answered from the opened-sessions cache, which the save filled).
+//! `open+get/13-keys-first` is a first open (as `-first`) of a session of 13 string values
+//! (≈ 700 bytes of JSON) that reads two of them.
+//! `roll/100B` is a returning browser under rolling saves: open the cookie the last save set
+//! (answered from the opened-sessions cache, which that save filled), set a value, save.
 //!
 //! Run: `cargo bench -p session-benches --bench engine`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
@@ -136,15 +138,15 @@ fn by_size(c: &mut Criterion) {
             })
         });
         if label == "100B" {
-            g.bench_function(format!("save+open/{label}"), |b| {
+            let mut cookie = header.clone();
+            g.bench_function(format!("roll/{label}"), |b| {
                 b.iter(|| {
-                    let mut s = Session::new(&config, Request::new());
-                    s.set("v", black_box(&value)).unwrap();
-                    block_on(s.save()).unwrap();
-                    let request = Request::new().with_cookie(cookie_header(&s).into_bytes());
+                    let request = Request::new().with_cookie(std::mem::take(&mut cookie));
                     let mut s = Session::new(&config, request);
                     block_on(s.open()).unwrap();
-                    s.get::<Value>("v").unwrap()
+                    s.set("v", black_box(&value)).unwrap();
+                    block_on(s.save()).unwrap();
+                    cookie = cookie_header(&s);
                 })
             });
         }
@@ -197,6 +199,33 @@ fn by_size(c: &mut Criterion) {
             })
         });
     }
+    // A first open of a session with more keys than the handler reads.
+    let config13 = twin(true);
+    let headers: Vec<String> = (0..2)
+        .map(|_| {
+            let mut s = Session::new(&config13, Request::new());
+            for i in 0..12 {
+                let value = format!("value number {i} of the session {}", text(10));
+                s.set(&format!("key{i}"), &value).unwrap();
+            }
+            s.set("v", &text(70)).unwrap();
+            block_on(s.save()).unwrap();
+            cookie_header(&s)
+        })
+        .collect();
+    let mut turn = 0;
+    g.bench_function("open+get/13-keys-first", |b| {
+        b.iter(|| {
+            turn = (turn + 1) % headers.len();
+            let request = Request::new().with_cookie(headers[turn].as_bytes());
+            let mut s = Session::new(&config13, request);
+            block_on(s.open()).unwrap();
+            (
+                s.get::<Value>("v").unwrap(),
+                s.get::<Value>("key3").unwrap(),
+            )
+        })
+    });
     // start() on an existing, fresh session (default timeouts: no refresh due).
     let config = config(r#"{"secret":"bench"}"#);
     let saved = save_one(&config, &Value::String(text(70)));

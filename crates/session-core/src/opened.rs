@@ -24,9 +24,11 @@
 //!   (random: drawn by a CSPRNG, ours or the reference's); a newer session evicts the slot's
 //!   previous one. The table is allocated when the first session opens (16 KiB).
 //! - Filled only after a full open succeeded (MAC, decryption, inflation and JSON decoding),
-//!   or by the save that wrote the cookie, which keeps the entries it encoded when decoding
-//!   them gives back exactly those (no floating-point numbers): the browser's next request
-//!   then opens it from here. A forged or broken cookie keeps and evicts nothing.
+//!   or by the save that wrote the cookie of a session its request opened, which keeps the
+//!   entries it encoded when decoding them gives back exactly those (no floating-point
+//!   numbers): the browser's next request then opens it from here (a new session's first
+//!   cookie is not kept: its client may never send it back). A touch moves its session's
+//!   entry to the new header text. A forged or broken cookie keeps and evicts nothing.
 //! - Bounded: only payloads of at most [`MAX_PAYLOAD`] characters whose plaintext is at most
 //!   [`MAX_PLAINTEXT`] bytes are kept (worst case about 9 MiB for a full table of such
 //!   sessions; a small session's entry is well under 1 KiB). Server-side records are kept on
@@ -513,7 +515,10 @@ mod session_tests {
         let clock = Arc::new(FixedClock::new(1_700_000_000));
         let config = config(&clock, true);
         let cookie = saved(&config, "john");
-        assert!(cached(&config, &cookie), "the save keeps what it wrote");
+        assert!(
+            !cached(&config, &cookie),
+            "a new session's save keeps nothing"
+        );
         assert_eq!(open(&config, &cookie).unwrap().as_deref(), Some("john"));
         assert!(cached(&config, &cookie));
 
@@ -532,29 +537,35 @@ mod session_tests {
     fn a_save_keeps_its_entries_unless_decoding_could_differ() {
         let clock = Arc::new(FixedClock::new(1_700_000_000));
         let config = config(&clock, true);
-        // A change after the save is the session's own (copy on write), not the cookie's.
-        let mut s = Session::new(&config, Request::new());
-        s.set("user", "john").unwrap();
+        // A new session's cookie is not kept: its client may never send it back.
+        let first = saved(&config, "john");
+        assert!(!cached(&config, &first));
+        // A session the request opened (its client sends cookies back) is kept when saved;
+        // a change after the save is the session's own (copy on write), not the cookie's.
+        let mut s = Session::new(&config, Request::new().with_cookie(first.clone()));
+        block_on(s.open()).unwrap();
+        s.set("user", "jim").unwrap();
         block_on(s.save()).unwrap();
         let cookie = s.set_cookies()[0].split(';').next().unwrap().to_owned();
         s.set("user", "jane").unwrap();
         assert!(cached(&config, &cookie));
-        assert_eq!(open(&config, &cookie).unwrap().as_deref(), Some("john"));
+        assert_eq!(open(&config, &cookie).unwrap().as_deref(), Some("jim"));
         drop(s);
 
         // A floating-point number may decode to a neighbouring value: nothing kept, and
         // the open decodes the cookie (and keeps what it decoded).
-        let mut s = Session::new(&config, Request::new());
-        s.set("user", "john").unwrap();
+        let mut s = Session::new(&config, Request::new().with_cookie(cookie.clone()));
+        block_on(s.open()).unwrap();
         s.set("score", &0.1_f64).unwrap();
         block_on(s.save()).unwrap();
-        let cookie = s.set_cookies()[0].split(';').next().unwrap().to_owned();
-        assert!(!cached(&config, &cookie));
-        assert_eq!(open(&config, &cookie).unwrap().as_deref(), Some("john"));
-        assert!(cached(&config, &cookie));
+        let with_float = s.set_cookies()[0].split(';').next().unwrap().to_owned();
+        assert!(!cached(&config, &with_float));
+        assert_eq!(open(&config, &with_float).unwrap().as_deref(), Some("jim"));
+        assert!(cached(&config, &with_float));
 
         // A payload over several cookies is not kept (an open keeps none either).
-        let mut s = Session::new(&config, Request::new());
+        let mut s = Session::new(&config, Request::new().with_cookie(cookie));
+        block_on(s.open()).unwrap();
         let mut x = 1u64;
         let noise: String = (0..6000)
             .map(|_| {
@@ -564,7 +575,6 @@ mod session_tests {
                 char::from(b'a' + u8::try_from(x % 26).unwrap())
             })
             .collect();
-        s.set("user", "john").unwrap();
         s.set("noise", &noise).unwrap();
         block_on(s.save()).unwrap();
         assert!(s.set_cookies().len() > 1, "{}", s.set_cookies().len());
@@ -576,7 +586,7 @@ mod session_tests {
             .join("; ");
         let value = header.split_once('=').unwrap().1;
         assert!(config.opened().known(false, value).is_none());
-        assert_eq!(open(&config, &header).unwrap().as_deref(), Some("john"));
+        assert_eq!(open(&config, &header).unwrap().as_deref(), Some("jim"));
     }
 
     #[test]
@@ -701,12 +711,14 @@ mod session_tests {
         .storage(MemoryStorage::new())
         .build()
         .unwrap();
-        let cookie = saved(&config, "john");
+        let first = saved(&config, "john");
+        // The save of a session the request opened keeps what it wrote.
+        let mut s = Session::new(&config, Request::new().with_cookie(first));
+        block_on(s.open()).unwrap();
+        block_on(s.save()).unwrap();
+        let cookie = s.set_cookies()[0].split(';').next().unwrap().to_owned();
         let value = cookie.split_once('=').unwrap().1;
-        assert!(
-            config.opened().known(false, value).is_some(),
-            "the save keeps what it wrote"
-        );
+        assert!(config.opened().known(false, value).is_some());
         assert_eq!(open(&config, &cookie).unwrap().as_deref(), Some("john"));
         assert_eq!(open(&config, &cookie).unwrap().as_deref(), Some("john"));
         // The record's info store is the record's, not the cache's.

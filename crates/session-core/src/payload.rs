@@ -150,55 +150,56 @@ pub(crate) async fn open_entries(
 }
 
 /// An entry's data: a JSON value, or the JSON text a payload carried for it, parsed as a
-/// whole only when something needs the whole (`get_data`, a change, a save). Reading one key
-/// ([`Data::get`]) reads the text without building the value: a first open does not build
-/// and drop a map of everything the handler does not read.
+/// whole only when something needs the whole (`get_data`, a change, a save; once, and kept
+/// with the text, also in the opened-sessions cache). Reading one key ([`Data::get`]) reads
+/// the text without building the value: a first open does not build and drop a map of
+/// everything the handler does not read.
 #[derive(Debug, Clone)]
-pub(crate) struct Data {
-    /// The text read from the payload (valid JSON), until the data changes.
-    text: Option<Box<str>>,
-    /// The value: given, or parsed from `text` on first need.
-    value: OnceLock<Value>,
+pub(crate) enum Data {
+    /// A value given or changed by the application.
+    Value(Value),
+    /// The text read from the payload (valid JSON), and the value once parsed.
+    Text(Box<str>, OnceLock<Value>),
 }
 
 impl Data {
     pub(crate) fn new(value: Value) -> Self {
-        Self {
-            text: None,
-            value: OnceLock::from(value),
-        }
+        Self::Value(value)
     }
 
     fn from_text(text: &str) -> Self {
-        Self {
-            text: Some(text.into()),
-            value: OnceLock::new(),
-        }
+        Self::Text(text.into(), OnceLock::new())
     }
 
     /// The value, parsed from the text on first need. A text that is valid JSON but holds a
     /// number out of `f64`'s range does not parse (the reference reads it as infinity).
     pub(crate) fn value(&self) -> Result<&Value, serde_json::Error> {
-        if let Some(value) = self.value.get() {
-            return Ok(value);
+        match self {
+            Self::Value(value) => Ok(value),
+            Self::Text(text, parsed) => {
+                if let Some(value) = parsed.get() {
+                    return Ok(value);
+                }
+                let value = serde_json::from_str(text)?;
+                Ok(parsed.get_or_init(|| value))
+            }
         }
-        let parsed = serde_json::from_str(self.text.as_deref().unwrap_or("{}"))?;
-        Ok(self.value.get_or_init(|| parsed))
     }
 
-    /// Change the value with `f`: from then on the data is the value, not the text.
-    pub(crate) fn change<R>(
-        &mut self,
-        f: impl FnOnce(&mut Value) -> R,
-    ) -> Result<R, serde_json::Error> {
-        let mut value = match self.value.take() {
-            Some(value) => value,
-            None => serde_json::from_str(self.text.as_deref().unwrap_or("{}"))?,
-        };
-        let result = f(&mut value);
-        self.text = None;
-        self.value = OnceLock::from(value);
-        Ok(result)
+    /// The value, to change: from then on the data is the value, not the text.
+    pub(crate) fn value_mut(&mut self) -> Result<&mut Value, serde_json::Error> {
+        if let Self::Text(text, parsed) = self {
+            let value = match parsed.take() {
+                Some(value) => value,
+                None => serde_json::from_str(text)?,
+            };
+            *self = Self::Value(value);
+        }
+        match self {
+            Self::Value(value) => Ok(value),
+            // Not reached: a text was replaced by its value just above.
+            Self::Text(..) => Err(serde::de::Error::custom("session data not parsed")),
+        }
     }
 
     /// The value of `key` when the data is an object holding it (the last one when the
@@ -207,11 +208,16 @@ impl Data {
         &self,
         key: &str,
     ) -> Result<Option<T>, serde_json::Error> {
-        if let Some(value) = self.value.get() {
-            return value.get(key).map(T::deserialize).transpose();
-        }
-        let Some(text) = self.text.as_deref() else {
-            return Ok(None);
+        let text = match self {
+            Self::Value(value) => return value.get(key).map(T::deserialize).transpose(),
+            Self::Text(_, parsed) if parsed.get().is_some() => {
+                let value = parsed.get();
+                return value
+                    .and_then(|v| v.get(key))
+                    .map(T::deserialize)
+                    .transpose();
+            }
+            Self::Text(text, _) => text,
         };
         let mut de = serde_json::Deserializer::from_str(text);
         let found = serde::Deserializer::deserialize_any(&mut de, Find(key))?;
@@ -846,7 +852,8 @@ mod tests {
         }
         // A change parses the text once and keeps the value.
         let mut data = Data::from_text(r#"{"a":1}"#);
-        data.change(|v| v["b"] = json!(2)).unwrap();
+        data.value_mut().unwrap()["b"] = json!(2);
+        assert!(matches!(data, Data::Value(_)));
         assert_eq!(data.get::<i64>("a").unwrap(), Some(1));
         assert_eq!(data.value().unwrap(), &json!({"a": 1, "b": 2}));
     }

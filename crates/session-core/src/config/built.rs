@@ -105,7 +105,7 @@ impl SessionConfigBuilder {
 
     /// Whether to keep the decoded header and entries of recently opened and saved sessions
     /// (on by default; overrides the `opened_cache` option): the same cookie again (same
-    /// header and payload text), or the one a save just wrote, is answered from them instead
+    /// header and payload text), or the one a save or touch of an opened session just wrote, is answered from them instead
     /// of a base64 decode, a MAC (when the header binds to nothing), a decryption and a JSON
     /// parse. At most 1 024 sessions, each
     /// with a payload and a plaintext of at most 4 KiB, are kept in memory; every check that

@@ -259,7 +259,8 @@ pub struct Config {
     /// session ids, and its lookup cache. See [`crate::revocation`].
     pub revocation: Option<crate::revocation::RevocationOptions>,
     /// Keep the decoded header and entries of the 1 024 sessions opened or saved last, so the
-    /// same cookie again, or the one a save just set, skips base64, decryption and JSON
+    /// same cookie again, or the one a save or touch of an opened session just set, skips
+    /// base64, decryption and JSON
     /// parsing (extension, default true; see
     /// [`SessionConfigBuilder::opened_cache`](crate::config::SessionConfigBuilder::opened_cache)).
     pub opened_cache: Option<bool>,

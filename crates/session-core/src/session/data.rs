@@ -86,26 +86,28 @@ impl Session {
     pub fn set_value(&mut self, key: &str, value: Option<Value>) -> Result<(), Error> {
         self.not_closed(Operation::Set)?;
         let key = self.data_key(key).into_owned();
-        let changed = self.entry_mut().data.change(|data| {
-            if let Value::Array(items) = data
-                && items.is_empty()
-            {
-                *data = Value::Object(Map::new());
+        let data = self
+            .entry_mut()
+            .data
+            .value_mut()
+            .map_err(Error::JsonDecode)?;
+        if let Value::Array(items) = data
+            && items.is_empty()
+        {
+            *data = Value::Object(Map::new());
+        }
+        let Value::Object(map) = data else {
+            return Err(Error::InvalidData);
+        };
+        match value {
+            Some(v) => {
+                map.insert(key, v);
             }
-            let Value::Object(map) = data else {
-                return Err(Error::InvalidData);
-            };
-            match value {
-                Some(v) => {
-                    map.insert(key, v);
-                }
-                None => {
-                    map.remove(&key);
-                }
+            None => {
+                map.remove(&key);
             }
-            Ok(())
-        });
-        changed.map_err(Error::JsonDecode)?
+        }
+        Ok(())
     }
 
     /// Get one value, deserialized (Lua `get(key)`).

@@ -47,14 +47,12 @@ impl Info<'_> {
         s.not_closed(Operation::InfoSet)?;
         let value = serde_json::to_value(value).map_err(Error::Value)?;
         if !s.config.has_storage() {
-            let changed = s.entry_mut().data.change(|data| {
-                let Value::Object(map) = data else {
-                    return Err(Error::InvalidData);
-                };
-                map.insert(format!("@{key}"), value);
-                Ok(())
-            });
-            return changed.map_err(Error::JsonDecode)?;
+            let data = s.entry_mut().data.value_mut().map_err(Error::JsonDecode)?;
+            let Value::Object(map) = data else {
+                return Err(Error::InvalidData);
+            };
+            map.insert(format!("@{key}"), value);
+            return Ok(());
         }
         let audience = s.entry().audience.clone().unwrap_or_default();
         let info = s.info.get_or_insert_with(Map::new);

@@ -105,20 +105,20 @@ impl Session {
             ),
         };
         let mut working = self.set_cookies.clone();
-        let (payload_part, header_text, whole) = match config.storage() {
+        let (payload_part, whole) = match config.storage() {
             Some(storage) => {
-                let (cookie, header_text) =
+                let cookie =
                     first_cookie(name, &sealed.raw_header, "", config.attributes(), &suffix);
                 merge_set_cookie(&mut working, name, cookie);
                 Box::pin(self.write_record(storage, kind, &sealed, previous.as_ref(), now)).await?;
-                (sealed.payload, Some(header_text), true)
+                (sealed.payload, true)
             }
             None => {
                 let old_chunks = previous.as_ref().map(|m| {
                     let data_size = usize::try_from(m.data_size).unwrap_or(usize::MAX);
                     chunk_count(name.len(), data_size).unwrap_or(1)
                 });
-                let (first_len, header_text) =
+                let first_len =
                     write_chunks(&mut working, name, &sealed, &suffix, config.attributes())?;
                 for i in chunks + 1..=old_chunks.unwrap_or(0) {
                     let chunk = chunk_name(name, i);
@@ -129,19 +129,23 @@ impl Session {
                 let whole = first_len == sealed.payload.len();
                 let mut first_part = sealed.payload;
                 first_part.truncate(first_len);
-                (first_part, header_text, whole)
+                (first_part, whole)
             }
         };
         self.set_cookies = working;
         // The browser's next request opens this cookie: what that open would decode is what
         // was just encoded, so the cache of opened sessions gets it now (the same terms as
         // after an open: one cookie or a record, a small payload), and the next open is a
-        // hit instead of a first open. Not when decoding could give other entries back.
-        if let Some(header_text) = header_text
-            && kind == Kind::Session
+        // hit instead of a first open. Only for a session this request opened (a client that
+        // sends its cookie back): a new session's first cookie may never come back (a
+        // crawler), and keeping it would cost every such save and evict sessions that do.
+        // Not when decoding could give other entries back.
+        if kind == Kind::Session
+            && previous.is_some()
             && whole
             && plain.exact
             && config.opened().keeps_payload(payload_part.len())
+            && let Some(header_text) = header_text_in(&self.set_cookies, name)
         {
             let key = OpenedKey {
                 remember: false,
@@ -356,49 +360,49 @@ struct Plain {
     exact: bool,
 }
 
-/// `NAME=<header><part><attributes><suffix>`: the first (or only) cookie, and the header's
-/// text in it.
+/// The header's text in the first cookie named `name` of `set_cookies`.
+fn header_text_in(set_cookies: &[String], name: &str) -> Option<HeaderText> {
+    set_cookies.iter().find_map(|cookie| {
+        let value = cookie.strip_prefix(name)?.strip_prefix('=')?;
+        value.as_bytes().get(..HEADER_ENCODED_SIZE)?.try_into().ok()
+    })
+}
+
+/// `NAME=<header><part><attributes><suffix>`: the first (or only) cookie.
 fn first_cookie(
     name: &str,
     raw_header: &[u8; HEADER_SIZE],
     part: &str,
     attributes: &str,
     suffix: &str,
-) -> (String, HeaderText) {
+) -> String {
     let mut cookie = String::with_capacity(
         name.len() + 1 + HEADER_ENCODED_SIZE + part.len() + attributes.len() + suffix.len(),
     );
     cookie.push_str(name);
     cookie.push('=');
     b64_encode_into(raw_header, &mut cookie);
-    let mut text = [0u8; HEADER_ENCODED_SIZE];
-    if let Some(encoded) = cookie.as_bytes().get(name.len() + 1..) {
-        let n = encoded.len().min(HEADER_ENCODED_SIZE);
-        text[..n].copy_from_slice(&encoded[..n]);
-    }
     cookie.push_str(part);
     cookie.push_str(attributes);
     cookie.push_str(suffix);
-    (cookie, text)
+    cookie
 }
 
 /// Cookie storage: the header and payload split over `NAME`, `NAME2`, …
 /// (docs/cookie-format.md §6), merged into `working`. Returns the length of the part the
-/// first cookie carries, and the header's text.
+/// first cookie carries.
 fn write_chunks(
     working: &mut Vec<String>,
     name: &str,
     sealed: &Sealed,
     suffix: &str,
     attributes: &str,
-) -> Result<(usize, Option<HeaderText>), Error> {
+) -> Result<usize, Error> {
     let parts = split_payload(name.len(), &sealed.payload)?;
-    let mut header_text = None;
     for (i, part) in parts.iter().enumerate() {
         let index = i + 1;
         if index == 1 {
-            let (cookie, text) = first_cookie(name, &sealed.raw_header, part, attributes, suffix);
-            header_text = Some(text);
+            let cookie = first_cookie(name, &sealed.raw_header, part, attributes, suffix);
             merge_set_cookie(working, name, cookie);
         } else {
             let chunk = chunk_name(name, index);
@@ -406,5 +410,5 @@ fn write_chunks(
             merge_set_cookie(working, &chunk, cookie);
         }
     }
-    Ok((parts.first().map_or(0, |p| p.len()), header_text))
+    Ok(parts.first().map_or(0, |p| p.len()))
 }
