@@ -134,6 +134,53 @@ async fn route_suite(cfg: Config, server_side: bool) {
 // The stores, their configuration and clean-up are shared with the actix-web suite (`actix.rs`).
 stores::route_suites!(route_suite, config, "route-suite");
 
+// ------------------------------------------------------------------ rolling saves
+
+/// Each request opens the cookie the previous one set and saves again. Until the tenth, the
+/// session holds integers only and each open is answered from the opened-sessions cache,
+/// which the previous save filled; from then on every third request adds 0.1 to a float,
+/// whose cookie is decoded in full (a float may come back as a neighbouring value).
+async fn roll(session: SessionHandle) -> Result<String, HttpError> {
+    let mut s = session.start().await;
+    let n = s.get::<u64>("n")?.unwrap_or(0) + 1;
+    s.set("n", &n)?;
+    if n > 10 && n % 3 == 0 {
+        let x = s.get::<f64>("x")?.unwrap_or(0.0) + 0.1;
+        s.set("x", &x)?;
+    }
+    s.save().await?;
+    Ok(format!("{n} {:?}", s.get::<f64>("x")?))
+}
+
+#[tokio::test]
+async fn rolling_saves_read_back_what_each_save_wrote() {
+    let server_side = config("storage = \"custom\"")
+        .builder()
+        .storage(MemoryStorage::default())
+        .build()
+        .unwrap();
+    for built in [config("").build().unwrap(), server_side] {
+        let app = Router::new().route("/roll", get(roll));
+        let addr = serve(app.layer(SessionLayer::new(built))).await;
+        let mut b = Browser::new(addr);
+        // What the next request reads: the float through the payload's JSON.
+        let mut stored: Option<f64> = None;
+        for n in 1..=30u64 {
+            let reply = b.get("/roll").await;
+            assert_eq!(reply.status, StatusCode::OK, "request {n}");
+            let shown = if n > 10 && n % 3 == 0 {
+                let x = stored.unwrap_or(0.0) + 0.1;
+                let text = serde_json::to_string(&x).unwrap();
+                stored = Some(serde_json::from_str(&text).unwrap());
+                Some(x)
+            } else {
+                stored
+            };
+            assert_eq!(reply.body, format!("{n} {shown:?}"), "request {n}");
+        }
+    }
+}
+
 // ------------------------------------------------------------------ the demo
 
 #[tokio::test]
