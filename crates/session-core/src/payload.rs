@@ -203,21 +203,18 @@ impl Data {
     }
 
     /// The value of `key` when the data is an object holding it (the last one when the
-    /// text repeats a key, as parsing the whole would keep), deserialized.
+    /// text repeats a key, as parsing the whole would keep), deserialized. A text longer
+    /// than [`SCANNED_TEXT`] is parsed as a whole on the first read instead, so that a
+    /// large session is not scanned again for every key read.
     pub(crate) fn get<T: DeserializeOwned>(
         &self,
         key: &str,
     ) -> Result<Option<T>, serde_json::Error> {
         let text = match self {
-            Self::Value(value) => return value.get(key).map(T::deserialize).transpose(),
-            Self::Text(_, parsed) if parsed.get().is_some() => {
-                let value = parsed.get();
-                return value
-                    .and_then(|v| v.get(key))
-                    .map(T::deserialize)
-                    .transpose();
+            Self::Text(text, parsed) if parsed.get().is_none() && text.len() <= SCANNED_TEXT => {
+                text
             }
-            Self::Text(text, _) => text,
+            _ => return self.value()?.get(key).map(T::deserialize).transpose(),
         };
         let mut de = serde_json::Deserializer::from_str(text);
         let found = serde::Deserializer::deserialize_any(&mut de, Find(key))?;
@@ -230,6 +227,10 @@ impl PartialEq for Data {
         self.value().ok() == other.value().ok()
     }
 }
+
+/// The longest data text [`Data::get`] reads a key from without parsing the whole (about 20
+/// short values): above it, one parse serves every later read.
+const SCANNED_TEXT: usize = 1024;
 
 /// Looks for one key at the top level of a JSON text: its value's text, if any.
 struct Find<'k>(&'k str);
@@ -842,6 +843,14 @@ mod tests {
             subject: None,
         }];
         assert!(encode_entries(&entries, &mut Vec::new()).is_err());
+        // A long text is parsed once, on the first read.
+        let long = format!(r#"{{"a":1,"pad":"{}"}}"#, "x".repeat(SCANNED_TEXT));
+        let data = Data::from_text(&long);
+        assert_eq!(data.get::<i64>("a").unwrap(), Some(1));
+        assert!(matches!(&data, Data::Text(_, parsed) if parsed.get().is_some()));
+        let short = Data::from_text(r#"{"a":1}"#);
+        assert_eq!(short.get::<i64>("a").unwrap(), Some(1));
+        assert!(matches!(&short, Data::Text(_, parsed) if parsed.get().is_none()));
         // Not an object: no key.
         for text in ["[1,2]", "\"a\"", "3", "null", "true"] {
             assert_eq!(
