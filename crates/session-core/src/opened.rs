@@ -56,6 +56,12 @@ pub(crate) const MAX_PLAINTEXT: usize = 4096;
 /// The header text of a cookie (its first 110 characters).
 pub(crate) type HeaderText = [u8; HEADER_ENCODED_SIZE];
 
+/// The header text of `cookie` when it is `name=<value>…` (a `Set-Cookie` value).
+pub(crate) fn header_text(cookie: &str, name: &str) -> Option<HeaderText> {
+    let value = cookie.strip_prefix(name)?.strip_prefix('=')?;
+    value.as_bytes().get(..HEADER_ENCODED_SIZE)?.try_into().ok()
+}
+
 /// What identifies an opened cookie: its kind, the key that verified it, its header's text.
 #[derive(Clone, Copy)]
 pub(crate) struct OpenedKey<'a> {
@@ -213,14 +219,15 @@ impl OpenedCache {
 }
 
 impl OpenedCache {
-    /// A touch rewrote the header of a session opened or saved before (a new idling offset
-    /// and MAC; the same session id, so the same slot, and the same payload, which the
-    /// idling offset is not authenticated with): the kept entries now answer the new header
-    /// text, `text` (bytes `raw`, decoded `header`), instead of `old`'s. Nothing changes when
-    /// the slot holds something else.
+    /// A touch rewrote the header `old` (bytes) of a session cookie verified by key
+    /// `key_index` (a new idling offset and MAC; the same type, flags and session id, so the
+    /// same slot, and the same payload, which the idling offset is not authenticated with):
+    /// the kept entries now answer the new header text, `text` (bytes `raw`, decoded
+    /// `header`). Nothing changes when the slot holds something else.
     pub(crate) fn touched(
         &self,
-        old: OpenedKey<'_>,
+        old: &[u8; HEADER_SIZE],
+        key_index: usize,
         text: &HeaderText,
         raw: &[u8; HEADER_SIZE],
         header: &Header,
@@ -228,16 +235,16 @@ impl OpenedCache {
         if !self.enabled {
             return;
         }
-        let Some(slot) = self.slot(old.text) else {
+        let Some(slot) = self.slot(text) else {
             return;
         };
         let Ok(mut slot) = slot.try_lock() else {
             return;
         };
         if let Some(opened) = slot.as_deref_mut()
-            && constant_time_eq(&opened.text, old.text)
-                & (opened.remember == old.remember)
-                & (opened.key_index == old.key_index)
+            && constant_time_eq(&opened.raw, old)
+                & !opened.remember
+                & (opened.key_index == key_index)
         {
             opened.text = *text;
             opened.raw = *raw;
@@ -487,6 +494,11 @@ mod session_tests {
         let mut s = Session::new(config, Request::new());
         s.set("user", user).unwrap();
         block_on(s.save()).unwrap();
+        first_cookie(&s)
+    }
+
+    /// The `Cookie` header value for the first cookie `s` sets.
+    fn first_cookie(s: &Session) -> String {
         s.set_cookies()[0].split(';').next().unwrap().to_owned()
     }
 
@@ -546,7 +558,7 @@ mod session_tests {
         block_on(s.open()).unwrap();
         s.set("user", "jim").unwrap();
         block_on(s.save()).unwrap();
-        let cookie = s.set_cookies()[0].split(';').next().unwrap().to_owned();
+        let cookie = first_cookie(&s);
         s.set("user", "jane").unwrap();
         assert!(cached(&config, &cookie));
         assert_eq!(open(&config, &cookie).unwrap().as_deref(), Some("jim"));
@@ -558,7 +570,7 @@ mod session_tests {
         block_on(s.open()).unwrap();
         s.set("score", &0.1_f64).unwrap();
         block_on(s.save()).unwrap();
-        let with_float = s.set_cookies()[0].split(';').next().unwrap().to_owned();
+        let with_float = first_cookie(&s);
         assert!(!cached(&config, &with_float));
         assert_eq!(open(&config, &with_float).unwrap().as_deref(), Some("jim"));
         assert!(cached(&config, &with_float));
@@ -598,7 +610,7 @@ mod session_tests {
         let mut s = Session::new(&config, Request::new().with_cookie(old.clone()));
         block_on(s.open()).unwrap();
         block_on(s.touch()).unwrap();
-        let touched = s.set_cookies()[0].split(';').next().unwrap().to_owned();
+        let touched = first_cookie(&s);
         assert_ne!(touched, old);
         assert!(cached(&config, &touched));
         assert!(
@@ -716,7 +728,7 @@ mod session_tests {
         let mut s = Session::new(&config, Request::new().with_cookie(first));
         block_on(s.open()).unwrap();
         block_on(s.save()).unwrap();
-        let cookie = s.set_cookies()[0].split(';').next().unwrap().to_owned();
+        let cookie = first_cookie(&s);
         let value = cookie.split_once('=').unwrap().1;
         assert!(config.opened().known(false, value).is_some());
         assert_eq!(open(&config, &cookie).unwrap().as_deref(), Some("john"));
@@ -742,7 +754,7 @@ mod session_tests {
         let mut s = Session::new(&config, Request::new().with_scheme("https"));
         s.set("user", "john").unwrap();
         block_on(s.save()).unwrap();
-        let cookie = s.set_cookies()[0].split(';').next().unwrap().to_owned();
+        let cookie = first_cookie(&s);
         let open_on = |scheme: &'static str| {
             let request = Request::new()
                 .with_scheme(scheme)

@@ -188,17 +188,16 @@ impl Data {
 
     /// The value, to change: from then on the data is the value, not the text.
     pub(crate) fn value_mut(&mut self) -> Result<&mut Value, serde_json::Error> {
-        if let Self::Text(text, parsed) = self {
-            let value = match parsed.take() {
-                Some(value) => value,
-                None => serde_json::from_str(text)?,
-            };
-            *self = Self::Value(value);
-        }
         match self {
             Self::Value(value) => Ok(value),
-            // Not reached: a text was replaced by its value just above.
-            Self::Text(..) => Err(serde::de::Error::custom("session data not parsed")),
+            Self::Text(text, parsed) => {
+                let value = match parsed.take() {
+                    Some(value) => value,
+                    None => serde_json::from_str(text)?,
+                };
+                *self = Self::Value(value);
+                self.value_mut()
+            }
         }
     }
 
@@ -216,8 +215,12 @@ impl Data {
             }
             _ => return self.value()?.get(key).map(T::deserialize).transpose(),
         };
+        // Only an object has keys (the text is valid JSON, so one that opens with `{` is one).
+        if !text.trim_start().starts_with('{') {
+            return Ok(None);
+        }
         let mut de = serde_json::Deserializer::from_str(text);
-        let found = serde::Deserializer::deserialize_any(&mut de, Find(key))?;
+        let found = serde::Deserializer::deserialize_map(&mut de, Find(key))?;
         found.map(|raw| serde_json::from_str(raw.get())).transpose()
     }
 }
@@ -232,14 +235,14 @@ impl PartialEq for Data {
 /// short values): above it, one parse serves every later read.
 const SCANNED_TEXT: usize = 1024;
 
-/// Looks for one key at the top level of a JSON text: its value's text, if any.
+/// Looks for one key at the top level of a JSON object: its value's text, if any.
 struct Find<'k>(&'k str);
 
 impl<'de> serde::de::Visitor<'de> for Find<'_> {
     type Value = Option<&'de RawValue>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("session data")
+        f.write_str("an object")
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
@@ -252,35 +255,6 @@ impl<'de> serde::de::Visitor<'de> for Find<'_> {
             }
         }
         Ok(found)
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
     }
 }
 

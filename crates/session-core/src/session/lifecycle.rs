@@ -7,7 +7,7 @@ use session_codec::{HEADER_ENCODED_SIZE, b64_encode_into, chunk_count};
 use super::{Kind, Session, State};
 use crate::cookie::{chunk_name, expired_cookie, merge_set_cookie};
 use crate::error::{Error, Operation};
-use crate::opened::{HeaderText, OpenedKey};
+use crate::opened::header_text;
 
 impl Session {
     /// Renew the idle timer without a new session id (Lua `touch`, docs/semantics.md §9).
@@ -51,7 +51,7 @@ impl Session {
         let creation = i64::try_from(meta.header.creation_time).unwrap_or(i64::MAX);
         let idle = (now - creation - i64::from(meta.header.rolling_offset))
             .clamp(0, i64::from(session_codec::MAX_IDLING_OFFSET));
-        let old_header = meta.header;
+        let old_raw = meta.header.encode();
         meta.header.idling_offset = u32::try_from(idle).unwrap_or(session_codec::MAX_IDLING_OFFSET);
         let bind = self.request.bind(meta.header.flags);
         let raw = c.keys().sign(&mut meta.header, meta.key_index, &bind)?;
@@ -64,22 +64,9 @@ impl Session {
         b64_encode_into(&raw, &mut cookie);
         // The browser's next request sends the touched header: the opened-sessions cache
         // answers it with what it kept for the old one.
-        if let Some(text) = cookie
-            .as_bytes()
-            .get(name.len() + 1..name.len() + 1 + HEADER_ENCODED_SIZE)
-            .and_then(|t| HeaderText::try_from(t).ok())
-        {
-            let mut old_text = String::with_capacity(HEADER_ENCODED_SIZE);
-            if old_header.encode_base64_into(&mut old_text).is_ok()
-                && let Ok(old_text) = HeaderText::try_from(old_text.as_bytes())
-            {
-                let old = OpenedKey {
-                    remember: false,
-                    key_index: meta.key_index,
-                    text: &old_text,
-                };
-                c.opened().touched(old, &text, &raw, &meta.header);
-            }
+        if let (Ok(old_raw), Some(text)) = (old_raw, header_text(&cookie, name)) {
+            c.opened()
+                .touched(&old_raw, meta.key_index, &text, &raw, &meta.header);
         }
         if c.storage().is_none() {
             cookie.push_str(&meta.payload_part);

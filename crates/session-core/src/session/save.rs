@@ -21,7 +21,7 @@ use super::state::Meta;
 use super::{Kind, MAX_TTL, Session, State};
 use crate::cookie::{chunk_name, expired_cookie, merge_set_cookie, remember_suffix};
 use crate::error::{Error, Operation};
-use crate::opened::{HeaderText, OpenedKey};
+use crate::opened::{OpenedKey, header_text};
 use crate::payload::{encode_entries, encode_value};
 
 impl Session {
@@ -145,12 +145,12 @@ impl Session {
             && whole
             && plain.exact
             && config.opened().keeps_payload(payload_part.len())
-            && let Some(header_text) = header_text_in(&self.set_cookies, name)
+            && let Some(text) = self.set_cookies.iter().find_map(|c| header_text(c, name))
         {
             let key = OpenedKey {
                 remember: false,
                 key_index: 0,
-                text: &header_text,
+                text: &text,
             };
             config.opened().keep(
                 key,
@@ -358,14 +358,6 @@ struct Plain {
     len: usize,
     /// Whether decoding it gives back exactly the session's entries.
     exact: bool,
-}
-
-/// The header's text in the first cookie named `name` of `set_cookies`.
-fn header_text_in(set_cookies: &[String], name: &str) -> Option<HeaderText> {
-    set_cookies.iter().find_map(|cookie| {
-        let value = cookie.strip_prefix(name)?.strip_prefix('=')?;
-        value.as_bytes().get(..HEADER_ENCODED_SIZE)?.try_into().ok()
-    })
 }
 
 /// `NAME=<header><part><attributes><suffix>`: the first (or only) cookie.
