@@ -3,6 +3,7 @@
 //! leniently, as everything Lua may write must open.
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::value::RawValue;
@@ -154,12 +155,13 @@ pub(crate) async fn open_entries(
 /// with the text, also in the opened-sessions cache). Reading one key ([`Data::get`]) reads
 /// the text without building the value: a first open does not build and drop a map of
 /// everything the handler does not read.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) enum Data {
     /// A value given or changed by the application.
     Value(Value),
-    /// The text read from the payload (valid JSON), and the value once parsed.
-    Text(Box<str>, OnceLock<Value>),
+    /// The text read from the payload (valid JSON), the value once parsed, and how many
+    /// reads scanned the text (see [`Data::get`]).
+    Text(Box<str>, OnceLock<Value>, AtomicU8),
 }
 
 impl Data {
@@ -168,7 +170,7 @@ impl Data {
     }
 
     fn from_text(text: &str) -> Self {
-        Self::Text(text.into(), OnceLock::new())
+        Self::Text(text.into(), OnceLock::new(), AtomicU8::new(0))
     }
 
     /// The value, parsed from the text on first need. A text that is valid JSON but holds a
@@ -176,7 +178,7 @@ impl Data {
     pub(crate) fn value(&self) -> Result<&Value, serde_json::Error> {
         match self {
             Self::Value(value) => Ok(value),
-            Self::Text(text, parsed) => {
+            Self::Text(text, parsed, _) => {
                 if let Some(value) = parsed.get() {
                     return Ok(value);
                 }
@@ -190,7 +192,7 @@ impl Data {
     pub(crate) fn value_mut(&mut self) -> Result<&mut Value, serde_json::Error> {
         match self {
             Self::Value(value) => Ok(value),
-            Self::Text(text, parsed) => {
+            Self::Text(text, parsed, _) => {
                 let value = match parsed.take() {
                     Some(value) => value,
                     None => serde_json::from_str(text)?,
@@ -202,15 +204,21 @@ impl Data {
     }
 
     /// The value of `key` when the data is an object holding it (the last one when the
-    /// text repeats a key, as parsing the whole would keep), deserialized. A text longer
-    /// than [`SCANNED_TEXT`] is parsed as a whole on the first read instead, so that a
-    /// large session is not scanned again for every key read.
+    /// text repeats a key, as parsing the whole would keep), deserialized. The text is
+    /// scanned for the key by the first [`SCANNED_READS`] reads (a first open reads a key or
+    /// two); a later read, or any read of a text longer than [`SCANNED_TEXT`], parses the
+    /// whole once instead, so that data read again and again (from the opened-sessions
+    /// cache) or a large session is not scanned for every key.
     pub(crate) fn get<T: DeserializeOwned>(
         &self,
         key: &str,
     ) -> Result<Option<T>, serde_json::Error> {
         let text = match self {
-            Self::Text(text, parsed) if parsed.get().is_none() && text.len() <= SCANNED_TEXT => {
+            Self::Text(text, parsed, reads)
+                if parsed.get().is_none()
+                    && text.len() <= SCANNED_TEXT
+                    && reads.fetch_add(1, Ordering::Relaxed) < SCANNED_READS =>
+            {
                 text
             }
             _ => return self.value()?.get(key).map(T::deserialize).transpose(),
@@ -225,6 +233,19 @@ impl Data {
     }
 }
 
+impl Clone for Data {
+    fn clone(&self) -> Self {
+        match self {
+            Self::Value(value) => Self::Value(value.clone()),
+            Self::Text(text, parsed, reads) => Self::Text(
+                text.clone(),
+                parsed.clone(),
+                AtomicU8::new(reads.load(Ordering::Relaxed)),
+            ),
+        }
+    }
+}
+
 impl PartialEq for Data {
     fn eq(&self, other: &Self) -> bool {
         self.value().ok() == other.value().ok()
@@ -234,6 +255,9 @@ impl PartialEq for Data {
 /// The longest data text [`Data::get`] reads a key from without parsing the whole (about 20
 /// short values): above it, one parse serves every later read.
 const SCANNED_TEXT: usize = 1024;
+
+/// How many reads of one data text scan it before the next parses the whole.
+const SCANNED_READS: u8 = 4;
 
 /// Looks for one key at the top level of a JSON object: its value's text, if any.
 struct Find<'k>(&'k str);
@@ -821,10 +845,15 @@ mod tests {
         let long = format!(r#"{{"a":1,"pad":"{}"}}"#, "x".repeat(SCANNED_TEXT));
         let data = Data::from_text(&long);
         assert_eq!(data.get::<i64>("a").unwrap(), Some(1));
-        assert!(matches!(&data, Data::Text(_, parsed) if parsed.get().is_some()));
+        assert!(matches!(&data, Data::Text(_, parsed, _) if parsed.get().is_some()));
+        // A short one is scanned by the first reads, then parsed once.
         let short = Data::from_text(r#"{"a":1}"#);
+        for _ in 0..SCANNED_READS {
+            assert_eq!(short.get::<i64>("a").unwrap(), Some(1));
+            assert!(matches!(&short, Data::Text(_, parsed, _) if parsed.get().is_none()));
+        }
         assert_eq!(short.get::<i64>("a").unwrap(), Some(1));
-        assert!(matches!(&short, Data::Text(_, parsed) if parsed.get().is_none()));
+        assert!(matches!(&short, Data::Text(_, parsed, _) if parsed.get().is_some()));
         // Not an object: no key.
         for text in ["[1,2]", "\"a\"", "3", "null", "true"] {
             assert_eq!(
